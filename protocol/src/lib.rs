@@ -1,0 +1,32 @@
+//! lienthong's protocol: what agencies exchange, independent of how it travels.
+//!
+//! This crate is pure and synchronous: no tokio, no libp2p, no storage. The node, the
+//! simulations and the fuzzers all build on it, and it is tested on its own.
+//!
+//! # Layout
+//!
+//! - [`organ_id`]: agency identifiers (`000.00.00.G22`), regular and irregular.
+//! - [`edxml`]: the QCVN 102:2016 edXML reader (lenient, with warnings) and writer (strict).
+//!
+//! # Example
+//!
+//! ```no_run
+//! let bytes = std::fs::read("document.edxml").unwrap();
+//! let parsed = lienthong_protocol::edxml::read(bytes).unwrap();
+//! println!("{} from {}", parsed.message.kind(), parsed.message.from());
+//! for warning in &parsed.warnings {
+//!     println!("warning: {warning}");
+//! }
+//! ```
+
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod edxml;
+pub mod organ_id;
+
+pub use edxml::{Message, MessageKind, StatusCode};
+pub use organ_id::OrganId;
