@@ -19,7 +19,7 @@ use super::reader::QCVN_NAMESPACE;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot write {path}: {reason}")]
 pub struct WriteError {
-    /// The element, as a path below `MessageHeader` or the envelope.
+    /// The element's path, as the reader names it (`/edXML/edXMLEnvelope/...`).
     pub path: String,
     /// What is wrong with it.
     pub reason: String,
@@ -35,7 +35,7 @@ pub fn write(message: &Message) -> Result<Vec<u8>, WriteError> {
     let mut w = Writer {
         out: String::with_capacity(4096 + attachments_len(message)),
         depth: 0,
-        path: Vec::new(),
+        path: vec!["edXML", "edXMLEnvelope"],
     };
     w.out
         .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -125,12 +125,15 @@ impl Writer {
     }
 
     fn fail(&self, name: &str, reason: impl Into<String>) -> WriteError {
-        let mut path = self.path.join("/");
-        if !name.is_empty() {
-            if !path.is_empty() {
-                path.push('/');
-            }
-            path.push_str(name);
+        let mut path = String::new();
+        for part in self
+            .path
+            .iter()
+            .copied()
+            .chain(Some(name).filter(|n| !n.is_empty()))
+        {
+            path.push('/');
+            path.push_str(part);
         }
         WriteError {
             path,
@@ -392,8 +395,7 @@ impl Writer {
 
     /// `AttachmentEncoded`, outside the envelope and unprefixed, as the axis SDK writes it.
     fn attachments(&mut self, attachments: &[Attachment]) -> Result<(), WriteError> {
-        self.path.clear();
-        self.path.push("AttachmentEncoded");
+        self.path = vec!["edXML", "AttachmentEncoded", "Attachment"];
         self.out.push_str("\n  <AttachmentEncoded>");
         for a in attachments {
             self.out.push_str("\n    <Attachment>");

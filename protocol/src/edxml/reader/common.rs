@@ -8,7 +8,7 @@ use super::tree::Element;
 /// `From` or `To`: an agency. `OrganId` is required.
 pub(crate) fn organization<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
 ) -> Result<Organization, EdxmlError> {
     ctx.enter(el);
     let mut organ_id = None;
@@ -21,8 +21,8 @@ pub(crate) fn organization<'a>(
         mut fax,
         mut website,
     ] = [None, None, None, None, None, None, None];
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "OrganId" => {
                 if organ_id.is_some() {
                     return Err(ctx.error(ErrorKind::Duplicate("OrganId"), child));
@@ -40,7 +40,7 @@ pub(crate) fn organization<'a>(
         }
     }
     let Some(organ_id) = organ_id else {
-        return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset()));
     };
     ctx.leave();
     Ok(Organization {
@@ -56,11 +56,11 @@ pub(crate) fn organization<'a>(
 }
 
 /// `StaffInfo`; `None` (with warnings) when every part is empty.
-pub(crate) fn staff_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<StaffInfo> {
+pub(crate) fn staff_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<StaffInfo> {
     ctx.enter(el);
     let mut staff = StaffInfo::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Department" => ctx.set_text(&mut staff.department, child, "Department"),
             "Staff" => ctx.set_text(&mut staff.staff, child, "Staff"),
             "Email" => ctx.set_text(&mut staff.email, child, "Email"),
@@ -77,7 +77,7 @@ pub(crate) fn staff_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<Staf
 /// `DocumentId` are required, checked by the caller.
 pub(crate) fn response_for<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
     required: bool,
 ) -> Result<Option<ResponseFor>, EdxmlError> {
     ctx.enter(el);
@@ -85,8 +85,8 @@ pub(crate) fn response_for<'a>(
     let mut code = None;
     let mut promulgation_date = None;
     let mut document_id = None;
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "OrganId" => {
                 if organ_id.is_some() {
                     ctx.warn(WarningKind::DuplicateIgnored("OrganId"), child);
@@ -113,10 +113,10 @@ pub(crate) fn response_for<'a>(
             promulgation_date,
             document_id,
         }),
-        None if required => return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset)),
+        None if required => return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset())),
         None => {
             if code.is_some() || document_id.is_some() {
-                ctx.warn_here(WarningKind::MissingRecommended("OrganId"), el.offset);
+                ctx.warn_here(WarningKind::MissingRecommended("OrganId"), el.offset());
             }
             None
         }

@@ -19,7 +19,7 @@ struct Pending {
 }
 
 pub(crate) struct Ctx<'a> {
-    input: &'a str,
+    input: &'a [u8],
     bytes: Bytes,
     path: Vec<&'a str>,
     pending: Vec<Pending>,
@@ -29,7 +29,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(input: &'a str, bytes: Bytes, max_warnings: usize) -> Self {
+    pub(crate) fn new(input: &'a [u8], bytes: Bytes, max_warnings: usize) -> Self {
         Ctx {
             input,
             bytes,
@@ -43,31 +43,31 @@ impl<'a> Ctx<'a> {
 
     /// Enters `el`: warnings and errors below name it in their path. Also checks its
     /// namespace, once per distinct namespace.
-    pub(crate) fn enter(&mut self, el: &Element<'a>) {
-        self.path.push(el.name);
-        let (key, kind) = match &el.ns {
+    pub(crate) fn enter(&mut self, el: Element<'a>) {
+        self.path.push(el.name());
+        let (key, kind) = match el.ns() {
             Ns::Qcvn => return,
             Ns::Unbound => (
                 String::new(),
                 WarningKind::Namespace {
-                    element: el.name.to_owned(),
+                    element: el.name().to_owned(),
                     namespace: String::new(),
                 },
             ),
             Ns::Other(ns) => (
-                ns.clone(),
+                ns.to_owned(),
                 WarningKind::Namespace {
-                    element: el.name.to_owned(),
-                    namespace: ns.clone(),
+                    element: el.name().to_owned(),
+                    namespace: ns.to_owned(),
                 },
             ),
             Ns::Undeclared(prefix) => (
                 format!("{prefix}:"),
-                WarningKind::UndeclaredPrefix(prefix.clone()),
+                WarningKind::UndeclaredPrefix(prefix.to_owned()),
             ),
         };
         if self.namespaces_warned.insert(key) {
-            self.warn_here(kind, el.offset);
+            self.warn_here(kind, el.offset());
         }
     }
 
@@ -82,9 +82,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// A warning about `el`, a child of the current element.
-    pub(crate) fn warn(&mut self, kind: WarningKind, el: &Element<'a>) {
-        self.path.push(el.name);
-        self.warn_here(kind, el.offset);
+    pub(crate) fn warn(&mut self, kind: WarningKind, el: Element<'a>) {
+        self.path.push(el.name());
+        self.warn_here(kind, el.offset());
         self.path.pop();
     }
 
@@ -99,9 +99,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// An error about `el`, a child of the current element.
-    pub(crate) fn error(&mut self, kind: ErrorKind, el: &Element<'a>) -> EdxmlError {
-        self.path.push(el.name);
-        let error = self.error_here(kind, el.offset);
+    pub(crate) fn error(&mut self, kind: ErrorKind, el: Element<'a>) -> EdxmlError {
+        self.path.push(el.name());
+        let error = self.error_here(kind, el.offset());
         self.path.pop();
         error
     }
@@ -110,10 +110,10 @@ impl<'a> Ctx<'a> {
     pub(crate) fn error_at(
         &mut self,
         kind: ErrorKind,
-        el: &Element<'a>,
+        el: Element<'a>,
         offset: usize,
     ) -> EdxmlError {
-        self.path.push(el.name);
+        self.path.push(el.name());
         let error = self.error_here(kind, offset);
         self.path.pop();
         error
@@ -124,7 +124,7 @@ impl<'a> Ctx<'a> {
         EdxmlError {
             kind,
             path: self.path_string(),
-            position: Some(Position::of_offset(self.input.as_bytes(), offset)),
+            position: Some(Position::of_offset(self.input, offset)),
         }
     }
 
@@ -140,7 +140,7 @@ impl<'a> Ctx<'a> {
     /// The warnings, in input order, with positions computed in one pass.
     pub(crate) fn into_warnings(mut self) -> Vec<Warning> {
         self.pending.sort_by_key(|p| p.offset);
-        let bytes = self.input.as_bytes();
+        let bytes = self.input;
         let mut warnings = Vec::with_capacity(self.pending.len() + 1);
         let mut line = 1u32;
         let mut line_start = 0usize;
@@ -178,10 +178,10 @@ impl<'a> Ctx<'a> {
     // ---- values -------------------------------------------------------------------------
 
     /// The trimmed text of `el`, `None` (with a warning) when it is empty.
-    pub(crate) fn optional_text(&mut self, el: &Element<'a>) -> Option<String> {
-        let text = clean_text(el.text.as_str());
+    pub(crate) fn optional_text(&mut self, el: Element<'a>) -> Option<String> {
+        let text = clean_text(el.text());
         if text.is_none() {
-            self.warn(WarningKind::EmptyOptional(el.name.to_owned()), el);
+            self.warn(WarningKind::EmptyOptional(el.name().to_owned()), el);
         }
         text
     }
@@ -190,7 +190,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn set_text(
         &mut self,
         slot: &mut Option<String>,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) {
         if slot.is_some() {
@@ -203,16 +203,16 @@ impl<'a> Ctx<'a> {
     /// The trimmed text of a required element.
     pub(crate) fn required_text(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Result<String, EdxmlError> {
-        clean_text(el.text.as_str()).ok_or_else(|| self.error(ErrorKind::EmptyRequired(name), el))
+        clean_text(el.text()).ok_or_else(|| self.error(ErrorKind::EmptyRequired(name), el))
     }
 
     /// A required agency id.
     pub(crate) fn organ_id(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Result<OrganId, EdxmlError> {
         let text = self.required_text(el, name)?;
@@ -231,7 +231,7 @@ impl<'a> Ctx<'a> {
     /// An optional agency id: an empty or invalid one is dropped with a warning.
     pub(crate) fn optional_organ_id(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Option<OrganId> {
         let text = self.optional_text(el)?;
@@ -247,7 +247,7 @@ impl<'a> Ctx<'a> {
     /// An optional number.
     pub(crate) fn optional_number<T: std::str::FromStr>(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Option<T> {
         let text = self.optional_text(el)?;
@@ -261,7 +261,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// An optional flag written as 0/1 or false/true.
-    pub(crate) fn optional_flag(&mut self, el: &Element<'a>, name: &'static str) -> Option<bool> {
+    pub(crate) fn optional_flag(&mut self, el: Element<'a>, name: &'static str) -> Option<bool> {
         let text = self.optional_text(el)?;
         match text.to_ascii_lowercase().as_str() {
             "1" | "true" => Some(true),
@@ -276,7 +276,7 @@ impl<'a> Ctx<'a> {
     /// An optional date, in the standard form or a variant (with a warning).
     pub(crate) fn optional_date(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Option<EdxmlDate> {
         let text = self.optional_text(el)?;
@@ -296,7 +296,7 @@ impl<'a> Ctx<'a> {
     /// An optional timestamp, in the standard form or a variant (with a warning).
     pub(crate) fn optional_date_time(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
     ) -> Option<EdxmlDateTime> {
         let text = self.optional_text(el)?;
@@ -318,7 +318,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn date_form(&mut self, el: &Element<'a>, name: &'static str, text: &str, form: DateForm) {
+    fn date_form(&mut self, el: Element<'a>, name: &'static str, text: &str, form: DateForm) {
         self.warn(
             WarningKind::DateForm {
                 element: name,
@@ -331,7 +331,7 @@ impl<'a> Ctx<'a> {
 
     pub(crate) fn invalid_optional(
         &mut self,
-        el: &Element<'a>,
+        el: Element<'a>,
         name: &'static str,
         text: &str,
         reason: String,
@@ -347,8 +347,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// An element this reader does not know.
-    pub(crate) fn unknown(&mut self, el: &Element<'a>) {
-        self.warn(WarningKind::UnknownElement(el.name.to_owned()), el);
+    pub(crate) fn unknown(&mut self, el: Element<'a>) {
+        self.warn(WarningKind::UnknownElement(el.name().to_owned()), el);
     }
 }
 

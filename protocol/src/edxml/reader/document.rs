@@ -5,19 +5,19 @@ use std::collections::HashSet;
 use super::super::error::{EdxmlError, ErrorKind, WarningKind};
 use super::super::model::attachment::strip_cid;
 use super::super::model::{
-    Attachment, Base64Content, Business, BusinessDocType, BusinessDocumentInfo, Code, Document,
-    DocumentType, Organization, OtherInfo, Priority, PromulgationInfo, Receiver, ReceiverType,
-    Reference, ReplacementInfo, SignerInfo, TraceHeader,
+    Attachment, Base64Content, Base64Error, Business, BusinessDocType, BusinessDocumentInfo, Code,
+    Document, DocumentType, Organization, OtherInfo, Priority, PromulgationInfo, Receiver,
+    ReceiverType, Reference, ReplacementInfo, SignerInfo, TraceHeader,
 };
 use super::common::{organization, response_for, staff_info};
 use super::context::{Ctx, shorten};
-use super::tree::{Element, Text};
+use super::tree::Element;
 
 /// A document's `MessageHeader`. The trace, signature, manifest and attachments are filled
 /// in by the caller from the other parts of the envelope.
 pub(crate) fn message_header<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
 ) -> Result<Document, EdxmlError> {
     ctx.enter(el);
     let mut from = None;
@@ -25,8 +25,8 @@ pub(crate) fn message_header<'a>(
     let mut seen_to = HashSet::new();
     // `from` and `to` are filled in once every child has been seen.
     let mut doc = Document::new(Organization::new(crate::OrganId::placeholder()), Vec::new());
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "From" => {
                 if from.is_some() {
                     return Err(ctx.error(ErrorKind::Duplicate("From"), child));
@@ -84,10 +84,10 @@ pub(crate) fn message_header<'a>(
         }
     }
     let Some(from) = from else {
-        return Err(ctx.error_here(ErrorKind::Missing("From"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("From"), el.offset()));
     };
     if to.is_empty() {
-        return Err(ctx.error_here(ErrorKind::Missing("To"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("To"), el.offset()));
     }
     for (present, name) in [
         (doc.document_id.is_some(), "DocumentId"),
@@ -95,7 +95,7 @@ pub(crate) fn message_header<'a>(
         (doc.subject.is_some(), "Subject"),
     ] {
         if !present {
-            ctx.warn_here(WarningKind::MissingRecommended(name), el.offset);
+            ctx.warn_here(WarningKind::MissingRecommended(name), el.offset());
         }
     }
     doc.from = from;
@@ -108,9 +108,9 @@ pub(crate) fn message_header<'a>(
 fn once<'a, T>(
     ctx: &mut Ctx<'a>,
     slot: &mut Option<T>,
-    el: &Element<'a>,
+    el: Element<'a>,
     name: &'static str,
-    read: fn(&mut Ctx<'a>, &Element<'a>) -> Option<T>,
+    read: fn(&mut Ctx<'a>, Element<'a>) -> Option<T>,
 ) {
     if slot.is_some() {
         ctx.warn(WarningKind::DuplicateIgnored(name), el);
@@ -119,11 +119,11 @@ fn once<'a, T>(
     *slot = read(ctx, el);
 }
 
-fn code<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<Code> {
+fn code<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<Code> {
     ctx.enter(el);
     let (mut number, mut notation) = (None, None);
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "CodeNumber" => ctx.set_text(&mut number, child, "CodeNumber"),
             "CodeNotation" => ctx.set_text(&mut notation, child, "CodeNotation"),
             _ => ctx.unknown(child),
@@ -132,18 +132,18 @@ fn code<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<Code> {
     let result = match (number, notation) {
         (Some(number), Some(notation)) => Some(Code { number, notation }),
         (None, None) => {
-            ctx.warn_here(WarningKind::EmptyOptional("Code".to_owned()), el.offset);
+            ctx.warn_here(WarningKind::EmptyOptional("Code".to_owned()), el.offset());
             None
         }
         (Some(number), None) => {
-            ctx.warn_here(WarningKind::MissingRecommended("CodeNotation"), el.offset);
+            ctx.warn_here(WarningKind::MissingRecommended("CodeNotation"), el.offset());
             Some(Code {
                 number,
                 notation: String::new(),
             })
         }
         (None, Some(notation)) => {
-            ctx.warn_here(WarningKind::MissingRecommended("CodeNumber"), el.offset);
+            ctx.warn_here(WarningKind::MissingRecommended("CodeNumber"), el.offset());
             Some(Code {
                 number: String::new(),
                 notation,
@@ -154,11 +154,11 @@ fn code<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<Code> {
     result
 }
 
-fn promulgation<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<PromulgationInfo> {
+fn promulgation<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<PromulgationInfo> {
     ctx.enter(el);
     let mut info = PromulgationInfo::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Place" => ctx.set_text(&mut info.place, child, "Place"),
             "PromulgationDate" => {
                 if info.date.is_none() {
@@ -172,11 +172,11 @@ fn promulgation<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<PromulgationI
     (info != PromulgationInfo::default()).then_some(info)
 }
 
-fn document_type<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<DocumentType> {
+fn document_type<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<DocumentType> {
     ctx.enter(el);
     let mut t = DocumentType::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Type" => ctx.set_text(&mut t.kind, child, "Type"),
             "TypeDetail" => ctx.set_text(&mut t.detail, child, "TypeDetail"),
             "TypeName" => ctx.set_text(&mut t.name, child, "TypeName"),
@@ -187,11 +187,11 @@ fn document_type<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<DocumentType
     (t != DocumentType::default()).then_some(t)
 }
 
-fn signer_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<SignerInfo> {
+fn signer_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<SignerInfo> {
     ctx.enter(el);
     let mut s = SignerInfo::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Competence" => ctx.set_text(&mut s.competence, child, "Competence"),
             "Position" => ctx.set_text(&mut s.position, child, "Position"),
             "FullName" => ctx.set_text(&mut s.full_name, child, "FullName"),
@@ -202,11 +202,11 @@ fn signer_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<SignerInfo> {
     (s != SignerInfo::default()).then_some(s)
 }
 
-fn to_places<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Vec<String> {
+fn to_places<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Vec<String> {
     ctx.enter(el);
     let mut places = Vec::new();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Place" => places.extend(ctx.optional_text(child)),
             _ => ctx.unknown(child),
         }
@@ -215,11 +215,11 @@ fn to_places<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Vec<String> {
     places
 }
 
-fn other_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<OtherInfo> {
+fn other_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<OtherInfo> {
     ctx.enter(el);
     let mut o = OtherInfo::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "Priority" => {
                 if let Some(n) = ctx.optional_number::<u8>(child, "Priority") {
                     match Priority::from_code(n) {
@@ -244,8 +244,8 @@ fn other_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<OtherInfo> {
             "Direction" => o.direction = ctx.optional_flag(child, "Direction"),
             "Appendixes" => {
                 ctx.enter(child);
-                for appendix in &child.children {
-                    match appendix.name {
+                for appendix in child.children() {
+                    match appendix.name() {
                         "Appendix" => o.appendixes.extend(ctx.optional_text(appendix)),
                         _ => ctx.unknown(appendix),
                     }
@@ -262,17 +262,17 @@ fn other_info<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Option<OtherInfo> {
 /// `TraceHeaderList`: the hop trace and the business block, in either order.
 pub(crate) fn trace_header_list<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
     doc: &mut Document,
 ) -> Result<(), EdxmlError> {
     ctx.enter(el);
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "TraceHeader" => {
                 ctx.enter(child);
                 let mut hop = TraceHeader::default();
-                for part in &child.children {
-                    match part.name {
+                for part in child.children() {
+                    match part.name() {
                         "OrganId" => hop.organ_id = ctx.optional_organ_id(part, "OrganId"),
                         "Timestamp" => hop.timestamp = ctx.optional_date_time(part, "Timestamp"),
                         _ => ctx.unknown(part),
@@ -300,18 +300,18 @@ pub(crate) fn trace_header_list<'a>(
     Ok(())
 }
 
-fn spelling<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>, wire: &str) {
-    if el.name != wire {
-        ctx.warn(WarningKind::BusinessSpelling(el.name.to_owned()), el);
+fn spelling<'a>(ctx: &mut Ctx<'a>, el: Element<'a>, wire: &str) {
+    if el.name() != wire {
+        ctx.warn(WarningKind::BusinessSpelling(el.name().to_owned()), el);
     }
 }
 
-fn business<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Business, EdxmlError> {
+fn business<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Result<Business, EdxmlError> {
     ctx.enter(el);
     let mut b = Business::new(BusinessDocType::New);
     let mut doc_type_seen = false;
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "DocumentId" => ctx.set_text(&mut b.document_id, child, "DocumentId"),
             "BussinessDocType" | "BusinessDocType" => {
                 spelling(ctx, child, "BussinessDocType");
@@ -348,7 +348,7 @@ fn business<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Business, EdxmlEr
     if !doc_type_seen {
         ctx.warn_here(
             WarningKind::MissingRecommended("BussinessDocType"),
-            el.offset,
+            el.offset(),
         );
     }
     ctx.leave();
@@ -357,20 +357,20 @@ fn business<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Business, EdxmlEr
 
 fn business_document_info<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
 ) -> Result<BusinessDocumentInfo, EdxmlError> {
     ctx.enter(el);
     let mut info = BusinessDocumentInfo::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "DocumentInfo" => info.document_info_changed = ctx.optional_flag(child, "DocumentInfo"),
             "DocumentReceiver" => {
                 info.receivers_changed = ctx.optional_flag(child, "DocumentReceiver")
             }
             "ReceiverList" => {
                 ctx.enter(child);
-                for receiver in &child.children {
-                    match receiver.name {
+                for receiver in child.children() {
+                    match receiver.name() {
                         "Receiver" => info.receivers.push(self::receiver(ctx, receiver)?),
                         _ => ctx.unknown(receiver),
                     }
@@ -384,12 +384,12 @@ fn business_document_info<'a>(
     Ok(info)
 }
 
-fn receiver<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Receiver, EdxmlError> {
+fn receiver<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Result<Receiver, EdxmlError> {
     ctx.enter(el);
     let mut organ_id = None;
     let mut receiver_type = None;
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "OrganId" => organ_id = Some(ctx.organ_id(child, "OrganId")?),
             "ReceiverType" => {
                 let text = ctx.required_text(child, "ReceiverType")?;
@@ -412,10 +412,10 @@ fn receiver<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Receiver, EdxmlEr
         }
     }
     let Some(organ_id) = organ_id else {
-        return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("OrganId"), el.offset()));
     };
     let Some(receiver_type) = receiver_type else {
-        return Err(ctx.error_here(ErrorKind::Missing("ReceiverType"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("ReceiverType"), el.offset()));
     };
     ctx.leave();
     Ok(Receiver {
@@ -426,20 +426,20 @@ fn receiver<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Receiver, EdxmlEr
 
 fn replacement_info_list<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
 ) -> Result<Vec<ReplacementInfo>, EdxmlError> {
     ctx.enter(el);
     let mut list = Vec::new();
-    for info in &el.children {
-        if info.name != "ReplacementInfo" {
+    for info in el.children() {
+        if info.name() != "ReplacementInfo" {
             ctx.unknown(info);
             continue;
         }
         ctx.enter(info);
         let mut document_id = None;
         let mut organ_ids = Vec::new();
-        for child in &info.children {
-            match child.name {
+        for child in info.children() {
+            match child.name() {
                 "DocumentId" => {
                     if document_id.is_some() {
                         ctx.warn(WarningKind::DuplicateIgnored("DocumentId"), child);
@@ -449,8 +449,8 @@ fn replacement_info_list<'a>(
                 }
                 "OrganIdList" => {
                     ctx.enter(child);
-                    for id in &child.children {
-                        match id.name {
+                    for id in child.children() {
+                        match id.name() {
                             "OrganId" => organ_ids.push(ctx.organ_id(id, "OrganId")?),
                             _ => ctx.unknown(id),
                         }
@@ -461,7 +461,7 @@ fn replacement_info_list<'a>(
             }
         }
         let Some(document_id) = document_id else {
-            return Err(ctx.error_here(ErrorKind::Missing("DocumentId"), info.offset));
+            return Err(ctx.error_here(ErrorKind::Missing("DocumentId"), info.offset()));
         };
         ctx.leave();
         list.push(ReplacementInfo {
@@ -476,16 +476,16 @@ fn replacement_info_list<'a>(
 /// `edXMLBody`: the manifest.
 pub(crate) fn body<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
     doc: &mut Document,
 ) -> Result<(), EdxmlError> {
     ctx.enter(el);
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "edXMLManifest" => {
                 ctx.enter(child);
-                for reference in &child.children {
-                    match reference.name {
+                for reference in child.children() {
+                    match reference.name() {
                         "Reference" => doc.references.push(self::reference(ctx, reference)),
                         _ => ctx.unknown(reference),
                     }
@@ -496,7 +496,7 @@ pub(crate) fn body<'a>(
                 ctx.warn(
                     WarningKind::Misplaced {
                         element: "AttachmentEncoded",
-                        parent: el.name.to_owned(),
+                        parent: el.name().to_owned(),
                     },
                     child,
                 );
@@ -509,11 +509,11 @@ pub(crate) fn body<'a>(
     Ok(())
 }
 
-fn reference<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Reference {
+fn reference<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Reference {
     ctx.enter(el);
     let mut r = Reference::default();
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "ContentId" => ctx.set_text(&mut r.content_id, child, "ContentId"),
             "ContentType" => ctx.set_text(&mut r.content_type, child, "ContentType"),
             "Description" => ctx.set_text(&mut r.description, child, "Description"),
@@ -528,12 +528,12 @@ fn reference<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Reference {
 /// `AttachmentEncoded`: the files. Content stays a slice of the input.
 pub(crate) fn attachments<'a>(
     ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
+    el: Element<'a>,
     doc: &mut Document,
 ) -> Result<(), EdxmlError> {
     ctx.enter(el);
-    for child in &el.children {
-        if child.name != "Attachment" {
+    for child in el.children() {
+        if child.name() != "Attachment" {
             ctx.unknown(child);
             continue;
         }
@@ -541,8 +541,8 @@ pub(crate) fn attachments<'a>(
         let [mut content_id, mut name, mut description, mut content_type] =
             [None, None, None, None];
         let mut content = None;
-        for part in &child.children {
-            match part.name {
+        for part in child.children() {
+            match part.name() {
                 "ContentId" => ctx.set_text(&mut content_id, part, "ContentId"),
                 "AttachmentName" => ctx.set_text(&mut name, part, "AttachmentName"),
                 "Description" => ctx.set_text(&mut description, part, "Description"),
@@ -557,7 +557,9 @@ pub(crate) fn attachments<'a>(
             }
         }
         let Some(content) = content else {
-            return Err(ctx.error_here(ErrorKind::Missing("ContentTransferEncoded"), child.offset));
+            return Err(
+                ctx.error_here(ErrorKind::Missing("ContentTransferEncoded"), child.offset())
+            );
         };
         ctx.leave();
         doc.attachments.push(Attachment {
@@ -572,23 +574,24 @@ pub(crate) fn attachments<'a>(
     Ok(())
 }
 
-fn encoded_content<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<Base64Content, EdxmlError> {
-    let bytes = match &el.text {
-        Text::None => bytes::Bytes::new(),
-        Text::Borrowed { range, .. } => ctx.bytes().slice(range.clone()),
-        Text::Owned(s) => bytes::Bytes::copy_from_slice(s.as_bytes()),
+fn encoded_content<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Result<Base64Content, EdxmlError> {
+    // One unescaped piece of the input (the normal case) is sliced, not copied.
+    let range = el.text_range();
+    let bytes = match &range {
+        Some(range) => ctx.bytes().slice(range.clone()),
+        None => bytes::Bytes::copy_from_slice(el.text().as_bytes()),
     };
     let trimmed = trim_ascii_whitespace(&bytes);
     if trimmed.is_empty() {
         return Err(ctx.error(ErrorKind::EmptyRequired("ContentTransferEncoded"), el));
     }
+    let leading = bytes.len() - bytes.trim_ascii_start().len();
     Base64Content::from_encoded(trimmed).map_err(|e| {
-        let offset = match (&el.text, &e) {
-            (
-                Text::Borrowed { range, .. },
-                super::super::model::Base64Error::InvalidByte { offset, .. },
-            ) => range.start + (bytes.len() - bytes.trim_ascii_start().len()) + offset,
-            _ => el.offset,
+        let offset = match (&range, &e) {
+            (Some(range), Base64Error::InvalidByte { offset, .. }) => {
+                range.start + leading + offset
+            }
+            _ => el.offset(),
         };
         ctx.error_at(ErrorKind::Attachment(e), el, offset)
     })
@@ -604,7 +607,7 @@ fn trim_ascii_whitespace(bytes: &bytes::Bytes) -> bytes::Bytes {
 }
 
 /// Warns about attachments without a manifest reference and references without a file.
-pub(crate) fn check_manifest<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>, doc: &Document) {
+pub(crate) fn check_manifest<'a>(ctx: &mut Ctx<'a>, root: Element<'a>, doc: &Document) {
     let referenced: HashSet<&str> = doc
         .references
         .iter()
@@ -619,13 +622,13 @@ pub(crate) fn check_manifest<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>, doc: &Do
     for id in attached.difference(&referenced) {
         ctx.warn_here(
             WarningKind::Manifest(format!("attachment {id} has no manifest reference")),
-            root.offset,
+            root.offset(),
         );
     }
     for id in referenced.difference(&attached) {
         ctx.warn_here(
             WarningKind::Manifest(format!("manifest reference {id} has no attachment")),
-            root.offset,
+            root.offset(),
         );
     }
 }

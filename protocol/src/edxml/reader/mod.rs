@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 pub(crate) use tree::QCVN_NAMESPACE;
 
-use super::error::{EdxmlError, ErrorKind, Position, Warning, WarningKind};
+use super::error::{EdxmlError, ErrorKind, Warning, WarningKind};
 use super::model::Message;
 use context::Ctx;
 use tree::Element;
@@ -79,34 +79,21 @@ pub fn read_with(input: Bytes, options: &ReadOptions) -> Result<Parsed, EdxmlErr
             position: None,
         });
     }
-    let text = match std::str::from_utf8(&input) {
-        Ok(text) => text,
-        Err(e) => {
-            return Err(EdxmlError {
-                kind: ErrorKind::Syntax(format!(
-                    "invalid UTF-8 at byte {} (edXML is UTF-8)",
-                    e.valid_up_to()
-                )),
-                path: String::new(),
-                position: Some(Position::of_offset(&input, e.valid_up_to())),
-            });
-        }
-    };
-    if text.trim().is_empty() {
+    if input.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(EdxmlError {
             kind: ErrorKind::Empty,
             path: String::new(),
             position: None,
         });
     }
-    let (root, prolog) = tree::build(text, options)?;
-    let mut ctx = Ctx::new(text, input.clone(), options.max_warnings);
-    if let Some(encoding) = prolog.declared_encoding {
+    let tree = tree::build(&input, options)?;
+    let mut ctx = Ctx::new(&input, input.clone(), options.max_warnings);
+    if let Some(encoding) = tree.declared_encoding.clone() {
         if !encoding.eq_ignore_ascii_case("utf-8") {
             ctx.warn_here(WarningKind::DeclaredEncoding(encoding), 0);
         }
     }
-    let message = message(&mut ctx, &root)?;
+    let message = message(&mut ctx, tree.root())?;
     Ok(Parsed {
         message,
         warnings: ctx.into_warnings(),
@@ -114,15 +101,15 @@ pub fn read_with(input: Bytes, options: &ReadOptions) -> Result<Parsed, EdxmlErr
 }
 
 /// The root: `edXML` holding `edXMLEnvelope` and, for documents, `AttachmentEncoded`.
-fn message<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>) -> Result<Message, EdxmlError> {
-    if root.name != "edXML" {
-        return Err(ctx.error(ErrorKind::NotEdxml(root.name.to_owned()), root));
+fn message<'a>(ctx: &mut Ctx<'a>, root: Element<'a>) -> Result<Message, EdxmlError> {
+    if root.name() != "edXML" {
+        return Err(ctx.error(ErrorKind::NotEdxml(root.name().to_owned()), root));
     }
     ctx.enter(root);
     let mut envelope = None;
     let mut attachment_blocks = Vec::new();
-    for child in &root.children {
-        match child.name {
+    for child in root.children() {
+        match child.name() {
             "edXMLEnvelope" => {
                 if envelope.is_some() {
                     return Err(ctx.error(ErrorKind::Duplicate("edXMLEnvelope"), child));
@@ -134,14 +121,14 @@ fn message<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>) -> Result<Message, EdxmlEr
         }
     }
     let Some(envelope) = envelope else {
-        return Err(ctx.error_here(ErrorKind::Missing("edXMLEnvelope"), root.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("edXMLEnvelope"), root.offset()));
     };
 
     ctx.enter(envelope);
     let mut header = None;
     let mut body = None;
-    for child in &envelope.children {
-        match child.name {
+    for child in envelope.children() {
+        match child.name() {
             "edXMLHeader" if header.is_none() => header = Some(child),
             "edXMLHeader" => return Err(ctx.error(ErrorKind::Duplicate("edXMLHeader"), child)),
             "edXMLBody" if body.is_none() => body = Some(child),
@@ -150,45 +137,42 @@ fn message<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>) -> Result<Message, EdxmlEr
         }
     }
     let Some(header) = header else {
-        return Err(ctx.error_here(ErrorKind::Missing("edXMLHeader"), envelope.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("edXMLHeader"), envelope.offset()));
     };
 
     ctx.enter(header);
     let mut message_header = None;
     let mut trace_list = None;
     let mut signature = None;
-    for child in &header.children {
-        match child.name {
+    for child in header.children() {
+        match child.name() {
             "MessageHeader" if message_header.is_none() => message_header = Some(child),
             "MessageHeader" => return Err(ctx.error(ErrorKind::Duplicate("MessageHeader"), child)),
             "TraceHeaderList" if trace_list.is_none() => trace_list = Some(child),
             "Signature" | "DigitalSignature" if signature.is_none() => signature = Some(child),
             "TraceHeaderList" | "Signature" | "DigitalSignature" => {
-                ctx.warn(WarningKind::UnknownElement(child.name.to_owned()), child);
+                ctx.warn(WarningKind::UnknownElement(child.name().to_owned()), child);
             }
             _ => ctx.unknown(child),
         }
     }
     let Some(message_header) = message_header else {
-        return Err(ctx.error_here(ErrorKind::Missing("MessageHeader"), header.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("MessageHeader"), header.offset()));
     };
-    let has_code = message_header
-        .children
-        .iter()
-        .any(|c| c.name == "StatusCode");
-    let has_to = message_header.children.iter().any(|c| c.name == "To");
+    let has_code = message_header.children().any(|c| c.name() == "StatusCode");
+    let has_to = message_header.children().any(|c| c.name() == "To");
     if has_code && has_to {
         return Err(ctx.error(ErrorKind::AmbiguousKind, message_header));
     }
     if has_code {
         let status = status::message_header(ctx, message_header)?;
         for extra in [trace_list, signature, body].into_iter().flatten() {
-            ctx.warn(WarningKind::UnknownElement(extra.name.to_owned()), extra);
+            ctx.warn(WarningKind::UnknownElement(extra.name().to_owned()), extra);
         }
         ctx.leave();
         ctx.leave();
         for block in attachment_blocks {
-            ctx.warn(WarningKind::UnknownElement(block.name.to_owned()), block);
+            ctx.warn(WarningKind::UnknownElement(block.name().to_owned()), block);
         }
         return Ok(Message::Status(Box::new(status)));
     }
@@ -198,7 +182,7 @@ fn message<'a>(ctx: &mut Ctx<'a>, root: &Element<'a>) -> Result<Message, EdxmlEr
         document::trace_header_list(ctx, list, &mut doc)?;
     }
     if let Some(sig) = signature {
-        let range = sig.raw.clone().unwrap_or(sig.offset..sig.offset);
+        let range = sig.raw().unwrap_or(sig.offset()..sig.offset());
         doc.signature = Some(super::model::RawSignature(ctx.bytes().slice(range)));
     }
     ctx.leave();

@@ -8,10 +8,7 @@ use super::tree::Element;
 
 /// A status message's `MessageHeader`: `From`, `ResponseFor` (with `OrganId` and
 /// `DocumentId`) and `StatusCode` are required.
-pub(crate) fn message_header<'a>(
-    ctx: &mut Ctx<'a>,
-    el: &Element<'a>,
-) -> Result<Status, EdxmlError> {
+pub(crate) fn message_header<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Result<Status, EdxmlError> {
     ctx.enter(el);
     let mut from = None;
     let mut target = None;
@@ -19,8 +16,8 @@ pub(crate) fn message_header<'a>(
     let mut code = None;
     let mut description = None;
     let mut timestamp = None;
-    for child in &el.children {
-        match child.name {
+    for child in el.children() {
+        match child.name() {
             "From" => {
                 if from.is_some() {
                     return Err(ctx.error(ErrorKind::Duplicate("From"), child));
@@ -34,7 +31,7 @@ pub(crate) fn message_header<'a>(
                 let rf = response_for(ctx, child, true)?;
                 if rf.as_ref().is_some_and(|r| r.document_id.is_none()) {
                     ctx.enter(child);
-                    return Err(ctx.error_here(ErrorKind::Missing("DocumentId"), child.offset));
+                    return Err(ctx.error_here(ErrorKind::Missing("DocumentId"), child.offset()));
                 }
                 target = rf;
             }
@@ -55,16 +52,16 @@ pub(crate) fn message_header<'a>(
         }
     }
     let Some(from) = from else {
-        return Err(ctx.error_here(ErrorKind::Missing("From"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("From"), el.offset()));
     };
     let Some(response_for) = target else {
-        return Err(ctx.error_here(ErrorKind::Missing("ResponseFor"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("ResponseFor"), el.offset()));
     };
     let Some(code) = code else {
-        return Err(ctx.error_here(ErrorKind::Missing("StatusCode"), el.offset));
+        return Err(ctx.error_here(ErrorKind::Missing("StatusCode"), el.offset()));
     };
     if timestamp.is_none() {
-        ctx.warn_here(WarningKind::MissingRecommended("Timestamp"), el.offset);
+        ctx.warn_here(WarningKind::MissingRecommended("Timestamp"), el.offset());
     }
     ctx.leave();
     Ok(Status {
@@ -77,7 +74,7 @@ pub(crate) fn message_header<'a>(
     })
 }
 
-fn status_code<'a>(ctx: &mut Ctx<'a>, el: &Element<'a>) -> Result<StatusCode, EdxmlError> {
+fn status_code<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Result<StatusCode, EdxmlError> {
     let text = ctx.required_text(el, "StatusCode")?;
     let number = (text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit()))
         .then(|| text.parse::<u8>().ok())

@@ -1,20 +1,24 @@
 //! First pass: quick-xml events to a small element tree that borrows from the input.
 //!
 //! edXML headers have a few hundred elements at most, so a tree is cheap, and it lets the
-//! conversion pass look at siblings in any order (producers disagree on the order). The
-//! large parts are never copied: an attachment's base64 text is a range of the input, and
-//! the producer's signature element is kept as the range of its bytes.
+//! conversion pass look at siblings in any order (producers disagree on the order). The tree
+//! is one vector of nodes linked by index, so building it moves nothing and allocates once.
+//! The large parts are never copied: an attachment's base64 text is a slice of the input,
+//! and the producer's signature element is kept as the range of its bytes.
 //!
-//! Limits (depth, element count) are enforced here, while reading, so hostile input is
-//! refused before it costs memory. Only the five predefined entities and character
-//! references are resolved; anything else, and any DOCTYPE, is an error.
+//! Namespaces are resolved here rather than by quick-xml's `NsReader`: edXML declares them on
+//! two or three elements, so tracking the few declarations in scope is cheaper than resolving
+//! every event in general.
+//!
+//! Limits (depth, element count) are enforced while reading, so hostile input is refused
+//! before it costs memory. Only the five predefined entities and character references are
+//! resolved; anything else, and any DOCTYPE, is an error.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-use quick_xml::NsReader;
+use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
 
 use super::super::error::{EdxmlError, ErrorKind, Position};
 use super::ReadOptions;
@@ -25,152 +29,241 @@ pub(crate) const QCVN_NAMESPACE: &str = "http://www.mic.gov.vn/TBT/QCVN_102_2016
 /// Elements kept as raw bytes rather than parsed.
 const OPAQUE: [&str; 2] = ["Signature", "DigitalSignature"];
 
+/// "No node" in the index links.
+const NONE: u32 = u32::MAX;
+
 /// Which namespace an element is in, as far as the conversion pass cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Ns {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ns<'a> {
     /// The QCVN 102 namespace.
     Qcvn,
     /// No namespace at all.
     Unbound,
     /// Another namespace (xmldsig for signatures, or a producer's variant).
-    Other(String),
+    Other(&'a str),
     /// A prefix with no declaration in scope.
-    Undeclared(String),
+    Undeclared(&'a str),
 }
 
-/// The text directly inside an element.
-#[derive(Debug, Default)]
-pub(crate) enum Text<'a> {
-    /// No text at all.
-    #[default]
-    None,
+/// Where an element's text lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextSlot<'a> {
     /// One piece, exactly as in the input (no references in it).
-    Borrowed { text: &'a str, range: Range<usize> },
-    /// Several pieces joined, with references resolved.
-    Owned(String),
+    Borrowed(&'a str),
+    /// Several pieces joined, with references resolved: an index into `Tree::owned`.
+    Owned(u32),
 }
 
-impl Text<'_> {
-    fn push(&mut self, piece: &str) {
-        match self {
-            Text::None => *self = Text::Owned(piece.to_owned()),
-            Text::Borrowed { text, .. } => {
-                let mut joined = String::with_capacity(text.len() + piece.len());
-                joined.push_str(text);
-                joined.push_str(piece);
-                *self = Text::Owned(joined);
-            }
-            Text::Owned(s) => s.push_str(piece),
-        }
-    }
-
-    /// The text, as one string.
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Text::None => "",
-            Text::Borrowed { text, .. } => text,
-            Text::Owned(s) => s,
-        }
-    }
+/// A node's namespace: the common cases inline, others as an index into `Tree::ns_names`.
+#[derive(Debug, Clone, Copy)]
+enum NsRef {
+    Qcvn,
+    Unbound,
+    Other(u32),
+    Undeclared(u32),
 }
 
-/// One element of the tree.
 #[derive(Debug)]
-pub(crate) struct Element<'a> {
-    /// The local name, without prefix.
-    pub(crate) name: &'a str,
-    /// Its namespace.
-    pub(crate) ns: Ns,
-    /// Byte offset of its `<`.
-    pub(crate) offset: usize,
-    /// Child elements in document order.
-    pub(crate) children: Vec<Element<'a>>,
-    /// Text directly inside; whitespace between child elements is dropped.
-    pub(crate) text: Text<'a>,
-    /// For opaque elements (signatures): the byte range of the whole element.
-    pub(crate) raw: Option<Range<usize>>,
+struct Node<'a> {
+    name: &'a str,
+    ns: NsRef,
+    offset: u32,
+    first_child: u32,
+    last_child: u32,
+    next_sibling: u32,
+    text: Option<TextSlot<'a>>,
+    raw_end: u32,
 }
 
-/// What the tree pass noticed besides the tree.
-#[derive(Debug, Default)]
-pub(crate) struct Prolog {
+/// The element tree of one message.
+#[derive(Debug)]
+pub(crate) struct Tree<'a> {
+    input: &'a [u8],
+    nodes: Vec<Node<'a>>,
+    owned: Vec<String>,
+    /// Namespace URIs other than QCVN 102, and undeclared prefixes, each once.
+    ns_names: Vec<String>,
     /// The encoding named in the XML declaration, when there is one.
     pub(crate) declared_encoding: Option<String>,
 }
 
-/// Reads `input` into a tree.
-pub(crate) fn build<'a>(
-    input: &'a str,
-    options: &ReadOptions,
-) -> Result<(Element<'a>, Prolog), EdxmlError> {
-    Builder {
-        input,
-        reader: NsReader::from_str(input),
-        options,
-        stack: Vec::new(),
-        elements: 0,
-        prolog: Prolog::default(),
+impl<'a> Tree<'a> {
+    /// The root element.
+    pub(crate) fn root(&'a self) -> Element<'a> {
+        Element { tree: self, id: 0 }
     }
-    .run()
+}
+
+/// One element of the tree: a cheap handle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Element<'a> {
+    tree: &'a Tree<'a>,
+    id: u32,
+}
+
+impl<'a> Element<'a> {
+    fn node(&self) -> &'a Node<'a> {
+        &self.tree.nodes[self.id as usize]
+    }
+
+    /// The local name, without prefix.
+    pub(crate) fn name(&self) -> &'a str {
+        self.node().name
+    }
+
+    /// Its namespace.
+    pub(crate) fn ns(&self) -> Ns<'a> {
+        let name = |i: u32| {
+            self.tree
+                .ns_names
+                .get(i as usize)
+                .map_or("", String::as_str)
+        };
+        match self.node().ns {
+            NsRef::Qcvn => Ns::Qcvn,
+            NsRef::Unbound => Ns::Unbound,
+            NsRef::Other(i) => Ns::Other(name(i)),
+            NsRef::Undeclared(i) => Ns::Undeclared(name(i)),
+        }
+    }
+
+    /// Byte offset of its `<`.
+    pub(crate) fn offset(&self) -> usize {
+        self.node().offset as usize
+    }
+
+    /// Child elements in document order.
+    pub(crate) fn children(&self) -> Children<'a> {
+        Children {
+            tree: self.tree,
+            next: self.node().first_child,
+        }
+    }
+
+    /// Text directly inside; whitespace between child elements is dropped.
+    pub(crate) fn text(&self) -> &'a str {
+        match self.node().text {
+            None => "",
+            Some(TextSlot::Borrowed(s)) => s,
+            Some(TextSlot::Owned(i)) => self.tree.owned.get(i as usize).map_or("", String::as_str),
+        }
+    }
+
+    /// The input range of the text when it is one unescaped piece of the input, so that it
+    /// can be sliced without copying.
+    pub(crate) fn text_range(&self) -> Option<Range<usize>> {
+        match self.node().text {
+            Some(TextSlot::Borrowed(s)) => {
+                let start = (s.as_ptr() as usize).checked_sub(self.tree.input.as_ptr() as usize)?;
+                Some(start..start + s.len())
+            }
+            _ => None,
+        }
+    }
+
+    /// For opaque elements (signatures): the byte range of the whole element.
+    pub(crate) fn raw(&self) -> Option<Range<usize>> {
+        let node = self.node();
+        (node.raw_end != NONE).then(|| node.offset as usize..node.raw_end as usize)
+    }
+}
+
+/// Iterator over an element's children.
+#[derive(Debug)]
+pub(crate) struct Children<'a> {
+    tree: &'a Tree<'a>,
+    next: u32,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Element<'a>;
+    fn next(&mut self) -> Option<Element<'a>> {
+        if self.next == NONE {
+            return None;
+        }
+        let element = Element {
+            tree: self.tree,
+            id: self.next,
+        };
+        self.next = element.node().next_sibling;
+        Some(element)
+    }
+}
+
+/// Reads `input` into a tree. quick-xml checks that every part is UTF-8 as it goes.
+pub(crate) fn build<'a>(input: &'a [u8], options: &ReadOptions) -> Result<Tree<'a>, EdxmlError> {
+    let mut builder = Builder {
+        input,
+        reader: Reader::from_reader(input),
+        options,
+        tree: Tree {
+            input,
+            nodes: Vec::with_capacity(64),
+            owned: Vec::new(),
+            ns_names: Vec::new(),
+            declared_encoding: None,
+        },
+        stack: Vec::with_capacity(16),
+        bindings: Vec::new(),
+    };
+    builder.run()?;
+    Ok(builder.tree)
+}
+
+/// A namespace declaration in scope: made on the element at `depth`.
+struct Binding {
+    depth: usize,
+    prefix: String,
+    uri: String,
 }
 
 struct Builder<'a, 'o> {
-    input: &'a str,
-    reader: NsReader<&'a [u8]>,
+    input: &'a [u8],
+    reader: Reader<&'a [u8]>,
     options: &'o ReadOptions,
-    stack: Vec<Element<'a>>,
-    elements: usize,
-    prolog: Prolog,
+    tree: Tree<'a>,
+    /// Open elements, innermost last.
+    stack: Vec<u32>,
+    bindings: Vec<Binding>,
 }
 
 impl<'a> Builder<'a, '_> {
-    fn run(mut self) -> Result<(Element<'a>, Prolog), EdxmlError> {
+    fn run(&mut self) -> Result<(), EdxmlError> {
         loop {
             let before = self.position();
-            let (ns, event) = match self.reader.read_resolved_event() {
-                Ok((ns, event)) => (classify(&ns), event),
-                Err(e) => {
-                    let at = usize::try_from(self.reader.error_position()).unwrap_or(before);
-                    return Err(self.error_at(ErrorKind::Syntax(e.to_string()), at));
-                }
-            };
+            let event = self
+                .reader
+                .read_event()
+                .map_err(|e| self.xml_error(&e, before))?;
             let after = self.position();
             match event {
                 Event::Start(start) => {
-                    let element = self.open(&start, ns, before)?;
-                    if OPAQUE.contains(&element.name) && !self.stack.is_empty() {
-                        let end = self.skip_opaque(&start)?;
-                        self.close(Element {
-                            raw: Some(element.offset..end),
-                            ..element
-                        })?;
-                    } else {
-                        self.stack.push(element);
+                    let id = self.open(&start, before)?;
+                    if OPAQUE.contains(&self.tree.nodes[id as usize].name) && id != 0 {
+                        let end = self.skip_opaque()?;
+                        self.tree.nodes[id as usize].raw_end = to_u32(end);
+                        self.close();
                     }
                 }
                 Event::Empty(start) => {
-                    let mut element = self.open(&start, ns, before)?;
-                    if OPAQUE.contains(&element.name) {
-                        element.raw = Some(element.offset..after);
+                    let id = self.open(&start, before)?;
+                    if OPAQUE.contains(&self.tree.nodes[id as usize].name) {
+                        self.tree.nodes[id as usize].raw_end = to_u32(after);
                     }
-                    if let Some(root) = self.close(element)? {
-                        return self.finish(root);
+                    if self.close() {
+                        return self.finish();
                     }
                 }
                 Event::End(_) => {
-                    let Some(element) = self.stack.pop() else {
-                        return Err(self.syntax("end tag without a start tag", before));
-                    };
-                    if let Some(root) = self.close(element)? {
-                        return self.finish(root);
+                    if self.close() {
+                        return self.finish();
                     }
                 }
-                Event::Text(_) => {
-                    // The event is the input between two tags, so the range is exact and
-                    // the text can borrow from the input for the tree's lifetime.
-                    let piece = self.input.get(before..after).unwrap_or("");
-                    self.text(piece, before..after)?;
-                }
+                Event::Text(text) => match text.into_inner() {
+                    // Text events of a slice reader borrow the input: no copy.
+                    Cow::Borrowed(piece) => self.text(piece, before)?,
+                    Cow::Owned(piece) => self.text_owned(&piece, before)?,
+                },
                 Event::CData(data) => {
                     let piece: &str = &data;
                     self.text_owned(piece, before)?;
@@ -183,13 +276,16 @@ impl<'a> Builder<'a, '_> {
                 Event::DocType(_) => return Err(self.error_at(ErrorKind::Doctype, before)),
                 Event::Decl(decl) => {
                     if let Some(Ok(encoding)) = decl.encoding() {
-                        self.prolog.declared_encoding = Some(encoding.into_owned());
+                        self.tree.declared_encoding = Some(encoding.into_owned());
                     }
                 }
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => {
                     let what = match self.stack.last() {
-                        Some(open) => format!("input ends before <{}> is closed", open.name),
+                        Some(open) => format!(
+                            "input ends before <{}> is closed",
+                            self.tree.nodes[*open as usize].name
+                        ),
                         None => "no root element".to_owned(),
                     };
                     return Err(self.syntax(&what, self.input.len()));
@@ -202,110 +298,170 @@ impl<'a> Builder<'a, '_> {
         usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
     }
 
-    fn open(
-        &mut self,
-        start: &BytesStart<'_>,
-        ns: Ns,
-        before: usize,
-    ) -> Result<Element<'a>, EdxmlError> {
+    /// Adds an element as the last child of the innermost open one and opens it.
+    fn open(&mut self, start: &BytesStart<'_>, before: usize) -> Result<u32, EdxmlError> {
         // The reader sits on the `<` of the tag; find it defensively (a BOM is skipped
         // without being reported as an event).
-        let offset =
-            memchr::memchr(b'<', &self.input.as_bytes()[before..]).map_or(before, |i| before + i);
+        let offset = memchr::memchr(b'<', self.input.get(before..).unwrap_or_default())
+            .map_or(before, |i| before + i);
         if self.stack.len() >= self.options.max_depth {
-            return Err(self.error_at(
-                ErrorKind::TooDeep {
-                    limit: self.options.max_depth,
-                },
-                offset,
-            ));
+            let limit = self.options.max_depth;
+            return Err(self.error_at(ErrorKind::TooDeep { limit }, offset));
         }
-        self.elements += 1;
-        if self.elements > self.options.max_elements {
-            return Err(self.error_at(
-                ErrorKind::TooManyElements {
-                    limit: self.options.max_elements,
-                },
-                offset,
-            ));
+        if self.tree.nodes.len() >= self.options.max_elements {
+            let limit = self.options.max_elements;
+            return Err(self.error_at(ErrorKind::TooManyElements { limit }, offset));
         }
+        if self.stack.is_empty() && !self.tree.nodes.is_empty() {
+            return Err(self.syntax("a second root element", offset));
+        }
+        // quick-xml has checked the tag is UTF-8; taking the name from the input keeps the
+        // input's lifetime.
         let qname_len = start.name().as_ref().len();
         let qname = self
             .input
             .get(offset + 1..offset + 1 + qname_len)
+            .and_then(|n| std::str::from_utf8(n).ok())
             .unwrap_or("");
-        let name = qname.rsplit(':').next().unwrap_or(qname);
-        Ok(Element {
+        let depth = self.stack.len();
+        // Only a tag with attributes can declare a namespace.
+        let tag: &str = start;
+        if tag.len() > qname_len && tag.contains("xmlns") {
+            self.declare(start, offset, depth)?;
+        }
+        let (prefix, name) = match qname.bytes().position(|b| b == b':') {
+            Some(i) => (&qname[..i], &qname[i + 1..]),
+            None => ("", qname),
+        };
+        let ns = self.resolve(prefix);
+
+        let id = to_u32(self.tree.nodes.len());
+        self.tree.nodes.push(Node {
             name,
             ns,
-            offset,
-            children: Vec::new(),
-            text: Text::None,
-            raw: None,
-        })
+            offset: to_u32(offset),
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+            text: None,
+            raw_end: NONE,
+        });
+        if let Some(&parent) = self.stack.last() {
+            let parent = parent as usize;
+            match self.tree.nodes[parent].last_child {
+                NONE => self.tree.nodes[parent].first_child = id,
+                last => self.tree.nodes[last as usize].next_sibling = id,
+            }
+            self.tree.nodes[parent].last_child = id;
+        }
+        self.stack.push(id);
+        Ok(id)
     }
 
-    /// Attaches a finished element to its parent; returns it when it is the root.
-    fn close(&mut self, element: Element<'a>) -> Result<Option<Element<'a>>, EdxmlError> {
-        match self.stack.last_mut() {
-            Some(parent) => {
-                parent.children.push(element);
-                Ok(None)
+    /// Records the `xmlns` and `xmlns:p` attributes of a start tag.
+    fn declare(
+        &mut self,
+        start: &BytesStart<'_>,
+        offset: usize,
+        depth: usize,
+    ) -> Result<(), EdxmlError> {
+        for attribute in start.attributes() {
+            let attribute =
+                attribute.map_err(|e| self.syntax(&format!("bad attribute: {e}"), offset))?;
+            let key = attribute.key.as_ref();
+            let prefix = match key.strip_prefix("xmlns") {
+                Some("") => "",
+                Some(rest) if rest.starts_with(':') => &rest[1..],
+                _ => continue,
+            };
+            self.bindings.push(Binding {
+                depth,
+                prefix: prefix.to_owned(),
+                uri: attribute.value.into_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, prefix: &str) -> NsRef {
+        let found = if prefix == "xml" {
+            Some("http://www.w3.org/XML/1998/namespace")
+        } else {
+            self.bindings
+                .iter()
+                .rev()
+                .find(|b| b.prefix == prefix)
+                .map(|b| b.uri.as_str())
+        };
+        match found {
+            Some(QCVN_NAMESPACE) => NsRef::Qcvn,
+            Some("") => NsRef::Unbound,
+            Some(uri) => {
+                let uri = uri.to_owned();
+                NsRef::Other(self.intern(uri))
             }
-            None => Ok(Some(element)),
+            None if prefix.is_empty() => NsRef::Unbound,
+            None => NsRef::Undeclared(self.intern(prefix.to_owned())),
         }
     }
 
+    fn intern(&mut self, name: String) -> u32 {
+        let names = &mut self.tree.ns_names;
+        match names.iter().position(|n| *n == name) {
+            Some(i) => to_u32(i),
+            None => {
+                names.push(name);
+                to_u32(names.len() - 1)
+            }
+        }
+    }
+
+    /// Closes the innermost open element; returns `true` when it was the root.
+    fn close(&mut self) -> bool {
+        self.stack.pop();
+        let depth = self.stack.len();
+        while self.bindings.last().is_some_and(|b| b.depth >= depth) {
+            self.bindings.pop();
+        }
+        self.stack.is_empty()
+    }
+
     /// After the root closes, only whitespace, comments and processing instructions may follow.
-    fn finish(mut self, root: Element<'a>) -> Result<(Element<'a>, Prolog), EdxmlError> {
+    fn finish(&mut self) -> Result<(), EdxmlError> {
         loop {
             let before = self.position();
             match self.reader.read_event() {
-                Ok(Event::Eof) => return Ok((root, self.prolog)),
+                Ok(Event::Eof) => return Ok(()),
                 Ok(Event::Text(t)) if t.trim().is_empty() => {}
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
                 Ok(_) => return Err(self.syntax("content after the root element", before)),
-                Err(e) => {
-                    let at = usize::try_from(self.reader.error_position()).unwrap_or(before);
-                    return Err(self.error_at(ErrorKind::Syntax(e.to_string()), at));
-                }
+                Err(e) => return Err(self.xml_error(&e, before)),
             }
         }
     }
 
     /// Reads through an opaque element's content, checking well-formedness and the limits,
     /// and returns the offset just past its end tag.
-    fn skip_opaque(&mut self, start: &BytesStart<'_>) -> Result<usize, EdxmlError> {
-        let base_depth = self.stack.len() + 1;
+    fn skip_opaque(&mut self) -> Result<usize, EdxmlError> {
+        let base_depth = self.stack.len();
         let mut depth = 0usize;
-        let _ = start;
+        let mut elements = self.tree.nodes.len();
         loop {
             let before = self.position();
-            let event = match self.reader.read_event() {
-                Ok(event) => event,
-                Err(e) => {
-                    let at = usize::try_from(self.reader.error_position()).unwrap_or(before);
-                    return Err(self.error_at(ErrorKind::Syntax(e.to_string()), at));
-                }
-            };
+            let event = self
+                .reader
+                .read_event()
+                .map_err(|e| self.xml_error(&e, before))?;
             match event {
                 Event::Start(_) | Event::Empty(_) => {
                     if base_depth + depth >= self.options.max_depth {
-                        return Err(self.error_at(
-                            ErrorKind::TooDeep {
-                                limit: self.options.max_depth,
-                            },
-                            before,
-                        ));
+                        let limit = self.options.max_depth;
+                        return Err(self.error_at(ErrorKind::TooDeep { limit }, before));
                     }
-                    self.elements += 1;
-                    if self.elements > self.options.max_elements {
-                        return Err(self.error_at(
-                            ErrorKind::TooManyElements {
-                                limit: self.options.max_elements,
-                            },
-                            before,
-                        ));
+                    elements += 1;
+                    if elements > self.options.max_elements {
+                        let limit = self.options.max_elements;
+                        return Err(self.error_at(ErrorKind::TooManyElements { limit }, before));
                     }
                     if matches!(event, Event::Start(_)) {
                         depth += 1;
@@ -330,30 +486,68 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    fn text(&mut self, piece: &'a str, range: Range<usize>) -> Result<(), EdxmlError> {
-        let Some(top) = self.stack.last_mut() else {
+    fn text(&mut self, piece: &'a str, at: usize) -> Result<(), EdxmlError> {
+        let Some(&top) = self.stack.last() else {
             if piece.trim().is_empty() {
                 return Ok(());
             }
-            return Err(self.syntax("text outside the root element", range.start));
+            return Err(self.syntax("text outside the root element", at));
         };
+        let node = &self.tree.nodes[top as usize];
         // Indentation between child elements is not content.
-        if !top.children.is_empty() && piece.trim().is_empty() {
+        if node.first_child != NONE && piece.trim().is_empty() {
             return Ok(());
         }
-        match top.text {
-            Text::None => top.text = Text::Borrowed { text: piece, range },
-            _ => top.text.push(piece),
+        match node.text {
+            None => self.tree.nodes[top as usize].text = Some(TextSlot::Borrowed(piece)),
+            Some(_) => self.append(top, piece),
         }
         Ok(())
     }
 
     fn text_owned(&mut self, piece: &str, at: usize) -> Result<(), EdxmlError> {
-        let Some(top) = self.stack.last_mut() else {
+        let Some(&top) = self.stack.last() else {
             return Err(self.syntax("content outside the root element", at));
         };
-        top.text.push(piece);
+        self.append(top, piece);
         Ok(())
+    }
+
+    fn append(&mut self, id: u32, piece: &str) {
+        let owned = &mut self.tree.owned;
+        let node = &mut self.tree.nodes[id as usize];
+        match node.text {
+            None => {
+                node.text = Some(TextSlot::Owned(to_u32(owned.len())));
+                owned.push(piece.to_owned());
+            }
+            Some(TextSlot::Borrowed(first)) => {
+                node.text = Some(TextSlot::Owned(to_u32(owned.len())));
+                owned.push([first, piece].concat());
+            }
+            Some(TextSlot::Owned(i)) => {
+                if let Some(s) = owned.get_mut(i as usize) {
+                    s.push_str(piece);
+                }
+            }
+        }
+    }
+
+    /// Turns a quick-xml error into ours. For bytes that are not UTF-8 the position is the
+    /// first bad byte itself, not the start of the tag holding it.
+    fn xml_error(&self, error: &quick_xml::Error, fallback: usize) -> EdxmlError {
+        let at = usize::try_from(self.reader.error_position()).unwrap_or(fallback);
+        if let quick_xml::Error::Encoding(_) = error {
+            let tail = self.input.get(at..).unwrap_or_default();
+            if let Err(utf8) = std::str::from_utf8(tail) {
+                let bad = at + utf8.valid_up_to();
+                return self.error_at(
+                    ErrorKind::Syntax(format!("invalid UTF-8 at byte {bad} (edXML is UTF-8)")),
+                    bad,
+                );
+            }
+        }
+        self.error_at(ErrorKind::Syntax(error.to_string()), at)
     }
 
     fn undefined_entity(&self, reference: &str, at: usize) -> EdxmlError {
@@ -366,25 +560,21 @@ impl<'a> Builder<'a, '_> {
 
     fn error_at(&self, kind: ErrorKind, offset: usize) -> EdxmlError {
         let mut path = String::new();
-        for element in &self.stack {
+        for id in &self.stack {
             path.push('/');
-            path.push_str(element.name);
+            path.push_str(self.tree.nodes[*id as usize].name);
         }
         EdxmlError {
             kind,
             path,
-            position: Some(Position::of_offset(self.input.as_bytes(), offset)),
+            position: Some(Position::of_offset(self.input, offset)),
         }
     }
 }
 
-fn classify(ns: &ResolveResult<'_>) -> Ns {
-    match ns {
-        ResolveResult::Bound(n) if n.0 == QCVN_NAMESPACE => Ns::Qcvn,
-        ResolveResult::Bound(n) => Ns::Other(n.0.to_owned()),
-        ResolveResult::Unbound => Ns::Unbound,
-        ResolveResult::Unknown(prefix) => Ns::Undeclared(prefix.clone()),
-    }
+/// Offsets fit in `u32`: the reader refuses inputs of 4 GiB or more before building a tree.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The five predefined entities and character references; nothing else is expanded.
