@@ -1,1 +1,1 @@
-//! x
+//! lienthong-node: the daemon each agency runs.

@@ -491,7 +491,12 @@ impl<'a> Builder<'a, '_> {
             if piece.trim().is_empty() {
                 return Ok(());
             }
-            return Err(self.syntax("text outside the root element", at));
+            let what = if self.tree.nodes.is_empty() {
+                "text before the root element (is this an XML file?)"
+            } else {
+                "text outside the root element"
+            };
+            return Err(self.syntax(what, at));
         };
         let node = &self.tree.nodes[top as usize];
         // Indentation between child elements is not content.
