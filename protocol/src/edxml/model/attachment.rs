@@ -178,7 +178,7 @@ impl Base64Content {
         }
         // Producers that leave out the padding are read too.
         let padded: Vec<u8>;
-        if text.len() % 4 != 0 && !text.ends_with(b"=") {
+        if !text.len().is_multiple_of(4) && !text.ends_with(b"=") {
             padded = text
                 .iter()
                 .copied()

@@ -88,10 +88,10 @@ pub fn read_with(input: Bytes, options: &ReadOptions) -> Result<Parsed, EdxmlErr
     }
     let tree = tree::build(&input, options)?;
     let mut ctx = Ctx::new(&input, input.clone(), options.max_warnings);
-    if let Some(encoding) = tree.declared_encoding.clone() {
-        if !encoding.eq_ignore_ascii_case("utf-8") {
-            ctx.warn_here(WarningKind::DeclaredEncoding(encoding), 0);
-        }
+    if let Some(encoding) = tree.declared_encoding.clone()
+        && !encoding.eq_ignore_ascii_case("utf-8")
+    {
+        ctx.warn_here(WarningKind::DeclaredEncoding(encoding), 0);
     }
     let message = message(&mut ctx, tree.root())?;
     Ok(Parsed {

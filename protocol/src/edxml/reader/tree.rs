@@ -164,7 +164,7 @@ impl<'a> Element<'a> {
     /// For opaque elements (signatures): the byte range of the whole element.
     pub(crate) fn raw(&self) -> Option<Range<usize>> {
         let node = self.node();
-        (node.raw_end != NONE).then(|| node.offset as usize..node.raw_end as usize)
+        (node.raw_end != NONE).then_some(node.offset as usize..node.raw_end as usize)
     }
 }
 
