@@ -7,6 +7,8 @@
 //!
 //! - [`organ_id`]: agency identifiers (`000.00.00.G22`), regular and irregular.
 //! - [`edxml`]: the QCVN 102:2016 edXML reader (lenient, with warnings) and writer (strict).
+//! - [`keys`]: agency signing keys, public keys and signatures (ed25519, strict verification,
+//!   secrets redacted and zeroized).
 //!
 //! # Example
 //!
@@ -26,7 +28,9 @@
 )]
 
 pub mod edxml;
+pub mod keys;
 pub mod organ_id;
 
 pub use edxml::{Message, MessageKind, StatusCode};
+pub use keys::{AgencyKey, KeyError, PublicKey, Signature, VerifyError};
 pub use organ_id::OrganId;
