@@ -53,32 +53,32 @@ pub fn write(message: &Message) -> Result<Vec<u8>, WriteError> {
         Message::Status(status) => w.status(status)?,
     }
     w.close("edXMLHeader");
-    if let Message::Document(doc) = message {
-        if !doc.references.is_empty() {
-            w.open("edXMLBody")?;
-            w.newline();
-            w.out.push_str("<edXML:edXMLManifest version=\"1.0\">");
-            w.depth += 1;
-            w.path.push("edXMLManifest");
-            for r in &doc.references {
-                w.open("Reference")?;
-                w.opt("ContentId", r.content_id.as_deref())?;
-                w.opt("ContentType", r.content_type.as_deref())?;
-                w.opt("Description", r.description.as_deref())?;
-                w.opt("AttachmentName", r.attachment_name.as_deref())?;
-                w.close("Reference");
-            }
-            w.close("edXMLManifest");
-            w.close("edXMLBody");
+    if let Message::Document(doc) = message
+        && !doc.references.is_empty()
+    {
+        w.open("edXMLBody")?;
+        w.newline();
+        w.out.push_str("<edXML:edXMLManifest version=\"1.0\">");
+        w.depth += 1;
+        w.path.push("edXMLManifest");
+        for r in &doc.references {
+            w.open("Reference")?;
+            w.opt("ContentId", r.content_id.as_deref())?;
+            w.opt("ContentType", r.content_type.as_deref())?;
+            w.opt("Description", r.description.as_deref())?;
+            w.opt("AttachmentName", r.attachment_name.as_deref())?;
+            w.close("Reference");
         }
+        w.close("edXMLManifest");
+        w.close("edXMLBody");
     }
     w.depth = 1;
     w.newline();
     w.out.push_str("</edXML:edXMLEnvelope>");
-    if let Message::Document(doc) = message {
-        if !doc.attachments.is_empty() {
-            w.attachments(&doc.attachments)?;
-        }
+    if let Message::Document(doc) = message
+        && !doc.attachments.is_empty()
+    {
+        w.attachments(&doc.attachments)?;
     }
     w.out.push_str("\n</edXML>\n");
     Ok(w.out.into_bytes())

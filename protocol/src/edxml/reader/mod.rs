@@ -101,10 +101,10 @@ pub fn read_with(input: Bytes, options: &ReadOptions) -> Result<Parsed, EdxmlErr
     }
     let (root, prolog) = tree::build(text, options)?;
     let mut ctx = Ctx::new(text, input.clone(), options.max_warnings);
-    if let Some(encoding) = prolog.declared_encoding {
-        if !encoding.eq_ignore_ascii_case("utf-8") {
-            ctx.warn_here(WarningKind::DeclaredEncoding(encoding), 0);
-        }
+    if let Some(encoding) = prolog.declared_encoding
+        && !encoding.eq_ignore_ascii_case("utf-8")
+    {
+        ctx.warn_here(WarningKind::DeclaredEncoding(encoding), 0);
     }
     let message = message(&mut ctx, &root)?;
     Ok(Parsed {
