@@ -7,6 +7,11 @@
 //!
 //! - [`organ_id`]: agency identifiers (`000.00.00.G22`), regular and irregular.
 //! - [`edxml`]: the QCVN 102:2016 edXML reader (lenient, with warnings) and writer (strict).
+//! - [`keys`]: agency signing keys, public keys and signatures (ed25519, strict verification,
+//!   secrets redacted and zeroized).
+//! - [`envelope`]: the signed envelopes nodes exchange: [`SignedPackage`] around the exact
+//!   edXML bytes and [`SignedReceipt`] for status statements, with their wire encodings,
+//!   content-hash ids, [`Timestamp`] and size limits.
 //!
 //! # Example
 //!
@@ -26,7 +31,14 @@
 )]
 
 pub mod edxml;
+pub mod envelope;
+pub mod keys;
 pub mod organ_id;
 
 pub use edxml::{Message, MessageKind, StatusCode};
+pub use envelope::{
+    EnvelopeError, EnvelopeLimits, PackageFields, PackageId, ReceiptFields, ReceiptId,
+    SignedPackage, SignedReceipt, Timestamp,
+};
+pub use keys::{AgencyKey, KeyError, PublicKey, Signature, VerifyError};
 pub use organ_id::OrganId;
