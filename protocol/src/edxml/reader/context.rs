@@ -1,8 +1,6 @@
 //! The conversion pass's bookkeeping: where it is (the element path), the warnings it has
 //! collected, and small helpers to read values from elements.
 
-use std::collections::HashSet;
-
 use bytes::Bytes;
 
 use super::super::error::{EdxmlError, ErrorKind, Position, Warning, WarningKind};
@@ -25,7 +23,8 @@ pub(crate) struct Ctx<'a> {
     pending: Vec<Pending>,
     max_warnings: usize,
     dropped: usize,
-    namespaces_warned: HashSet<String>,
+    /// Namespaces already warned about; a message has one or two, so a vector is enough.
+    namespaces_warned: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -33,11 +32,11 @@ impl<'a> Ctx<'a> {
         Ctx {
             input,
             bytes,
-            path: Vec::new(),
+            path: Vec::with_capacity(16),
             pending: Vec::new(),
             max_warnings,
             dropped: 0,
-            namespaces_warned: HashSet::new(),
+            namespaces_warned: Vec::new(),
         }
     }
 
@@ -66,7 +65,8 @@ impl<'a> Ctx<'a> {
                 WarningKind::UndeclaredPrefix(prefix.to_owned()),
             ),
         };
-        if self.namespaces_warned.insert(key) {
+        if !self.namespaces_warned.contains(&key) {
+            self.namespaces_warned.push(key);
             self.warn_here(kind, el.offset());
         }
     }

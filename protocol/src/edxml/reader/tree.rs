@@ -205,6 +205,7 @@ pub(crate) fn build<'a>(input: &'a [u8], options: &ReadOptions) -> Result<Tree<'
         },
         stack: Vec::with_capacity(16),
         bindings: Vec::new(),
+        last_resolved: None,
     };
     builder.run()?;
     Ok(builder.tree)
@@ -225,6 +226,9 @@ struct Builder<'a, 'o> {
     /// Open elements, innermost last.
     stack: Vec<u32>,
     bindings: Vec<Binding>,
+    /// The last prefix resolved and its result, valid until the bindings change: nearly
+    /// every element of a message uses the same prefix.
+    last_resolved: Option<(&'a str, NsRef)>,
 }
 
 impl<'a> Builder<'a, '_> {
@@ -302,8 +306,12 @@ impl<'a> Builder<'a, '_> {
     fn open(&mut self, start: &BytesStart<'_>, before: usize) -> Result<u32, EdxmlError> {
         // The reader sits on the `<` of the tag; find it defensively (a BOM is skipped
         // without being reported as an event).
-        let offset = memchr::memchr(b'<', self.input.get(before..).unwrap_or_default())
-            .map_or(before, |i| before + i);
+        let offset = if self.input.get(before) == Some(&b'<') {
+            before
+        } else {
+            memchr::memchr(b'<', self.input.get(before..).unwrap_or_default())
+                .map_or(before, |i| before + i)
+        };
         if self.stack.len() >= self.options.max_depth {
             let limit = self.options.max_depth;
             return Err(self.error_at(ErrorKind::TooDeep { limit }, offset));
@@ -333,7 +341,14 @@ impl<'a> Builder<'a, '_> {
             Some(i) => (&qname[..i], &qname[i + 1..]),
             None => ("", qname),
         };
-        let ns = self.resolve(prefix);
+        let ns = match self.last_resolved {
+            Some((last, ns)) if last == prefix => ns,
+            _ => {
+                let ns = self.resolve(prefix);
+                self.last_resolved = Some((prefix, ns));
+                ns
+            }
+        };
 
         let id = to_u32(self.tree.nodes.len());
         self.tree.nodes.push(Node {
@@ -374,6 +389,7 @@ impl<'a> Builder<'a, '_> {
                 Some(rest) if rest.starts_with(':') => &rest[1..],
                 _ => continue,
             };
+            self.last_resolved = None;
             self.bindings.push(Binding {
                 depth,
                 prefix: prefix.to_owned(),
@@ -422,6 +438,7 @@ impl<'a> Builder<'a, '_> {
         let depth = self.stack.len();
         while self.bindings.last().is_some_and(|b| b.depth >= depth) {
             self.bindings.pop();
+            self.last_resolved = None;
         }
         self.stack.is_empty()
     }
@@ -488,7 +505,7 @@ impl<'a> Builder<'a, '_> {
 
     fn text(&mut self, piece: &'a str, at: usize) -> Result<(), EdxmlError> {
         let Some(&top) = self.stack.last() else {
-            if piece.trim().is_empty() {
+            if is_blank(piece) {
                 return Ok(());
             }
             let what = if self.tree.nodes.is_empty() {
@@ -500,7 +517,7 @@ impl<'a> Builder<'a, '_> {
         };
         let node = &self.tree.nodes[top as usize];
         // Indentation between child elements is not content.
-        if node.first_child != NONE && piece.trim().is_empty() {
+        if node.first_child != NONE && is_blank(piece) {
             return Ok(());
         }
         match node.text {
@@ -575,6 +592,12 @@ impl<'a> Builder<'a, '_> {
             position: Some(Position::of_offset(self.input, offset)),
         }
     }
+}
+
+/// Whitespace only (XML's four whitespace characters).
+fn is_blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Offsets fit in `u32`: the reader refuses inputs of 4 GiB or more before building a tree.
