@@ -12,6 +12,8 @@
 //! - [`envelope`]: the signed envelopes nodes exchange: [`SignedPackage`] around the exact
 //!   edXML bytes and [`SignedReceipt`] for status statements, with their wire encodings,
 //!   content-hash ids, [`Timestamp`] and size limits.
+//! - [`roster`]: the federation directory, signed by the root authority.
+//! - [`wire`]: the requests and responses nodes exchange on `/lienthong/deliver/1`.
 //!
 //! # Example
 //!
@@ -34,6 +36,8 @@ pub mod edxml;
 pub mod envelope;
 pub mod keys;
 pub mod organ_id;
+pub mod roster;
+pub mod wire;
 
 pub use edxml::{Message, MessageKind, StatusCode};
 pub use envelope::{
