@@ -1,0 +1,14 @@
+//! The wall clock, in the protocol's [`Timestamp`] form. The protocol crate never reads the
+//! clock itself; everything that needs "now" gets it here, so tests can reason about it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lienthong_protocol::envelope::Timestamp;
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Timestamp::from_millis(millis)
+}

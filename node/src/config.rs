@@ -1,0 +1,427 @@
+//! `config.toml`: the node's settings, file shape and defaults.
+//!
+//! Every section has a default that works for a local development node, so a config file
+//! needs only the agency's id and name. Unknown keys are refused, so that a typo fails at
+//! start-up instead of silently leaving a default in place. `lienthong init` writes a file
+//! with every key present and documented ([`Config::to_documented_toml`]).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use lienthong_protocol::OrganId;
+use lienthong_protocol::roster::Role;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This agency's id (mã định danh, QĐ 20/2020), exactly as in the federation roster.
+    pub organ_id: OrganId,
+    /// The agency's name, for people.
+    pub name: String,
+    /// `agency` for an agency's own node, `relay` for a provincial relay.
+    #[serde(default)]
+    pub role: Role,
+    /// Peer-to-peer networking.
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// The local HTTP API that QLVB software and the CLI use.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Delivery of outgoing packages.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Limits on what the node accepts.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The federation roster.
+    #[serde(default)]
+    pub federation: FederationConfig,
+}
+
+/// `[network]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Multiaddrs to listen on. Port 0 picks a free port; the bound ones are written to
+    /// `daemon.json`.
+    pub listen: Vec<String>,
+    /// Discover peers on the local network with mDNS. Handy on a LAN; off where multicast
+    /// is not wanted.
+    pub mdns: bool,
+    /// How long one request (a package delivery) may take before it is abandoned and retried.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How long an idle connection to a peer is kept for reuse.
+    #[serde(with = "humantime_serde")]
+    pub idle_connection_timeout: Duration,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            listen: vec!["/ip4/0.0.0.0/tcp/7100".to_owned()],
+            mdns: true,
+            request_timeout: Duration::from_secs(60),
+            idle_connection_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[api]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Where the HTTP API listens. Keep it on loopback: QLVB runs on the same server or
+    /// reaches it through the agency's own reverse proxy.
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7180)),
+        }
+    }
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// A recipient with no receipt 01 this long after submission is reported as stuck
+    /// (normal priority).
+    #[serde(with = "humantime_serde")]
+    pub receipt_deadline: Duration,
+    /// The deadline for urgent documents (Khẩn, Thượng khẩn).
+    #[serde(with = "humantime_serde")]
+    pub urgent_receipt_deadline: Duration,
+    /// The deadline for flash documents (Hỏa tốc, Hỏa tốc hẹn giờ).
+    #[serde(with = "humantime_serde")]
+    pub flash_receipt_deadline: Duration,
+    /// The first retry waits this long; each further one doubles it, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Retries never wait longer than this.
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            receipt_deadline: Duration::from_secs(4 * 3600),
+            urgent_receipt_deadline: Duration::from_secs(3600),
+            flash_receipt_deadline: Duration::from_secs(15 * 60),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            concurrency: 64,
+        }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest edXML package accepted from QLVB or from a peer.
+    pub max_package_size: ByteSize,
+    /// Most recipients of one package.
+    pub max_recipients: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_package_size: ByteSize::mib(64),
+            max_recipients: 10_000,
+        }
+    }
+}
+
+/// `[federation]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// How often the node checks its data directory for a roster installed by
+    /// `lienthong federation admit`.
+    #[serde(with = "humantime_serde")]
+    pub roster_poll_interval: Duration,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            roster_poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a config, or has an unknown key.
+    #[error("{path} is not a valid lienthong config: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What toml said, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// A config with defaults for everything but the agency.
+    pub fn new(organ_id: OrganId, name: impl Into<String>) -> Self {
+        Config {
+            organ_id,
+            name: name.into(),
+            role: Role::Agency,
+            network: NetworkConfig::default(),
+            api: ApiConfig::default(),
+            delivery: DeliveryConfig::default(),
+            limits: LimitsConfig::default(),
+            federation: FederationConfig::default(),
+        }
+    }
+
+    /// Reads and checks a config file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and what is wrong.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Config::parse(&text, &shown)
+    }
+
+    /// Parses and checks config text; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] or [`ConfigError::Invalid`].
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name is empty".to_owned()));
+        }
+        for addr in &self.network.listen {
+            addr.parse::<libp2p::Multiaddr>().map_err(|e| {
+                invalid(format!("network.listen: {addr:?} is not a multiaddr: {e}"))
+            })?;
+        }
+        if self.delivery.concurrency == 0 {
+            return Err(invalid(
+                "delivery.concurrency must be at least 1".to_owned(),
+            ));
+        }
+        if self.delivery.retry_initial.is_zero()
+            || self.delivery.retry_max < self.delivery.retry_initial
+        {
+            return Err(invalid(
+                "delivery.retry_initial must be above zero and not above delivery.retry_max"
+                    .to_owned(),
+            ));
+        }
+        if self.limits.max_package_size.as_u64() == 0
+            || self.limits.max_package_size > ByteSize::gib(1)
+        {
+            return Err(invalid(
+                "limits.max_package_size must be between 1 byte and 1 GiB".to_owned(),
+            ));
+        }
+        if self.limits.max_recipients == 0 {
+            return Err(invalid(
+                "limits.max_recipients must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The config as TOML with a comment above every key, as `lienthong init` writes it.
+    pub fn to_documented_toml(&self) -> String {
+        let d = |duration: &Duration| humantime::format_duration(*duration).to_string();
+        let list = |items: &[String]| {
+            items
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let role = match self.role {
+            Role::Agency => "agency",
+            Role::Relay => "relay",
+        };
+        format!(
+            r#"# lienthong node configuration. Every key is shown with its value; unknown keys are refused.
+
+# This agency's id (mã định danh, QĐ 20/2020), exactly as in the federation roster.
+organ_id = {organ_id:?}
+# The agency's name, for people.
+name = {name:?}
+# "agency" for an agency's own node, "relay" for a provincial relay.
+role = "{role}"
+
+[network]
+# Multiaddrs to listen on for other nodes. Port 0 picks a free port; the bound addresses
+# are written to daemon.json when the node runs.
+listen = [{listen}]
+# Discover peers on the local network with mDNS.
+mdns = {mdns}
+# How long one delivery may take before it is abandoned and retried.
+request_timeout = "{request_timeout}"
+# How long an idle connection to a peer is kept for reuse.
+idle_connection_timeout = "{idle}"
+
+[api]
+# Where the local HTTP API listens (QLVB software and the lienthong CLI use it).
+# Keep it on loopback.
+listen = "{api}"
+
+[delivery]
+# A recipient with no receipt 01 this long after submission is reported as stuck.
+receipt_deadline = "{deadline}"
+# The same for urgent documents (Khẩn, Thượng khẩn).
+urgent_receipt_deadline = "{urgent}"
+# The same for flash documents (Hỏa tốc, Hỏa tốc hẹn giờ).
+flash_receipt_deadline = "{flash}"
+# The first retry waits this long; each further one doubles it, with jitter.
+retry_initial = "{retry_initial}"
+# Retries never wait longer than this.
+retry_max = "{retry_max}"
+# Deliveries in flight at once.
+concurrency = {concurrency}
+
+[limits]
+# Largest edXML package accepted from QLVB or from a peer.
+max_package_size = "{max_size}"
+# Most recipients of one package.
+max_recipients = {max_recipients}
+
+[federation]
+# How often the node looks for a roster installed by `lienthong federation admit`.
+roster_poll_interval = "{poll}"
+"#,
+            organ_id = self.organ_id.as_str(),
+            name = self.name,
+            listen = list(&self.network.listen),
+            mdns = self.network.mdns,
+            request_timeout = d(&self.network.request_timeout),
+            idle = d(&self.network.idle_connection_timeout),
+            api = self.api.listen,
+            deadline = d(&self.delivery.receipt_deadline),
+            urgent = d(&self.delivery.urgent_receipt_deadline),
+            flash = d(&self.delivery.flash_receipt_deadline),
+            retry_initial = d(&self.delivery.retry_initial),
+            retry_max = d(&self.delivery.retry_max),
+            concurrency = self.delivery.concurrency,
+            max_size = self.limits.max_package_size.display().iec(),
+            max_recipients = self.limits.max_recipients,
+            poll = d(&self.federation.roster_poll_interval),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Config {
+        let mut config = Config::new(
+            "000.00.01.H53".parse().expect("id"),
+            "Văn phòng \"UBND\" tỉnh",
+        );
+        config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".into(), "/ip6/::1/tcp/0".into()];
+        config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.role = Role::Relay;
+        config
+    }
+
+    #[test]
+    fn documented_toml_reads_back_equal() {
+        let config = sample();
+        let text = config.to_documented_toml();
+        assert_eq!(Config::parse(&text, "test").expect("parses"), config);
+        // Every key has a comment above it.
+        let keys = text.lines().filter(|l| l.contains(" = ")).count();
+        let comments = text.lines().filter(|l| l.starts_with('#')).count();
+        assert!(comments > keys, "{text}");
+    }
+
+    #[test]
+    fn only_the_agency_is_required() {
+        let config = Config::parse("organ_id = \"000.00.01.H53\"\nname = \"Sở Nội vụ\"\n", "t")
+            .expect("parses");
+        assert_eq!(config.network, NetworkConfig::default());
+        assert_eq!(config.limits.max_package_size, ByteSize::mib(64));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_the_place() {
+        let err = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[network]\nlisten_on = []\n",
+            "c.toml",
+        )
+        .expect_err("unknown key");
+        let text = err.to_string();
+        assert!(
+            text.contains("c.toml") && text.contains("listen_on"),
+            "{text}"
+        );
+
+        let err = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[network]\nlisten = [\"tcp://x\"]\n",
+            "c.toml",
+        )
+        .expect_err("bad multiaddr");
+        assert!(err.to_string().contains("not a multiaddr"), "{err}");
+
+        let err = Config::parse("organ_id = \"000.00 .01\"\nname = \"x\"\n", "c.toml")
+            .expect_err("bad id");
+        assert!(err.to_string().contains("c.toml"), "{err}");
+
+        let err = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[limits]\nmax_package_size = \"2 GiB\"\n",
+            "c.toml",
+        )
+        .expect_err("too large");
+        assert!(err.to_string().contains("max_package_size"), "{err}");
+    }
+}
