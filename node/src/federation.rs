@@ -136,8 +136,8 @@ impl FederationDir {
         let root = self.root_public_key()?;
         let wire = std::fs::read(self.roster())
             .with_context(|| format!("reading {}", self.roster().display()))?;
-        Ok(SignedRoster::from_wire(Bytes::from(wire), &root)
-            .with_context(|| format!("verifying {}", self.roster().display()))?)
+        SignedRoster::from_wire(Bytes::from(wire), &root)
+            .with_context(|| format!("verifying {}", self.roster().display()))
     }
 
     /// Admits the node in `node_dir` (or refreshes its record), re-signs the roster with a
@@ -170,14 +170,14 @@ impl FederationDir {
             _ => identity.listen.clone(),
         };
         let mut roster = self.signed_roster()?.roster().clone();
-        if let Some(existing) = roster.agency(&identity.organ_id) {
-            if existing.public_key != identity.public_key {
-                bail!(
-                    "{} is already a member with another key ({}); a key change is a rotation, not an admission",
-                    identity.organ_id,
-                    existing.public_key.fmt_short()
-                );
-            }
+        if let Some(existing) = roster.agency(&identity.organ_id)
+            && existing.public_key != identity.public_key
+        {
+            bail!(
+                "{} is already a member with another key ({}); a key change is a rotation, not an admission",
+                identity.organ_id,
+                existing.public_key.fmt_short()
+            );
         }
         let record = AgencyRecord {
             organ_id: identity.organ_id.clone(),
