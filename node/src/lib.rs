@@ -7,13 +7,29 @@
 //! - [`identity`]: the agency key, which is also the libp2p identity.
 //! - [`federation`]: the authority's operations: create a federation, admit nodes.
 //! - [`init`]: creating a node's data directory.
+//! - [`membership`]: the verified roster, indexed, reloaded when a new one is installed.
+//! - [`node`]: a running node: spawn, info, shutdown.
+//! - [`context`]: what the parts of a running node share.
+//! - [`submit`]: accepting edXML from QLVB: check, sign, store durably.
+//! - `inbound`: requests from other nodes: verify, check the roster, store, answer.
+//! - `receipts`: who may say what about which package.
+//! - [`delivery`]: the outbox, retries and the delivery engine.
+//! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod data_dir;
+pub mod delivery;
 pub mod federation;
 pub mod identity;
+pub(crate) mod inbound;
 pub mod init;
+pub mod membership;
+pub mod node;
+pub(crate) mod receipts;
+pub mod submit;

@@ -4,9 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod edxml;
 mod federation;
+mod inbox;
 mod init;
+mod peers;
+mod run;
+mod send;
+mod status;
 
 /// lienthong: each agency's own node for exchanging official electronic documents (edXML,
 /// QCVN 102:2016) directly with other agencies, with signed status receipts.
@@ -21,6 +27,20 @@ pub(crate) struct Cli {
 enum Command {
     /// Create a node's data directory: config, agency key, API token.
     Init(init::InitArgs),
+    /// Run the node daemon (with no arguments: a development node in ./lienthong-data).
+    Run(run::RunArgs),
+    /// Submit an edXML document or status message to the running node.
+    Send(send::SendArgs),
+    /// List received packages not yet acknowledged.
+    Inbox(inbox::InboxArgs),
+    /// Write a package's original edXML bytes.
+    Fetch(inbox::FetchArgs),
+    /// Acknowledge a received package.
+    Ack(inbox::AckArgs),
+    /// Show where a sent package stands, per recipient, with its receipts.
+    Status(status::StatusArgs),
+    /// Show the federation's members and connections.
+    Peers(peers::PeersArgs),
     /// The federation authority's commands: create a federation, admit nodes, show the roster.
     #[command(subcommand)]
     Federation(federation::FederationCommand),
@@ -29,11 +49,30 @@ enum Command {
     Edxml(edxml::EdxmlCommand),
 }
 
+impl Cli {
+    /// The log filter when RUST_LOG is not set: the daemon logs its lifecycle, the other
+    /// commands only problems.
+    pub(crate) fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            Command::Run(_) => "info",
+            _ => "warn",
+        }
+    }
+}
+
 /// Runs a parsed command line; the exit code says whether everything it checked was fine.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ok = |()| ExitCode::SUCCESS;
     match cli.command {
-        Command::Init(args) => init::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Federation(command) => federation::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Init(args) => init::run(args).map(ok),
+        Command::Run(args) => run::run(args).map(ok),
+        Command::Send(args) => send::run(args).map(ok),
+        Command::Inbox(args) => inbox::inbox(args).map(ok),
+        Command::Fetch(args) => inbox::fetch(args).map(ok),
+        Command::Ack(args) => inbox::ack(args).map(ok),
+        Command::Status(args) => status::run(args).map(ok),
+        Command::Peers(args) => peers::run(args).map(ok),
+        Command::Federation(command) => federation::run(command).map(ok),
         Command::Edxml(command) => edxml::run(command),
     }
 }

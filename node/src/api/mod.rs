@@ -1,0 +1,57 @@
+//! The local HTTP API that QLVB software and the `lienthong` CLI use.
+//!
+//! Bearer-token authentication on everything but `/health`; JSON errors that say what was
+//! wrong and where; `POST /api/v1/packages` answers only after the package is durable.
+
+mod auth;
+mod error;
+mod inbox;
+mod packages;
+mod peers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::context::NodeContext;
+
+pub use error::ApiError;
+
+/// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// State every handler gets.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiState {
+    pub(crate) ctx: Arc<NodeContext>,
+    pub(crate) token: Arc<str>,
+}
+
+/// The router, without a listener (tests drive it directly).
+pub(crate) fn router(state: ApiState) -> Router {
+    let authed = Router::new()
+        .route("/api/v1/packages", post(packages::submit))
+        .route("/api/v1/packages/{id}", get(packages::content))
+        .route("/api/v1/packages/{id}/status", get(packages::status))
+        .route("/api/v1/inbox", get(inbox::list))
+        .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
+        .route("/api/v1/peers", get(peers::list))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .route("/health", get(peers::health))
+        .route("/api/v1/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .merge(authed)
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown`.
+pub(crate) async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) -> std::io::Result<()> {
+    info!(addr = %listener.local_addr()?, "API listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,153 @@
+//! `POST /api/v1/packages`, `GET /api/v1/packages/{id}`, `GET /api/v1/packages/{id}/status`.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lienthong_protocol::envelope::{PackageId, Timestamp};
+use lienthong_protocol::{MessageKind, OrganId};
+use serde::Serialize;
+
+use super::ApiState;
+use super::error::ApiError;
+use crate::clock;
+use crate::store::DeliveryState;
+use crate::submit;
+
+/// Reads the body up to the node's package limit plus one byte, so that "too large" is
+/// known without reading an unbounded body.
+async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Bytes, ApiError> {
+    let limit = usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, limit.saturating_add(1)).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the message is larger than this node's limit of {limit} bytes"),
+        )
+    })
+}
+
+/// Accepts an edXML message; 202 with the package id once it is durable.
+pub(super) async fn submit(State(state): State<ApiState>, body: Body) -> Result<Response, ApiError> {
+    let body = read_body(&state, body).await?;
+    let ctx = state.ctx.clone();
+    let submission = tokio::task::spawn_blocking(move || submit::submit(&ctx, body))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the submission task failed: {e}")))??;
+    Ok((StatusCode::ACCEPTED, Json(submission)).into_response())
+}
+
+pub(super) fn parse_id(text: &str) -> Result<PackageId, ApiError> {
+    text.parse()
+        .map_err(|e| ApiError::bad_request(format!("{text:?} is not a package id: {e}")))
+}
+
+/// The original edXML bytes of a package this node sent or received.
+pub(super) async fn content(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let store = state.ctx.store.clone();
+    let package = tokio::task::spawn_blocking(move || store.package(&id))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .ok_or_else(|| ApiError::not_found(format!("no package {id} on this node")))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        package.content().clone(),
+    )
+        .into_response())
+}
+
+/// Delivery status of a package this node sent, per recipient.
+#[derive(Debug, Serialize)]
+pub(crate) struct PackageStatus {
+    pub(crate) package_id: PackageId,
+    pub(crate) kind: MessageKind,
+    pub(crate) document_id: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) submitted_at: Timestamp,
+    pub(crate) recipients: Vec<RecipientStatus>,
+}
+
+/// One recipient's state and receipts.
+#[derive(Debug, Serialize)]
+pub(crate) struct RecipientStatus {
+    pub(crate) organ_id: OrganId,
+    /// `queued`, `sending`, `held_at_relay`, `delivered`, `rejected` or `stuck`.
+    pub(crate) state: &'static str,
+    pub(crate) attempts: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) deadline: Timestamp,
+    pub(crate) delivered_at: Option<Timestamp>,
+    pub(crate) receipts: Vec<ReceiptView>,
+}
+
+/// One receipt on the timeline.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReceiptView {
+    /// As written on the wire: `"01"`.
+    pub(crate) code: &'static str,
+    pub(crate) time: Timestamp,
+    pub(crate) description: Option<String>,
+}
+
+pub(super) async fn status(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<PackageStatus>, ApiError> {
+    let id = parse_id(&id)?;
+    let ctx = state.ctx.clone();
+    let found = tokio::task::spawn_blocking(move || -> Result<Option<PackageStatus>, crate::store::StoreError> {
+        let Some(meta) = ctx.store.outgoing(&id)? else {
+            return Ok(None);
+        };
+        let outbox = ctx.store.outbox(&id)?;
+        let receipts = ctx.store.receipts(&id)?;
+        let now = clock::now();
+        let recipients = outbox
+            .into_iter()
+            .map(|entry| {
+                let key = (entry.package_id, entry.recipient.clone());
+                let state = match entry.state {
+                    DeliveryState::Delivered => "delivered",
+                    DeliveryState::Rejected => "rejected",
+                    _ if now > entry.deadline => "stuck",
+                    DeliveryState::HeldAtRelay => "held_at_relay",
+                    _ if ctx.is_sending(&key) => "sending",
+                    DeliveryState::Sending => "sending",
+                    DeliveryState::Queued => "queued",
+                };
+                let timeline = receipts
+                    .iter()
+                    .filter(|r| r.recipient() == &entry.recipient)
+                    .map(|r| ReceiptView {
+                        code: r.code().as_str(),
+                        time: r.issued_at(),
+                        description: r.description().map(str::to_owned),
+                    })
+                    .collect();
+                RecipientStatus {
+                    organ_id: entry.recipient,
+                    state,
+                    attempts: entry.attempts,
+                    last_error: entry.last_error,
+                    deadline: entry.deadline,
+                    delivered_at: entry.delivered_at,
+                    receipts: timeline,
+                }
+            })
+            .collect();
+        Ok(Some(PackageStatus {
+            package_id: meta.package_id,
+            kind: meta.kind,
+            document_id: meta.document_id,
+            subject: meta.subject,
+            submitted_at: meta.submitted_at,
+            recipients,
+        }))
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(e.to_string()))?
+    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no package {id} was sent from this node")))
+}

@@ -1,0 +1,91 @@
+//! `GET /api/v1/peers` and `GET /health`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::ApiState;
+use super::error::ApiError;
+
+/// One federation member as this node sees it.
+#[derive(Debug, Serialize)]
+pub(crate) struct PeerView {
+    organ_id: Option<String>,
+    name: Option<String>,
+    peer_id: String,
+    role: Option<lienthong_protocol::roster::Role>,
+    connected: bool,
+    addresses: Vec<String>,
+    rtt_ms: Option<u64>,
+    agent: Option<String>,
+    /// `true` for this node itself.
+    this_node: bool,
+}
+
+pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerView>>, ApiError> {
+    let ctx = &state.ctx;
+    let known = ctx
+        .network
+        .connected_peers()
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let mut by_peer: HashMap<_, _> = known.into_iter().map(|p| (p.peer_id, p)).collect();
+    let local = ctx.network.local_peer_id();
+    let mut views = Vec::new();
+    if let Some(roster) = ctx.roster() {
+        for member in roster.members() {
+            let info = by_peer.remove(&member.peer_id);
+            views.push(PeerView {
+                organ_id: Some(member.record.organ_id.to_string()),
+                name: Some(member.record.name.clone()),
+                peer_id: member.peer_id.to_string(),
+                role: Some(member.record.role),
+                connected: info.as_ref().is_some_and(|i| i.connected),
+                addresses: info
+                    .as_ref()
+                    .map(|i| i.addresses.iter().map(ToString::to_string).collect())
+                    .unwrap_or_else(|| member.record.addresses.clone()),
+                rtt_ms: info.as_ref().and_then(|i| i.rtt).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                agent: info.and_then(|i| i.agent_version),
+                this_node: member.peer_id == local,
+            });
+        }
+    }
+    // Peers outside the roster that are connected (for instance found by mDNS).
+    for info in by_peer.into_values().filter(|i| i.connected) {
+        views.push(PeerView {
+            organ_id: None,
+            name: None,
+            peer_id: info.peer_id.to_string(),
+            role: None,
+            connected: true,
+            addresses: info.addresses.iter().map(ToString::to_string).collect(),
+            rtt_ms: info.rtt.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            agent: info.agent_version,
+            this_node: false,
+        });
+    }
+    Ok(Json(views))
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Health {
+    status: &'static str,
+    organ_id: String,
+    peer_id: String,
+    roster_serial: Option<u64>,
+    version: &'static str,
+}
+
+pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
+    let ctx = &state.ctx;
+    Json(Health {
+        status: "ok",
+        organ_id: ctx.organ_id.to_string(),
+        peer_id: ctx.network.local_peer_id().to_string(),
+        roster_serial: ctx.roster().map(|r| r.serial()),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}

@@ -1,0 +1,39 @@
+//! `lienthong send FILE`: submit an edXML document or status message to the node.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde_json::Value;
+
+use super::client::{ApiClient, NodeDir};
+
+/// `lienthong send …`
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    node: NodeDir,
+    /// The edXML file.
+    file: PathBuf,
+    /// Print the answer as JSON ({"package_id": …}).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: SendArgs) -> anyhow::Result<()> {
+    let body = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let client = ApiClient::for_data_dir(&args.node.data_dir)?;
+    let answer: Value = client.post_json("/api/v1/packages", &body)?;
+    if args.json {
+        println!("{answer}");
+        return Ok(());
+    }
+    println!("{}", answer["package_id"].as_str().unwrap_or("?"));
+    if answer["duplicate"].as_bool() == Some(true) {
+        eprintln!("(already submitted before: same package)");
+    }
+    for warning in answer["warnings"].as_array().into_iter().flatten() {
+        eprintln!("warning: {}", warning.as_str().unwrap_or_default());
+    }
+    Ok(())
+}

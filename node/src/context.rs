@@ -1,0 +1,62 @@
+//! What every part of a running node shares: who it is, its settings, its store, its
+//! network handle and the current roster.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::EnvelopeLimits;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::delivery::DeliveryCommand;
+use crate::delivery::schedule::DeliveryKey;
+use crate::identity::Identity;
+use crate::membership::{Membership, MembershipWatch};
+use crate::network::NetworkHandle;
+use crate::store::Store;
+
+/// Shared state of one node. Cheap to share behind an `Arc`; nothing in it is held across
+/// an `.await` under a lock.
+#[derive(Debug)]
+pub struct NodeContext {
+    /// This agency's id.
+    pub organ_id: OrganId,
+    /// The agency key (and libp2p identity).
+    pub identity: Identity,
+    /// The settings the node started with.
+    pub config: Config,
+    /// Envelope limits derived from the config.
+    pub limits: EnvelopeLimits,
+    /// The durable store.
+    pub store: Store,
+    /// The network.
+    pub network: NetworkHandle,
+    /// The current roster.
+    pub membership: MembershipWatch,
+    /// Commands to the delivery engine.
+    pub delivery: mpsc::Sender<DeliveryCommand>,
+    /// Deliveries being attempted now, for the status API's `sending`.
+    pub sending: Mutex<HashSet<DeliveryKey>>,
+}
+
+impl NodeContext {
+    /// The roster as it is now; `None` before the node is admitted.
+    pub fn roster(&self) -> Option<Arc<Membership>> {
+        self.membership.borrow().clone()
+    }
+
+    /// Whether a delivery is being attempted now.
+    pub fn is_sending(&self, key: &DeliveryKey) -> bool {
+        self.sending.lock().is_ok_and(|s| s.contains(key))
+    }
+}
+
+/// Envelope limits from the config's `[limits]`.
+pub fn envelope_limits(config: &Config) -> EnvelopeLimits {
+    EnvelopeLimits {
+        max_content_len: config.limits.max_package_size.as_u64(),
+        max_recipients: config.limits.max_recipients,
+        ..EnvelopeLimits::default()
+    }
+}

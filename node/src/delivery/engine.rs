@@ -1,0 +1,277 @@
+//! The delivery engine: drives the [`Scheduler`] with the store and the network.
+//!
+//! One task owns the scheduler. Attempts run as separate tasks, at most
+//! `delivery.concurrency` at a time, and report back over a channel, so the owner never
+//! waits on the network. Every outcome is written to the store before the scheduler moves
+//! on, so a restart resumes exactly where the node stopped: entries still queued are tried
+//! again at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lienthong_protocol::envelope::Timestamp;
+use lienthong_protocol::wire::{RejectReason, Request, Response};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info, warn};
+
+use super::policy::retry_delay;
+use super::schedule::{DeliveryKey, Scheduler};
+use crate::clock;
+use crate::context::NodeContext;
+use crate::inbound;
+use crate::network::NetworkEvent;
+use crate::receipts;
+use crate::store::{DeliveryState, OutboxEntry};
+use crate::submit::add;
+
+/// What the rest of the node tells the engine.
+#[derive(Debug)]
+pub enum DeliveryCommand {
+    /// New outbox entries, durably stored.
+    Submitted(Vec<OutboxEntry>),
+}
+
+/// How an attempt ended.
+#[derive(Debug)]
+enum Outcome {
+    /// Delivered or refused for good: nothing more to do.
+    Done,
+    /// Try again at this time.
+    Retry(Timestamp),
+}
+
+/// The engine; see the module docs.
+#[derive(Debug)]
+pub struct DeliveryEngine;
+
+/// How often the store is rescanned for entries the engine does not know (a command lost
+/// to a full queue, an entry written by another path).
+const RESCAN_INTERVAL: Duration = Duration::from_secs(30);
+
+impl DeliveryEngine {
+    /// Runs until `shutdown`. Attempts in flight are abandoned at shutdown; their entries
+    /// stay queued in the store and are resumed at the next start.
+    pub(crate) async fn run(
+        ctx: Arc<NodeContext>,
+        mut commands: mpsc::Receiver<DeliveryCommand>,
+        shutdown: CancellationToken,
+    ) {
+        let mut scheduler = Scheduler::new();
+        let mut events = ctx.network.subscribe();
+        let (done_tx, mut done_rx) = mpsc::channel::<(DeliveryKey, Outcome)>(1024);
+        let concurrency = ctx.config.delivery.concurrency;
+        let mut rescan = tokio::time::interval(RESCAN_INTERVAL);
+        let mut known: std::collections::HashSet<DeliveryKey> = std::collections::HashSet::new();
+
+        loop {
+            let now = clock::now();
+            let sleep = scheduler
+                .next_due()
+                .map_or(Duration::from_secs(3600), |at| {
+                    Duration::from_millis(at.as_millis().saturating_sub(now.as_millis()))
+                });
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                Some((key, outcome)) = done_rx.recv() => {
+                    scheduler.finished(&key);
+                    if let Ok(mut sending) = ctx.sending.lock() {
+                        sending.remove(&key);
+                    }
+                    match outcome {
+                        Outcome::Done => {
+                            scheduler.remove(&key);
+                            known.remove(&key);
+                        }
+                        Outcome::Retry(at) => scheduler.schedule(key, at),
+                    }
+                }
+                Some(command) = commands.recv() => match command {
+                    DeliveryCommand::Submitted(entries) => {
+                        for entry in entries {
+                            let key = (entry.package_id, entry.recipient.clone());
+                            if known.insert(key.clone()) {
+                                scheduler.schedule(key, entry.next_attempt_at);
+                            }
+                        }
+                    }
+                },
+                event = events.recv() => {
+                    if let Ok(NetworkEvent::PeerConnected(peer)) = event {
+                        if let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer).map(|m| m.record.organ_id.clone())) {
+                            let moved = scheduler.wake(&member, clock::now());
+                            if moved > 0 {
+                                debug!(recipient = %member, moved, "recipient reachable again; retrying now");
+                            }
+                        }
+                    }
+                }
+                _ = rescan.tick() => {
+                    let store = ctx.store.clone();
+                    match tokio::task::spawn_blocking(move || store.pending_outbox()).await {
+                        Ok(Ok(entries)) => {
+                            let resumed = entries.len();
+                            for entry in entries {
+                                let key = (entry.package_id, entry.recipient.clone());
+                                if known.insert(key.clone()) {
+                                    // Entries found at start-up or missed: try now.
+                                    scheduler.schedule(key, clock::now().min(entry.next_attempt_at));
+                                }
+                            }
+                            debug!(pending = resumed, "outbox scanned");
+                        }
+                        Ok(Err(e)) => warn!(error = %e, "cannot scan the outbox"),
+                        Err(e) => warn!(error = %e, "outbox scan failed"),
+                    }
+                }
+                () = tokio::time::sleep(sleep) => {}
+            }
+
+            let free = concurrency.saturating_sub(scheduler.in_flight());
+            for key in scheduler.take_due(clock::now(), free) {
+                if let Ok(mut sending) = ctx.sending.lock() {
+                    sending.insert(key.clone());
+                }
+                let ctx = ctx.clone();
+                let done = done_tx.clone();
+                tokio::spawn(
+                    async move {
+                        let outcome = attempt(&ctx, &key).await;
+                        let _ = done.send((key, outcome)).await;
+                    }
+                    .in_current_span(),
+                );
+            }
+        }
+    }
+}
+
+/// One attempt to deliver one package to one recipient.
+async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
+    let (package_id, recipient) = key;
+    let loaded = {
+        let store = ctx.store.clone();
+        let id = *package_id;
+        tokio::task::spawn_blocking(move || Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package(&id)?))).await
+    };
+    let (entries, package) = match loaded {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            warn!(error = %e, package = %package_id, "cannot read a package to deliver");
+            return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
+        }
+        Err(e) => {
+            warn!(error = %e, "delivery task failed");
+            return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
+        }
+    };
+    let (Some(entry), Some(package)) = (entries.into_iter().find(|e| &e.recipient == recipient), package) else {
+        warn!(package = %package_id, recipient = %recipient, "outbox entry or package missing; dropped from the schedule");
+        return Outcome::Done;
+    };
+    if matches!(entry.state, DeliveryState::Delivered | DeliveryState::Rejected) {
+        return Outcome::Done;
+    }
+
+    let response = if recipient == &ctx.organ_id {
+        // A package to this node's own agency is delivered in place.
+        let ctx2 = ctx.clone();
+        let local = ctx.network.local_peer_id();
+        match tokio::task::spawn_blocking(move || inbound::accept_package(&ctx2, local, &package)).await {
+            Ok(response) => Ok(response),
+            Err(e) => Err(format!("local delivery failed: {e}")),
+        }
+    } else {
+        send(ctx, recipient, Request::Deliver(package)).await
+    };
+
+    match response {
+        Ok(Response::Delivered { receipt, duplicate }) => {
+            if let Err(problem) = receipts::check_delivery_receipt(ctx, key, &receipt) {
+                warn!(package = %package_id, recipient = %recipient, problem = %problem, "delivery answered with a bad receipt");
+                return retry(ctx, entry, problem).await;
+            }
+            let mut delivered = entry.clone();
+            delivered.state = DeliveryState::Delivered;
+            delivered.delivered_at = Some(receipt.issued_at());
+            delivered.last_error = None;
+            delivered.attempts += 1;
+            let store = ctx.store.clone();
+            let recorded = tokio::task::spawn_blocking(move || store.record_receipt(&receipt, Some(&delivered))).await;
+            match recorded {
+                Ok(Ok(_)) => {
+                    info!(
+                        target: "lienthong::events::delivered",
+                        package = %package_id,
+                        recipient = %recipient,
+                        duplicate,
+                        "delivered; receipt 01 recorded"
+                    );
+                    Outcome::Done
+                }
+                Ok(Err(e)) => retry(ctx, entry, format!("receipt could not be stored: {e}")).await,
+                Err(e) => retry(ctx, entry, format!("receipt task failed: {e}")).await,
+            }
+        }
+        Ok(Response::Rejected(rejection)) => {
+            let final_refusal = matches!(rejection.reason, RejectReason::Malformed | RejectReason::TooLarge);
+            if final_refusal {
+                warn!(package = %package_id, recipient = %recipient, rejection = %rejection, "package refused by the recipient for good");
+                let mut rejected = entry;
+                rejected.state = DeliveryState::Rejected;
+                rejected.attempts += 1;
+                rejected.last_error = Some(format!("refused by {recipient}: {rejection}"));
+                let store = ctx.store.clone();
+                match tokio::task::spawn_blocking(move || store.update_outbox(&rejected)).await {
+                    Ok(Ok(())) => Outcome::Done,
+                    _ => Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max)),
+                }
+            } else {
+                retry(ctx, entry, format!("refused by {recipient}: {rejection}")).await
+            }
+        }
+        Ok(Response::Busy) => retry(ctx, entry, format!("{recipient} is busy")).await,
+        Ok(other) => retry(ctx, entry, format!("unexpected answer from {recipient}: {other:?}")).await,
+        Err(problem) => retry(ctx, entry, problem).await,
+    }
+}
+
+/// Sends a request to an agency's node, resolving it through the roster.
+pub(crate) async fn send(ctx: &NodeContext, recipient: &lienthong_protocol::OrganId, request: Request) -> Result<Response, String> {
+    let roster = ctx.roster().ok_or("this node has no roster")?;
+    let member = roster
+        .member(recipient)
+        .ok_or_else(|| format!("{recipient} is not in the roster"))?;
+    let peer = member.peer_id;
+    if !member.addresses.is_empty() {
+        ctx.network.add_addresses(peer, member.addresses.clone()).await;
+    }
+    let frame = ctx
+        .network
+        .request(peer, request.encode())
+        .await
+        .map_err(|e| format!("cannot reach {recipient}: {e}"))?;
+    let limits = ctx.limits.clone();
+    tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
+        .await
+        .map_err(|e| format!("decoding task failed: {e}"))?
+        .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
+}
+
+/// Records a failed attempt and plans the next one.
+async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) -> Outcome {
+    entry.attempts = entry.attempts.saturating_add(1);
+    let delay = retry_delay(&ctx.config.delivery, entry.attempts, rand::random::<f64>());
+    let next = add(clock::now(), delay);
+    debug!(package = %entry.package_id, recipient = %entry.recipient, attempts = entry.attempts, retry_in = ?delay, problem = %problem, "delivery attempt failed");
+    entry.next_attempt_at = next;
+    entry.last_error = Some(problem);
+    let store = ctx.store.clone();
+    match tokio::task::spawn_blocking(move || store.update_outbox(&entry)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "cannot record a failed attempt"),
+        Err(e) => warn!(error = %e, "outbox update task failed"),
+    }
+    Outcome::Retry(next)
+}

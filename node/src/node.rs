@@ -1,0 +1,259 @@
+//! A running node: opens the store, loads the identity and roster, starts the network, the
+//! inbound handler, the delivery engine, the roster watcher and the API, and stops them
+//! in order.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use libp2p::Multiaddr;
+use lienthong_protocol::wire::Response;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, info, info_span, warn};
+
+use crate::api::{self, ApiState};
+use crate::config::Config;
+use crate::context::{NodeContext, envelope_limits};
+use crate::data_dir::{self, DataDir};
+use crate::delivery::DeliveryEngine;
+use crate::federation::DaemonInfo;
+use crate::identity::Identity;
+use crate::membership::{self, Membership};
+use crate::network;
+use crate::store::Store;
+use crate::{inbound, init};
+
+/// Extra room above the package limit for the envelope and frame around the edXML.
+const FRAME_OVERHEAD: usize = 1024 * 1024;
+
+/// How a node is started beyond its data directory: tests and simulations swap the
+/// transport.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// Use this network transport instead of TCP.
+    pub transport: Option<network::Transport>,
+    /// Listen here instead of the config's `network.listen`.
+    pub listen: Option<Vec<Multiaddr>>,
+    /// Serve the API here instead of the config's `api.listen`.
+    pub api_listen: Option<SocketAddr>,
+}
+
+/// A running node. Dropping it without [`Node::shutdown`] aborts its tasks.
+#[must_use = "a Node stops when dropped; call shutdown() to stop it cleanly"]
+#[derive(Debug)]
+pub struct Node {
+    ctx: Arc<NodeContext>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    info: DaemonInfo,
+    data: DataDir,
+}
+
+impl Node {
+    /// Starts the node of the data directory `dir` and returns once its listeners are bound
+    /// and `daemon.json` is written.
+    ///
+    /// # Errors
+    /// When the config, key, store or roster cannot be used, or a port cannot be bound.
+    pub async fn spawn(dir: &std::path::Path, options: NodeOptions) -> anyhow::Result<Node> {
+        let data = DataDir::new(dir);
+        let config = Config::load(&data.config())?;
+        let span = info_span!("node", organ = %config.organ_id);
+        Node::start(data, config, options).instrument(span).await
+    }
+
+    async fn start(data: DataDir, config: Config, options: NodeOptions) -> anyhow::Result<Node> {
+        let identity = Identity::load(&data.agency_key())?;
+        let token = data_dir::read_secret(&data.api_token())
+            .with_context(|| format!("reading {}", data.api_token().display()))?
+            .trim()
+            .to_owned();
+        let store = {
+            let path = data.store();
+            tokio::task::spawn_blocking(move || Store::open(&path))
+                .await?
+                .with_context(|| format!("opening the store in {}", data.store().display()))?
+        };
+        let membership = {
+            let data = data.clone();
+            tokio::task::spawn_blocking(move || Membership::load(&data)).await??
+        };
+        match &membership {
+            Some(m) => info!(serial = m.serial(), members = m.members().len(), "roster loaded"),
+            None => warn!("no federation roster yet: the node sends and accepts nothing until admitted"),
+        }
+        let (roster_tx, roster_rx) = watch::channel(membership.map(Arc::new));
+
+        let shutdown = CancellationToken::new();
+        let listen = match options.listen {
+            Some(listen) => listen,
+            None => config
+                .network
+                .listen
+                .iter()
+                .map(|a| a.parse::<Multiaddr>())
+                .collect::<Result<_, _>>()
+                .context("network.listen")?,
+        };
+        let limits = envelope_limits(&config);
+        let mut network_options = network::Options {
+            listen,
+            mdns: config.network.mdns,
+            max_frame_size: usize::try_from(config.limits.max_package_size.as_u64())
+                .unwrap_or(usize::MAX)
+                .saturating_add(FRAME_OVERHEAD),
+            request_timeout: config.network.request_timeout,
+            idle_connection_timeout: config.network.idle_connection_timeout,
+            busy_response: Response::Busy.encode(),
+            ..network::Options::default()
+        };
+        if let Some(transport) = options.transport {
+            network_options.transport = transport;
+        }
+        let (network, inbound_rx, network_task) =
+            network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
+        let listen_addrs = network.listen_addrs().await?;
+        for addr in &listen_addrs {
+            info!(%addr, peer = %identity.peer_id(), "listening for peers");
+        }
+
+        let (delivery_tx, delivery_rx) = mpsc::channel(4096);
+        let organ_id = config.organ_id.clone();
+        let api_listen = options.api_listen.unwrap_or(config.api.listen);
+        let ctx = Arc::new(NodeContext {
+            organ_id: organ_id.clone(),
+            identity,
+            config,
+            limits,
+            store,
+            network,
+            membership: roster_rx,
+            delivery: delivery_tx,
+            sending: Mutex::new(Default::default()),
+        });
+
+        let listener = TcpListener::bind(api_listen)
+            .await
+            .with_context(|| format!("binding the API to {api_listen}"))?;
+        let api_addr = listener.local_addr()?;
+
+        let mut tasks = JoinSet::new();
+        tasks.spawn(
+            async move {
+                if let Err(e) = network_task.await {
+                    warn!(error = %e, "network task ended abnormally");
+                }
+            }
+            .in_current_span(),
+        );
+        tasks.spawn(inbound::serve(ctx.clone(), inbound_rx, shutdown.child_token()).in_current_span());
+        tasks.spawn(DeliveryEngine::run(ctx.clone(), delivery_rx, shutdown.child_token()).in_current_span());
+        tasks.spawn(
+            membership::watch_roster(
+                data.clone(),
+                roster_tx,
+                ctx.config.federation.roster_poll_interval,
+                shutdown.child_token(),
+            )
+            .in_current_span(),
+        );
+        let api_state = ApiState {
+            ctx: ctx.clone(),
+            token: Arc::from(token),
+        };
+        let api_shutdown = shutdown.child_token();
+        tasks.spawn(
+            async move {
+                if let Err(e) = api::serve(listener, api_state, api_shutdown).await {
+                    warn!(error = %e, "API server stopped");
+                }
+            }
+            .in_current_span(),
+        );
+
+        let info = DaemonInfo {
+            organ_id,
+            peer_id: ctx.network.local_peer_id().to_string(),
+            listen_addrs: listen_addrs.iter().map(ToString::to_string).collect(),
+            api_addr: api_addr.to_string(),
+            pid: std::process::id(),
+        };
+        data_dir::write_atomic(&data.daemon(), &serde_json::to_vec_pretty(&info)?, 0o644)
+            .with_context(|| format!("writing {}", data.daemon().display()))?;
+        info!(api = %api_addr, "node ready");
+        Ok(Node {
+            ctx,
+            shutdown,
+            tasks,
+            info,
+            data,
+        })
+    }
+
+    /// What `daemon.json` says: peer id, bound addresses, API address.
+    pub fn info(&self) -> &DaemonInfo {
+        &self.info
+    }
+
+    /// The shared state, for in-process tests and simulations.
+    pub fn context(&self) -> &Arc<NodeContext> {
+        &self.ctx
+    }
+
+    /// Stops the API, the handlers, the delivery engine and the network, waits for them,
+    /// and removes `daemon.json`. The store is flushed on every write already.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(e) = result {
+                if e.is_panic() {
+                    warn!(error = %e, "a node task panicked");
+                }
+            }
+        }
+        if let Err(e) = self.ctx.store.flush() {
+            warn!(error = %e, "final store flush failed");
+        }
+        let _ = std::fs::remove_file(self.data.daemon());
+        info!("node stopped");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.tasks.abort_all();
+    }
+}
+
+/// The development default: `./lienthong-data`, initialised on first start as a one-node
+/// federation (its own authority in `./lienthong-data/federation`), so that `lienthong run`
+/// with no arguments gives a working node.
+///
+/// # Errors
+/// When the directory cannot be created.
+pub fn ensure_dev_node(dir: &std::path::Path) -> anyhow::Result<bool> {
+    let data = DataDir::new(dir);
+    if data.config().exists() {
+        return Ok(false);
+    }
+    let public = init::init(
+        dir,
+        &init::InitOptions {
+            organ_id: "000.00.00.H99".parse().context("dev organ id")?,
+            name: "lienthong dev node".to_owned(),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+            api: None,
+            role: lienthong_protocol::roster::Role::Agency,
+            mdns: false,
+        },
+    )?;
+    let federation = crate::federation::FederationDir::new(dir.join("federation"));
+    federation.create("lienthong dev federation")?;
+    federation.admit(dir, &[])?;
+    info!(organ = %public.organ_id, "development node initialised");
+    Ok(true)
+}

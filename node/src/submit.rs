@@ -1,0 +1,212 @@
+//! Accepting an edXML message from QLVB: check it, sign it, store it durably with one
+//! outbox entry per recipient, and only then answer with the package id.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use lienthong_protocol::envelope::{PackageFields, PackageId, SignedPackage, Timestamp};
+use lienthong_protocol::{MessageKind, OrganId, edxml};
+use serde::Serialize;
+use tracing::{debug, info};
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::delivery::DeliveryCommand;
+use crate::delivery::policy::receipt_deadline;
+use crate::store::{DeliveryState, OutboxEntry, OutgoingPackage, StoreError, SubmitOutcome};
+
+/// What the API answers once a message is durably accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submission {
+    /// The package id: what QLVB keeps to ask for the status.
+    pub package_id: PackageId,
+    /// `edoc` or `status`.
+    pub kind: MessageKind,
+    /// Where it goes.
+    pub recipients: Vec<OrganId>,
+    /// The edXML `DocumentId`.
+    pub document_id: Option<String>,
+    /// The reader's leniencies, for the QLVB developers.
+    pub warnings: Vec<String>,
+    /// Whether the same message had been submitted before (then nothing new was stored and
+    /// the earlier package id is returned).
+    pub duplicate: bool,
+}
+
+/// Why a message was not accepted. Nothing is stored in any of these cases.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// Larger than `limits.max_package_size`.
+    #[error("the message is {size} bytes, larger than this node's limit of {limit} bytes")]
+    TooLarge {
+        /// The message size.
+        size: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// Not valid edXML.
+    #[error("not valid edXML: {0}")]
+    Edxml(#[from] edxml::EdxmlError),
+    /// `From` is another agency.
+    #[error("From is {from}, but this node sends for {this}")]
+    NotFromThisAgency {
+        /// The message's `From`.
+        from: OrganId,
+        /// This node's agency.
+        this: OrganId,
+    },
+    /// The node has not been admitted to a federation, so it knows no recipients.
+    #[error("this node has no federation roster yet (lienthong federation admit)")]
+    NoRoster,
+    /// Recipients the roster does not list.
+    #[error("not members of the federation: {}", list(.0))]
+    UnknownRecipients(Vec<OrganId>),
+    /// The envelope could not be made (too many recipients, …).
+    #[error("cannot sign the package: {0}")]
+    Envelope(#[from] lienthong_protocol::envelope::EnvelopeError),
+    /// The store could not make it durable; the message was not accepted.
+    #[error("the message could not be stored, so it was not accepted: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn list(ids: &[OrganId]) -> String {
+    ids.iter().map(OrganId::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// Checks, signs and durably stores one edXML message. Blocking (parsing, signing, fsync):
+/// call it from a blocking thread.
+///
+/// # Errors
+/// [`SubmitError`]; nothing is stored then.
+pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError> {
+    let limit = ctx.config.limits.max_package_size.as_u64();
+    if body.len() as u64 > limit {
+        return Err(SubmitError::TooLarge {
+            size: body.len(),
+            limit,
+        });
+    }
+    let options = edxml::ReadOptions {
+        max_size: usize::try_from(limit).unwrap_or(usize::MAX),
+        ..edxml::ReadOptions::default()
+    };
+    let parsed = edxml::read_with(body.clone(), &options)?;
+    let message = &parsed.message;
+    if message.from() != &ctx.organ_id {
+        return Err(SubmitError::NotFromThisAgency {
+            from: message.from().clone(),
+            this: ctx.organ_id.clone(),
+        });
+    }
+    let roster = ctx.roster().ok_or(SubmitError::NoRoster)?;
+    let recipients: Vec<OrganId> = message.addressees().into_iter().cloned().collect();
+    let unknown: Vec<OrganId> = recipients
+        .iter()
+        .filter(|r| roster.member(r).is_none())
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(SubmitError::UnknownRecipients(unknown));
+    }
+    let document_id = message.document_id().map(str::to_owned);
+    let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+
+    // The same bytes submitted again (a QLVB retry after a timeout) are the same package.
+    if let Some(existing) = find_resubmission(ctx, document_id.as_deref(), &body)? {
+        debug!(package = %existing.package_id.fmt_short(), "resubmission of a stored message");
+        return Ok(Submission {
+            package_id: existing.package_id,
+            kind: existing.kind,
+            recipients: existing.recipients,
+            document_id,
+            warnings,
+            duplicate: true,
+        });
+    }
+
+    let now = clock::now();
+    let package = SignedPackage::sign(
+        ctx.identity.agency_key(),
+        PackageFields {
+            sender: ctx.organ_id.clone(),
+            recipients: recipients.clone(),
+            kind: message.kind(),
+            created_at: now,
+        },
+        body,
+        &ctx.limits,
+    )?;
+    let priority = message
+        .as_document()
+        .map_or(edxml::Priority::Normal, edxml::Document::priority);
+    let deadline = add(now, receipt_deadline(&ctx.config.delivery, priority));
+    let meta = OutgoingPackage {
+        package_id: package.id(),
+        kind: message.kind(),
+        document_id: document_id.clone(),
+        recipients: recipients.clone(),
+        submitted_at: now,
+        subject: message.as_document().and_then(|d| d.subject.clone()),
+    };
+    let entries: Vec<OutboxEntry> = recipients
+        .iter()
+        .map(|recipient| OutboxEntry {
+            package_id: package.id(),
+            recipient: recipient.clone(),
+            state: DeliveryState::Queued,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            queued_at: now,
+            deadline,
+            delivered_at: None,
+        })
+        .collect();
+    let outcome = ctx.store.submit(&package, &meta, &entries)?;
+    info!(
+        package = %package.id().fmt_short(),
+        kind = %message.kind(),
+        recipients = recipients.len(),
+        bytes = package.content().len(),
+        "package accepted"
+    );
+    if outcome == SubmitOutcome::Stored {
+        // The engine also rescans the store, so a full queue only delays, never loses.
+        let _ = ctx.delivery.try_send(DeliveryCommand::Submitted(entries));
+    }
+    Ok(Submission {
+        package_id: package.id(),
+        kind: message.kind(),
+        recipients,
+        document_id,
+        warnings,
+        duplicate: outcome == SubmitOutcome::AlreadyStored,
+    })
+}
+
+/// A stored package of this agency with the same document id and the same bytes.
+fn find_resubmission(
+    ctx: &NodeContext,
+    document_id: Option<&str>,
+    body: &Bytes,
+) -> Result<Option<OutgoingPackage>, StoreError> {
+    let Some(document_id) = document_id else {
+        return Ok(None);
+    };
+    for id in ctx.store.packages_for_document(&ctx.organ_id, document_id)? {
+        let Some(wire) = ctx.store.package(&id)? else {
+            continue;
+        };
+        if wire.content() == body {
+            return ctx.store.outgoing(&id);
+        }
+    }
+    Ok(None)
+}
+
+/// `at` plus `duration`, saturating.
+pub fn add(at: Timestamp, duration: Duration) -> Timestamp {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    Timestamp::from_millis(at.as_millis().saturating_add(millis))
+}
