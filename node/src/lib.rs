@@ -14,6 +14,7 @@
 //! - `inbound`: requests from other nodes: verify, check the roster, store, answer.
 //! - `receipts`: who may say what about which package.
 //! - [`delivery`]: the outbox, retries and the delivery engine.
+//! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
@@ -30,6 +31,7 @@ pub mod identity;
 pub(crate) mod inbound;
 pub mod init;
 pub mod membership;
+pub mod network;
 pub mod node;
 pub(crate) mod receipts;
 pub mod submit;

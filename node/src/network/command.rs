@@ -1,0 +1,111 @@
+//! Commands from [`NetworkHandle`](super::NetworkHandle) to the event loop.
+//!
+//! Every command carries a oneshot `reply`. The loop answers each one exactly once; if the
+//! loop stops first, the dropped `reply` reads as `ShuttingDown` on the handle's side.
+
+use std::fmt;
+
+use bytes::Bytes;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+
+use super::{NetworkError, PeerInfo, RequestError};
+
+/// A oneshot reply channel.
+pub(crate) type Reply<T> = oneshot::Sender<T>;
+
+/// Where a request's response frame, or why there is none, goes.
+pub(crate) type RequestReply = Reply<Result<Bytes, RequestError>>;
+
+/// Where a put's outcome goes.
+pub(crate) type KadPutReply = Reply<Result<(), NetworkError>>;
+
+/// Where a get's record (or `None`) goes.
+pub(crate) type KadGetReply = Reply<Result<Option<Vec<u8>>, NetworkError>>;
+
+/// One operation on the swarm, sent by a handle and answered by the event loop.
+pub(crate) enum Command {
+    /// Sent by `listen_addrs`; answered with the addresses listeners are bound to.
+    ListenAddrs { reply: Reply<Vec<Multiaddr>> },
+    /// Sent by `add_addresses` (roster hints); answered once the swarm and Kademlia know them.
+    AddAddresses {
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+        reply: Reply<()>,
+    },
+    /// Sent by `request`; answered with the peer's response frame or why there is none,
+    /// within `Options::request_timeout`.
+    Request {
+        peer: PeerId,
+        payload: Bytes,
+        reply: RequestReply,
+    },
+    /// Sent by `connected_peers`; answered with every peer the node knows.
+    Peers { reply: Reply<Vec<PeerInfo>> },
+    /// Sent by `kad_put`; answered when the put query finishes.
+    KadPut {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        reply: KadPutReply,
+    },
+    /// Sent by `kad_get`; answered with the first record found, or `None` once the query
+    /// finishes without one.
+    KadGet { key: Vec<u8>, reply: KadGetReply },
+    /// Sent by `disconnect`; answered once every connection to the peer is closing.
+    Disconnect { peer: PeerId, reply: Reply<()> },
+}
+
+impl fmt::Debug for Command {
+    // By hand: payloads may be 64 MiB, so they are shown by length only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ListenAddrs { .. } => f.write_str("ListenAddrs"),
+            Self::AddAddresses { peer, addrs, .. } => f
+                .debug_struct("AddAddresses")
+                .field("peer", peer)
+                .field("addrs", addrs)
+                .finish(),
+            Self::Request { peer, payload, .. } => f
+                .debug_struct("Request")
+                .field("peer", peer)
+                .field("payload_len", &payload.len())
+                .finish(),
+            Self::Peers { .. } => f.write_str("Peers"),
+            Self::KadPut { key, value, .. } => f
+                .debug_struct("KadPut")
+                .field("key_len", &key.len())
+                .field("value_len", &value.len())
+                .finish(),
+            Self::KadGet { key, .. } => f
+                .debug_struct("KadGet")
+                .field("key_len", &key.len())
+                .finish(),
+            Self::Disconnect { peer, .. } => {
+                f.debug_struct("Disconnect").field("peer", peer).finish()
+            }
+        }
+    }
+}
+
+impl Command {
+    /// Answers the command with "the loop is stopping", for commands still queued at shutdown.
+    pub(crate) fn refuse(self) {
+        // A caller that has gone away no longer needs the answer.
+        match self {
+            Self::Request { reply, .. } => {
+                let _ = reply.send(Err(RequestError::ShuttingDown));
+            }
+            Self::KadPut { reply, .. } => {
+                let _ = reply.send(Err(NetworkError::ShuttingDown));
+            }
+            Self::KadGet { reply, .. } => {
+                let _ = reply.send(Err(NetworkError::ShuttingDown));
+            }
+            // Their handles map a dropped reply to `ShuttingDown`.
+            Self::ListenAddrs { .. }
+            | Self::AddAddresses { .. }
+            | Self::Peers { .. }
+            | Self::Disconnect { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! [`NetworkHandle`], the cheap `Clone` every other component talks to the network through,
+//! and the two things the network hands out: [`Inbound`] requests and [`NetworkEvent`]s.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::command::Command;
+use super::{NetworkError, PeerInfo, RequestError};
+
+/// A request a peer sent, for the router.
+///
+/// The router answers by sending the response frame on `reply`. Dropping `reply` instead
+/// makes the event loop drop the stream: the peer sees a failed request, and the loop logs it.
+/// An answer later than `Options::request_timeout` is discarded (the peer has given up).
+pub struct Inbound {
+    /// The authenticated peer (Noise) that sent the request.
+    pub peer: PeerId,
+    /// The request frame, undecoded.
+    pub request: Bytes,
+    /// Where the response frame goes.
+    pub reply: oneshot::Sender<Bytes>,
+}
+
+impl fmt::Debug for Inbound {
+    // By hand: a request may be 64 MiB.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbound")
+            .field("peer", &self.peer)
+            .field("request_len", &self.request.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something that happened on the network, for [`NetworkHandle::subscribe`]rs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkEvent {
+    /// The first connection to a peer opened. The delivery engine retries that peer at once.
+    PeerConnected(PeerId),
+    /// The last connection to a peer closed.
+    PeerDisconnected(PeerId),
+    /// A listener bound a new address after start-up (e.g. a new interface came up). The
+    /// addresses bound during `spawn` come before anyone can subscribe: ask `listen_addrs`.
+    ListenAddr(Multiaddr),
+}
+
+/// A cheap, cloneable handle to the network's event loop.
+///
+/// Each method sends one command over a bounded queue and waits for the loop's answer. The
+/// loop stops when shutdown is requested or when every handle is dropped; after that every
+/// method fails with `ShuttingDown`.
+#[derive(Debug, Clone)]
+pub struct NetworkHandle {
+    commands: mpsc::Sender<Command>,
+    /// Weak, so that subscribers see the channel close when the loop stops.
+    events: broadcast::WeakSender<NetworkEvent>,
+    local_peer_id: PeerId,
+    request_timeout: Duration,
+}
+
+impl NetworkHandle {
+    pub(crate) fn new(
+        commands: mpsc::Sender<Command>,
+        events: broadcast::WeakSender<NetworkEvent>,
+        local_peer_id: PeerId,
+        request_timeout: Duration,
+    ) -> Self {
+        Self {
+            commands,
+            events,
+            local_peer_id,
+            request_timeout,
+        }
+    }
+
+    /// This node's peer id. No round trip to the loop.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    /// The addresses the listeners are bound to, without a `/p2p/` suffix.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only reads.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetworkError> {
+        self.call(|reply| Command::ListenAddrs { reply }).await
+    }
+
+    /// Tells the network where `peer` can be reached (roster hints). The addresses are used
+    /// for dials by [`request`](Self::request) and added to Kademlia's routing table.
+    /// Addresses ending in another peer's `/p2p/` are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling after the command was queued still records the addresses; harmless, since
+    /// adding the same addresses twice changes nothing.
+    pub async fn add_addresses(
+        &self,
+        peer: PeerId,
+        addrs: Vec<Multiaddr>,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::AddAddresses { peer, addrs, reply })
+            .await
+    }
+
+    /// Sends `payload` to `peer` and returns its response frame. Dials first when not
+    /// connected, with the addresses from [`add_addresses`](Self::add_addresses), identify,
+    /// mDNS and Kademlia.
+    ///
+    /// Never waits longer than `Options::request_timeout` in total, queueing included.
+    ///
+    /// # Errors
+    ///
+    /// See [`RequestError`]; a frame over `Options::max_frame_size` is refused locally as
+    /// [`RequestError::Io`] before anything is sent.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe in effect: once queued, the request is sent even if this future is
+    /// dropped, and the response is discarded. The peer may therefore have processed it.
+    pub async fn request(&self, peer: PeerId, payload: Bytes) -> Result<Bytes, RequestError> {
+        let (reply, rx) = oneshot::channel();
+        let call = async {
+            self.commands
+                .send(Command::Request {
+                    peer,
+                    payload,
+                    reply,
+                })
+                .await
+                .map_err(|_| RequestError::ShuttingDown)?;
+            rx.await.map_err(|_| RequestError::ShuttingDown)?
+        };
+        tokio::time::timeout(self.request_timeout, call)
+            .await
+            .unwrap_or(Err(RequestError::Timeout))
+    }
+
+    /// Every peer this node knows, connected or not, with what identify and ping told us.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only reads.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerInfo>, NetworkError> {
+        self.call(|reply| Command::Peers { reply }).await
+    }
+
+    /// A receiver of [`NetworkEvent`]s from now on.
+    ///
+    /// The channel is bounded: a receiver that falls behind gets
+    /// `RecvError::Lagged` and skips ahead. It reads `RecvError::Closed` once the loop stops.
+    pub fn subscribe(&self) -> broadcast::Receiver<NetworkEvent> {
+        match self.events.upgrade() {
+            Some(events) => events.subscribe(),
+            None => {
+                // The loop is gone: hand out a receiver that is already closed.
+                let (_, closed) = broadcast::channel(1);
+                closed
+            }
+        }
+    }
+
+    /// Publishes `key -> value` in the DHT: stored locally, then on the closest peers.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::KadQuorumFailed`] when no peer took a copy (the record is still stored
+    /// locally and served from here), [`NetworkError::KadStore`] when the local store refuses
+    /// it (values are capped at 65 KiB), [`NetworkError::KadTimeout`],
+    /// [`NetworkError::KademliaDisabled`], [`NetworkError::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the put runs to completion even if this future is dropped.
+    pub async fn kad_put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), NetworkError> {
+        self.call(|reply| Command::KadPut { key, value, reply })
+            .await?
+    }
+
+    /// Looks `key` up in the DHT: the local store first, then the network. Returns the first
+    /// record found, or `Ok(None)` once the query has finished without one.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::KadTimeout`], [`NetworkError::KademliaDisabled`],
+    /// [`NetworkError::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dropped lookup changes nothing (its query finishes unobserved).
+    pub async fn kad_get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>, NetworkError> {
+        self.call(|reply| Command::KadGet { key, reply }).await?
+    }
+
+    /// Closes every connection to `peer`. Requests in flight on them fail with
+    /// `ConnectionClosed`; a later request dials again.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the peer is disconnected even if this future is dropped.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.call(|reply| Command::Disconnect { peer, reply }).await
+    }
+
+    /// Sends the command built by `command` and waits for its reply.
+    async fn call<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| NetworkError::ShuttingDown)?;
+        rx.await.map_err(|_| NetworkError::ShuttingDown)
+    }
+}

@@ -1,0 +1,186 @@
+//! The node's network layer: a libp2p swarm that moves opaque request and response frames
+//! between agencies, plus peer discovery (roster hints, identify, Kademlia, mDNS).
+//!
+//! The layer is byte-opaque. It carries a request frame (a signed package) to a peer and
+//! brings its response frame (a signed receipt) back, and knows nothing of their content:
+//! decoding and signature checks happen in the router, off the event loop. That keeps the
+//! loop fast and lets this layer be tested on its own.
+//!
+//! # Shape
+//!
+//! One `EventLoop` task owns the `Swarm`. A cloneable
+//! [`NetworkHandle`] sends it typed commands over a bounded queue, each with a oneshot
+//! reply. Inbound requests go to the router as [`Inbound`]s over another bounded queue; when
+//! it is full the peer is answered `Options::busy_response` at once instead of being
+//! buffered. Every pending answer is keyed by its request or query id, and every one is
+//! answered `ShuttingDown` when the loop stops.
+//!
+//! # Layout
+//!
+//! - `options`: [`Options`], [`Transport`] and defaults.
+//! - `behaviour`: the derived `Behaviour` (identify, ping, Kademlia, mDNS, request-response).
+//! - `codec`: length-prefixed frames, size-capped before allocation; [`PROTOCOL`].
+//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux.
+//! - `command`: the handle-to-loop commands.
+//! - `handle`: [`NetworkHandle`], [`Inbound`], [`NetworkEvent`].
+//! - `event_loop`: the loop, commands and inbound requests; `swarm_event`: swarm events.
+//! - `peers`: the book of known peers ([`PeerInfo`]); `pending`: outbound requests and
+//!   their deadlines.
+//! - `error`: [`NetworkError`], [`RequestError`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use lienthong_node::network::{self, Options};
+//! use libp2p::identity::Keypair;
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn example(peer: libp2p::PeerId, addr: libp2p::Multiaddr) -> anyhow::Result<()> {
+//! let shutdown = CancellationToken::new();
+//! let options = Options {
+//!     busy_response: Bytes::from_static(b"busy"),
+//!     ..Options::default()
+//! };
+//! let (handle, mut inbound, task) =
+//!     network::spawn(Keypair::generate_ed25519(), options, shutdown.clone()).await?;
+//! println!("listening on {:?}", handle.listen_addrs().await?);
+//!
+//! // The router: answer each request (here with an echo).
+//! tokio::spawn(async move {
+//!     while let Some(request) = inbound.recv().await {
+//!         let _ = request.reply.send(request.request);
+//!     }
+//! });
+//!
+//! handle.add_addresses(peer, vec![addr]).await?;
+//! let receipt = handle.request(peer, Bytes::from_static(b"package")).await?;
+//! # let _ = receipt;
+//! shutdown.cancel();
+//! task.await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+
+use libp2p::SwarmBuilder;
+use libp2p::identity::Keypair;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+mod behaviour;
+mod codec;
+mod command;
+mod error;
+mod event_loop;
+mod handle;
+mod options;
+mod peers;
+mod pending;
+mod swarm_event;
+mod transport;
+
+#[cfg(all(test, feature = "testing"))]
+mod tests;
+
+pub use codec::PROTOCOL;
+pub use error::{NetworkError, RequestError};
+pub use handle::{Inbound, NetworkEvent, NetworkHandle};
+pub use options::{
+    DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE,
+    DEFAULT_REQUEST_TIMEOUT, Options, Transport,
+};
+pub use peers::PeerInfo;
+pub use swarm_event::EVENTS_TARGET;
+
+use behaviour::Behaviour;
+use event_loop::EventLoop;
+
+/// How many [`NetworkEvent`]s a subscriber may fall behind before it starts missing some.
+const EVENT_CAPACITY: usize = 256;
+
+/// Builds the swarm, starts listening and spawns the event loop.
+///
+/// Returns once every listener has reported the address it bound (so port 0 works and the
+/// caller can publish real addresses), with: the handle, the queue of inbound requests for
+/// the router, and the loop's task. The loop runs until `shutdown` is cancelled or every
+/// handle is dropped; it then answers everything pending with `ShuttingDown`, closes every
+/// connection and ends. The task runs in the caller's current span.
+///
+/// # Errors
+///
+/// [`NetworkError::InvalidOption`] for a zero-capacity queue or a frame limit above
+/// `u32::MAX`; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an address is refused,
+/// [`NetworkError::ListenerClosed`] or [`NetworkError::ListenTimeout`] when a listener fails
+/// to bind; [`NetworkError::ShuttingDown`] when `shutdown` is cancelled meanwhile.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping the future before it returns drops the swarm and closes its
+/// listeners; nothing keeps running.
+pub async fn spawn(
+    keypair: Keypair,
+    options: Options,
+    shutdown: CancellationToken,
+) -> Result<(NetworkHandle, mpsc::Receiver<Inbound>, JoinHandle<()>), NetworkError> {
+    check(&options)?;
+    let local_peer_id = keypair.public().to_peer_id();
+    let transport = transport::build(&keypair, options.transport)?;
+    let behaviour = Behaviour::new(&keypair, &options);
+    let idle = options.idle_connection_timeout;
+    // Both constructors hand over ready values, so these steps cannot fail (`Infallible`).
+    let Ok(builder) = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_other_transport(|_| transport);
+    let Ok(builder) = builder.with_behaviour(|_| behaviour);
+    // libp2p runs each connection in its own task; give those tasks the caller's span too, so
+    // what the codec logs on a connection is attributed to the right node.
+    let span = tracing::Span::current();
+    let executor = move |task| drop(tokio::spawn(Instrument::instrument(task, span.clone())));
+    let swarm = builder
+        .with_swarm_config(|_| {
+            libp2p::swarm::Config::with_executor(executor).with_idle_connection_timeout(idle)
+        })
+        .build();
+
+    let (command_tx, command_rx) = mpsc::channel(options.command_queue);
+    let (inbound_tx, inbound_rx) = mpsc::channel(options.inbound_queue);
+    let (events_tx, _) = broadcast::channel(EVENT_CAPACITY);
+    let handle = NetworkHandle::new(
+        command_tx,
+        events_tx.downgrade(),
+        local_peer_id,
+        options.request_timeout,
+    );
+
+    let mut event_loop =
+        EventLoop::new(swarm, command_rx, inbound_tx, events_tx, &options, shutdown);
+    let listeners: HashMap<_, _> = event_loop.listen(&options.listen)?;
+    event_loop.wait_for_listeners(listeners).await?;
+    tracing::info!(peer = %local_peer_id, "network started");
+
+    let task = tokio::spawn(event_loop.run().instrument(tracing::Span::current()));
+    Ok((handle, inbound_rx, task))
+}
+
+/// Refuses options that would panic (zero-capacity channels) or silently misbehave.
+fn check(options: &Options) -> Result<(), NetworkError> {
+    let problem = if options.inbound_queue == 0 {
+        Some(("inbound_queue", "must be at least 1"))
+    } else if options.command_queue == 0 {
+        Some(("command_queue", "must be at least 1"))
+    } else if u32::try_from(options.max_frame_size).is_err() {
+        Some(("max_frame_size", "must fit the 32-bit frame length"))
+    } else if options.request_timeout.is_zero() {
+        Some(("request_timeout", "must be above zero"))
+    } else {
+        None
+    };
+    match problem {
+        Some((option, problem)) => Err(NetworkError::InvalidOption { option, problem }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,118 @@
+//! Runtime options of the network layer.
+//!
+//! `Options` is the runtime shape; the node's file `Config` converts into it, and that
+//! conversion is where file values are validated. [`spawn`](super::spawn) re-checks only what
+//! would otherwise panic (zero-capacity queues) or silently misbehave.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use libp2p::Multiaddr;
+use libp2p::multiaddr::Protocol;
+
+/// The largest package the node accepts (64 MiB) plus room for the signed envelope around it.
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024 * 1024 + 64 * 1024;
+
+/// How long a request may take, dial included. Large packages over slow links need time.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an idle connection stays open, so repeated deliveries to a peer reuse it.
+pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Default capacity of the inbound request queue and of the command queue.
+pub const DEFAULT_QUEUE: usize = 256;
+
+/// Which transport the swarm runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// TCP, secured with Noise and multiplexed with Yamux: what real nodes use.
+    #[default]
+    Tcp,
+    /// libp2p's in-process memory transport (`/memory/N` addresses), with Noise and Yamux on
+    /// top, so tests and simulations exercise the same upgrade stack without sockets.
+    #[cfg(feature = "testing")]
+    Memory,
+}
+
+/// Options of the network layer.
+///
+/// `Default` is a working local development node: TCP on an ephemeral loopback port, mDNS
+/// and Kademlia on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Addresses to listen on. Port 0 is fine: [`spawn`](super::spawn) returns only once each
+    /// listener has reported the address it actually bound.
+    pub listen: Vec<Multiaddr>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Run the Kademlia DHT (records, routing). Without it `kad_put`/`kad_get` fail.
+    pub kademlia: bool,
+    /// The largest request or response frame accepted or sent, in bytes. A frame's length is a
+    /// `u32`, so values above `u32::MAX` are refused.
+    pub max_frame_size: usize,
+    /// How long a request may take from the moment the event loop takes it, dial included.
+    pub request_timeout: Duration,
+    /// How long a connection without open streams is kept before it is closed.
+    pub idle_connection_timeout: Duration,
+    /// Capacity of the queue of inbound requests to the router. When it is full, a new
+    /// request is answered with `busy_response` at once.
+    pub inbound_queue: usize,
+    /// Capacity of the queue of commands from the handles to the event loop.
+    pub command_queue: usize,
+    /// The frame answered when the inbound queue is full. The network layer is byte-opaque,
+    /// so the node supplies it (a signed or well-known "busy, retry later" message).
+    pub busy_response: Bytes,
+    /// The transport to run on.
+    pub transport: Transport,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                Multiaddr::empty()
+                    .with(Protocol::Ip4([127, 0, 0, 1].into()))
+                    .with(Protocol::Tcp(0)),
+            ],
+            mdns: true,
+            kademlia: true,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            idle_connection_timeout: DEFAULT_IDLE_CONNECTION_TIMEOUT,
+            inbound_queue: DEFAULT_QUEUE,
+            command_queue: DEFAULT_QUEUE,
+            busy_response: Bytes::new(),
+            transport: Transport::Tcp,
+        }
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Options {
+    /// Options for an in-memory node: listens on `/memory/0` (a fresh port), mDNS off.
+    pub fn memory() -> Self {
+        Self {
+            listen: vec![Multiaddr::empty().with(Protocol::Memory(0))],
+            mdns: false,
+            transport: Transport::Memory,
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_listens_on_an_ephemeral_loopback_port() {
+        let options = Options::default();
+        assert_eq!(
+            options.listen,
+            vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]
+        );
+        assert_eq!(options.max_frame_size, 67_174_400);
+        assert!(options.mdns && options.kademlia);
+    }
+}
