@@ -8,7 +8,36 @@ use super::ApiState;
 use super::error::ApiError;
 use super::packages::parse_id;
 use crate::clock;
+use super::time::{rfc3339, rfc3339_opt};
 use crate::store::{AckOutcome, InboxEntry};
+use lienthong_protocol::envelope::{PackageId, Timestamp};
+use lienthong_protocol::{MessageKind, OrganId};
+
+/// A received package, as QLVB sees it in the inbox.
+#[derive(Debug, Serialize)]
+pub(super) struct InboxView {
+    package_id: PackageId,
+    from: OrganId,
+    kind: MessageKind,
+    document_id: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
+    received_at: Timestamp,
+    #[serde(serialize_with = "rfc3339_opt")]
+    acked_at: Option<Timestamp>,
+}
+
+impl From<InboxEntry> for InboxView {
+    fn from(e: InboxEntry) -> Self {
+        InboxView {
+            package_id: e.package_id,
+            from: e.from,
+            kind: e.kind,
+            document_id: e.document_id,
+            received_at: e.received_at,
+            acked_at: e.acked_at,
+        }
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct InboxQuery {
@@ -17,13 +46,13 @@ pub(super) struct InboxQuery {
     all: bool,
 }
 
-pub(super) async fn list(State(state): State<ApiState>, Query(query): Query<InboxQuery>) -> Result<Json<Vec<InboxEntry>>, ApiError> {
+pub(super) async fn list(State(state): State<ApiState>, Query(query): Query<InboxQuery>) -> Result<Json<Vec<InboxView>>, ApiError> {
     let store = state.ctx.store.clone();
     let entries = tokio::task::spawn_blocking(move || store.inbox(query.all))
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(Json(entries))
+    Ok(Json(entries.into_iter().map(InboxView::from).collect()))
 }
 
 #[derive(Debug, Serialize)]

@@ -8,6 +8,7 @@ mod error;
 mod inbox;
 mod packages;
 mod peers;
+mod time;
 
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub(crate) struct ApiState {
 /// The router, without a listener (tests drive it directly).
 pub(crate) fn router(state: ApiState) -> Router {
     let authed = Router::new()
-        .route("/api/v1/packages", post(packages::submit))
+        .route("/api/v1/packages", post(packages::submit).get(packages::list))
         .route("/api/v1/packages/{id}", get(packages::content))
         .route("/api/v1/packages/{id}/status", get(packages::status))
         .route("/api/v1/inbox", get(inbox::list))

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ApiState;
 use super::error::ApiError;
+use super::time::{rfc3339, rfc3339_opt};
 use crate::clock;
 use crate::store::DeliveryState;
 use crate::submit;
@@ -66,6 +67,7 @@ pub(crate) struct PackageStatus {
     pub(crate) kind: MessageKind,
     pub(crate) document_id: Option<String>,
     pub(crate) subject: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
     pub(crate) submitted_at: Timestamp,
     pub(crate) recipients: Vec<RecipientStatus>,
 }
@@ -78,7 +80,9 @@ pub(crate) struct RecipientStatus {
     pub(crate) state: &'static str,
     pub(crate) attempts: u32,
     pub(crate) last_error: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
     pub(crate) deadline: Timestamp,
+    #[serde(serialize_with = "rfc3339_opt")]
     pub(crate) delivered_at: Option<Timestamp>,
     pub(crate) receipts: Vec<ReceiptView>,
 }
@@ -88,6 +92,7 @@ pub(crate) struct RecipientStatus {
 pub(crate) struct ReceiptView {
     /// As written on the wire: `"01"`.
     pub(crate) code: &'static str,
+    #[serde(serialize_with = "rfc3339")]
     pub(crate) time: Timestamp,
     pub(crate) description: Option<String>,
 }
@@ -150,4 +155,48 @@ pub(super) async fn status(State(state): State<ApiState>, Path(id): Path<String>
     found
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no package {id} was sent from this node")))
+}
+
+/// A package this node sent, in the list.
+#[derive(Debug, Serialize)]
+pub(crate) struct OutgoingView {
+    package_id: PackageId,
+    kind: MessageKind,
+    document_id: Option<String>,
+    subject: Option<String>,
+    recipients: Vec<OrganId>,
+    #[serde(serialize_with = "rfc3339")]
+    submitted_at: Timestamp,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ListQuery {
+    /// At most this many, newest first (default 100).
+    limit: Option<usize>,
+}
+
+/// Packages this node sent, newest first.
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<Json<Vec<OutgoingView>>, ApiError> {
+    let store = state.ctx.store.clone();
+    let limit = query.limit.unwrap_or(100).min(10_000);
+    let packages = tokio::task::spawn_blocking(move || store.list_outgoing(limit))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(
+        packages
+            .into_iter()
+            .map(|p| OutgoingView {
+                package_id: p.package_id,
+                kind: p.kind,
+                document_id: p.document_id,
+                subject: p.subject,
+                recipients: p.recipients,
+                submitted_at: p.submitted_at,
+            })
+            .collect(),
+    ))
 }

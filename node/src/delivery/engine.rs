@@ -245,7 +245,10 @@ pub(crate) async fn send(ctx: &NodeContext, recipient: &lienthong_protocol::Orga
         .ok_or_else(|| format!("{recipient} is not in the roster"))?;
     let peer = member.peer_id;
     if !member.addresses.is_empty() {
-        ctx.network.add_addresses(peer, member.addresses.clone()).await;
+        ctx.network
+            .add_addresses(peer, member.addresses.clone())
+            .await
+            .map_err(|e| format!("network unavailable: {e}"))?;
     }
     let frame = ctx
         .network

@@ -1,0 +1,412 @@
+//! Real `lienthong` processes on loopback exchange real edXML documents and receipts, survive
+//! kill -9, and refuse bad input without changing anything.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lienthong_tests::{Federation, ProcessNode, samples_dir, wait_for};
+use serde_json::Value;
+
+const DELIVERY: Duration = Duration::from_secs(60);
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(samples_dir().join(name)).expect("sample")
+}
+
+/// The inbox entries of `node` for `package`.
+fn received(node: &ProcessNode, package: &str) -> Vec<Value> {
+    node.inbox()
+        .expect("inbox")
+        .into_iter()
+        .filter(|e| e["package_id"] == package)
+        .collect()
+}
+
+#[test]
+fn two_daemons_exchange_a_real_document_with_receipt_01() -> anyhow::Result<()> {
+    let federation = Federation::new("Thử nghiệm hai nút")?;
+    let sender_dir = federation.init("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
+    let recipient_dir = federation.init("28.22.H17", "Đơn vị Đà Nẵng")?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    let recipient = ProcessNode::start(&recipient_dir)?;
+    // Admitted while running: both pick the roster up by themselves.
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    wait_for("both nodes to load the roster", DELIVERY, || {
+        let serial = federation.serial().ok()?;
+        let a = sender.get_json("/health").ok()?["roster_serial"].as_u64()?;
+        let b = recipient.get_json("/health").ok()?["roster_serial"].as_u64()?;
+        (a == serial && b == serial).then_some(())
+    })?;
+
+    let document = sample("edoc_new.edxml");
+    let package = sender.submit(&document)?;
+    let codes = sender.wait_state(&package, "28.22.H17", "delivered", DELIVERY)?;
+    assert_eq!(codes, ["01"], "the sender holds the recipient's signed receipt 01");
+
+    let inbox = received(&recipient, &package);
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["from"], "000.00.00.A80");
+    assert_eq!(inbox[0]["kind"], "edoc");
+    let (status, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
+    assert_eq!(status, 200);
+    assert!(fetched == document, "the recipient's bytes equal the bytes sent");
+    Ok(())
+}
+
+#[test]
+fn three_daemons_exchange_every_sample_document_and_status() -> anyhow::Result<()> {
+    let federation = Federation::new("Liên thông thử nghiệm")?;
+    let vpcp_dir = federation.init("000.00.00.G22", "Văn phòng Chính phủ")?;
+    let nghe_an_dir = federation.init("000.00.00.H41", "UBND tỉnh Nghệ An")?;
+    let cao_bang_dir = federation.init("000.00.00.H14", "UBND tỉnh Cao Bằng")?;
+    // A member that is admitted but never runs: its copies must stay queued, not lost.
+    let offline_dir = federation.init("000.00.00.G17", "Bộ Xây dựng")?;
+    for dir in [&vpcp_dir, &nghe_an_dir, &cao_bang_dir, &offline_dir] {
+        federation.admit(dir)?;
+    }
+    let vpcp = ProcessNode::start(&vpcp_dir)?;
+    let nghe_an = ProcessNode::start(&nghe_an_dir)?;
+    let cao_bang = ProcessNode::start(&cao_bang_dir)?;
+    // The roster was installed before the nodes started, with their configured addresses
+    // (port 0); admitting them again now records the bound ones.
+    for dir in [&vpcp_dir, &nghe_an_dir, &cao_bang_dir] {
+        federation.admit(dir)?;
+    }
+    let serial = federation.serial()?;
+    for node in [&vpcp, &nghe_an, &cao_bang] {
+        wait_for("the latest roster", DELIVERY, || {
+            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+        })?;
+    }
+
+    let documents = [
+        "dc0bdef0-c7a3-4aaf-b717-777303442973.edxml",
+        "edoc_revocation.edxml",
+        "edoc_update.edxml",
+        "edoc_replacement.edxml",
+    ];
+    let mut packages = Vec::new();
+    for name in documents {
+        packages.push((name, sample(name), vpcp.submit(&sample(name)).context(name)?));
+    }
+    for (name, bytes, package) in &packages {
+        for (node, organ) in [(&nghe_an, "000.00.00.H41"), (&cao_bang, "000.00.00.H14")] {
+            let codes = vpcp.wait_state(package, organ, "delivered", DELIVERY).context(*name)?;
+            assert_eq!(codes, ["01"], "{name} to {organ}");
+            assert_eq!(received(node, package).len(), 1, "{name} arrived once at {organ}");
+            let (_, fetched) = node.get(&format!("/api/v1/packages/{package}"))?;
+            assert!(fetched == *bytes, "{name}: bytes at {organ} equal the bytes sent");
+        }
+        let (state, codes) = vpcp.recipient_state(package, "000.00.00.G17")?;
+        assert!(state == "queued" || state == "sending", "{name} to the offline member: {state}");
+        assert!(codes.is_empty());
+    }
+
+    // Status messages travel as packages too: Nghệ An answers with its statuses, and the
+    // Government Office asks to take the document back (13).
+    let statuses = [
+        "status_inbox_ 01.edxml",
+        "status_acceptance_03.edxml",
+        "status_assignment_04.edxml",
+        "status_processing_05.edxml",
+        "status_finish_06.edxml",
+        "status_rejection_02.edxml",
+        "status_change-acceptance_15.edxml",
+        "status_change-rejection_16.edxml",
+    ];
+    let mut status_packages = Vec::new();
+    for name in statuses {
+        status_packages.push((name, nghe_an.submit(&sample(name)).context(name)?));
+    }
+    let take_back = vpcp.submit(&sample("status_cancellation_13.edxml"))?;
+    for (name, package) in &status_packages {
+        nghe_an.wait_state(package, "000.00.00.G22", "delivered", DELIVERY).context(*name)?;
+        let inbox = received(&vpcp, package);
+        assert_eq!(inbox.len(), 1, "{name}");
+        assert_eq!(inbox[0]["kind"], "status");
+    }
+    vpcp.wait_state(&take_back, "000.00.00.H41", "delivered", DELIVERY)?;
+    assert_eq!(received(&nghe_an, &take_back).len(), 1);
+    Ok(())
+}
+
+/// A document of about 20 MB: a real header and a large attachment.
+fn large_document(from: &str, to: &str) -> Vec<u8> {
+    use lienthong_protocol::edxml::{self, Attachment, Base64Content, Document, Message, Organization};
+    let mut doc = Document::new(
+        Organization::new(from.parse().expect("id")),
+        vec![Organization::new(to.parse().expect("id"))],
+    );
+    doc.document_id = Some(format!("{from},2026/11/21,99/TEST"));
+    doc.subject = Some("Tài liệu lớn".to_owned());
+    let mut data = vec![0u8; 15 * 1024 * 1024];
+    let mut x = 0x9e37_79b9_u32;
+    for byte in &mut data {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *byte = x as u8;
+    }
+    doc.attachments.push(Attachment {
+        content_id: Some("cid:large".to_owned()),
+        attachment_name: Some("large.bin".to_owned()),
+        description: None,
+        content_type: Some("application/zip".to_owned()),
+        content: Base64Content::encode(&data),
+    });
+    edxml::write(&Message::Document(Box::new(doc))).expect("writes")
+}
+
+#[test]
+fn sender_killed_right_after_send_delivers_exactly_once_after_restart() -> anyhow::Result<()> {
+    let federation = Federation::new("kill -9")?;
+    let sender_dir = federation.init("000.00.01.H53", "Văn phòng UBND tỉnh")?;
+    let recipient_dir = federation.init("000.00.02.H53", "Sở Nội vụ")?;
+    let mut sender = ProcessNode::start(&sender_dir)?;
+    let recipient = ProcessNode::start(&recipient_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    let serial = federation.serial()?;
+    wait_for("the roster", DELIVERY, || {
+        (sender.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+    })?;
+
+    let document = large_document("000.00.01.H53", "000.00.02.H53");
+    let package = sender.submit(&document)?;
+    // The API said "accepted": from here on nothing may be lost.
+    sender.kill9();
+    let sender = ProcessNode::start(&sender_dir)?;
+    let codes = sender.wait_state(&package, "000.00.02.H53", "delivered", DELIVERY)?;
+    assert_eq!(codes, ["01"]);
+    assert_eq!(received(&recipient, &package).len(), 1, "delivered exactly once");
+    let (_, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
+    assert!(fetched == document);
+    Ok(())
+}
+
+#[test]
+fn recipient_killed_during_a_transfer_gets_it_exactly_once_after_restart() -> anyhow::Result<()> {
+    let federation = Federation::new("kill -9 recipient")?;
+    let sender_dir = federation.init("000.00.01.H53", "Văn phòng UBND tỉnh")?;
+    let recipient_dir = federation.init("000.00.02.H53", "Sở Nội vụ")?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    let mut recipient = ProcessNode::start(&recipient_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    let serial = federation.serial()?;
+    wait_for("the roster", DELIVERY, || {
+        (sender.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+    })?;
+
+    let documents: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let mut d = large_document("000.00.01.H53", "000.00.02.H53");
+            // Different bytes, so three packages.
+            let at = d.len() - 40;
+            d[at] = b'A' + i;
+            d
+        })
+        .collect();
+    let mut packages = Vec::new();
+    for d in &documents {
+        packages.push(sender.submit(d)?);
+    }
+    // Kill the recipient while the 20 MB transfers are under way.
+    wait_for("a transfer to start", DELIVERY, || {
+        let (state, _) = sender.recipient_state(&packages[0], "000.00.02.H53").ok()?;
+        (state == "sending" || state == "delivered").then_some(())
+    })?;
+    recipient.kill9();
+    let recipient = ProcessNode::start(&recipient_dir)?;
+    for (package, document) in packages.iter().zip(&documents) {
+        sender.wait_state(package, "000.00.02.H53", "delivered", DELIVERY)?;
+        assert_eq!(received(&recipient, package).len(), 1, "delivered exactly once");
+        let (_, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
+        assert!(fetched == *document);
+    }
+    assert_eq!(recipient.inbox()?.len(), 3, "nothing more than the three packages");
+    Ok(())
+}
+
+#[test]
+fn bad_input_on_the_api_gets_clear_errors_and_changes_nothing() -> anyhow::Result<()> {
+    let federation = Federation::new("đầu vào sai")?;
+    let sender_dir = federation.init("000.00.00.G22", "Văn phòng Chính phủ")?;
+    let recipient_dir = federation.init("000.00.00.H41", "UBND tỉnh Nghệ An")?;
+    // A small package limit, to see 413.
+    let config = sender_dir.join("config.toml");
+    let text = std::fs::read_to_string(&config)?.replace("max_package_size = \"64 MiB\"", "max_package_size = \"100 KiB\"");
+    std::fs::write(&config, text)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    let sender = ProcessNode::start(&sender_dir)?;
+
+    let error = |status: u16, body: &[u8]| -> (u16, Value) { (status, serde_json::from_slice(body).unwrap_or(Value::Null)) };
+
+    // Not well-formed: 400 with the place.
+    let (status, body) = sender.post("/api/v1/packages", &sample("edoc.edxml"))?;
+    let (status, body) = error(status, &body);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["kind"], "invalid_edxml");
+    assert_eq!(body["error"]["line"], 74);
+    assert_eq!(body["error"]["column"], 7);
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("74:7"), "{body}");
+
+    // Not XML at all.
+    let (status, body) = sender.post("/api/v1/packages", b"\x00\xffgarbage")?;
+    assert_eq!(error(status, &body).0, 400);
+
+    // Larger than the limit (the real 360 KB sample).
+    let (status, body) = sender.post("/api/v1/packages", &sample("edoc_new.edxml"))?;
+    let (status, body) = error(status, &body);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["kind"], "too_large");
+
+    // From another agency (a status message written by Nghệ An).
+    let (status, body) = sender.post("/api/v1/packages", &sample("status_finish_06.edxml"))?;
+    let (status, body) = error(status, &body);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["kind"], "not_from_this_agency");
+
+    // To agencies outside the federation (H14 and G17 are not members here).
+    let (status, body) = sender.post("/api/v1/packages", &sample("status_cancellation_13.edxml").replace_all(b"000.00.00.H41", b"000.00.00.H14"))?;
+    let (status, body) = error(status, &body);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["kind"], "unknown_recipients");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("000.00.00.H14"));
+
+    // No token, a wrong token.
+    let (status, _) = sender.post_with_token("/api/v1/packages", b"<edXML/>", "wrong")?;
+    assert_eq!(status, 401);
+    // Bad and unknown ids.
+    assert_eq!(sender.get("/api/v1/packages/not-an-id/status")?.0, 400);
+    assert_eq!(sender.get(&format!("/api/v1/packages/{}/status", "ab".repeat(32)))?.0, 404);
+    assert_eq!(sender.post(&format!("/api/v1/inbox/{}/ack", "cd".repeat(32)), b"")?.0, 404);
+
+    // Nothing was stored.
+    assert_eq!(sender.get_json("/api/v1/packages")?, serde_json::json!([]));
+    assert_eq!(sender.get_json("/api/v1/inbox?all=true")?, serde_json::json!([]));
+    // And the node still works.
+    assert_eq!(sender.get_json("/health")?["status"], "ok");
+    Ok(())
+}
+
+trait ReplaceAll {
+    fn replace_all(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
+}
+
+impl ReplaceAll for Vec<u8> {
+    fn replace_all(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(self).replace(
+            std::str::from_utf8(from).expect("utf-8"),
+            std::str::from_utf8(to).expect("utf-8"),
+        );
+        text.into_bytes()
+    }
+}
+
+#[test]
+fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result<()> {
+    use std::io::Write as _;
+
+    use lienthong_node::identity::Identity;
+    use lienthong_node::network::{self, Options};
+    use lienthong_protocol::envelope::{EnvelopeLimits, PackageFields, SignedPackage, Timestamp};
+    use lienthong_protocol::wire::{RejectReason, Request, Response};
+
+    let federation = Federation::new("rác trên đường truyền")?;
+    let sender_dir = federation.init("000.00.01.H53", "Văn phòng UBND tỉnh")?;
+    let recipient_dir = federation.init("000.00.02.H53", "Sở Nội vụ")?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    let recipient = ProcessNode::start(&recipient_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    let serial = federation.serial()?;
+    for node in [&sender, &recipient] {
+        wait_for("the roster", DELIVERY, || {
+            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+        })?;
+    }
+    let target: libp2p::Multiaddr = recipient.info().listen_addrs[0].parse()?;
+    let target_peer: libp2p::PeerId = recipient.info().peer_id.parse()?;
+
+    // 1. Raw bytes on the TCP port, before any handshake.
+    let tcp = match target.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+        _ => None,
+    }) {
+        Some(port) => port,
+        None => anyhow::bail!("no TCP port in {target}"),
+    };
+    for junk in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0xff; 4096][..], b"\x13/multistream/1.0.0\n\x00\x00"] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp))?;
+        let _ = stream.write_all(junk);
+    }
+
+    // 2. Garbage frames over a real libp2p connection, from a node outside the roster.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let answers = runtime.block_on(async {
+        let stranger = Identity::generate()?;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let (handle, _inbound, _task) = network::spawn(
+            stranger.keypair(),
+            Options {
+                mdns: false,
+                ..Options::default()
+            },
+            shutdown.clone(),
+        )
+        .await?;
+        handle.add_addresses(target_peer, vec![target.clone()]).await?;
+        let limits = EnvelopeLimits::default();
+        let mut answers = Vec::new();
+        for frame in [
+            bytes::Bytes::from_static(b"\x01\x01not an envelope"),
+            bytes::Bytes::from_static(b"\x07\x07"),
+            bytes::Bytes::new(),
+        ] {
+            let answer = handle.request(target_peer, frame).await?;
+            answers.push(Response::decode(answer, &limits)?);
+        }
+        // A well-formed, correctly signed package from an agency that is not a member.
+        let package = SignedPackage::sign(
+            stranger.agency_key(),
+            PackageFields {
+                sender: "000.00.09.H53".parse()?,
+                recipients: vec!["000.00.02.H53".parse()?],
+                kind: lienthong_protocol::MessageKind::Edoc,
+                created_at: Timestamp::from_millis(1_763_700_000_000),
+            },
+            bytes::Bytes::from(sample("edoc_new.edxml")),
+            &limits,
+        )?;
+        let answer = handle.request(target_peer, Request::Deliver(package).encode()).await?;
+        answers.push(Response::decode(answer, &limits)?);
+        shutdown.cancel();
+        anyhow::Ok(answers)
+    })?;
+    let reasons: Vec<RejectReason> = answers
+        .iter()
+        .map(|a| match a {
+            Response::Rejected(r) => r.reason,
+            other => panic!("garbage was not refused: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [RejectReason::Malformed, RejectReason::Malformed, RejectReason::Malformed, RejectReason::UnknownAgency]
+    );
+
+    // Nothing was stored, the node is healthy, and honest delivery still works.
+    assert_eq!(recipient.inbox()?.len(), 0);
+    assert_eq!(recipient.get_json("/health")?["status"], "ok");
+    let document = sample("edoc_new.edxml")
+        .replace_all(b"000.00.00.A80", b"000.00.01.H53")
+        .replace_all(b"28.22.H17", b"000.00.02.H53");
+    let package = sender.submit(&document)?;
+    sender.wait_state(&package, "000.00.02.H53", "delivered", DELIVERY)?;
+    assert_eq!(recipient.inbox()?.len(), 1);
+    assert!(recipient.log_text().contains("request refused"), "refusals are logged");
+    Ok(())
+}
