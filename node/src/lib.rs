@@ -1,1 +1,3 @@
 //! lienthong-node: the daemon each agency runs.
+
+pub mod store;
