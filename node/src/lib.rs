@@ -15,6 +15,7 @@
 //! - `receipts`: who may say what about which package.
 //! - [`delivery`]: the outbox, retries and the delivery engine.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
+//! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
@@ -34,4 +35,5 @@ pub mod membership;
 pub mod network;
 pub mod node;
 pub(crate) mod receipts;
+pub mod store;
 pub mod submit;

@@ -1,0 +1,219 @@
+//! The receiving side: packages this node accepted, and the inbox QLVB reads.
+
+use tracing::debug;
+
+use lienthong_protocol::envelope::{
+    EnvelopeLimits, PackageId, SignedPackage, SignedReceipt, Timestamp,
+};
+
+use super::encoding;
+use super::error::{InputProblem, StoreError};
+use super::keys::{self, Tree};
+use super::outgoing::{dangling, index_target};
+use super::receipts::{insert_receipt, receipt_at, receipt_key};
+use super::records::InboxEntry;
+use super::{Store, load_counts, save_counts};
+
+/// What [`Store::accept_incoming`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per call and matched at once, never kept in bulk"
+)]
+pub enum IncomingOutcome {
+    /// The package, its inbox entry and the receipt are now stored; answer with the
+    /// receipt passed in.
+    Stored,
+    /// This package was accepted before; nothing changed. Answer with this receipt, the one
+    /// stored then, so that the sender gets the same answer every time.
+    Duplicate(SignedReceipt),
+}
+
+/// What [`Store::ack`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum AckOutcome {
+    /// The entry is now acknowledged.
+    Acked,
+    /// The entry was acknowledged before; nothing changed.
+    AlreadyAcked,
+    /// No package with this id was accepted.
+    Unknown,
+}
+
+/// What the transaction found for a package accepted before: the key of its receipt.
+enum Accepted {
+    New,
+    Before(Vec<u8>),
+}
+
+impl Store {
+    /// Accepts a package from a peer: stores its bytes, its inbox entry and `receipt`, this
+    /// node's own receipt (normally code 01, "arrived") that answers the sender, in one
+    /// transaction, durable on return. Only then may the receipt be sent.
+    ///
+    /// If the package id was accepted before, nothing changes and the receipt stored then
+    /// comes back as [`IncomingOutcome::Duplicate`], so a resend gets the same answer.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `entry` or `receipt` is about another package;
+    /// nothing is written. Otherwise an engine or [`StoreError::Sync`] error: do not answer
+    /// the sender.
+    pub fn accept_incoming(
+        &self,
+        package: &SignedPackage,
+        entry: &InboxEntry,
+        receipt: &SignedReceipt,
+    ) -> Result<IncomingOutcome, StoreError> {
+        let id = package.id();
+        check_acceptance(&id, entry, receipt)?;
+
+        let wire = encoding::encode_blob(&package.to_wire());
+        let entry_value = encoding::write("inbox entry", entry)?;
+        let receipt_value = encoding::encode_blob(&receipt.to_wire());
+        let by_time = keys::by_time(entry.received_at, &id);
+        let unacked = entry.acked_at.is_none();
+
+        let accepted = self.db().transaction("accept incoming", |tx| {
+            if tx.get(Tree::Inbox, id.as_bytes())?.is_some() {
+                let reference = tx
+                    .get(Tree::Arrivals, id.as_bytes())?
+                    .ok_or_else(|| dangling(Tree::Arrivals, id.as_bytes(), "arrival receipt"))?;
+                return Ok(Accepted::Before(reference.to_vec()));
+            }
+            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
+                tx.insert(Tree::Packages, id.as_bytes(), &wire)?;
+            }
+            tx.insert(Tree::Inbox, id.as_bytes(), &entry_value)?;
+            tx.insert(Tree::InboxByTime, &by_time, &[])?;
+            let mut counts = load_counts(tx)?;
+            if unacked {
+                tx.insert(Tree::InboxUnacked, &by_time, &[])?;
+                counts.inbox_unacked += 1;
+            }
+            let receipt_key = insert_receipt(tx, receipt, &receipt_value, &mut counts)?;
+            tx.insert(
+                Tree::Arrivals,
+                id.as_bytes(),
+                &encoding::encode_blob(&receipt_key),
+            )?;
+            save_counts(tx, &counts)?;
+            Ok(Accepted::New)
+        })?;
+        self.sync()?;
+
+        let outcome = match accepted {
+            Accepted::New => IncomingOutcome::Stored,
+            Accepted::Before(reference) => {
+                IncomingOutcome::Duplicate(self.arrival_receipt(&id, &reference)?)
+            }
+        };
+        debug!(
+            package = %id.fmt_short(),
+            from = %entry.from,
+            duplicate = matches!(outcome, IncomingOutcome::Duplicate(_)),
+            "incoming package accepted"
+        );
+        Ok(outcome)
+    }
+
+    /// Inbox entries, oldest first: only those QLVB has not acknowledged yet, or all.
+    ///
+    /// Each entry is read on its own, so a concurrent [`Store::ack`] may or may not show.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn inbox(&self, include_acked: bool) -> Result<Vec<InboxEntry>, StoreError> {
+        let index = if include_acked {
+            Tree::InboxByTime
+        } else {
+            Tree::InboxUnacked
+        };
+        let mut entries = Vec::new();
+        for item in self.db().iter(index) {
+            let (key, _) = item?;
+            let id = index_target(index, &key)?;
+            let entry = self
+                .inbox_entry(&id)?
+                .ok_or_else(|| dangling(index, &key, "inbox entry"))?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    /// The inbox entry of one accepted package.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn inbox_entry(&self, id: &PackageId) -> Result<Option<InboxEntry>, StoreError> {
+        self.db()
+            .get(Tree::Inbox, id.as_bytes())?
+            .map(|value| encoding::read(Tree::Inbox, id.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// Marks an accepted package as fetched and acknowledged by QLVB at `at`, durably.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], or an engine or [`StoreError::Sync`] error: do not tell
+    /// QLVB the acknowledgement was taken.
+    pub fn ack(&self, id: &PackageId, at: Timestamp) -> Result<AckOutcome, StoreError> {
+        let outcome = self.db().transaction("ack", |tx| {
+            let Some(value) = tx.get(Tree::Inbox, id.as_bytes())? else {
+                return Ok(AckOutcome::Unknown);
+            };
+            let mut entry: InboxEntry = encoding::read(Tree::Inbox, id.as_bytes(), &value)?;
+            if entry.acked_at.is_some() {
+                return Ok(AckOutcome::AlreadyAcked);
+            }
+            entry.acked_at = Some(at);
+            tx.insert(
+                Tree::Inbox,
+                id.as_bytes(),
+                &encoding::write("inbox entry", &entry)?,
+            )?;
+            tx.remove(Tree::InboxUnacked, &keys::by_time(entry.received_at, id))?;
+            let mut counts = load_counts(tx)?;
+            counts.inbox_unacked = counts.inbox_unacked.saturating_sub(1);
+            save_counts(tx, &counts)?;
+            Ok(AckOutcome::Acked)
+        })?;
+        // An unknown id changed nothing and promises nothing; anything else may rest on
+        // an earlier, not yet synced, accept or ack.
+        if outcome != AckOutcome::Unknown {
+            self.sync()?;
+        }
+        debug!(package = %id.fmt_short(), ?outcome, "inbox entry acknowledged");
+        Ok(outcome)
+    }
+
+    /// Reads the receipt an arrival reference points to.
+    fn arrival_receipt(
+        &self,
+        id: &PackageId,
+        reference: &[u8],
+    ) -> Result<SignedReceipt, StoreError> {
+        let key = receipt_key(Tree::Arrivals, id.as_bytes(), reference)?;
+        receipt_at(self.db(), &key, &EnvelopeLimits::default())?
+            .ok_or_else(|| dangling(Tree::Arrivals, id.as_bytes(), "arrival receipt"))
+    }
+}
+
+fn check_acceptance(
+    id: &PackageId,
+    entry: &InboxEntry,
+    receipt: &SignedReceipt,
+) -> Result<(), StoreError> {
+    let mismatch = |record, found| StoreError::InvalidInput {
+        package_id: *id,
+        problem: InputProblem::PackageIdMismatch { record, found },
+    };
+    if entry.package_id != *id {
+        return Err(mismatch("inbox entry", entry.package_id));
+    }
+    if receipt.package_id() != *id {
+        return Err(mismatch("receipt", receipt.package_id()));
+    }
+    Ok(())
+}

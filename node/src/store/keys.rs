@@ -1,0 +1,217 @@
+//! Tree names and key layouts.
+//!
+//! Keys are binary and, where they sort, fixed-width and big-endian, so that sled's byte
+//! order is the order we want: by package id, or by time then package id. Variable-length
+//! parts (an agency id, a document id) only ever come last or behind a length prefix, so no
+//! key is a prefix of another by accident.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `meta` | `"schema_version"` | `u32` BE, bare (every version of the code must read it) |
+//! | `meta` | `"counts"` | [`StoreCounts`](super::StoreCounts) |
+//! | `packages` | package id (32) | blob: the package's wire bytes |
+//! | `outgoing` | package id (32) | [`OutgoingPackage`](super::OutgoingPackage) |
+//! | `outgoing_by_time` | submitted at (u64 BE ms) ‖ package id (32) | empty |
+//! | `outbox` | package id (32) ‖ recipient agency id | [`OutboxEntry`](super::OutboxEntry) |
+//! | `outbox_pending` | same as `outbox`, for entries still to deliver | empty |
+//! | `documents` | sender len (u8) ‖ sender ‖ document id len (u16 BE) ‖ document id ‖ submitted at (u64 BE) ‖ package id (32) | empty |
+//! | `inbox` | package id (32) | [`InboxEntry`](super::InboxEntry) |
+//! | `inbox_by_time` | received at (u64 BE ms) ‖ package id (32) | empty |
+//! | `inbox_unacked` | same as `inbox_by_time`, for entries QLVB has not acknowledged | empty |
+//! | `arrivals` | package id (32) | blob: receipt key (40) of this node's receipt 01 |
+//! | `receipts` | package id (32) ‖ sequence (u64 BE) | blob: the receipt's wire bytes |
+//! | `receipt_ids` | receipt id (32) | blob: receipt key (40) |
+//!
+//! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
+//! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
+
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageId, Timestamp};
+
+/// One sled tree. The discriminant is the position in [`Tree::ALL`], which is how the
+/// adapter finds a tree inside a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tree {
+    Meta,
+    Packages,
+    Outgoing,
+    OutgoingByTime,
+    Outbox,
+    OutboxPending,
+    Documents,
+    Inbox,
+    InboxByTime,
+    InboxUnacked,
+    Arrivals,
+    Receipts,
+    ReceiptIds,
+}
+
+impl Tree {
+    /// Every tree, in discriminant order.
+    pub(super) const ALL: [Tree; 13] = [
+        Tree::Meta,
+        Tree::Packages,
+        Tree::Outgoing,
+        Tree::OutgoingByTime,
+        Tree::Outbox,
+        Tree::OutboxPending,
+        Tree::Documents,
+        Tree::Inbox,
+        Tree::InboxByTime,
+        Tree::InboxUnacked,
+        Tree::Arrivals,
+        Tree::Receipts,
+        Tree::ReceiptIds,
+    ];
+
+    /// The tree's name on disk; also used in error messages.
+    pub(super) const fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Packages => "packages",
+            Tree::Outgoing => "outgoing",
+            Tree::OutgoingByTime => "outgoing_by_time",
+            Tree::Outbox => "outbox",
+            Tree::OutboxPending => "outbox_pending",
+            Tree::Documents => "documents",
+            Tree::Inbox => "inbox",
+            Tree::InboxByTime => "inbox_by_time",
+            Tree::InboxUnacked => "inbox_unacked",
+            Tree::Arrivals => "arrivals",
+            Tree::Receipts => "receipts",
+            Tree::ReceiptIds => "receipt_ids",
+        }
+    }
+
+    /// Position in [`Tree::ALL`].
+    pub(super) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// `meta` key of the schema version.
+pub(super) const SCHEMA_VERSION: &[u8] = b"schema_version";
+/// `meta` key of the record counters.
+pub(super) const COUNTS: &[u8] = b"counts";
+
+/// Length of a key in `receipts`: package id ‖ sequence.
+pub(super) const RECEIPT_KEY_LEN: usize = 32 + 8;
+
+/// `outbox` and `outbox_pending`: package id ‖ recipient. The package id is fixed-width, so
+/// a prefix scan on it finds exactly that package's recipients.
+pub(super) fn outbox(package_id: &PackageId, recipient: &OrganId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32 + recipient.as_str().len());
+    key.extend_from_slice(package_id.as_bytes());
+    key.extend_from_slice(recipient.as_str().as_bytes());
+    key
+}
+
+/// `outgoing_by_time`, `inbox_by_time`, `inbox_unacked`: time ‖ package id, so that the
+/// tree iterates oldest first and ties are broken by id.
+pub(super) fn by_time(at: Timestamp, package_id: &PackageId) -> [u8; 40] {
+    let mut key = [0; 40];
+    key[..8].copy_from_slice(&at.as_millis().to_be_bytes());
+    key[8..].copy_from_slice(package_id.as_bytes());
+    key
+}
+
+/// `documents` prefix for one (sender, document id). Both parts are length-prefixed, so the
+/// prefix of `("a", "bc")` never matches `("ab", "c")`.
+///
+/// Document ids are at most [`MAX_DOCUMENT_ID_LEN`] bytes when stored (checked by
+/// `submit`); a longer query id saturates the length and so matches nothing.
+pub(super) fn document_prefix(sender: &OrganId, document_id: &str) -> Vec<u8> {
+    let sender = sender.as_str().as_bytes();
+    let document = document_id.as_bytes();
+    let mut key = Vec::with_capacity(1 + sender.len() + 2 + document.len() + 40);
+    // Agency ids are at most 64 bytes (`MAX_ORGAN_ID_LEN`).
+    key.push(u8::try_from(sender.len()).unwrap_or(u8::MAX));
+    key.extend_from_slice(sender);
+    key.extend_from_slice(
+        &u16::try_from(document.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+    );
+    key.extend_from_slice(document);
+    key
+}
+
+/// `documents`: the prefix, then submission time and package id, so the packages of one
+/// document list in the order they were sent.
+pub(super) fn document(
+    sender: &OrganId,
+    document_id: &str,
+    submitted_at: Timestamp,
+    package_id: &PackageId,
+) -> Vec<u8> {
+    let mut key = document_prefix(sender, document_id);
+    key.extend_from_slice(&by_time(submitted_at, package_id));
+    key
+}
+
+/// `receipts`: package id ‖ sequence, so a prefix scan lists one package's receipts in the
+/// order they were recorded.
+pub(super) fn receipt(package_id: &PackageId, sequence: u64) -> [u8; RECEIPT_KEY_LEN] {
+    let mut key = [0; RECEIPT_KEY_LEN];
+    key[..32].copy_from_slice(package_id.as_bytes());
+    key[32..].copy_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// The package id in the last 32 bytes of an index key (`*_by_time`, `inbox_unacked`,
+/// `documents`); `None` when the key is shorter.
+pub(super) fn trailing_package_id(key: &[u8]) -> Option<PackageId> {
+    let start = key.len().checked_sub(32)?;
+    let bytes: [u8; 32] = key[start..].try_into().ok()?;
+    Some(PackageId::from_bytes(bytes))
+}
+
+/// A key as text for error messages.
+pub(super) fn display(key: &[u8]) -> String {
+    hex::encode(key)
+}
+
+/// Whether a document id fits the `documents` key layout.
+pub(super) fn document_id_fits(document_id: &str) -> bool {
+    document_id.len() <= MAX_DOCUMENT_ID_LEN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn organ(s: &str) -> OrganId {
+        OrganId::parse(s).expect("valid id")
+    }
+
+    #[test]
+    fn tree_discriminants_match_their_position() {
+        for (position, tree) in Tree::ALL.iter().enumerate() {
+            assert_eq!(tree.index(), position, "{tree:?}");
+        }
+    }
+
+    #[test]
+    fn time_keys_sort_by_time_then_id() {
+        let low = PackageId::from_bytes([0xff; 32]);
+        let high = PackageId::from_bytes([0; 32]);
+        assert!(
+            by_time(Timestamp::from_millis(1), &low) < by_time(Timestamp::from_millis(256), &high)
+        );
+        assert!(
+            by_time(Timestamp::from_millis(5), &high) < by_time(Timestamp::from_millis(5), &low)
+        );
+    }
+
+    #[test]
+    fn document_prefixes_do_not_overlap() {
+        let a = document_prefix(&organ("a.b"), "c");
+        let b = document_prefix(&organ("a.b.c"), "");
+        assert!(!a.starts_with(&b) && !b.starts_with(&a));
+        let id = PackageId::from_bytes([7; 32]);
+        let key = document(&organ("a.b"), "c", Timestamp::from_millis(9), &id);
+        assert!(key.starts_with(&a));
+        assert_eq!(trailing_package_id(&key), Some(id));
+    }
+}

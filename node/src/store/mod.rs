@@ -1,0 +1,212 @@
+//! The node's durable state: a narrow, typed, synchronous API over sled.
+//!
+//! # The rule
+//!
+//! Once the local API or a peer has been told "accepted", that fact survives kill -9, a
+//! restart and a full disk. So every mutating method returns only after its change is
+//! durable on disk, and an error from any of them means nothing may be acknowledged. Input
+//! that does not hold together is refused before anything is written.
+//!
+//! # What it holds
+//!
+//! - **Sending side**: each package this node sent ([`Store::submit`]): its wire bytes, its
+//!   metadata ([`OutgoingPackage`]) and one [`OutboxEntry`] per recipient, which the
+//!   delivery engine updates ([`Store::update_outbox`]) and resumes after a restart
+//!   ([`Store::pending_outbox`]).
+//! - **Receiving side**: each package this node accepted ([`Store::accept_incoming`]), its
+//!   [`InboxEntry`] until QLVB acknowledges it ([`Store::ack`]), and the receipt 01 this node
+//!   answered with.
+//! - **Receipts**: every signed receipt the node recorded ([`Store::record_receipt`]),
+//!   listed per package in the order recorded.
+//!
+//! Every write is idempotent on a content-derived id (package id, receipt id): a resend, a
+//! retried API call or a replayed gossip message finds the first write and changes nothing,
+//! and the answer says so ([`SubmitOutcome::AlreadyStored`], [`IncomingOutcome::Duplicate`],
+//! [`RecordOutcome::Duplicate`], [`AckOutcome::AlreadyAcked`]). Those answers are durable
+//! too: a duplicate can overtake the first write before that write's fsync has finished,
+//! so every mutating call syncs, whatever its outcome.
+//!
+//! # Synchronous on purpose
+//!
+//! The store blocks: on sled, and on fsync. The node calls it from async code through
+//! `tokio::task::spawn_blocking`, never directly on a runtime thread:
+//!
+//! ```no_run
+//! # async fn example(store: lienthong_node::store::Store, id: lienthong_protocol::PackageId)
+//! # -> anyhow::Result<()> {
+//! let store = store.clone(); // cheap: an `Arc`
+//! let package = tokio::task::spawn_blocking(move || store.package(&id)).await??;
+//! # let _ = package;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Durability and group commit
+//!
+//! Each mutating method runs one sled transaction over all its trees, so its writes land
+//! together or not at all, then syncs. sled's transactions are atomic but not durable
+//! until a flush, and a flush costs an fsync; group commit (`group_commit.rs`) lets
+//! concurrent writers share one. The sled adapter (`sled.rs`) also fsyncs the files sled's
+//! own flush leaves unsynced. A failed sync is a [`StoreError::Sync`]; on a full disk that
+//! (or a [`StoreError::Transaction`]) is what the caller sees, and it must not acknowledge.
+//!
+//! After such a failure the store is **fail-stop**: sled may hold the failed change in
+//! memory, so every later write and sync is refused
+//! ([`BackendError::is_failed_earlier`]) until the store is reopened, which in practice
+//! means restarting the node once the disk has room. Reopening recovers from what the last
+//! successful sync made durable; every call that was answered `Ok` is in it.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: [`Store`], opening, counters, sync.
+//! - `outgoing.rs`: submitting packages and the outbox.
+//! - `incoming.rs`: accepting packages and the inbox.
+//! - `receipts.rs`: recording and listing receipts.
+//! - `records.rs`: the record types.
+//! - `keys.rs`: tree names and key layouts (a table of every tree is there).
+//! - `encoding.rs`: versioned values (a marker byte, then postcard or raw bytes).
+//! - `schema.rs`: the schema version and migrations.
+//! - `group_commit.rs`: sharing fsyncs between writers.
+//! - `sled.rs`: the adapter, the only file that uses the sled crate.
+//! - `error.rs`: [`StoreError`].
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tracing::info;
+
+mod encoding;
+mod error;
+mod group_commit;
+mod incoming;
+mod keys;
+mod outgoing;
+mod receipts;
+mod records;
+mod schema;
+mod sled;
+#[cfg(test)]
+mod tests;
+
+/// The engine adapter, under a name that does not read as the sled crate.
+use self::sled as engine;
+
+pub use error::{BackendError, Corruption, InputProblem, StoreError};
+pub use group_commit::SyncStats;
+pub use incoming::{AckOutcome, IncomingOutcome};
+pub use outgoing::SubmitOutcome;
+pub use receipts::RecordOutcome;
+pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};
+
+use encoding::corrupt;
+use engine::{Db, Tx, TxError};
+use group_commit::GroupCommit;
+use keys::Tree;
+
+/// The node's durable state. Cheap to clone (an `Arc`); `Send + Sync`.
+///
+/// Every method blocks (see the module docs: call it through `spawn_blocking`). Every
+/// mutating method returns only once its change is durable.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    commit: GroupCommit,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("db", &self.inner.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating it (and `dir`) if needed.
+    ///
+    /// A new store gets the current schema version; an existing one must have it, or be
+    /// migrated to it.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] when the directory cannot be used (or another process has it
+    /// open), [`StoreError::SchemaTooNew`] when a newer lienthong wrote it,
+    /// [`StoreError::SchemaUnsupported`] when no migration applies.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = Db::open(dir)?;
+        schema::prepare(&db)?;
+        info!(path = %dir.display(), "store opened");
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                commit: GroupCommit::default(),
+            }),
+        })
+    }
+
+    /// How many records of each kind the store holds. One lookup: the counters are kept in
+    /// the same transactions as the records.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], or [`StoreError::Corrupt`] if the counters do not decode.
+    pub fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let value = self
+            .db()
+            .get(Tree::Meta, keys::COUNTS)?
+            .ok_or_else(missing_counts)?;
+        encoding::read(Tree::Meta, keys::COUNTS, &value)
+    }
+
+    /// Bytes the store takes on disk.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`] if the engine cannot tell.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db().size_on_disk()
+    }
+
+    /// How many syncs writers asked for and how many flushes served them, since this
+    /// store was opened: the group-commit effect, for metrics and tests.
+    pub fn sync_stats(&self) -> SyncStats {
+        self.inner.commit.stats()
+    }
+
+    fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// Returns once every change committed so far is durable; see `group_commit.rs`.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.commit.sync(|| self.inner.db.flush())
+    }
+}
+
+/// The record counters, read inside a transaction to be updated with it.
+fn load_counts(tx: &Tx<'_>) -> Result<StoreCounts, TxError> {
+    let value = tx
+        .get(Tree::Meta, keys::COUNTS)?
+        .ok_or_else(missing_counts)?;
+    Ok(encoding::read(Tree::Meta, keys::COUNTS, &value)?)
+}
+
+fn save_counts(tx: &Tx<'_>, counts: &StoreCounts) -> Result<(), TxError> {
+    tx.insert(
+        Tree::Meta,
+        keys::COUNTS,
+        &encoding::write("counts", counts)?,
+    )
+}
+
+fn missing_counts() -> StoreError {
+    corrupt(
+        Tree::Meta,
+        keys::COUNTS,
+        Corruption::Missing {
+            what: "record counters",
+        },
+    )
+}

@@ -1,0 +1,337 @@
+//! The sending side: packages this node submitted, and their outbox.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use tracing::debug;
+
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::{EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage};
+
+use super::encoding::{self, corrupt};
+use super::engine::{Tx, TxError};
+use super::error::{Corruption, InputProblem, StoreError};
+use super::keys::{self, Tree};
+use super::records::{OutboxEntry, OutgoingPackage, StoreCounts};
+use super::{Store, load_counts, save_counts};
+
+/// What [`Store::submit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum SubmitOutcome {
+    /// The package, its metadata and its outbox are now stored.
+    Stored,
+    /// A package with this id was submitted before; nothing changed.
+    AlreadyStored,
+}
+
+impl Store {
+    /// Stores a package this node sends: its wire bytes, its metadata, one outbox entry per
+    /// recipient, and, when the metadata has a document id, an entry in the
+    /// `(sender, document id) → packages` index. All in one transaction, durable on return.
+    ///
+    /// Idempotent on the package id: a second submit of the same id changes nothing (even
+    /// if its metadata or entries differ) and answers [`SubmitOutcome::AlreadyStored`].
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `meta` or an entry is for another package, an
+    /// entry names an agency the package is not addressed to or names one twice, or the
+    /// document id is longer than [`MAX_DOCUMENT_ID_LEN`]; nothing is written. Otherwise
+    /// an engine or [`StoreError::Sync`] error: do not acknowledge.
+    pub fn submit(
+        &self,
+        package: &SignedPackage,
+        meta: &OutgoingPackage,
+        entries: &[OutboxEntry],
+    ) -> Result<SubmitOutcome, StoreError> {
+        let id = package.id();
+        check_submission(package, meta, entries)?;
+
+        // Encode everything up front: the transaction body may run more than once.
+        let wire = encoding::encode_blob(&package.to_wire());
+        let meta_value = encoding::write("outgoing package", meta)?;
+        let outbox = entries
+            .iter()
+            .map(|entry| {
+                let key = keys::outbox(&id, &entry.recipient);
+                let value = encoding::write("outbox entry", entry)?;
+                Ok((key, value, entry.state.is_pending()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let pending = outbox.iter().filter(|(_, _, pending)| *pending).count() as u64;
+        let document_key = meta
+            .document_id
+            .as_deref()
+            .map(|document| keys::document(package.sender(), document, meta.submitted_at, &id));
+
+        let outcome = self.db().transaction("submit", |tx| {
+            if tx.get(Tree::Outgoing, id.as_bytes())?.is_some() {
+                return Ok(SubmitOutcome::AlreadyStored);
+            }
+            // The same package may already be here as an incoming one: same id, same bytes
+            // that matter. Keep what is there.
+            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
+                tx.insert(Tree::Packages, id.as_bytes(), &wire)?;
+            }
+            tx.insert(Tree::Outgoing, id.as_bytes(), &meta_value)?;
+            tx.insert(
+                Tree::OutgoingByTime,
+                &keys::by_time(meta.submitted_at, &id),
+                &[],
+            )?;
+            for (key, value, is_pending) in &outbox {
+                tx.insert(Tree::Outbox, key, value)?;
+                if *is_pending {
+                    tx.insert(Tree::OutboxPending, key, &[])?;
+                }
+            }
+            if let Some(key) = &document_key {
+                tx.insert(Tree::Documents, key, &[])?;
+            }
+            let mut counts = load_counts(tx)?;
+            counts.outgoing += 1;
+            counts.pending_outbox += pending;
+            save_counts(tx, &counts)?;
+            Ok(SubmitOutcome::Stored)
+        })?;
+        self.sync()?;
+        debug!(package = %id.fmt_short(), recipients = entries.len(), ?outcome, "package submitted");
+        Ok(outcome)
+    }
+
+    /// The package with this id, sent or received, read back and verified.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the stored bytes no longer read as a package under
+    /// the default [`EnvelopeLimits`]; [`StoreError::Read`].
+    pub fn package(&self, id: &PackageId) -> Result<Option<SignedPackage>, StoreError> {
+        let Some(wire) = self.package_wire(id)? else {
+            return Ok(None);
+        };
+        SignedPackage::from_wire(wire, &EnvelopeLimits::default())
+            .map(Some)
+            .map_err(|source| {
+                corrupt(
+                    Tree::Packages,
+                    id.as_bytes(),
+                    Corruption::Envelope { source },
+                )
+            })
+    }
+
+    /// The package's wire bytes as stored, without reading them (e.g. to send them on).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the value's version marker is wrong;
+    /// [`StoreError::Read`].
+    pub fn package_wire(&self, id: &PackageId) -> Result<Option<Bytes>, StoreError> {
+        let Some(value) = self.db().get(Tree::Packages, id.as_bytes())? else {
+            return Ok(None);
+        };
+        encoding::check_blob(&value)
+            .map_err(|problem| corrupt(Tree::Packages, id.as_bytes(), problem))?;
+        Ok(Some(value.into_bytes_from(1)))
+    }
+
+    /// Metadata of a package this node sent.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn outgoing(&self, id: &PackageId) -> Result<Option<OutgoingPackage>, StoreError> {
+        self.db()
+            .get(Tree::Outgoing, id.as_bytes())?
+            .map(|value| encoding::read(Tree::Outgoing, id.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// Up to `limit` packages this node sent, newest submission first.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn list_outgoing(&self, limit: usize) -> Result<Vec<OutgoingPackage>, StoreError> {
+        let mut packages = Vec::with_capacity(limit.min(1024));
+        for item in self.db().iter(Tree::OutgoingByTime).rev().take(limit) {
+            let (key, _) = item?;
+            let id = index_target(Tree::OutgoingByTime, &key)?;
+            let package = self
+                .outgoing(&id)?
+                .ok_or_else(|| dangling(Tree::OutgoingByTime, &key, "outgoing package"))?;
+            packages.push(package);
+        }
+        Ok(packages)
+    }
+
+    /// Every outbox entry of one package: one per recipient, ordered by recipient id.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn outbox(&self, id: &PackageId) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.db()
+            .scan_prefix(Tree::Outbox, id.as_bytes())
+            .map(|item| {
+                let (key, value) = item?;
+                encoding::read(Tree::Outbox, &key, &value)
+            })
+            .collect()
+    }
+
+    /// Every outbox entry still queued, sending or held at a relay: what a restarted node
+    /// must resume. Read from an index, so it costs what is pending, not the whole history.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn pending_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries = Vec::new();
+        for item in self.db().iter(Tree::OutboxPending) {
+            let (key, _) = item?;
+            let value = self
+                .db()
+                .get(Tree::Outbox, &key)?
+                .ok_or_else(|| dangling(Tree::OutboxPending, &key, "outbox entry"))?;
+            entries.push(encoding::read(Tree::Outbox, &key, &value)?);
+        }
+        Ok(entries)
+    }
+
+    /// Replaces the outbox entry for `(entry.package_id, entry.recipient)`, durably.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownOutboxEntry`] when there is no such entry: outbox entries are
+    /// only created by [`Store::submit`], never by an update. Nothing is written then.
+    pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let value = encoding::write("outbox entry", entry)?;
+        self.db().transaction("update outbox", |tx| {
+            let mut counts = load_counts(tx)?;
+            replace_outbox_entry(tx, entry, &value, &mut counts)?;
+            save_counts(tx, &counts)
+        })?;
+        self.sync()?;
+        debug!(
+            package = %entry.package_id.fmt_short(),
+            recipient = %entry.recipient,
+            state = ?entry.state,
+            "outbox entry updated"
+        );
+        Ok(())
+    }
+
+    /// The packages `sender` sent for the edXML document `document_id`, oldest submission
+    /// first: the original and any resends.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn packages_for_document(
+        &self,
+        sender: &OrganId,
+        document_id: &str,
+    ) -> Result<Vec<PackageId>, StoreError> {
+        let prefix = keys::document_prefix(sender, document_id);
+        self.db()
+            .scan_prefix(Tree::Documents, &prefix)
+            .map(|item| {
+                let (key, _) = item?;
+                index_target(Tree::Documents, &key)
+            })
+            .collect()
+    }
+}
+
+/// Inside a transaction: replaces an existing outbox entry (already encoded as `value`) and
+/// keeps the pending index and counter in step. Aborts with
+/// [`StoreError::UnknownOutboxEntry`] when there is none.
+pub(super) fn replace_outbox_entry(
+    tx: &Tx<'_>,
+    entry: &OutboxEntry,
+    value: &[u8],
+    counts: &mut StoreCounts,
+) -> Result<(), TxError> {
+    let key = keys::outbox(&entry.package_id, &entry.recipient);
+    let Some(old) = tx.get(Tree::Outbox, &key)? else {
+        return Err(StoreError::UnknownOutboxEntry {
+            package_id: entry.package_id,
+            recipient: entry.recipient.clone(),
+        }
+        .into());
+    };
+    let old: OutboxEntry = encoding::read(Tree::Outbox, &key, &old)?;
+    tx.insert(Tree::Outbox, &key, value)?;
+    match (old.state.is_pending(), entry.state.is_pending()) {
+        (false, true) => {
+            tx.insert(Tree::OutboxPending, &key, &[])?;
+            counts.pending_outbox += 1;
+        }
+        (true, false) => {
+            tx.remove(Tree::OutboxPending, &key)?;
+            counts.pending_outbox = counts.pending_outbox.saturating_sub(1);
+        }
+        (true, true) | (false, false) => {}
+    }
+    Ok(())
+}
+
+/// Checks that a submission's parts are about the same package and its recipients.
+fn check_submission(
+    package: &SignedPackage,
+    meta: &OutgoingPackage,
+    entries: &[OutboxEntry],
+) -> Result<(), StoreError> {
+    let id = package.id();
+    let invalid = |problem| StoreError::InvalidInput {
+        package_id: id,
+        problem,
+    };
+    if meta.package_id != id {
+        return Err(invalid(InputProblem::PackageIdMismatch {
+            record: "metadata",
+            found: meta.package_id,
+        }));
+    }
+    if let Some(document_id) = &meta.document_id
+        && !keys::document_id_fits(document_id)
+    {
+        return Err(invalid(InputProblem::DocumentIdTooLong {
+            len: document_id.len(),
+            max: MAX_DOCUMENT_ID_LEN,
+        }));
+    }
+    let addressed: HashSet<&OrganId> = package.recipients().iter().collect();
+    let mut seen = HashSet::with_capacity(entries.len());
+    for entry in entries {
+        if entry.package_id != id {
+            return Err(invalid(InputProblem::PackageIdMismatch {
+                record: "outbox entry",
+                found: entry.package_id,
+            }));
+        }
+        if !addressed.contains(&entry.recipient) {
+            return Err(invalid(InputProblem::NotARecipient {
+                recipient: entry.recipient.clone(),
+            }));
+        }
+        if !seen.insert(&entry.recipient) {
+            return Err(invalid(InputProblem::DuplicateRecipient {
+                recipient: entry.recipient.clone(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// The package id an index key ends with.
+pub(super) fn index_target(tree: Tree, key: &[u8]) -> Result<PackageId, StoreError> {
+    keys::trailing_package_id(key).ok_or_else(|| {
+        corrupt(
+            tree,
+            key,
+            Corruption::Length {
+                expected: 32,
+                found: key.len(),
+            },
+        )
+    })
+}
+
+/// An index entry whose record is missing.
+pub(super) fn dangling(tree: Tree, key: &[u8], what: &'static str) -> StoreError {
+    corrupt(tree, key, Corruption::Missing { what })
+}

@@ -1,0 +1,174 @@
+//! Signed receipts: recorded once per receipt id, listed per package in the order recorded.
+
+use tracing::debug;
+
+use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, SignedReceipt};
+
+use super::encoding::{self, corrupt};
+use super::engine::{Db, Tx, TxError, Value};
+use super::error::{Corruption, InputProblem, StoreError};
+use super::keys::{self, Tree};
+use super::outgoing::replace_outbox_entry;
+use super::records::{OutboxEntry, StoreCounts};
+use super::{Store, load_counts, save_counts};
+
+/// What [`Store::record_receipt`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum RecordOutcome {
+    /// The receipt (and the outbox update, if any) is now stored.
+    New,
+    /// A receipt with this id was recorded before; nothing changed, not even the outbox.
+    Duplicate,
+}
+
+impl Store {
+    /// Records a receipt the caller has verified, and, in the same transaction, the outbox
+    /// entry it moves (e.g. to `Delivered` on a receipt 01). Durable on return.
+    ///
+    /// Idempotent on the receipt id: a receipt seen before changes nothing, and its
+    /// `outbox_update` is not applied, so a replayed receipt cannot move an entry back.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `outbox_update` is for another package or
+    /// recipient than the receipt; [`StoreError::UnknownOutboxEntry`] when it names no
+    /// existing entry. Nothing is written in either case. Otherwise an engine or
+    /// [`StoreError::Sync`] error.
+    pub fn record_receipt(
+        &self,
+        receipt: &SignedReceipt,
+        outbox_update: Option<&OutboxEntry>,
+    ) -> Result<RecordOutcome, StoreError> {
+        if let Some(update) = outbox_update {
+            check_update(receipt, update)?;
+        }
+        let receipt_value = encoding::encode_blob(&receipt.to_wire());
+        let update_value = outbox_update
+            .map(|update| encoding::write("outbox entry", update))
+            .transpose()?;
+
+        let outcome = self.db().transaction("record receipt", |tx| {
+            if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
+                return Ok(RecordOutcome::Duplicate);
+            }
+            let mut counts = load_counts(tx)?;
+            insert_receipt(tx, receipt, &receipt_value, &mut counts)?;
+            if let (Some(update), Some(value)) = (outbox_update, &update_value) {
+                replace_outbox_entry(tx, update, value, &mut counts)?;
+            }
+            save_counts(tx, &counts)?;
+            Ok(RecordOutcome::New)
+        })?;
+        self.sync()?;
+        debug!(
+            receipt = %receipt.id().fmt_short(),
+            package = %receipt.package_id().fmt_short(),
+            code = %receipt.code(),
+            ?outcome,
+            "receipt recorded"
+        );
+        Ok(outcome)
+    }
+
+    /// The receipts recorded about one package, in the order they were recorded, each read
+    /// back and verified.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a stored receipt no longer reads under the default
+    /// [`EnvelopeLimits`]; [`StoreError::Read`].
+    pub fn receipts(&self, package: &PackageId) -> Result<Vec<SignedReceipt>, StoreError> {
+        let limits = EnvelopeLimits::default();
+        self.db()
+            .scan_prefix(Tree::Receipts, package.as_bytes())
+            .map(|item| {
+                let (key, value) = item?;
+                read_receipt(&key, value, &limits)
+            })
+            .collect()
+    }
+}
+
+/// Inside a transaction: stores a receipt (already encoded as `value`) under a fresh
+/// sequence number unless its id is known, and returns its key in `receipts`.
+pub(super) fn insert_receipt(
+    tx: &Tx<'_>,
+    receipt: &SignedReceipt,
+    value: &[u8],
+    counts: &mut StoreCounts,
+) -> Result<[u8; keys::RECEIPT_KEY_LEN], TxError> {
+    let id = receipt.id();
+    if let Some(reference) = tx.get(Tree::ReceiptIds, id.as_bytes())? {
+        return Ok(receipt_key(Tree::ReceiptIds, id.as_bytes(), &reference)?);
+    }
+    // sled runs transactions one at a time, so sequence numbers follow commit order.
+    let key = keys::receipt(&receipt.package_id(), tx.generate_id()?);
+    tx.insert(Tree::Receipts, &key, value)?;
+    tx.insert(
+        Tree::ReceiptIds,
+        id.as_bytes(),
+        &encoding::encode_blob(&key),
+    )?;
+    counts.receipts += 1;
+    Ok(key)
+}
+
+/// The receipt stored at `key` in `receipts`.
+pub(super) fn receipt_at(
+    db: &Db,
+    key: &[u8],
+    limits: &EnvelopeLimits,
+) -> Result<Option<SignedReceipt>, StoreError> {
+    db.get(Tree::Receipts, key)?
+        .map(|value| read_receipt(key, value, limits))
+        .transpose()
+}
+
+fn read_receipt(
+    key: &[u8],
+    value: Value,
+    limits: &EnvelopeLimits,
+) -> Result<SignedReceipt, StoreError> {
+    encoding::check_blob(&value).map_err(|problem| corrupt(Tree::Receipts, key, problem))?;
+    SignedReceipt::from_wire(value.into_bytes_from(1), limits)
+        .map_err(|source| corrupt(Tree::Receipts, key, Corruption::Envelope { source }))
+}
+
+/// Reads a reference to a `receipts` key (a blob of [`keys::RECEIPT_KEY_LEN`] bytes) found
+/// in `tree` at `key`.
+pub(super) fn receipt_key(
+    tree: Tree,
+    key: &[u8],
+    reference: &[u8],
+) -> Result<[u8; keys::RECEIPT_KEY_LEN], StoreError> {
+    encoding::check_blob(reference).map_err(|problem| corrupt(tree, key, problem))?;
+    reference[1..].try_into().map_err(|_| {
+        corrupt(
+            tree,
+            key,
+            Corruption::Length {
+                expected: keys::RECEIPT_KEY_LEN,
+                found: reference.len() - 1,
+            },
+        )
+    })
+}
+
+fn check_update(receipt: &SignedReceipt, update: &OutboxEntry) -> Result<(), StoreError> {
+    let invalid = |problem| StoreError::InvalidInput {
+        package_id: receipt.package_id(),
+        problem,
+    };
+    if update.package_id != receipt.package_id() {
+        return Err(invalid(InputProblem::PackageIdMismatch {
+            record: "outbox update",
+            found: update.package_id,
+        }));
+    }
+    if update.recipient != *receipt.recipient() {
+        return Err(invalid(InputProblem::RecipientMismatch {
+            expected: receipt.recipient().clone(),
+            found: update.recipient.clone(),
+        }));
+    }
+    Ok(())
+}

@@ -1,0 +1,532 @@
+//! The sled adapter: the only file that names `sled::`.
+//!
+//! The rest of the store sees [`Db`], [`Tx`], [`Value`] and [`Scan`], so replacing sled
+//! (garage moved from it to LMDB for its 1.0) means rewriting this file, not the store.
+//!
+//! # Durability beyond `sled::Db::flush`
+//!
+//! sled 0.34.7's `flush` writes its log with `sync_file_range(2)` on Linux, which pushes the
+//! data pages to the device but neither commits file metadata (the log's new length) nor
+//! flushes the device's write cache, and it writes values too large for a log segment to
+//! separate files under `blobs/` without syncing them or their directory. Packages with
+//! attachments easily pass that size. So after sled's flush, [`Db::flush`] also fsyncs the
+//! log file, every blob file it has not synced before, and the `blobs` directory when it
+//! gained files. The layout (`db`, `blobs/`) is sled 0.34's; the version is pinned.
+//!
+//! # Fail-stop
+//!
+//! When a write or a flush fails (a full disk, an I/O error), sled 0.34 may already have
+//! applied the transaction in memory, so reads can show a change that will not survive a
+//! restart, and its final flush on drop then waits forever for the log write that failed
+//! (seen on a full tmpfs). So the first such failure marks the database failed: every later
+//! transaction and flush is refused, whatever state sled is in, so nothing can be
+//! acknowledged on top of a change that is not on disk; and dropping it skips sled's final
+//! flush, leaving the files as the last successful flush left them. Reopening (a restart)
+//! recovers from the log.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sled::Transactional;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use tracing::{error, warn};
+
+use super::error::StoreError;
+use super::keys::Tree;
+
+/// sled 0.34's log file, inside the store directory.
+const LOG_FILE: &str = "db";
+/// sled 0.34's directory for values too large for the log.
+const BLOB_DIR: &str = "blobs";
+
+/// An error from the storage engine or the file system under it. Opaque, so that callers
+/// never depend on which engine the store uses; [`io_kind`](Self::io_kind) tells an I/O
+/// failure (such as a full disk) apart.
+pub struct BackendError(BackendErrorKind);
+
+enum BackendErrorKind {
+    Engine(sled::Error),
+    Io(io::Error),
+    /// An earlier write or flush failed; see "Fail-stop" in the module docs.
+    FailedEarlier,
+}
+
+impl BackendError {
+    /// The kind of the underlying I/O error, if it was one: `StorageFull` for a full disk.
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match &self.0 {
+            BackendErrorKind::Engine(sled::Error::Io(error)) | BackendErrorKind::Io(error) => {
+                Some(error.kind())
+            }
+            BackendErrorKind::Engine(_) | BackendErrorKind::FailedEarlier => None,
+        }
+    }
+
+    /// Whether the store refused because an earlier write or flush failed: reopening it
+    /// (restarting the node, once the cause is fixed) is the way out.
+    pub fn is_failed_earlier(&self) -> bool {
+        matches!(self.0, BackendErrorKind::FailedEarlier)
+    }
+
+    fn engine(error: sled::Error) -> Self {
+        BackendError(BackendErrorKind::Engine(error))
+    }
+
+    fn io(error: io::Error) -> Self {
+        BackendError(BackendErrorKind::Io(error))
+    }
+}
+
+impl fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            BackendErrorKind::Engine(error) => fmt::Debug::fmt(error, f),
+            BackendErrorKind::Io(error) => fmt::Debug::fmt(error, f),
+            BackendErrorKind::FailedEarlier => f.write_str("FailedEarlier"),
+        }
+    }
+}
+
+/// Transparent: shows the underlying error's message.
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            BackendErrorKind::Engine(error) => fmt::Display::fmt(error, f),
+            BackendErrorKind::Io(error) => fmt::Display::fmt(error, f),
+            BackendErrorKind::FailedEarlier => {
+                f.write_str("an earlier write failed; the store must be reopened")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            BackendErrorKind::Engine(error) => error.source(),
+            BackendErrorKind::Io(error) => error.source(),
+            BackendErrorKind::FailedEarlier => None,
+        }
+    }
+}
+
+/// The open database: one sled tree per [`Tree`].
+pub(super) struct Db {
+    path: PathBuf,
+    db: sled::Db,
+    /// Indexed by [`Tree::index`].
+    trees: Vec<sled::Tree>,
+    /// Only the group-commit flusher takes this, so it is never contended.
+    files: Mutex<SyncedFiles>,
+    /// Set by the first failed write or flush; see "Fail-stop".
+    failed: AtomicBool,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens or creates the database in `dir`, with every tree.
+    pub(super) fn open(dir: &Path) -> Result<Db, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        let db = open_when_unlocked(dir).map_err(|e| open_error(BackendError::engine(e)))?;
+        let trees = Tree::ALL
+            .iter()
+            .map(|tree| db.open_tree(tree.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| open_error(BackendError::engine(e)))?;
+        let files = SyncedFiles::open(dir).map_err(|e| open_error(BackendError::io(e)))?;
+        Ok(Db {
+            path: dir.to_owned(),
+            db,
+            trees,
+            files: Mutex::new(files),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// The value at `key`.
+    pub(super) fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Value>, StoreError> {
+        self.tree(tree)
+            .get(key)
+            .map(|value| value.map(Value))
+            .map_err(|e| read_error(tree, e))
+    }
+
+    /// Every entry whose key starts with `prefix`, in key order (reversible).
+    pub(super) fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
+        Scan {
+            tree,
+            iter: self.tree(tree).scan_prefix(prefix),
+        }
+    }
+
+    /// Every entry, in key order (reversible).
+    pub(super) fn iter(&self, tree: Tree) -> Scan {
+        Scan {
+            tree,
+            iter: self.tree(tree).iter(),
+        }
+    }
+
+    /// Whether the tree holds nothing.
+    pub(super) fn is_empty(&self, tree: Tree) -> Result<bool, StoreError> {
+        self.tree(tree)
+            .first()
+            .map(|first| first.is_none())
+            .map_err(|e| read_error(tree, e))
+    }
+
+    /// Runs `body` as one atomic transaction over every tree.
+    ///
+    /// sled runs transactions one at a time (it takes a process-wide write lock around the
+    /// closure), so reads inside see a stable state and read-modify-writes are safe. The
+    /// closure may still be retried, so it must only act through `Tx`. Committed is not
+    /// durable: the caller syncs.
+    pub(super) fn transaction<T>(
+        &self,
+        op: &'static str,
+        body: impl Fn(&Tx<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StoreError> {
+        if self.has_failed() {
+            return Err(StoreError::Transaction {
+                op,
+                source: BackendError(BackendErrorKind::FailedEarlier),
+            });
+        }
+        let result = self
+            .trees
+            .as_slice()
+            .transaction(|trees: &Vec<TransactionalTree>| {
+                body(&Tx { trees }).map_err(|error| match error.0 {
+                    TxErrorKind::Abort(error) => ConflictableTransactionError::Abort(error),
+                    TxErrorKind::Engine(error) => error.into(),
+                })
+            });
+        result.map_err(|error| match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(source) => {
+                self.fail(op, &source);
+                StoreError::Transaction {
+                    op,
+                    source: BackendError::engine(source),
+                }
+            }
+        })
+    }
+
+    /// Makes everything committed so far durable: sled's flush, then the fsyncs it leaves
+    /// out (see the module docs). Called by one thread at a time, through group commit.
+    pub(super) fn flush(&self) -> Result<(), StoreError> {
+        if self.has_failed() {
+            return Err(StoreError::Sync {
+                source: BackendError(BackendErrorKind::FailedEarlier),
+            });
+        }
+        let result = match self.db.flush() {
+            Ok(_) => self
+                .files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .sync()
+                .map_err(BackendError::io),
+            Err(error) => Err(BackendError::engine(error)),
+        };
+        result.map_err(|source| {
+            self.fail("flush", &source);
+            StoreError::Sync { source }
+        })
+    }
+
+    /// Whether an earlier write or flush failed.
+    pub(super) fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// Marks the database failed; see "Fail-stop".
+    fn fail(&self, op: &str, cause: &dyn fmt::Display) {
+        if !self.failed.swap(true, Ordering::AcqRel) {
+            error!(
+                path = %self.path.display(),
+                op,
+                cause = %cause,
+                "store write failed; refusing further writes until it is reopened"
+            );
+        }
+    }
+
+    /// Bytes the store takes on disk, as sled counts them.
+    pub(super) fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| StoreError::Read {
+            tree: "*",
+            source: BackendError::engine(e),
+        })
+    }
+
+    /// Writes raw bytes outside any transaction and flushes, bypassing every check: for
+    /// tests that plant corrupt values or old schema versions.
+    #[cfg(test)]
+    pub(super) fn put_raw(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tree(tree)
+            .insert(key, value)
+            .map_err(|e| read_error(tree, e))?;
+        self.flush()
+    }
+
+    /// Entries in a tree, by scanning it: for tests that check the counters.
+    #[cfg(test)]
+    pub(super) fn len(&self, tree: Tree) -> usize {
+        self.tree(tree).len()
+    }
+
+    fn tree(&self, tree: Tree) -> &sled::Tree {
+        &self.trees[tree.index()]
+    }
+}
+
+impl Drop for Db {
+    /// After a failure, keeps sled's handles alive forever instead of letting them run
+    /// their final flush, which would hang (see "Fail-stop"). The process keeps the file
+    /// lock until it exits.
+    fn drop(&mut self) {
+        if self.has_failed() {
+            warn!(
+                path = %self.path.display(),
+                "closing a failed store without its final flush"
+            );
+            std::mem::forget(self.db.clone());
+            for tree in &self.trees {
+                std::mem::forget(tree.clone());
+            }
+        }
+    }
+}
+
+/// How long [`open_when_unlocked`] waits for a just-closed database's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens sled, waiting up to [`LOCK_WAIT`] while its file lock is held.
+///
+/// sled's I/O threads let go of the file a moment after the last handle is dropped, so
+/// reopening at once, as a node restarted in the same process does, can find the lock
+/// still held: under CPU contention a quarter of immediate reopens did. A lock held by
+/// another process is reported after the wait.
+fn open_when_unlocked(dir: &Path) -> sled::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Err(error) if is_lock_held(&error) && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether sled failed to open because another handle holds the file lock. sled 0.34 says
+/// so only in the message (`config.rs`, `try_lock`).
+fn is_lock_held(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
+}
+
+fn read_error(tree: Tree, error: sled::Error) -> StoreError {
+    StoreError::Read {
+        tree: tree.name(),
+        source: BackendError::engine(error),
+    }
+}
+
+/// A value read from the database, sharing sled's buffer.
+pub(super) struct Value(sled::IVec);
+
+impl Value {
+    /// The bytes from `offset` on, without copying.
+    pub(super) fn into_bytes_from(self, offset: usize) -> Bytes {
+        Bytes::from_owner(self.0).slice(offset..)
+    }
+}
+
+impl Deref for Value {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// An iterator over `(key, value)` entries of one tree.
+pub(super) struct Scan {
+    tree: Tree,
+    iter: sled::Iter,
+}
+
+impl Scan {
+    fn wrap(
+        &self,
+        item: sled::Result<(sled::IVec, sled::IVec)>,
+    ) -> Result<(Value, Value), StoreError> {
+        item.map(|(key, value)| (Value(key), Value(value)))
+            .map_err(|e| read_error(self.tree, e))
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<(Value, Value), StoreError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.iter.next()?;
+        Some(self.wrap(item))
+    }
+}
+
+impl DoubleEndedIterator for Scan {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let item = self.iter.next_back()?;
+        Some(self.wrap(item))
+    }
+}
+
+/// The view of every tree inside a transaction.
+pub(super) struct Tx<'a> {
+    trees: &'a [TransactionalTree],
+}
+
+impl Tx<'_> {
+    /// The value at `key`, as the transaction sees it.
+    pub(super) fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Value>, TxError> {
+        Ok(self.tree(tree).get(key)?.map(Value))
+    }
+
+    /// Sets `key` to `value`.
+    pub(super) fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), TxError> {
+        self.tree(tree).insert(key, value)?;
+        Ok(())
+    }
+
+    /// Removes `key`.
+    pub(super) fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), TxError> {
+        self.tree(tree).remove(key)?;
+        Ok(())
+    }
+
+    /// A number larger than any this database handed out before, even across restarts.
+    /// Not contiguous: a retried transaction skips numbers.
+    pub(super) fn generate_id(&self) -> Result<u64, TxError> {
+        self.trees[0]
+            .generate_id()
+            .map_err(|e| TxError(TxErrorKind::Engine(e.into())))
+    }
+
+    fn tree(&self, tree: Tree) -> &TransactionalTree {
+        &self.trees[tree.index()]
+    }
+}
+
+/// Why a transaction body stopped: a store error (which aborts it, writing nothing) or an
+/// engine error.
+pub(super) struct TxError(TxErrorKind);
+
+enum TxErrorKind {
+    Abort(StoreError),
+    Engine(UnabortableTransactionError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(error: StoreError) -> Self {
+        TxError(TxErrorKind::Abort(error))
+    }
+}
+
+impl From<UnabortableTransactionError> for TxError {
+    fn from(error: UnabortableTransactionError) -> Self {
+        TxError(TxErrorKind::Engine(error))
+    }
+}
+
+/// The files sled leaves unsynced, and which blob files we already synced.
+struct SyncedFiles {
+    log: File,
+    blob_dir: PathBuf,
+    synced_blobs: HashSet<OsString>,
+}
+
+impl SyncedFiles {
+    /// Opens the log for fsyncing and syncs what exists already, including the store
+    /// directory's entries (`db`, `conf`, `blobs`) and the directory's own entry in its
+    /// parent, in case sled just created them.
+    fn open(dir: &Path) -> io::Result<SyncedFiles> {
+        let mut files = SyncedFiles {
+            log: File::open(dir.join(LOG_FILE))?,
+            blob_dir: dir.join(BLOB_DIR),
+            synced_blobs: HashSet::new(),
+        };
+        files.sync()?;
+        sync_dir(dir)?;
+        match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+            _ => {}
+        }
+        Ok(files)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.log.sync_all()?;
+        self.sync_new_blobs()
+    }
+
+    /// Fsyncs blob files not synced yet, then their directory. Blob files are only ever
+    /// created whole and removed, never rewritten, so a name synced once stays synced.
+    fn sync_new_blobs(&mut self) -> io::Result<()> {
+        let entries = match std::fs::read_dir(&self.blob_dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let mut present = HashSet::with_capacity(self.synced_blobs.len());
+        let mut added = false;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !self.synced_blobs.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(file) => file.sync_all()?,
+                    // Collected by sled since the listing: nothing to make durable.
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(error),
+                }
+                added = true;
+            }
+            present.insert(name);
+        }
+        if added {
+            sync_dir(&self.blob_dir)?;
+        }
+        // Forget blobs sled has collected, so the set does not grow forever.
+        self.synced_blobs = present;
+        Ok(())
+    }
+}
+
+/// Fsyncs a directory, so that the files created in it survive a crash.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
