@@ -43,10 +43,14 @@ pub(crate) async fn serve(
                     request,
                     reply,
                 } = request;
-                let handled = tokio::task::spawn_blocking(move || handle(&ctx, peer, request)).await;
+                let handled =
+                    tokio::task::spawn_blocking(move || handle(&ctx, peer, request)).await;
                 let response = handled.unwrap_or_else(|e| {
                     warn!(error = %e, "inbound handler failed");
-                    reject(RejectReason::Unavailable, "the node failed while handling the request")
+                    reject(
+                        RejectReason::Unavailable,
+                        "the node failed while handling the request",
+                    )
                 });
                 if reply.send(response.encode()).is_err() {
                     debug!(peer = %peer, "peer left before the answer");
@@ -89,24 +93,37 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Response 
 /// node's signed receipt 01, or returns the receipt given the first time.
 pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPackage) -> Response {
     let Some(roster) = ctx.roster() else {
-        return reject(RejectReason::UnknownAgency, "this node has no federation roster yet");
+        return reject(
+            RejectReason::UnknownAgency,
+            "this node has no federation roster yet",
+        );
     };
     let Some(sender) = roster.member(package.sender()) else {
         return reject(
             RejectReason::UnknownAgency,
-            format!("sender {} is not a member of the federation", package.sender()),
+            format!(
+                "sender {} is not a member of the federation",
+                package.sender()
+            ),
         );
     };
     if &sender.record.public_key != package.signer() {
         return reject(
             RejectReason::WrongKey,
-            format!("package is signed with {}, not {}'s key", package.signer().fmt_short(), package.sender()),
+            format!(
+                "package is signed with {}, not {}'s key",
+                package.signer().fmt_short(),
+                package.sender()
+            ),
         );
     }
     if peer != sender.peer_id && peer != ctx.network.local_peer_id() && !roster.is_relay(&peer) {
         return reject(
             RejectReason::NotAllowed,
-            format!("the connection is from {peer}, which is neither {}'s node nor a relay", package.sender()),
+            format!(
+                "the connection is from {peer}, which is neither {}'s node nor a relay",
+                package.sender()
+            ),
         );
     }
     if !package.recipients().contains(&ctx.organ_id) {
@@ -115,21 +132,36 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
             format!("package is not addressed to {}", ctx.organ_id),
         );
     }
-    let parsed = match edxml::read_with(package.content().clone(), &edxml::ReadOptions {
-        max_size: usize::try_from(ctx.limits.max_content_len).unwrap_or(usize::MAX),
-        ..edxml::ReadOptions::default()
-    }) {
+    let parsed = match edxml::read_with(
+        package.content().clone(),
+        &edxml::ReadOptions {
+            max_size: usize::try_from(ctx.limits.max_content_len).unwrap_or(usize::MAX),
+            ..edxml::ReadOptions::default()
+        },
+    ) {
         Ok(parsed) => parsed,
-        Err(e) => return reject(RejectReason::Malformed, format!("content is not valid edXML: {e}")),
+        Err(e) => {
+            return reject(
+                RejectReason::Malformed,
+                format!("content is not valid edXML: {e}"),
+            );
+        }
     };
     if parsed.message.from() != package.sender() {
         return reject(
             RejectReason::NotAllowed,
-            format!("the edXML From is {}, but the package is from {}", parsed.message.from(), package.sender()),
+            format!(
+                "the edXML From is {}, but the package is from {}",
+                parsed.message.from(),
+                package.sender()
+            ),
         );
     }
     if parsed.message.kind() != package.kind() {
-        return reject(RejectReason::Malformed, "the package kind does not match its edXML");
+        return reject(
+            RejectReason::Malformed,
+            "the package kind does not match its edXML",
+        );
     }
     let now = clock::now();
     let document_id = parsed.message.document_id().map(str::to_owned);
@@ -147,7 +179,12 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         &ctx.limits,
     ) {
         Ok(receipt) => receipt,
-        Err(e) => return reject(RejectReason::Malformed, format!("cannot acknowledge this package: {e}")),
+        Err(e) => {
+            return reject(
+                RejectReason::Malformed,
+                format!("cannot acknowledge this package: {e}"),
+            );
+        }
     };
     let entry = InboxEntry {
         package_id: package.id(),
@@ -180,7 +217,10 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         }
         Err(e) => {
             warn!(error = %e, package = %package.id(), "cannot store an incoming package");
-            reject(RejectReason::Unavailable, "the package could not be stored; try again later")
+            reject(
+                RejectReason::Unavailable,
+                "the package could not be stored; try again later",
+            )
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`delivery`]: the outbox, retries and the delivery engine.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
+//! - `presence`: announcing this node to the federation's members.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
@@ -34,6 +35,7 @@ pub mod init;
 pub mod membership;
 pub mod network;
 pub mod node;
+pub(crate) mod presence;
 pub(crate) mod receipts;
 pub mod store;
 pub mod submit;

@@ -66,7 +66,7 @@ pub enum MembershipError {
         /// The peer id in the record.
         claimed: String,
         /// The peer id the key gives.
-        derived: PeerId,
+        derived: Box<PeerId>,
     },
 }
 
@@ -85,7 +85,7 @@ impl Membership {
                 return Err(MembershipError::PeerIdMismatch {
                     organ_id: record.organ_id.clone(),
                     claimed: record.peer_id.clone(),
-                    derived,
+                    derived: Box::new(derived),
                 });
             }
             let addresses = record
@@ -161,12 +161,14 @@ impl Membership {
 
     /// Whether `key` is the roster's key for `organ_id`.
     pub fn key_matches(&self, organ_id: &OrganId, key: &PublicKey) -> bool {
-        self.member(organ_id).is_some_and(|m| &m.record.public_key == key)
+        self.member(organ_id)
+            .is_some_and(|m| &m.record.public_key == key)
     }
 
     /// Whether the peer is one of the federation's relays.
     pub fn is_relay(&self, peer: &PeerId) -> bool {
-        self.member_by_peer(peer).is_some_and(|m| m.record.role == Role::Relay)
+        self.member_by_peer(peer)
+            .is_some_and(|m| m.record.role == Role::Relay)
     }
 }
 
@@ -201,10 +203,17 @@ pub(crate) async fn watch_roster(
                 let current = sender.borrow().as_ref().map_or(0, |m| m.serial());
                 let had_one = sender.borrow().is_some();
                 if had_one && membership.serial() <= current {
-                    warn!(serial = membership.serial(), current, "roster with a serial not above the current one ignored");
+                    warn!(
+                        serial = membership.serial(),
+                        current, "roster with a serial not above the current one ignored"
+                    );
                     continue;
                 }
-                info!(serial = membership.serial(), members = membership.members().len(), "roster loaded");
+                info!(
+                    serial = membership.serial(),
+                    members = membership.members().len(),
+                    "roster loaded"
+                );
                 sender.send_replace(Some(Arc::new(membership)));
             }
             Ok(Ok(None)) => {}

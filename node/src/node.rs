@@ -24,7 +24,7 @@ use crate::identity::Identity;
 use crate::membership::{self, Membership};
 use crate::network;
 use crate::store::Store;
-use crate::{inbound, init};
+use crate::{inbound, init, presence};
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
@@ -82,8 +82,14 @@ impl Node {
             tokio::task::spawn_blocking(move || Membership::load(&data)).await??
         };
         match &membership {
-            Some(m) => info!(serial = m.serial(), members = m.members().len(), "roster loaded"),
-            None => warn!("no federation roster yet: the node sends and accepts nothing until admitted"),
+            Some(m) => info!(
+                serial = m.serial(),
+                members = m.members().len(),
+                "roster loaded"
+            ),
+            None => {
+                warn!("no federation roster yet: the node sends and accepts nothing until admitted")
+            }
         }
         let (roster_tx, roster_rx) = watch::channel(membership.map(Arc::new));
 
@@ -149,8 +155,13 @@ impl Node {
             }
             .in_current_span(),
         );
-        tasks.spawn(inbound::serve(ctx.clone(), inbound_rx, shutdown.child_token()).in_current_span());
-        tasks.spawn(DeliveryEngine::run(ctx.clone(), delivery_rx, shutdown.child_token()).in_current_span());
+        tasks.spawn(
+            inbound::serve(ctx.clone(), inbound_rx, shutdown.child_token()).in_current_span(),
+        );
+        tasks.spawn(
+            DeliveryEngine::run(ctx.clone(), delivery_rx, shutdown.child_token()).in_current_span(),
+        );
+        tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(
             membership::watch_roster(
                 data.clone(),
@@ -204,18 +215,16 @@ impl Node {
     }
 
     /// Stops the API, the handlers, the delivery engine and the network, waits for them,
-    /// and removes `daemon.json`. The store is flushed on every write already.
+    /// and removes `daemon.json`. Every store write was durable when it returned, so there is
+    /// nothing left to flush.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         while let Some(result) = self.tasks.join_next().await {
-            if let Err(e) = result {
-                if e.is_panic() {
-                    warn!(error = %e, "a node task panicked");
-                }
+            if let Err(e) = result
+                && e.is_panic()
+            {
+                warn!(error = %e, "a node task panicked");
             }
-        }
-        if let Err(e) = self.ctx.store.flush() {
-            warn!(error = %e, "final store flush failed");
         }
         let _ = std::fs::remove_file(self.data.daemon());
         info!("node stopped");

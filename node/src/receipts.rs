@@ -5,9 +5,9 @@
 //! roster's key of the agency that must make that statement: the recipient for every code
 //! but 13, the sender for 13. A receipt seen before changes nothing.
 
+use lienthong_protocol::StatusCode;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::wire::{RejectReason, Rejection};
-use lienthong_protocol::StatusCode;
 use tracing::info;
 
 use crate::context::NodeContext;
@@ -22,10 +22,16 @@ fn refuse(reason: RejectReason, detail: String) -> Rejection {
 ///
 /// # Errors
 /// The [`Rejection`] to send back; nothing is stored then.
-pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<RecordOutcome, Rejection> {
-    let roster = ctx
-        .roster()
-        .ok_or_else(|| refuse(RejectReason::UnknownAgency, "this node has no federation roster yet".to_owned()))?;
+pub(crate) fn apply(
+    ctx: &NodeContext,
+    receipt: &SignedReceipt,
+) -> Result<RecordOutcome, Rejection> {
+    let roster = ctx.roster().ok_or_else(|| {
+        refuse(
+            RejectReason::UnknownAgency,
+            "this node has no federation roster yet".to_owned(),
+        )
+    })?;
     let issuer = receipt.issuer();
     if roster.member(issuer).is_none() {
         return Err(refuse(
@@ -36,7 +42,10 @@ pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<Record
     if !roster.key_matches(issuer, receipt.signer()) {
         return Err(refuse(
             RejectReason::WrongKey,
-            format!("receipt is signed with {}, not {issuer}'s key", receipt.signer().fmt_short()),
+            format!(
+                "receipt is signed with {}, not {issuer}'s key",
+                receipt.signer().fmt_short()
+            ),
         ));
     }
     let outbox_update = if receipt.code() == StatusCode::TakeBackRequested {
@@ -45,17 +54,25 @@ pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<Record
         if receipt.recipient() != &ctx.organ_id {
             return Err(refuse(
                 RejectReason::NotForThisNode,
-                format!("take-back request for {}, not {}", receipt.recipient(), ctx.organ_id),
+                format!(
+                    "take-back request for {}, not {}",
+                    receipt.recipient(),
+                    ctx.organ_id
+                ),
             ));
         }
         let received = ctx
             .store
             .inbox_entry(&receipt.package_id())
             .map_err(|e| refuse(RejectReason::Unavailable, e.to_string()))?;
-        if !received.is_some_and(|entry| &entry.from == receipt.sender()) {
+        if received.is_none_or(|entry| &entry.from != receipt.sender()) {
             return Err(refuse(
                 RejectReason::NotForThisNode,
-                format!("package {} from {} was not received here", receipt.package_id(), receipt.sender()),
+                format!(
+                    "package {} from {} was not received here",
+                    receipt.package_id(),
+                    receipt.sender()
+                ),
             ));
         }
         None
@@ -64,14 +81,21 @@ pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<Record
         if receipt.sender() != &ctx.organ_id {
             return Err(refuse(
                 RejectReason::NotForThisNode,
-                format!("receipt is about a package from {}, not {}", receipt.sender(), ctx.organ_id),
+                format!(
+                    "receipt is about a package from {}, not {}",
+                    receipt.sender(),
+                    ctx.organ_id
+                ),
             ));
         }
         let entries = ctx
             .store
             .outbox(&receipt.package_id())
             .map_err(|e| refuse(RejectReason::Unavailable, e.to_string()))?;
-        let Some(entry) = entries.into_iter().find(|e| e.recipient == *receipt.recipient()) else {
+        let Some(entry) = entries
+            .into_iter()
+            .find(|e| e.recipient == *receipt.recipient())
+        else {
             return Err(refuse(
                 RejectReason::NotAllowed,
                 format!(
@@ -86,7 +110,12 @@ pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<Record
     let outcome = ctx
         .store
         .record_receipt(receipt, outbox_update.as_ref())
-        .map_err(|e| refuse(RejectReason::Unavailable, format!("the receipt could not be stored: {e}")))?;
+        .map_err(|e| {
+            refuse(
+                RejectReason::Unavailable,
+                format!("the receipt could not be stored: {e}"),
+            )
+        })?;
     if outcome == RecordOutcome::New {
         info!(
             target: "lienthong::events::receipt",
@@ -103,7 +132,10 @@ pub(crate) fn apply(ctx: &NodeContext, receipt: &SignedReceipt) -> Result<Record
 /// as rejected. Later codes (03–06, 15, 16) only add to the timeline.
 fn outbox_change(mut entry: OutboxEntry, receipt: &SignedReceipt) -> Option<OutboxEntry> {
     match (receipt.code(), entry.state) {
-        (StatusCode::Arrived, DeliveryState::Queued | DeliveryState::Sending | DeliveryState::HeldAtRelay) => {
+        (
+            StatusCode::Arrived,
+            DeliveryState::Queued | DeliveryState::Sending | DeliveryState::HeldAtRelay,
+        ) => {
             entry.state = DeliveryState::Delivered;
             entry.delivered_at = Some(receipt.issued_at());
             entry.last_error = None;
@@ -130,7 +162,10 @@ pub(crate) fn check_delivery_receipt(
 ) -> Result<(), String> {
     let (package_id, recipient) = expected;
     let roster = ctx.roster().ok_or("no roster")?;
-    if receipt.package_id() != *package_id || receipt.recipient() != recipient || receipt.sender() != &ctx.organ_id {
+    if receipt.package_id() != *package_id
+        || receipt.recipient() != recipient
+        || receipt.sender() != &ctx.organ_id
+    {
         return Err(format!(
             "the receipt is about package {} to {}, not this delivery",
             receipt.package_id().fmt_short(),
@@ -138,7 +173,10 @@ pub(crate) fn check_delivery_receipt(
         ));
     }
     if receipt.code() != StatusCode::Arrived {
-        return Err(format!("the delivery was answered with code {}, not 01", receipt.code()));
+        return Err(format!(
+            "the delivery was answered with code {}, not 01",
+            receipt.code()
+        ));
     }
     if !roster.key_matches(recipient, receipt.signer()) {
         return Err(format!("the receipt is not signed with {recipient}'s key"));

@@ -71,7 +71,10 @@ pub enum SubmitError {
 }
 
 fn list(ids: &[OrganId]) -> String {
-    ids.iter().map(OrganId::as_str).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(OrganId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks, signs and durably stores one edXML message. Blocking (parsing, signing, fsync):
@@ -194,7 +197,10 @@ fn find_resubmission(
     let Some(document_id) = document_id else {
         return Ok(None);
     };
-    for id in ctx.store.packages_for_document(&ctx.organ_id, document_id)? {
+    for id in ctx
+        .store
+        .packages_for_document(&ctx.organ_id, document_id)?
+    {
         let Some(wire) = ctx.store.package(&id)? else {
             continue;
         };

@@ -39,7 +39,11 @@ pub fn samples_dir() -> PathBuf {
         None => workspace.join("../shared"),
     };
     let dir = shared.join("edxml-samples");
-    assert!(dir.is_dir(), "the shared edXML samples are missing at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the shared edXML samples are missing at {}",
+        dir.display()
+    );
     dir
 }
 
@@ -47,7 +51,11 @@ pub fn samples_dir() -> PathBuf {
 ///
 /// # Errors
 /// When the deadline passes; the message says what was awaited.
-pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> anyhow::Result<T> {
+pub fn wait_for<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
     let start = Instant::now();
     loop {
         if let Some(value) = check() {
@@ -90,7 +98,9 @@ impl Federation {
     /// # Errors
     /// When `lienthong federation new` fails.
     pub fn new(name: &str) -> anyhow::Result<Federation> {
-        let root = tempfile::Builder::new().prefix("lienthong-test-").tempdir()?;
+        let root = tempfile::Builder::new()
+            .prefix("lienthong-test-")
+            .tempdir()?;
         let fed = root.path().join("federation");
         lienthong(&["federation", "new", "--dir", path(&fed), "--name", name])?;
         Ok(Federation { root })
@@ -129,7 +139,14 @@ impl Federation {
     /// # Errors
     /// When `lienthong federation admit` fails.
     pub fn admit(&self, node_dir: &Path) -> anyhow::Result<()> {
-        lienthong(&["federation", "admit", "--dir", path(&self.dir()), "--data-dir", path(node_dir)])?;
+        lienthong(&[
+            "federation",
+            "admit",
+            "--dir",
+            path(&self.dir()),
+            "--data-dir",
+            path(node_dir),
+        ])?;
         Ok(())
     }
 
@@ -138,8 +155,16 @@ impl Federation {
     /// # Errors
     /// When `lienthong federation show` fails.
     pub fn serial(&self) -> anyhow::Result<u64> {
-        let shown: Value = serde_json::from_str(&lienthong(&["federation", "show", "--dir", path(&self.dir()), "--json"])?)?;
-        shown["roster"]["serial"].as_u64().ok_or_else(|| anyhow!("no serial"))
+        let shown: Value = serde_json::from_str(&lienthong(&[
+            "federation",
+            "show",
+            "--dir",
+            path(&self.dir()),
+            "--json",
+        ])?)?;
+        shown["roster"]["serial"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no serial"))
     }
 }
 
@@ -166,10 +191,17 @@ impl ProcessNode {
         let daemon = dir.join("daemon.json");
         let _ = std::fs::remove_file(&daemon);
         let log = dir.join("node.log");
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
         let child = Command::new(lienthong_bin())
             .args(["run", "--data-dir", path(dir)])
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lienthong_node=debug".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG")
+                    .unwrap_or_else(|_| "info,lienthong_node=debug".to_owned()),
+            )
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
             .stdin(Stdio::null())
@@ -187,13 +219,15 @@ impl ProcessNode {
                 api_addr: String::new(),
                 pid,
             },
-            token: std::fs::read_to_string(dir.join("api.token"))?.trim().to_owned(),
+            token: std::fs::read_to_string(dir.join("api.token"))?
+                .trim()
+                .to_owned(),
         };
         let info = wait_for("daemon.json", Duration::from_secs(30), || {
-            if let Some(child) = node.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Some(Err(anyhow!("lienthong run exited early ({status})")));
-                }
+            if let Some(child) = node.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Some(Err(anyhow!("lienthong run exited early ({status})")));
             }
             let text = std::fs::read(&daemon).ok()?;
             let info: DaemonInfo = serde_json::from_slice(&text).ok()?;
@@ -248,14 +282,23 @@ impl ProcessNode {
     ///
     /// # Errors
     /// When the API cannot be reached.
-    pub fn post_with_token(&self, path: &str, body: &[u8], token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    pub fn post_with_token(
+        &self,
+        path: &str,
+        body: &[u8],
+        token: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let mut response = Self::agent()
             .post(self.url(path))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/xml")
             .send(body)?;
         let status = response.status().as_u16();
-        let body = response.body_mut().with_config().limit(u64::MAX).read_to_vec()?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()?;
         Ok((status, body))
     }
 
@@ -269,7 +312,11 @@ impl ProcessNode {
             .header("Authorization", format!("Bearer {}", self.token))
             .call()?;
         let status = response.status().as_u16();
-        let body = response.body_mut().with_config().limit(u64::MAX).read_to_vec()?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()?;
         Ok((status, body))
     }
 
@@ -295,14 +342,21 @@ impl ProcessNode {
             bail!("submit: {status} {}", String::from_utf8_lossy(&body));
         }
         let answer: Value = serde_json::from_slice(&body)?;
-        Ok(answer["package_id"].as_str().ok_or_else(|| anyhow!("no package_id"))?.to_owned())
+        Ok(answer["package_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no package_id"))?
+            .to_owned())
     }
 
     /// The state of one recipient of a sent package (`queued`, `delivered`, …).
     ///
     /// # Errors
     /// When the status cannot be read or names no such recipient.
-    pub fn recipient_state(&self, package: &str, recipient: &str) -> anyhow::Result<(String, Vec<String>)> {
+    pub fn recipient_state(
+        &self,
+        package: &str,
+        recipient: &str,
+    ) -> anyhow::Result<(String, Vec<String>)> {
         let status = self.get_json(&format!("/api/v1/packages/{package}/status"))?;
         let r = status["recipients"]
             .as_array()
@@ -310,7 +364,11 @@ impl ProcessNode {
             .ok_or_else(|| anyhow!("{recipient} is not a recipient of {package}"))?;
         let codes = r["receipts"]
             .as_array()
-            .map(|rs| rs.iter().filter_map(|x| x["code"].as_str().map(str::to_owned)).collect())
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|x| x["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         Ok((r["state"].as_str().unwrap_or_default().to_owned(), codes))
     }
@@ -319,13 +377,21 @@ impl ProcessNode {
     ///
     /// # Errors
     /// On timeout, with the node's log.
-    pub fn wait_state(&self, package: &str, recipient: &str, state: &str, deadline: Duration) -> anyhow::Result<Vec<String>> {
-        wait_for(&format!("{package} to be {state} at {recipient}"), deadline, || {
-            match self.recipient_state(package, recipient) {
+    pub fn wait_state(
+        &self,
+        package: &str,
+        recipient: &str,
+        state: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<Vec<String>> {
+        wait_for(
+            &format!("{package} to be {state} at {recipient}"),
+            deadline,
+            || match self.recipient_state(package, recipient) {
                 Ok((s, codes)) if s == state => Some(codes),
                 _ => None,
-            }
-        })
+            },
+        )
         .map_err(|e| anyhow!("{e}\n--- sender log ---\n{}", tail(&self.log_text())))
     }
 
@@ -334,7 +400,11 @@ impl ProcessNode {
     /// # Errors
     /// When it cannot be read.
     pub fn inbox(&self) -> anyhow::Result<Vec<Value>> {
-        Ok(self.get_json("/api/v1/inbox?all=true")?.as_array().cloned().unwrap_or_default())
+        Ok(self
+            .get_json("/api/v1/inbox?all=true")?
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// Sends SIGKILL and waits for the process to be gone: a crash.
@@ -350,10 +420,14 @@ impl ProcessNode {
     /// # Errors
     /// When it does not stop in time (it is then killed).
     pub fn terminate(&mut self) -> anyhow::Result<bool> {
-        let Some(mut child) = self.child.take() else { return Ok(true) };
+        let Some(mut child) = self.child.take() else {
+            return Ok(true);
+        };
         let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
-        let status = wait_for("the node to stop", Duration::from_secs(30), || child.try_wait().ok().flatten());
+        let status = wait_for("the node to stop", Duration::from_secs(30), || {
+            child.try_wait().ok().flatten()
+        });
         match status {
             Ok(status) => Ok(status.success()),
             Err(e) => {
@@ -368,7 +442,11 @@ impl ProcessNode {
 impl Drop for ProcessNode {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- log of {} ---\n{}", self.dir.display(), tail(&self.log_text()));
+            eprintln!(
+                "--- log of {} ---\n{}",
+                self.dir.display(),
+                tail(&self.log_text())
+            );
         }
         let _ = self.terminate();
     }

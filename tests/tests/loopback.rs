@@ -42,7 +42,11 @@ fn two_daemons_exchange_a_real_document_with_receipt_01() -> anyhow::Result<()> 
     let document = sample("edoc_new.edxml");
     let package = sender.submit(&document)?;
     let codes = sender.wait_state(&package, "28.22.H17", "delivered", DELIVERY)?;
-    assert_eq!(codes, ["01"], "the sender holds the recipient's signed receipt 01");
+    assert_eq!(
+        codes,
+        ["01"],
+        "the sender holds the recipient's signed receipt 01"
+    );
 
     let inbox = received(&recipient, &package);
     assert_eq!(inbox.len(), 1);
@@ -50,7 +54,10 @@ fn two_daemons_exchange_a_real_document_with_receipt_01() -> anyhow::Result<()> 
     assert_eq!(inbox[0]["kind"], "edoc");
     let (status, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
     assert_eq!(status, 200);
-    assert!(fetched == document, "the recipient's bytes equal the bytes sent");
+    assert!(
+        fetched == document,
+        "the recipient's bytes equal the bytes sent"
+    );
     Ok(())
 }
 
@@ -88,18 +95,34 @@ fn three_daemons_exchange_every_sample_document_and_status() -> anyhow::Result<(
     ];
     let mut packages = Vec::new();
     for name in documents {
-        packages.push((name, sample(name), vpcp.submit(&sample(name)).context(name)?));
+        packages.push((
+            name,
+            sample(name),
+            vpcp.submit(&sample(name)).context(name)?,
+        ));
     }
     for (name, bytes, package) in &packages {
         for (node, organ) in [(&nghe_an, "000.00.00.H41"), (&cao_bang, "000.00.00.H14")] {
-            let codes = vpcp.wait_state(package, organ, "delivered", DELIVERY).context(*name)?;
+            let codes = vpcp
+                .wait_state(package, organ, "delivered", DELIVERY)
+                .context(*name)?;
             assert_eq!(codes, ["01"], "{name} to {organ}");
-            assert_eq!(received(node, package).len(), 1, "{name} arrived once at {organ}");
+            assert_eq!(
+                received(node, package).len(),
+                1,
+                "{name} arrived once at {organ}"
+            );
             let (_, fetched) = node.get(&format!("/api/v1/packages/{package}"))?;
-            assert!(fetched == *bytes, "{name}: bytes at {organ} equal the bytes sent");
+            assert!(
+                fetched == *bytes,
+                "{name}: bytes at {organ} equal the bytes sent"
+            );
         }
         let (state, codes) = vpcp.recipient_state(package, "000.00.00.G17")?;
-        assert!(state == "queued" || state == "sending", "{name} to the offline member: {state}");
+        assert!(
+            state == "queued" || state == "sending",
+            "{name} to the offline member: {state}"
+        );
         assert!(codes.is_empty());
     }
 
@@ -121,7 +144,9 @@ fn three_daemons_exchange_every_sample_document_and_status() -> anyhow::Result<(
     }
     let take_back = vpcp.submit(&sample("status_cancellation_13.edxml"))?;
     for (name, package) in &status_packages {
-        nghe_an.wait_state(package, "000.00.00.G22", "delivered", DELIVERY).context(*name)?;
+        nghe_an
+            .wait_state(package, "000.00.00.G22", "delivered", DELIVERY)
+            .context(*name)?;
         let inbox = received(&vpcp, package);
         assert_eq!(inbox.len(), 1, "{name}");
         assert_eq!(inbox[0]["kind"], "status");
@@ -131,14 +156,17 @@ fn three_daemons_exchange_every_sample_document_and_status() -> anyhow::Result<(
     Ok(())
 }
 
-/// A document of about 20 MB: a real header and a large attachment.
-fn large_document(from: &str, to: &str) -> Vec<u8> {
-    use lienthong_protocol::edxml::{self, Attachment, Base64Content, Document, Message, Organization};
+/// A document of about 20 MB: a real header and a large attachment. `variant` makes
+/// otherwise equal documents different packages.
+fn large_document(from: &str, to: &str, variant: u32) -> Vec<u8> {
+    use lienthong_protocol::edxml::{
+        self, Attachment, Base64Content, Document, Message, Organization,
+    };
     let mut doc = Document::new(
         Organization::new(from.parse().expect("id")),
         vec![Organization::new(to.parse().expect("id"))],
     );
-    doc.document_id = Some(format!("{from},2026/11/21,99/TEST"));
+    doc.document_id = Some(format!("{from},2026/11/21,{variant}/TEST"));
     doc.subject = Some("Tài liệu lớn".to_owned());
     let mut data = vec![0u8; 15 * 1024 * 1024];
     let mut x = 0x9e37_79b9_u32;
@@ -172,14 +200,18 @@ fn sender_killed_right_after_send_delivers_exactly_once_after_restart() -> anyho
         (sender.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
     })?;
 
-    let document = large_document("000.00.01.H53", "000.00.02.H53");
+    let document = large_document("000.00.01.H53", "000.00.02.H53", 1);
     let package = sender.submit(&document)?;
     // The API said "accepted": from here on nothing may be lost.
     sender.kill9();
     let sender = ProcessNode::start(&sender_dir)?;
     let codes = sender.wait_state(&package, "000.00.02.H53", "delivered", DELIVERY)?;
     assert_eq!(codes, ["01"]);
-    assert_eq!(received(&recipient, &package).len(), 1, "delivered exactly once");
+    assert_eq!(
+        received(&recipient, &package).len(),
+        1,
+        "delivered exactly once"
+    );
     let (_, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
     assert!(fetched == document);
     Ok(())
@@ -200,13 +232,7 @@ fn recipient_killed_during_a_transfer_gets_it_exactly_once_after_restart() -> an
     })?;
 
     let documents: Vec<Vec<u8>> = (0..3)
-        .map(|i| {
-            let mut d = large_document("000.00.01.H53", "000.00.02.H53");
-            // Different bytes, so three packages.
-            let at = d.len() - 40;
-            d[at] = b'A' + i;
-            d
-        })
+        .map(|i| large_document("000.00.01.H53", "000.00.02.H53", i))
         .collect();
     let mut packages = Vec::new();
     for d in &documents {
@@ -221,11 +247,19 @@ fn recipient_killed_during_a_transfer_gets_it_exactly_once_after_restart() -> an
     let recipient = ProcessNode::start(&recipient_dir)?;
     for (package, document) in packages.iter().zip(&documents) {
         sender.wait_state(package, "000.00.02.H53", "delivered", DELIVERY)?;
-        assert_eq!(received(&recipient, package).len(), 1, "delivered exactly once");
+        assert_eq!(
+            received(&recipient, package).len(),
+            1,
+            "delivered exactly once"
+        );
         let (_, fetched) = recipient.get(&format!("/api/v1/packages/{package}"))?;
         assert!(fetched == *document);
     }
-    assert_eq!(recipient.inbox()?.len(), 3, "nothing more than the three packages");
+    assert_eq!(
+        recipient.inbox()?.len(),
+        3,
+        "nothing more than the three packages"
+    );
     Ok(())
 }
 
@@ -236,13 +270,25 @@ fn bad_input_on_the_api_gets_clear_errors_and_changes_nothing() -> anyhow::Resul
     let recipient_dir = federation.init("000.00.00.H41", "UBND tỉnh Nghệ An")?;
     // A small package limit, to see 413.
     let config = sender_dir.join("config.toml");
-    let text = std::fs::read_to_string(&config)?.replace("max_package_size = \"64 MiB\"", "max_package_size = \"100 KiB\"");
+    let text: String = std::fs::read_to_string(&config)?
+        .lines()
+        .map(|l| {
+            if l.starts_with("max_package_size") {
+                "max_package_size = \"100 KiB\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     std::fs::write(&config, text)?;
     federation.admit(&sender_dir)?;
     federation.admit(&recipient_dir)?;
     let sender = ProcessNode::start(&sender_dir)?;
 
-    let error = |status: u16, body: &[u8]| -> (u16, Value) { (status, serde_json::from_slice(body).unwrap_or(Value::Null)) };
+    let error = |status: u16, body: &[u8]| -> (u16, Value) {
+        (status, serde_json::from_slice(body).unwrap_or(Value::Null))
+    };
 
     // Not well-formed: 400 with the place.
     let (status, body) = sender.post("/api/v1/packages", &sample("edoc.edxml"))?;
@@ -251,7 +297,13 @@ fn bad_input_on_the_api_gets_clear_errors_and_changes_nothing() -> anyhow::Resul
     assert_eq!(body["error"]["kind"], "invalid_edxml");
     assert_eq!(body["error"]["line"], 74);
     assert_eq!(body["error"]["column"], 7);
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("74:7"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("74:7"),
+        "{body}"
+    );
 
     // Not XML at all.
     let (status, body) = sender.post("/api/v1/packages", b"\x00\xffgarbage")?;
@@ -270,23 +322,44 @@ fn bad_input_on_the_api_gets_clear_errors_and_changes_nothing() -> anyhow::Resul
     assert_eq!(body["error"]["kind"], "not_from_this_agency");
 
     // To agencies outside the federation (H14 and G17 are not members here).
-    let (status, body) = sender.post("/api/v1/packages", &sample("status_cancellation_13.edxml").replace_all(b"000.00.00.H41", b"000.00.00.H14"))?;
+    let (status, body) = sender.post(
+        "/api/v1/packages",
+        &sample("status_cancellation_13.edxml").replace_all(b"000.00.00.H41", b"000.00.00.H14"),
+    )?;
     let (status, body) = error(status, &body);
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["kind"], "unknown_recipients");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("000.00.00.H14"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("000.00.00.H14")
+    );
 
     // No token, a wrong token.
     let (status, _) = sender.post_with_token("/api/v1/packages", b"<edXML/>", "wrong")?;
     assert_eq!(status, 401);
     // Bad and unknown ids.
     assert_eq!(sender.get("/api/v1/packages/not-an-id/status")?.0, 400);
-    assert_eq!(sender.get(&format!("/api/v1/packages/{}/status", "ab".repeat(32)))?.0, 404);
-    assert_eq!(sender.post(&format!("/api/v1/inbox/{}/ack", "cd".repeat(32)), b"")?.0, 404);
+    assert_eq!(
+        sender
+            .get(&format!("/api/v1/packages/{}/status", "ab".repeat(32)))?
+            .0,
+        404
+    );
+    assert_eq!(
+        sender
+            .post(&format!("/api/v1/inbox/{}/ack", "cd".repeat(32)), b"")?
+            .0,
+        404
+    );
 
     // Nothing was stored.
     assert_eq!(sender.get_json("/api/v1/packages")?, serde_json::json!([]));
-    assert_eq!(sender.get_json("/api/v1/inbox?all=true")?, serde_json::json!([]));
+    assert_eq!(
+        sender.get_json("/api/v1/inbox?all=true")?,
+        serde_json::json!([])
+    );
     // And the node still works.
     assert_eq!(sender.get_json("/health")?["status"], "ok");
     Ok(())
@@ -332,20 +405,25 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
     let target_peer: libp2p::PeerId = recipient.info().peer_id.parse()?;
 
     // 1. Raw bytes on the TCP port, before any handshake.
-    let tcp = match target.iter().find_map(|p| match p {
+    let Some(tcp) = target.iter().find_map(|p| match p {
         libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
         _ => None,
-    }) {
-        Some(port) => port,
-        None => anyhow::bail!("no TCP port in {target}"),
+    }) else {
+        anyhow::bail!("no TCP port in {target}");
     };
-    for junk in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0xff; 4096][..], b"\x13/multistream/1.0.0\n\x00\x00"] {
+    for junk in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        &[0xff; 4096][..],
+        b"\x13/multistream/1.0.0\n\x00\x00",
+    ] {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp))?;
         let _ = stream.write_all(junk);
     }
 
     // 2. Garbage frames over a real libp2p connection, from a node outside the roster.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let answers = runtime.block_on(async {
         let stranger = Identity::generate()?;
         let shutdown = tokio_util::sync::CancellationToken::new();
@@ -358,7 +436,9 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
             shutdown.clone(),
         )
         .await?;
-        handle.add_addresses(target_peer, vec![target.clone()]).await?;
+        handle
+            .add_addresses(target_peer, vec![target.clone()])
+            .await?;
         let limits = EnvelopeLimits::default();
         let mut answers = Vec::new();
         for frame in [
@@ -381,7 +461,9 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
             bytes::Bytes::from(sample("edoc_new.edxml")),
             &limits,
         )?;
-        let answer = handle.request(target_peer, Request::Deliver(package).encode()).await?;
+        let answer = handle
+            .request(target_peer, Request::Deliver(package).encode())
+            .await?;
         answers.push(Response::decode(answer, &limits)?);
         shutdown.cancel();
         anyhow::Ok(answers)
@@ -395,7 +477,12 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
         .collect();
     assert_eq!(
         reasons,
-        [RejectReason::Malformed, RejectReason::Malformed, RejectReason::Malformed, RejectReason::UnknownAgency]
+        [
+            RejectReason::Malformed,
+            RejectReason::Malformed,
+            RejectReason::Malformed,
+            RejectReason::UnknownAgency
+        ]
     );
 
     // Nothing was stored, the node is healthy, and honest delivery still works.
@@ -407,6 +494,9 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
     let package = sender.submit(&document)?;
     sender.wait_state(&package, "000.00.02.H53", "delivered", DELIVERY)?;
     assert_eq!(recipient.inbox()?.len(), 1);
-    assert!(recipient.log_text().contains("request refused"), "refusals are logged");
+    assert!(
+        recipient.log_text().contains("request refused"),
+        "refusals are logged"
+    );
     Ok(())
 }

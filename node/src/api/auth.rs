@@ -9,7 +9,11 @@ use super::ApiState;
 use super::error::ApiError;
 
 /// Lets a request through only with `Authorization: Bearer <the node's api.token>`.
-pub(super) async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(super) async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(AUTHORIZATION)

@@ -76,7 +76,9 @@ impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         let message = error.to_string();
         match error {
-            SubmitError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message),
+            SubmitError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+            }
             SubmitError::Edxml(e) => {
                 let mut api = ApiError::new(StatusCode::BAD_REQUEST, "invalid_edxml", message);
                 api.body.error.line = e.position.map(|p| p.line);
@@ -84,14 +86,22 @@ impl From<SubmitError> for ApiError {
                 api.body.error.path = (!e.path.is_empty()).then_some(e.path);
                 api
             }
-            SubmitError::NotFromThisAgency { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_from_this_agency", message)
+            SubmitError::NotFromThisAgency { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_from_this_agency",
+                message,
+            ),
+            SubmitError::UnknownRecipients(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_recipients",
+                message,
+            ),
+            SubmitError::NoRoster => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_roster", message)
             }
-            SubmitError::UnknownRecipients(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_recipients", message)
+            SubmitError::Envelope(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message)
             }
-            SubmitError::NoRoster => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_roster", message),
-            SubmitError::Envelope(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message),
             SubmitError::Store(_) => ApiError::unavailable(message),
         }
     }

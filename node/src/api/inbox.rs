@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::ApiState;
 use super::error::ApiError;
 use super::packages::parse_id;
-use crate::clock;
 use super::time::{rfc3339, rfc3339_opt};
+use crate::clock;
 use crate::store::{AckOutcome, InboxEntry};
 use lienthong_protocol::envelope::{PackageId, Timestamp};
 use lienthong_protocol::{MessageKind, OrganId};
@@ -46,7 +46,10 @@ pub(super) struct InboxQuery {
     all: bool,
 }
 
-pub(super) async fn list(State(state): State<ApiState>, Query(query): Query<InboxQuery>) -> Result<Json<Vec<InboxView>>, ApiError> {
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    Query(query): Query<InboxQuery>,
+) -> Result<Json<Vec<InboxView>>, ApiError> {
     let store = state.ctx.store.clone();
     let entries = tokio::task::spawn_blocking(move || store.inbox(query.all))
         .await
@@ -62,7 +65,10 @@ pub(super) struct Acked {
     newly_acked: bool,
 }
 
-pub(super) async fn ack(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Acked>, ApiError> {
+pub(super) async fn ack(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Acked>, ApiError> {
     let package_id = parse_id(&id)?;
     let store = state.ctx.store.clone();
     let outcome = tokio::task::spawn_blocking(move || store.ack(&package_id, clock::now()))
@@ -70,8 +76,16 @@ pub(super) async fn ack(State(state): State<ApiState>, Path(id): Path<String>) -
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     match outcome {
-        AckOutcome::Acked => Ok(Json(Acked { package_id: id, newly_acked: true })),
-        AckOutcome::AlreadyAcked => Ok(Json(Acked { package_id: id, newly_acked: false })),
-        AckOutcome::Unknown => Err(ApiError::not_found(format!("no received package {id} on this node"))),
+        AckOutcome::Acked => Ok(Json(Acked {
+            package_id: id,
+            newly_acked: true,
+        })),
+        AckOutcome::AlreadyAcked => Ok(Json(Acked {
+            package_id: id,
+            newly_acked: false,
+        })),
+        AckOutcome::Unknown => Err(ApiError::not_found(format!(
+            "no received package {id} on this node"
+        ))),
     }
 }

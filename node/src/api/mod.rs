@@ -35,22 +35,40 @@ pub(crate) struct ApiState {
 /// The router, without a listener (tests drive it directly).
 pub(crate) fn router(state: ApiState) -> Router {
     let authed = Router::new()
-        .route("/api/v1/packages", post(packages::submit).get(packages::list))
+        .route(
+            "/api/v1/packages",
+            post(packages::submit).get(packages::list),
+        )
         .route("/api/v1/packages/{id}", get(packages::content))
         .route("/api/v1/packages/{id}/status", get(packages::status))
         .route("/api/v1/inbox", get(inbox::list))
         .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
         .route("/api/v1/peers", get(peers::list))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/health", get(peers::health))
-        .route("/api/v1/openapi.json", get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
         .merge(authed)
         .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown`.
-pub(crate) async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) -> std::io::Result<()> {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     info!(addr = %listener.local_addr()?, "API listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

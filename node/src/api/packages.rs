@@ -16,21 +16,50 @@ use crate::clock;
 use crate::store::DeliveryState;
 use crate::submit;
 
-/// Reads the body up to the node's package limit plus one byte, so that "too large" is
-/// known without reading an unbounded body.
-async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Bytes, ApiError> {
-    let limit = usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
-    axum::body::to_bytes(body, limit.saturating_add(1)).await.map_err(|_| {
-        ApiError::new(
+/// How much of an oversized body is read and thrown away before answering 413. Reading
+/// it lets an ordinary HTTP client, still sending, receive the answer instead of a broken
+/// connection; beyond this the connection is simply closed.
+const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Reads the body up to the node's package limit. An oversized body is refused with 413
+/// without ever being held in memory.
+pub(super) async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Bytes, ApiError> {
+    use futures::StreamExt as _;
+    let limit =
+        usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
+    let mut stream = body.into_data_stream();
+    let mut buffer = bytes::BytesMut::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        })?;
+        total = total.saturating_add(chunk.len());
+        if total <= limit {
+            buffer.extend_from_slice(&chunk);
+        } else if total > DRAIN_LIMIT {
+            break;
+        } else {
+            buffer = bytes::BytesMut::new();
+        }
+    }
+    if total > limit {
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("the message is larger than this node's limit of {limit} bytes"),
-        )
-    })
+            format!(
+                "the message is {total} bytes or more, larger than this node's limit of {limit} bytes"
+            ),
+        ));
+    }
+    Ok(buffer.freeze())
 }
 
 /// Accepts an edXML message; 202 with the package id once it is durable.
-pub(super) async fn submit(State(state): State<ApiState>, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn submit(
+    State(state): State<ApiState>,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let ctx = state.ctx.clone();
     let submission = tokio::task::spawn_blocking(move || submit::submit(&ctx, body))
@@ -45,7 +74,10 @@ pub(super) fn parse_id(text: &str) -> Result<PackageId, ApiError> {
 }
 
 /// The original edXML bytes of a package this node sent or received.
-pub(super) async fn content(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn content(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let store = state.ctx.store.clone();
     let package = tokio::task::spawn_blocking(move || store.package(&id))
@@ -97,58 +129,63 @@ pub(crate) struct ReceiptView {
     pub(crate) description: Option<String>,
 }
 
-pub(super) async fn status(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<PackageStatus>, ApiError> {
+pub(super) async fn status(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<PackageStatus>, ApiError> {
     let id = parse_id(&id)?;
     let ctx = state.ctx.clone();
-    let found = tokio::task::spawn_blocking(move || -> Result<Option<PackageStatus>, crate::store::StoreError> {
-        let Some(meta) = ctx.store.outgoing(&id)? else {
-            return Ok(None);
-        };
-        let outbox = ctx.store.outbox(&id)?;
-        let receipts = ctx.store.receipts(&id)?;
-        let now = clock::now();
-        let recipients = outbox
-            .into_iter()
-            .map(|entry| {
-                let key = (entry.package_id, entry.recipient.clone());
-                let state = match entry.state {
-                    DeliveryState::Delivered => "delivered",
-                    DeliveryState::Rejected => "rejected",
-                    _ if now > entry.deadline => "stuck",
-                    DeliveryState::HeldAtRelay => "held_at_relay",
-                    _ if ctx.is_sending(&key) => "sending",
-                    DeliveryState::Sending => "sending",
-                    DeliveryState::Queued => "queued",
-                };
-                let timeline = receipts
-                    .iter()
-                    .filter(|r| r.recipient() == &entry.recipient)
-                    .map(|r| ReceiptView {
-                        code: r.code().as_str(),
-                        time: r.issued_at(),
-                        description: r.description().map(str::to_owned),
-                    })
-                    .collect();
-                RecipientStatus {
-                    organ_id: entry.recipient,
-                    state,
-                    attempts: entry.attempts,
-                    last_error: entry.last_error,
-                    deadline: entry.deadline,
-                    delivered_at: entry.delivered_at,
-                    receipts: timeline,
-                }
-            })
-            .collect();
-        Ok(Some(PackageStatus {
-            package_id: meta.package_id,
-            kind: meta.kind,
-            document_id: meta.document_id,
-            subject: meta.subject,
-            submitted_at: meta.submitted_at,
-            recipients,
-        }))
-    })
+    let found = tokio::task::spawn_blocking(
+        move || -> Result<Option<PackageStatus>, crate::store::StoreError> {
+            let Some(meta) = ctx.store.outgoing(&id)? else {
+                return Ok(None);
+            };
+            let outbox = ctx.store.outbox(&id)?;
+            let receipts = ctx.store.receipts(&id)?;
+            let now = clock::now();
+            let recipients = outbox
+                .into_iter()
+                .map(|entry| {
+                    let key = (entry.package_id, entry.recipient.clone());
+                    let state = match entry.state {
+                        DeliveryState::Delivered => "delivered",
+                        DeliveryState::Rejected => "rejected",
+                        _ if now > entry.deadline => "stuck",
+                        DeliveryState::HeldAtRelay => "held_at_relay",
+                        _ if ctx.is_sending(&key) => "sending",
+                        DeliveryState::Sending => "sending",
+                        DeliveryState::Queued => "queued",
+                    };
+                    let timeline = receipts
+                        .iter()
+                        .filter(|r| r.recipient() == &entry.recipient)
+                        .map(|r| ReceiptView {
+                            code: r.code().as_str(),
+                            time: r.issued_at(),
+                            description: r.description().map(str::to_owned),
+                        })
+                        .collect();
+                    RecipientStatus {
+                        organ_id: entry.recipient,
+                        state,
+                        attempts: entry.attempts,
+                        last_error: entry.last_error,
+                        deadline: entry.deadline,
+                        delivered_at: entry.delivered_at,
+                        receipts: timeline,
+                    }
+                })
+                .collect();
+            Ok(Some(PackageStatus {
+                package_id: meta.package_id,
+                kind: meta.kind,
+                document_id: meta.document_id,
+                subject: meta.subject,
+                submitted_at: meta.submitted_at,
+                recipients,
+            }))
+        },
+    )
     .await
     .map_err(|e| ApiError::unavailable(e.to_string()))?
     .map_err(|e| ApiError::unavailable(e.to_string()))?;

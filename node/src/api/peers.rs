@@ -47,7 +47,10 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
                     .as_ref()
                     .map(|i| i.addresses.iter().map(ToString::to_string).collect())
                     .unwrap_or_else(|| member.record.addresses.clone()),
-                rtt_ms: info.as_ref().and_then(|i| i.rtt).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                rtt_ms: info
+                    .as_ref()
+                    .and_then(|i| i.rtt)
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 agent: info.and_then(|i| i.agent_version),
                 this_node: member.peer_id == local,
             });
@@ -62,7 +65,9 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
             role: None,
             connected: true,
             addresses: info.addresses.iter().map(ToString::to_string).collect(),
-            rtt_ms: info.rtt.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            rtt_ms: info
+                .rtt
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             agent: info.agent_version,
             this_node: false,
         });

@@ -10,7 +10,10 @@ pub(crate) fn rfc3339<S: Serializer>(time: &Timestamp, serializer: S) -> Result<
 }
 
 /// Serialises an optional timestamp as RFC 3339 or null.
-pub(crate) fn rfc3339_opt<S: Serializer>(time: &Option<Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn rfc3339_opt<S: Serializer>(
+    time: &Option<Timestamp>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match time {
         Some(t) => serializer.collect_str(t),
         None => serializer.serialize_none(),

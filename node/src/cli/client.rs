@@ -30,7 +30,10 @@ impl ApiClient {
     pub(crate) fn for_data_dir(dir: &Path) -> anyhow::Result<ApiClient> {
         let data = DataDir::new(dir);
         let daemon: DaemonInfo = read_json(&data.daemon()).with_context(|| {
-            format!("is the node running? (lienthong run --data-dir {})", dir.display())
+            format!(
+                "is the node running? (lienthong run --data-dir {})",
+                dir.display()
+            )
         })?;
         let token = data_dir::read_secret(&data.api_token())
             .with_context(|| format!("reading {}", data.api_token().display()))?;
@@ -45,7 +48,9 @@ impl ApiClient {
         })
     }
 
-    fn check(response: ureq::http::Response<ureq::Body>) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+    fn check(
+        response: ureq::http::Response<ureq::Body>,
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         if response.status().is_success() {
             return Ok(response);
         }
@@ -81,11 +86,19 @@ impl ApiClient {
             .call()
             .map_err(|e| anyhow!("cannot reach the node's API at {}: {e}", self.base))?;
         let mut response = Self::check(response)?;
-        Ok(response.body_mut().with_config().limit(u64::MAX).read_to_vec()?)
+        Ok(response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()?)
     }
 
     /// POST a body, get JSON back.
-    pub(crate) fn post_json<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> anyhow::Result<T> {
+    pub(crate) fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &[u8],
+    ) -> anyhow::Result<T> {
         let response = self
             .agent
             .post(format!("{}{path}", self.base))

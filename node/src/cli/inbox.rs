@@ -23,7 +23,11 @@ pub(crate) struct InboxArgs {
 
 pub(crate) fn inbox(args: InboxArgs) -> anyhow::Result<()> {
     let client = ApiClient::for_data_dir(&args.node.data_dir)?;
-    let path = if args.all { "/api/v1/inbox?all=true" } else { "/api/v1/inbox" };
+    let path = if args.all {
+        "/api/v1/inbox?all=true"
+    } else {
+        "/api/v1/inbox"
+    };
     let entries: Vec<Value> = client.get_json(path)?;
     if args.json {
         println!("{}", Value::Array(entries));

@@ -36,7 +36,10 @@ pub(crate) fn run(args: PeersArgs) -> anyhow::Result<()> {
             state,
             p["peer_id"].as_str().unwrap_or("?"),
             p["name"].as_str().unwrap_or_default(),
-            p["rtt_ms"].as_u64().map(|ms| format!("  rtt {ms} ms")).unwrap_or_default(),
+            p["rtt_ms"]
+                .as_u64()
+                .map(|ms| format!("  rtt {ms} ms"))
+                .unwrap_or_default(),
         );
     }
     Ok(())

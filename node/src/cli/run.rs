@@ -21,7 +21,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         None => {
             let dir = PathBuf::from("lienthong-data");
             if ensure_dev_node(&dir)? {
-                println!("created a development node in {} (agency 000.00.00.H99, its own one-node federation)", dir.display());
+                println!(
+                    "created a development node in {} (agency 000.00.00.H99, its own one-node federation)",
+                    dir.display()
+                );
             }
             dir
         }
@@ -39,7 +42,11 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         for addr in &info.listen_addrs {
             println!("  peers    {addr}");
         }
-        println!("  API      http://{}  (bearer token in {})", info.api_addr, dir.join("api.token").display());
+        println!(
+            "  API      http://{}  (bearer token in {})",
+            info.api_addr,
+            dir.join("api.token").display()
+        );
         wait_for_signal().await?;
         println!("stopping");
         node.shutdown().await;

@@ -21,7 +21,8 @@ pub(crate) struct SendArgs {
 }
 
 pub(crate) fn run(args: SendArgs) -> anyhow::Result<()> {
-    let body = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let body =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let client = ApiClient::for_data_dir(&args.node.data_dir)?;
     let answer: Value = client.post_json("/api/v1/packages", &body)?;
     if args.json {

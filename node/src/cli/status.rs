@@ -35,15 +35,28 @@ pub(crate) fn run(args: StatusArgs) -> anyhow::Result<()> {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|x| format!("{} at {}", x["code"].as_str().unwrap_or("?"), x["time"].as_str().unwrap_or("?")))
+            .map(|x| {
+                format!(
+                    "{} at {}",
+                    x["code"].as_str().unwrap_or("?"),
+                    x["time"].as_str().unwrap_or("?")
+                )
+            })
             .collect();
         println!(
             "  {:<16} {:<13} attempts {}{}{}",
             r["organ_id"].as_str().unwrap_or("?"),
             r["state"].as_str().unwrap_or("?"),
             r["attempts"],
-            if receipts.is_empty() { String::new() } else { format!("  receipts {}", receipts.join(", ")) },
-            r["last_error"].as_str().map(|e| format!("  last error: {e}")).unwrap_or_default(),
+            if receipts.is_empty() {
+                String::new()
+            } else {
+                format!("  receipts {}", receipts.join(", "))
+            },
+            r["last_error"]
+                .as_str()
+                .map(|e| format!("  last error: {e}"))
+                .unwrap_or_default(),
         );
     }
     Ok(())

@@ -98,14 +98,13 @@ impl DeliveryEngine {
                     }
                 },
                 event = events.recv() => {
-                    if let Ok(NetworkEvent::PeerConnected(peer)) = event {
-                        if let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer).map(|m| m.record.organ_id.clone())) {
+                    if let Ok(NetworkEvent::PeerConnected(peer)) = event
+                        && let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer).map(|m| m.record.organ_id.clone())) {
                             let moved = scheduler.wake(&member, clock::now());
                             if moved > 0 {
                                 debug!(recipient = %member, moved, "recipient reachable again; retrying now");
                             }
                         }
-                    }
                 }
                 _ = rescan.tick() => {
                     let store = ctx.store.clone();
@@ -153,7 +152,10 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
     let loaded = {
         let store = ctx.store.clone();
         let id = *package_id;
-        tokio::task::spawn_blocking(move || Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package(&id)?))).await
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package(&id)?))
+        })
+        .await
     };
     let (entries, package) = match loaded {
         Ok(Ok(found)) => found,
@@ -166,11 +168,17 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
         }
     };
-    let (Some(entry), Some(package)) = (entries.into_iter().find(|e| &e.recipient == recipient), package) else {
+    let (Some(entry), Some(package)) = (
+        entries.into_iter().find(|e| &e.recipient == recipient),
+        package,
+    ) else {
         warn!(package = %package_id, recipient = %recipient, "outbox entry or package missing; dropped from the schedule");
         return Outcome::Done;
     };
-    if matches!(entry.state, DeliveryState::Delivered | DeliveryState::Rejected) {
+    if matches!(
+        entry.state,
+        DeliveryState::Delivered | DeliveryState::Rejected
+    ) {
         return Outcome::Done;
     }
 
@@ -178,7 +186,9 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
         // A package to this node's own agency is delivered in place.
         let ctx2 = ctx.clone();
         let local = ctx.network.local_peer_id();
-        match tokio::task::spawn_blocking(move || inbound::accept_package(&ctx2, local, &package)).await {
+        match tokio::task::spawn_blocking(move || inbound::accept_package(&ctx2, local, &package))
+            .await
+        {
             Ok(response) => Ok(response),
             Err(e) => Err(format!("local delivery failed: {e}")),
         }
@@ -198,7 +208,10 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             delivered.last_error = None;
             delivered.attempts += 1;
             let store = ctx.store.clone();
-            let recorded = tokio::task::spawn_blocking(move || store.record_receipt(&receipt, Some(&delivered))).await;
+            let recorded = tokio::task::spawn_blocking(move || {
+                store.record_receipt(&receipt, Some(&delivered))
+            })
+            .await;
             match recorded {
                 Ok(Ok(_)) => {
                     info!(
@@ -215,7 +228,10 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             }
         }
         Ok(Response::Rejected(rejection)) => {
-            let final_refusal = matches!(rejection.reason, RejectReason::Malformed | RejectReason::TooLarge);
+            let final_refusal = matches!(
+                rejection.reason,
+                RejectReason::Malformed | RejectReason::TooLarge
+            );
             if final_refusal {
                 warn!(package = %package_id, recipient = %recipient, rejection = %rejection, "package refused by the recipient for good");
                 let mut rejected = entry;
@@ -232,13 +248,24 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             }
         }
         Ok(Response::Busy) => retry(ctx, entry, format!("{recipient} is busy")).await,
-        Ok(other) => retry(ctx, entry, format!("unexpected answer from {recipient}: {other:?}")).await,
+        Ok(other) => {
+            retry(
+                ctx,
+                entry,
+                format!("unexpected answer from {recipient}: {other:?}"),
+            )
+            .await
+        }
         Err(problem) => retry(ctx, entry, problem).await,
     }
 }
 
 /// Sends a request to an agency's node, resolving it through the roster.
-pub(crate) async fn send(ctx: &NodeContext, recipient: &lienthong_protocol::OrganId, request: Request) -> Result<Response, String> {
+pub(crate) async fn send(
+    ctx: &NodeContext,
+    recipient: &lienthong_protocol::OrganId,
+    request: Request,
+) -> Result<Response, String> {
     let roster = ctx.roster().ok_or("this node has no roster")?;
     let member = roster
         .member(recipient)
@@ -255,7 +282,7 @@ pub(crate) async fn send(ctx: &NodeContext, recipient: &lienthong_protocol::Orga
         .request(peer, request.encode())
         .await
         .map_err(|e| format!("cannot reach {recipient}: {e}"))?;
-    let limits = ctx.limits.clone();
+    let limits = ctx.limits;
     tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
         .await
         .map_err(|e| format!("decoding task failed: {e}"))?

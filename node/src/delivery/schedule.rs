@@ -59,7 +59,9 @@ impl Scheduler {
     pub fn take_due(&mut self, now: Timestamp, limit: usize) -> Vec<DeliveryKey> {
         let mut taken = Vec::new();
         while taken.len() < limit {
-            let Some((at, key)) = self.due.first().cloned() else { break };
+            let Some((at, key)) = self.due.first().cloned() else {
+                break;
+            };
             if at > now {
                 break;
             }
@@ -90,11 +92,11 @@ impl Scheduler {
         let mut moved = 0;
         for package in packages {
             let key = (package, recipient.clone());
-            if let Some(at) = self.when.get(&key).copied() {
-                if at > now {
-                    self.schedule(key, now);
-                    moved += 1;
-                }
+            if let Some(at) = self.when.get(&key).copied()
+                && at > now
+            {
+                self.schedule(key, now);
+                moved += 1;
             }
         }
         moved
@@ -144,7 +146,11 @@ mod tests {
         let due = s.take_due(t(25), 10);
         assert_eq!(due, vec![key(2, "000.00.01.H53"), key(3, "000.00.02.H53")]);
         assert!(s.is_in_flight(&due[0]));
-        assert_eq!(s.take_due(t(25), 10), vec![], "in-flight deliveries are not handed out twice");
+        assert_eq!(
+            s.take_due(t(25), 10),
+            vec![],
+            "in-flight deliveries are not handed out twice"
+        );
         assert_eq!(s.in_flight(), 2);
         assert_eq!(s.len(), 3);
     }

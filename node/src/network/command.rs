@@ -53,6 +53,12 @@ pub(crate) enum Command {
     KadGet { key: Vec<u8>, reply: KadGetReply },
     /// Sent by `disconnect`; answered once every connection to the peer is closing.
     Disconnect { peer: PeerId, reply: Reply<()> },
+    /// Sent by `connect`; answered once a dial has started (or the peer was connected
+    /// already), not when it completes: the outcome shows as a `PeerConnected` event.
+    Connect {
+        peer: PeerId,
+        reply: Reply<Result<(), String>>,
+    },
 }
 
 impl fmt::Debug for Command {
@@ -60,6 +66,7 @@ impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ListenAddrs { .. } => f.write_str("ListenAddrs"),
+            Self::Connect { peer, .. } => f.debug_struct("Connect").field("peer", peer).finish(),
             Self::AddAddresses { peer, addrs, .. } => f
                 .debug_struct("AddAddresses")
                 .field("peer", peer)
@@ -105,7 +112,8 @@ impl Command {
             Self::ListenAddrs { .. }
             | Self::AddAddresses { .. }
             | Self::Peers { .. }
-            | Self::Disconnect { .. } => {}
+            | Self::Disconnect { .. }
+            | Self::Connect { .. } => {}
         }
     }
 }

@@ -221,6 +221,9 @@ impl EventLoop {
             }
             Command::KadPut { key, value, reply } => self.start_kad_put(key, value, reply),
             Command::KadGet { key, reply } => self.start_kad_get(key, reply),
+            Command::Connect { peer, reply } => {
+                let _ = reply.send(self.connect(peer));
+            }
             Command::Disconnect { peer, reply } => {
                 if self.swarm.disconnect_peer_id(peer).is_ok() {
                     tracing::debug!(peer = %peer, "disconnecting");
@@ -236,6 +239,24 @@ impl EventLoop {
                 kademlia.add_address(&peer, addr.clone());
             }
             self.swarm.add_peer_address(peer, addr);
+        }
+    }
+
+    /// Dials `peer` unless connected or dialing; the reason when no dial can start.
+    fn connect(&mut self, peer: PeerId) -> Result<(), String> {
+        if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
+            return Ok(());
+        }
+        let known = self.peers.dial_addresses(&peer);
+        let opts = DialOpts::peer_id(peer).condition(PeerCondition::DisconnectedAndNotDialing);
+        let opts = if known.is_empty() {
+            opts.build()
+        } else {
+            opts.addresses(known).build()
+        };
+        match self.swarm.dial(opts) {
+            Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => Ok(()),
+            Err(error) => Err(error.to_string()),
         }
     }
 

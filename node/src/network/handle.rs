@@ -116,6 +116,22 @@ impl NetworkHandle {
             .await
     }
 
+    /// Starts a connection to `peer` unless one exists, with its known addresses. Used to
+    /// announce a (re)started node to the members it has business with: once connected, they
+    /// learn its current addresses through identify and retry what they hold for it.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped; `Ok(Err(reason))` when the dial
+    /// could not even start (no address known).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dial started anyway is harmless.
+    pub async fn connect(&self, peer: PeerId) -> Result<Result<(), String>, NetworkError> {
+        self.call(|reply| Command::Connect { peer, reply }).await
+    }
+
     /// Sends `payload` to `peer` and returns its response frame. Dials first when not
     /// connected, with the addresses from [`add_addresses`](Self::add_addresses), identify,
     /// mDNS and Kademlia.

@@ -38,7 +38,7 @@ fn read_version(db: &Db) -> Result<Option<u32>, StoreError> {
     let Some(value) = db.get(Tree::Meta, keys::SCHEMA_VERSION)? else {
         return Ok(None);
     };
-    let bytes: [u8; 4] = value.as_ref().try_into().map_err(|_| {
+    let bytes: [u8; 4] = value[..].try_into().map_err(|_| {
         corrupt(
             Tree::Meta,
             keys::SCHEMA_VERSION,
