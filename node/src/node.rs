@@ -257,7 +257,7 @@ pub fn ensure_dev_node(dir: &std::path::Path) -> anyhow::Result<bool> {
             listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
             api: None,
             role: lienthong_protocol::roster::Role::Agency,
-            mdns: false,
+            mdns: true,
         },
     )?;
     let federation = crate::federation::FederationDir::new(dir.join("federation"));

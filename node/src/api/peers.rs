@@ -81,16 +81,27 @@ pub(super) struct Health {
     organ_id: String,
     peer_id: String,
     roster_serial: Option<u64>,
+    /// Outbox entries not yet delivered or refused.
+    pending_deliveries: Option<u64>,
+    /// Received packages QLVB has not acknowledged.
+    inbox_unacked: Option<u64>,
     version: &'static str,
 }
 
 pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
     let ctx = &state.ctx;
+    let store = ctx.store.clone();
+    let counts = tokio::task::spawn_blocking(move || store.counts())
+        .await
+        .ok()
+        .and_then(Result::ok);
     Json(Health {
         status: "ok",
         organ_id: ctx.organ_id.to_string(),
         peer_id: ctx.network.local_peer_id().to_string(),
         roster_serial: ctx.roster().map(|r| r.serial()),
+        pending_deliveries: counts.as_ref().map(|c| c.pending_outbox),
+        inbox_unacked: counts.as_ref().map(|c| c.inbox_unacked),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

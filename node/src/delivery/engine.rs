@@ -204,7 +204,8 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             }
             let mut delivered = entry.clone();
             delivered.state = DeliveryState::Delivered;
-            delivered.delivered_at = Some(receipt.issued_at());
+            // When this node learned of the delivery; the receipt keeps the recipient's time.
+            delivered.delivered_at = Some(clock::now());
             delivered.last_error = None;
             delivered.attempts += 1;
             let store = ctx.store.clone();

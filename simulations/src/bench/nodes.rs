@@ -1,0 +1,194 @@
+//! lienthong's own figures, measured on real node processes on loopback.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow};
+use lienthong_protocol::envelope::Timestamp;
+
+use super::documents::document;
+use super::limits::percentiles;
+use crate::process::{Federation, ProcessNode, wait_for};
+
+const SENDER: &str = "000.00.01.H53";
+const RECIPIENT: &str = "000.00.02.H53";
+const OFFLINE: &str = "000.00.03.H53";
+const CLIENTS: usize = 8;
+
+/// A sender and a recipient process, and an admitted member that never runs.
+pub(super) struct Pair {
+    _federation: Federation,
+    sender: Arc<ProcessNode>,
+    recipient: ProcessNode,
+}
+
+impl Pair {
+    pub(super) fn start() -> anyhow::Result<Pair> {
+        let federation = Federation::new("Đo hiệu năng")?;
+        let sender_dir = federation.init(SENDER, "Văn phòng UBND tỉnh")?;
+        let recipient_dir = federation.init(RECIPIENT, "Sở Nội vụ")?;
+        let offline_dir = federation.init(OFFLINE, "Sở Tư pháp")?;
+        federation.admit(&offline_dir)?;
+        // Benchmarks log only problems: logging every package would measure the terminal.
+        let sender = ProcessNode::start_with_log(&sender_dir, "warn")?;
+        let recipient = ProcessNode::start_with_log(&recipient_dir, "warn")?;
+        federation.admit(&sender_dir)?;
+        federation.admit(&recipient_dir)?;
+        let serial = federation.serial()?;
+        for node in [&sender, &recipient] {
+            wait_for("the roster", Duration::from_secs(30), || {
+                (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+            })?;
+        }
+        Ok(Pair {
+            _federation: federation,
+            sender: Arc::new(sender),
+            recipient,
+        })
+    }
+
+    pub(super) fn sender(&self) -> &ProcessNode {
+        &self.sender
+    }
+
+    pub(super) fn idle_rss_mb(&self) -> anyhow::Result<f64> {
+        // Let start-up allocations settle: the roster is loaded and announced.
+        self.rss_mb(&self.recipient)
+    }
+
+    pub(super) fn rss_mb(&self, node: &ProcessNode) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", node.info().pid))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow!("no VmRSS"))?;
+        Ok(kb / 1024.0)
+    }
+
+    fn pending(&self) -> anyhow::Result<u64> {
+        self.sender.get_json("/health")?["pending_deliveries"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no pending_deliveries in /health"))
+    }
+
+    /// Waits until the sender has no more pending deliveries than `baseline` (entries for
+    /// the offline member stay pending for ever).
+    fn wait_delivered(&self, baseline: u64, deadline: Duration) -> anyhow::Result<()> {
+        wait_for("every delivery to finish", deadline, || {
+            (self.pending().ok()? <= baseline).then_some(())
+        })
+    }
+}
+
+/// Submits `documents` from `CLIENTS` threads; returns (package id, submit start in ms).
+fn submit_all(
+    sender: &Arc<ProcessNode>,
+    documents: Vec<Vec<u8>>,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    let documents = Arc::new(documents);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let sender = sender.clone();
+            let documents = documents.clone();
+            let next = next.clone();
+            std::thread::spawn(move || -> anyhow::Result<Vec<(String, u64)>> {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(doc) = documents.get(i) else {
+                        return Ok(done);
+                    };
+                    let start = now_ms();
+                    done.push((sender.submit(doc)?, start));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.join().map_err(|_| anyhow!("client panicked"))??);
+    }
+    Ok(all)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Durable submissions per second through the API, to a member that is offline (so that
+/// delivery work does not run alongside).
+pub(super) fn ingest(pair: &Pair, count: usize) -> anyhow::Result<f64> {
+    let documents = (0..count)
+        .map(|n| document(SENDER, OFFLINE, 1_000_000 + n, 10 * 1024))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let start = Instant::now();
+    submit_all(&pair.sender, documents)?;
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+/// 10 KB documents per second, from submission to every receipt 01 recorded at the sender.
+pub(super) fn small_throughput(pair: &Pair, count: usize) -> anyhow::Result<f64> {
+    let baseline = pair.pending()?;
+    let documents = (0..count)
+        .map(|n| document(SENDER, RECIPIENT, n, 10 * 1024))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let start = Instant::now();
+    submit_all(&pair.sender, documents)?;
+    pair.wait_delivered(baseline, Duration::from_secs(600))?;
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Submission to receipt 01 at the sender, for documents sent one at a time at `rate` per
+/// second: p50 and p99 in ms.
+pub(super) fn small_latency(pair: &Pair, count: usize, rate: f64) -> anyhow::Result<(f64, f64)> {
+    let documents = (0..count)
+        .map(|n| document(SENDER, RECIPIENT, 500_000 + n, 10 * 1024))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let baseline = pair.pending()?;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut sent = Vec::new();
+    let begin = Instant::now();
+    for (i, doc) in documents.iter().enumerate() {
+        // Pace the load: the figure is latency at a steady, moderate rate.
+        let due = begin + interval * u32::try_from(i)?;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let start = now_ms();
+        sent.push((pair.sender.submit(doc)?, start));
+    }
+    pair.wait_delivered(baseline, Duration::from_secs(300))?;
+    let mut samples = Vec::new();
+    for (package, start) in &sent {
+        let delivered = delivered_at(&pair.sender, package)?;
+        samples.push(delivered.saturating_sub(*start) as f64);
+    }
+    Ok(percentiles(&mut samples))
+}
+
+/// MB/s for one document with a large attachment, from submission to receipt 01.
+pub(super) fn large_throughput(pair: &Pair, attachment: usize) -> anyhow::Result<f64> {
+    let doc = document(SENDER, RECIPIENT, 900_000, attachment * 4 / 3 + 1400)?;
+    let baseline = pair.pending()?;
+    let start = now_ms();
+    let package = pair.sender.submit(&doc)?;
+    pair.wait_delivered(baseline, Duration::from_secs(300))?;
+    let delivered = delivered_at(&pair.sender, &package)?;
+    let secs = (delivered.saturating_sub(start)).max(1) as f64 / 1000.0;
+    Ok(doc.len() as f64 / secs / 1e6)
+}
+
+/// When the sender recorded the recipient's receipt 01, in ms since the epoch.
+fn delivered_at(sender: &ProcessNode, package: &str) -> anyhow::Result<u64> {
+    let status = sender.get_json(&format!("/api/v1/packages/{package}/status"))?;
+    let text = status["recipients"][0]["delivered_at"]
+        .as_str()
+        .ok_or_else(|| anyhow!("{package} not delivered: {status}"))?;
+    let at: Timestamp = text.parse().context("delivered_at")?;
+    Ok(at.as_millis())
+}

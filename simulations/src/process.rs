@@ -1,0 +1,471 @@
+//! Federations of real `lienthong` processes on loopback, each with its own data directory,
+//! logs kept and shown when a test fails. Used by the end-to-end tests and the benchmarks.
+//!
+//! Every wait is on an observable condition with a deadline ([`wait_for`]); nothing sleeps
+//! blindly. Processes are stopped when their [`ProcessNode`] is dropped.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use lienthong_node::federation::DaemonInfo;
+use serde_json::Value;
+
+/// The `lienthong` binary: `LIENTHONG_BIN`, or the one built beside the running program
+/// (`target/<profile>/lienthong` for `lienthong-sim` and for tests in `target/<profile>/deps`).
+pub fn lienthong_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("LIENTHONG_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("executable path");
+    let here = exe.parent().expect("executable dir");
+    let candidates = [
+        here.join("lienthong"),
+        here.parent()
+            .map(|p| p.join("lienthong"))
+            .unwrap_or_default(),
+    ];
+    match candidates.iter().find(|c| c.is_file()) {
+        Some(bin) => bin.clone(),
+        None => panic!(
+            "the lienthong binary is missing beside {}: build it first with `cargo build -p lienthong-node --bins` (or set LIENTHONG_BIN)",
+            exe.display()
+        ),
+    }
+}
+
+/// The real edXML samples: `LIENTHONG_SHARED/edxml-samples`, or `../shared` beside the
+/// workspace. Missing samples fail the test.
+pub fn samples_dir() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shared = match std::env::var_os("LIENTHONG_SHARED") {
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("../shared"),
+    };
+    let dir = shared.join("edxml-samples");
+    assert!(
+        dir.is_dir(),
+        "the shared edXML samples are missing at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Waits until `check` returns `Some`, polling every 20 ms, for at most `deadline`.
+///
+/// # Errors
+/// When the deadline passes; the message says what was awaited.
+pub fn wait_for<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> anyhow::Result<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if start.elapsed() > deadline {
+            bail!("timed out after {deadline:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `lienthong` with arguments and returns its standard output.
+///
+/// # Errors
+/// When it exits unsuccessfully; the error holds its output.
+pub fn lienthong(args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(lienthong_bin()).args(args).output()?;
+    if !output.status.success() {
+        bail!(
+            "lienthong {} failed ({}):\n{}{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// A federation in a temporary directory: its authority and its nodes' data directories.
+#[derive(Debug)]
+pub struct Federation {
+    root: tempfile::TempDir,
+}
+
+impl Federation {
+    /// A new federation with its authority.
+    ///
+    /// # Errors
+    /// When `lienthong federation new` fails.
+    pub fn new(name: &str) -> anyhow::Result<Federation> {
+        let root = tempfile::Builder::new()
+            .prefix("lienthong-test-")
+            .tempdir()?;
+        let fed = root.path().join("federation");
+        lienthong(&["federation", "new", "--dir", path(&fed), "--name", name])?;
+        Ok(Federation { root })
+    }
+
+    /// The federation directory.
+    pub fn dir(&self) -> PathBuf {
+        self.root.path().join("federation")
+    }
+
+    /// Initialises a node (loopback, ports chosen by the system, no mDNS).
+    ///
+    /// # Errors
+    /// When `lienthong init` fails.
+    pub fn init(&self, organ_id: &str, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.root.path().join(organ_id);
+        lienthong(&[
+            "init",
+            "--data-dir",
+            path(&dir),
+            "--organ-id",
+            organ_id,
+            "--name",
+            name,
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--no-mdns",
+        ])?;
+        Ok(dir)
+    }
+
+    /// Admits a node (running or not) and installs the roster everywhere.
+    ///
+    /// # Errors
+    /// When `lienthong federation admit` fails.
+    pub fn admit(&self, node_dir: &Path) -> anyhow::Result<()> {
+        lienthong(&[
+            "federation",
+            "admit",
+            "--dir",
+            path(&self.dir()),
+            "--data-dir",
+            path(node_dir),
+        ])?;
+        Ok(())
+    }
+
+    /// The roster's serial now.
+    ///
+    /// # Errors
+    /// When `lienthong federation show` fails.
+    pub fn serial(&self) -> anyhow::Result<u64> {
+        let shown: Value = serde_json::from_str(&lienthong(&[
+            "federation",
+            "show",
+            "--dir",
+            path(&self.dir()),
+            "--json",
+        ])?)?;
+        shown["roster"]["serial"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no serial"))
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temp paths")
+}
+
+/// A `lienthong run` process.
+#[derive(Debug)]
+pub struct ProcessNode {
+    child: Option<Child>,
+    dir: PathBuf,
+    log: PathBuf,
+    info: DaemonInfo,
+    token: String,
+}
+
+impl ProcessNode {
+    /// Starts the daemon of `dir` and waits until it has written its `daemon.json`.
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start(dir: &Path) -> anyhow::Result<ProcessNode> {
+        let filter =
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lienthong_node=debug".to_owned());
+        ProcessNode::start_with_log(dir, &filter)
+    }
+
+    /// Starts the daemon with a log filter (`RUST_LOG` syntax).
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_with_log(dir: &Path, filter: &str) -> anyhow::Result<ProcessNode> {
+        let daemon = dir.join("daemon.json");
+        let _ = std::fs::remove_file(&daemon);
+        let log = dir.join("node.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        let child = Command::new(lienthong_bin())
+            .args(["run", "--data-dir", path(dir)])
+            .env("RUST_LOG", filter)
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting lienthong run")?;
+        let pid = child.id();
+        let mut node = ProcessNode {
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            log,
+            info: DaemonInfo {
+                organ_id: "000.00.00.H99".parse()?,
+                peer_id: String::new(),
+                listen_addrs: Vec::new(),
+                api_addr: String::new(),
+                pid,
+            },
+            token: std::fs::read_to_string(dir.join("api.token"))?
+                .trim()
+                .to_owned(),
+        };
+        let info = wait_for("daemon.json", Duration::from_secs(30), || {
+            if let Some(child) = node.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Some(Err(anyhow!("lienthong run exited early ({status})")));
+            }
+            let text = std::fs::read(&daemon).ok()?;
+            let info: DaemonInfo = serde_json::from_slice(&text).ok()?;
+            (info.pid == pid).then_some(Ok(info))
+        })
+        .and_then(|r| r)
+        .map_err(|e| anyhow!("{e}\n--- node log ---\n{}", node.log_text()))?;
+        node.info = info;
+        Ok(node)
+    }
+
+    /// What the daemon published.
+    pub fn info(&self) -> &DaemonInfo {
+        &self.info
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The node's log so far.
+    pub fn log_text(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.info.api_addr)
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into()
+    }
+
+    /// POSTs to the API with the node's token; returns status and body.
+    ///
+    /// # Errors
+    /// When the API cannot be reached.
+    pub fn post(&self, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.post_with_token(path, body, &self.token.clone())
+    }
+
+    /// POSTs with a given token.
+    ///
+    /// # Errors
+    /// When the API cannot be reached.
+    pub fn post_with_token(
+        &self,
+        path: &str,
+        body: &[u8],
+        token: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut response = Self::agent()
+            .post(self.url(path))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", "application/xml")
+            .send(body)?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()?;
+        Ok((status, body))
+    }
+
+    /// GETs from the API with the node's token; returns status and body.
+    ///
+    /// # Errors
+    /// When the API cannot be reached.
+    pub fn get(&self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut response = Self::agent()
+            .get(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()?;
+        Ok((status, body))
+    }
+
+    /// GETs JSON, failing on a non-2xx status.
+    ///
+    /// # Errors
+    /// On transport errors, a non-2xx status or bad JSON.
+    pub fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.get(path)?;
+        if !(200..300).contains(&status) {
+            bail!("GET {path}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        Ok(serde_json::from_slice(&body)?)
+    }
+
+    /// Submits edXML and returns the package id.
+    ///
+    /// # Errors
+    /// When the node does not answer 202.
+    pub fn submit(&self, edxml: &[u8]) -> anyhow::Result<String> {
+        let (status, body) = self.post("/api/v1/packages", edxml)?;
+        if status != 202 {
+            bail!("submit: {status} {}", String::from_utf8_lossy(&body));
+        }
+        let answer: Value = serde_json::from_slice(&body)?;
+        Ok(answer["package_id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no package_id"))?
+            .to_owned())
+    }
+
+    /// The state of one recipient of a sent package (`queued`, `delivered`, …).
+    ///
+    /// # Errors
+    /// When the status cannot be read or names no such recipient.
+    pub fn recipient_state(
+        &self,
+        package: &str,
+        recipient: &str,
+    ) -> anyhow::Result<(String, Vec<String>)> {
+        let status = self.get_json(&format!("/api/v1/packages/{package}/status"))?;
+        let r = status["recipients"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["organ_id"] == recipient))
+            .ok_or_else(|| anyhow!("{recipient} is not a recipient of {package}"))?;
+        let codes = r["receipts"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|x| x["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((r["state"].as_str().unwrap_or_default().to_owned(), codes))
+    }
+
+    /// Waits until `recipient` has `state`.
+    ///
+    /// # Errors
+    /// On timeout, with the node's log.
+    pub fn wait_state(
+        &self,
+        package: &str,
+        recipient: &str,
+        state: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<Vec<String>> {
+        wait_for(
+            &format!("{package} to be {state} at {recipient}"),
+            deadline,
+            || match self.recipient_state(package, recipient) {
+                Ok((s, codes)) if s == state => Some(codes),
+                _ => None,
+            },
+        )
+        .map_err(|e| anyhow!("{e}\n--- sender log ---\n{}", tail(&self.log_text())))
+    }
+
+    /// The inbox (unacknowledged) as JSON entries.
+    ///
+    /// # Errors
+    /// When it cannot be read.
+    pub fn inbox(&self) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .get_json("/api/v1/inbox?all=true")?
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Sends SIGKILL and waits for the process to be gone: a crash.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to 30 s for a clean exit; returns whether it exited 0.
+    ///
+    /// # Errors
+    /// When it does not stop in time (it is then killed).
+    pub fn terminate(&mut self) -> anyhow::Result<bool> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(true);
+        };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id())?);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
+        let status = wait_for("the node to stop", Duration::from_secs(30), || {
+            child.try_wait().ok().flatten()
+        });
+        match status {
+            Ok(status) => Ok(status.success()),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for ProcessNode {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of {} ---\n{}",
+                self.dir.display(),
+                tail(&self.log_text())
+            );
+        }
+        let _ = self.terminate();
+    }
+}
+
+/// The last 200 lines of a log.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(200)..].join("\n")
+}
