@@ -17,6 +17,7 @@
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
 //! - `presence`: announcing this node to the federation's members.
+//! - `discovery`: signed `OrganId → addresses` records in the Kademlia DHT.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
@@ -28,6 +29,7 @@ pub mod config;
 pub mod context;
 pub mod data_dir;
 pub mod delivery;
+pub(crate) mod discovery;
 pub mod federation;
 pub mod identity;
 pub(crate) mod inbound;

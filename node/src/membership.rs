@@ -121,6 +121,19 @@ impl Membership {
     /// # Errors
     /// [`MembershipError`] when the files exist but cannot be used.
     pub fn load(dir: &DataDir) -> Result<Option<Self>, MembershipError> {
+        Membership::load_pinned(dir, None)
+    }
+
+    /// Like [`Membership::load`], but verifies against `pinned` when given: once a node has
+    /// a root, a replaced `root.pub` does not change whom it trusts (that takes a restart,
+    /// an operator's decision).
+    ///
+    /// # Errors
+    /// [`MembershipError`] when the files exist but cannot be used.
+    pub fn load_pinned(
+        dir: &DataDir,
+        pinned: Option<PublicKey>,
+    ) -> Result<Option<Self>, MembershipError> {
         let files = |message: String| MembershipError::Files {
             dir: dir.root().display().to_string(),
             message,
@@ -128,7 +141,10 @@ impl Membership {
         if !dir.roster().exists() && !dir.root_key().exists() {
             return Ok(None);
         }
-        let root = read_public_key(&dir.root_key()).map_err(|e| files(format!("{e:#}")))?;
+        let root = match pinned {
+            Some(root) => root,
+            None => read_public_key(&dir.root_key()).map_err(|e| files(format!("{e:#}")))?,
+        };
         let wire = std::fs::read(dir.roster()).map_err(|e| files(format!("roster.bin: {e}")))?;
         let signed = SignedRoster::from_wire(Bytes::from(wire), &root)?;
         Ok(Some(Membership::new(signed)?))
@@ -194,9 +210,11 @@ pub(crate) async fn watch_roster(
             continue;
         }
         seen = now;
+        // The root is pinned by the first roster the node took.
+        let pinned = sender.borrow().as_ref().map(|m| *m.signed().signer());
         let loaded = {
             let dir = dir.clone();
-            tokio::task::spawn_blocking(move || Membership::load(&dir)).await
+            tokio::task::spawn_blocking(move || Membership::load_pinned(&dir, pinned)).await
         };
         match loaded {
             Ok(Ok(Some(membership))) => {

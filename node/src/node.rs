@@ -24,7 +24,7 @@ use crate::identity::Identity;
 use crate::membership::{self, Membership};
 use crate::network;
 use crate::store::Store;
-use crate::{inbound, init, presence};
+use crate::{discovery, inbound, init, presence};
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
@@ -162,6 +162,7 @@ impl Node {
             DeliveryEngine::run(ctx.clone(), delivery_rx, shutdown.child_token()).in_current_span(),
         );
         tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(discovery::publish(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(
             membership::watch_roster(
                 data.clone(),

@@ -500,3 +500,116 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
     );
     Ok(())
 }
+
+#[test]
+fn the_cli_drives_a_node_with_json_for_scripts() -> anyhow::Result<()> {
+    use lienthong_tests::lienthong;
+
+    let federation = Federation::new("dòng lệnh")?;
+    let sender_dir = federation.init("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
+    let recipient_dir = federation.init("28.22.H17", "Đơn vị Đà Nẵng")?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    let recipient = ProcessNode::start(&recipient_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    let serial = federation.serial()?;
+    for node in [&sender, &recipient] {
+        wait_for("the roster", DELIVERY, || {
+            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
+        })?;
+    }
+    let s = sender_dir.to_str().expect("utf-8");
+    let r = recipient_dir.to_str().expect("utf-8");
+    let file = samples_dir().join("edoc_new.edxml");
+    let sent: Value = serde_json::from_str(&lienthong(&[
+        "send",
+        "--data-dir",
+        s,
+        file.to_str().expect("utf-8"),
+        "--json",
+    ])?)?;
+    let package = sent["package_id"].as_str().expect("package_id").to_owned();
+    assert_eq!(package.len(), 64);
+
+    let status = wait_for("delivery", DELIVERY, || {
+        let status: Value = serde_json::from_str(
+            &lienthong(&["status", "--data-dir", s, &package, "--json"]).ok()?,
+        )
+        .ok()?;
+        (status["recipients"][0]["state"] == "delivered").then_some(status)
+    })?;
+    assert_eq!(status["package_id"], package.as_str());
+    assert_eq!(status["recipients"][0]["organ_id"], "28.22.H17");
+    assert_eq!(status["recipients"][0]["receipts"][0]["code"], "01");
+    assert!(
+        status["recipients"][0]["receipts"][0]["time"]
+            .as_str()
+            .is_some()
+    );
+
+    let inbox: Value = serde_json::from_str(&lienthong(&["inbox", "--data-dir", r, "--json"])?)?;
+    let entry = &inbox.as_array().expect("array")[0];
+    assert_eq!(entry["package_id"], package.as_str());
+    assert_eq!(entry["from"], "000.00.00.A80");
+    assert_eq!(
+        entry["document_id"],
+        "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
+    );
+    assert!(entry["received_at"].as_str().is_some());
+
+    let out = recipient_dir.join("fetched.edxml");
+    lienthong(&[
+        "fetch",
+        "--data-dir",
+        r,
+        &package,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ])?;
+    assert!(std::fs::read(&out)? == std::fs::read(&file)?);
+
+    assert!(lienthong(&["ack", "--data-dir", r, &package])?.contains("acknowledged"));
+    let inbox: Value = serde_json::from_str(&lienthong(&["inbox", "--data-dir", r, "--json"])?)?;
+    assert_eq!(
+        inbox,
+        serde_json::json!([]),
+        "acknowledged packages leave the inbox"
+    );
+
+    let peers: Value = serde_json::from_str(&lienthong(&["peers", "--data-dir", s, "--json"])?)?;
+    let other = peers
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["organ_id"] == "28.22.H17")
+        .expect("the recipient is listed");
+    assert_eq!(other["connected"], true);
+    assert_eq!(other["peer_id"], recipient.info().peer_id.as_str());
+    Ok(())
+}
+
+#[test]
+fn a_roster_signed_by_another_authority_is_ignored_by_a_running_node() -> anyhow::Result<()> {
+    let federation = Federation::new("thật")?;
+    let impostor = Federation::new("giả")?;
+    let dir = federation.init("000.00.01.H53", "Văn phòng UBND tỉnh")?;
+    federation.admit(&dir)?;
+    let node = ProcessNode::start(&dir)?;
+    assert_eq!(node.get_json("/health")?["roster_serial"], 1);
+
+    // The impostor admits the node several times, so its serial is higher; its roster and
+    // its root key replace the files in the data directory. The node keeps the root it
+    // pinned with its first roster.
+    for _ in 0..3 {
+        impostor.admit(&dir)?;
+    }
+    wait_for("the node to notice the new file", DELIVERY, || {
+        node.log_text().contains("new roster refused").then_some(())
+    })?;
+    assert_eq!(
+        node.get_json("/health")?["roster_serial"],
+        1,
+        "the forged roster was not taken"
+    );
+    Ok(())
+}

@@ -19,8 +19,9 @@ use super::policy::retry_delay;
 use super::schedule::{DeliveryKey, Scheduler};
 use crate::clock;
 use crate::context::NodeContext;
+use crate::discovery;
 use crate::inbound;
-use crate::network::NetworkEvent;
+use crate::network::{NetworkEvent, RequestError};
 use crate::receipts;
 use crate::store::{DeliveryState, OutboxEntry};
 use crate::submit::add;
@@ -278,11 +279,25 @@ pub(crate) async fn send(
             .await
             .map_err(|e| format!("network unavailable: {e}"))?;
     }
-    let frame = ctx
-        .network
-        .request(peer, request.encode())
-        .await
-        .map_err(|e| format!("cannot reach {recipient}: {e}"))?;
+    let frame = match ctx.network.request(peer, request.encode()).await {
+        Ok(frame) => frame,
+        Err(RequestError::DialFailure { reason }) => {
+            // The roster's hints may be stale: ask the DHT where the node is now.
+            let Some(found) = discovery::lookup(ctx, recipient).await else {
+                return Err(format!("cannot reach {recipient}: {reason}"));
+            };
+            debug!(recipient = %recipient, addresses = ?found, "found current addresses in the DHT");
+            ctx.network
+                .add_addresses(peer, found)
+                .await
+                .map_err(|e| format!("network unavailable: {e}"))?;
+            ctx.network
+                .request(peer, request.encode())
+                .await
+                .map_err(|e| format!("cannot reach {recipient}: {e}"))?
+        }
+        Err(e) => return Err(format!("cannot reach {recipient}: {e}")),
+    };
     let limits = ctx.limits;
     tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
         .await
