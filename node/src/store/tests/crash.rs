@@ -160,22 +160,56 @@ fn crash_child() {
 /// Set to a directory on a small file system to run [`a_full_disk_is_an_error`].
 const FULL_DISK_DIR: &str = "LIENTHONG_STORE_FULL_DISK_DIR";
 
+/// A small file system for the full-disk test: an 8 MiB tmpfs the test mounts itself
+/// (this needs root, as CI has) and unmounts when done.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+    mounted: bool,
+}
+
+impl SmallDisk {
+    fn mount() -> SmallDisk {
+        let dir = tempfile::tempdir().expect("mount point");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+            .arg(dir.path())
+            .status();
+        match status {
+            Ok(s) if s.success() => SmallDisk { dir, mounted: true },
+            other => panic!(
+                "the full-disk test needs a small file system: mounting a tmpfs failed ({other:?}). \
+                 Run the tests as root, or mount one yourself and set {FULL_DISK_DIR} to it \
+                 (mount -t tmpfs -o size=8m tmpfs /mnt/small)"
+            ),
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = std::process::Command::new("umount")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
 /// On a full disk, a submit fails with an error (never a panic, never a false "stored"),
 /// the store then refuses every write and closes without hanging, and once space is freed
-/// everything acknowledged reads back. Needs a small file system:
-///
-/// ```text
-/// mount -t tmpfs -o size=8m tmpfs /mnt/small
-/// LIENTHONG_STORE_FULL_DISK_DIR=/mnt/small cargo test -p lienthong-node \
-///     store::tests::durability::a_full_disk_is_an_error -- --ignored
-/// ```
+/// everything acknowledged reads back. Runs on an 8 MiB tmpfs it mounts itself, or on the
+/// small file system named by `LIENTHONG_STORE_FULL_DISK_DIR`.
 #[test]
-#[ignore = "needs a small file system; see the doc comment"]
 fn a_full_disk_is_an_error() {
-    let Some(base) = std::env::var_os(FULL_DISK_DIR) else {
-        return;
+    let (_disk, base) = match std::env::var_os(FULL_DISK_DIR) {
+        Some(base) => (None, std::path::PathBuf::from(base)),
+        None => {
+            let disk = SmallDisk::mount();
+            let base = disk.dir.path().to_path_buf();
+            (Some(disk), base)
+        }
     };
-    let dir = tempfile::tempdir_in(base).expect("temporary directory on the small disk");
+    let dir = tempfile::tempdir_in(&base).expect("temporary directory on the small disk");
     // Room to free once the disk is full, so that the store can be reopened.
     let ballast = dir.path().join("ballast");
     std::fs::write(&ballast, vec![0; 1 << 20]).expect("writes the ballast");
