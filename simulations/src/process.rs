@@ -156,6 +156,37 @@ impl Federation {
         Ok(())
     }
 
+    /// Initialises, starts and admits a node (admitted once running, so the roster records
+    /// its bound addresses).
+    ///
+    /// # Errors
+    /// When any step fails.
+    pub fn start_node(&self, organ_id: &str, name: &str) -> anyhow::Result<ProcessNode> {
+        let dir = self.init(organ_id, name)?;
+        let node = ProcessNode::start(&dir)?;
+        self.admit(&dir)?;
+        Ok(node)
+    }
+
+    /// Waits until every node has loaded the federation's current roster.
+    ///
+    /// # Errors
+    /// When one has not within 60 s.
+    pub fn wait_roster(&self, nodes: &[&ProcessNode]) -> anyhow::Result<()> {
+        let serial = self.serial()?;
+        for node in nodes {
+            wait_for(
+                &format!("{} to load roster {serial}", node.info().organ_id),
+                Duration::from_secs(60),
+                || {
+                    (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial)
+                        .then_some(())
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// The roster's serial now.
     ///
     /// # Errors

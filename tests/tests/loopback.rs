@@ -25,19 +25,10 @@ fn received(node: &ProcessNode, package: &str) -> Vec<Value> {
 #[test]
 fn two_daemons_exchange_a_real_document_with_receipt_01() -> anyhow::Result<()> {
     let federation = Federation::new("Thử nghiệm hai nút")?;
-    let sender_dir = federation.init("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
-    let recipient_dir = federation.init("28.22.H17", "Đơn vị Đà Nẵng")?;
-    let sender = ProcessNode::start(&sender_dir)?;
-    let recipient = ProcessNode::start(&recipient_dir)?;
     // Admitted while running: both pick the roster up by themselves.
-    federation.admit(&sender_dir)?;
-    federation.admit(&recipient_dir)?;
-    wait_for("both nodes to load the roster", DELIVERY, || {
-        let serial = federation.serial().ok()?;
-        let a = sender.get_json("/health").ok()?["roster_serial"].as_u64()?;
-        let b = recipient.get_json("/health").ok()?["roster_serial"].as_u64()?;
-        (a == serial && b == serial).then_some(())
-    })?;
+    let sender = federation.start_node("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
+    let recipient = federation.start_node("28.22.H17", "Đơn vị Đà Nẵng")?;
+    federation.wait_roster(&[&sender, &recipient])?;
 
     let document = sample("edoc_new.edxml");
     let package = sender.submit(&document)?;
@@ -80,12 +71,7 @@ fn three_daemons_exchange_every_sample_document_and_status() -> anyhow::Result<(
     for dir in [&vpcp_dir, &nghe_an_dir, &cao_bang_dir] {
         federation.admit(dir)?;
     }
-    let serial = federation.serial()?;
-    for node in [&vpcp, &nghe_an, &cao_bang] {
-        wait_for("the latest roster", DELIVERY, || {
-            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-        })?;
-    }
+    federation.wait_roster(&[&vpcp, &nghe_an, &cao_bang])?;
 
     let documents = [
         "dc0bdef0-c7a3-4aaf-b717-777303442973.edxml",
@@ -195,10 +181,7 @@ fn sender_killed_right_after_send_delivers_exactly_once_after_restart() -> anyho
     let recipient = ProcessNode::start(&recipient_dir)?;
     federation.admit(&sender_dir)?;
     federation.admit(&recipient_dir)?;
-    let serial = federation.serial()?;
-    wait_for("the roster", DELIVERY, || {
-        (sender.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-    })?;
+    federation.wait_roster(&[&sender, &recipient])?;
 
     let document = large_document("000.00.01.H53", "000.00.02.H53", 1);
     let package = sender.submit(&document)?;
@@ -226,10 +209,7 @@ fn recipient_killed_during_a_transfer_gets_it_exactly_once_after_restart() -> an
     let mut recipient = ProcessNode::start(&recipient_dir)?;
     federation.admit(&sender_dir)?;
     federation.admit(&recipient_dir)?;
-    let serial = federation.serial()?;
-    wait_for("the roster", DELIVERY, || {
-        (sender.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-    })?;
+    federation.wait_roster(&[&sender, &recipient])?;
 
     let documents: Vec<Vec<u8>> = (0..3)
         .map(|i| large_document("000.00.01.H53", "000.00.02.H53", i))
@@ -389,18 +369,9 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
     use lienthong_protocol::wire::{RejectReason, Request, Response};
 
     let federation = Federation::new("rác trên đường truyền")?;
-    let sender_dir = federation.init("000.00.01.H53", "Văn phòng UBND tỉnh")?;
-    let recipient_dir = federation.init("000.00.02.H53", "Sở Nội vụ")?;
-    let sender = ProcessNode::start(&sender_dir)?;
-    let recipient = ProcessNode::start(&recipient_dir)?;
-    federation.admit(&sender_dir)?;
-    federation.admit(&recipient_dir)?;
-    let serial = federation.serial()?;
-    for node in [&sender, &recipient] {
-        wait_for("the roster", DELIVERY, || {
-            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-        })?;
-    }
+    let sender = federation.start_node("000.00.01.H53", "Văn phòng UBND tỉnh")?;
+    let recipient = federation.start_node("000.00.02.H53", "Sở Nội vụ")?;
+    federation.wait_roster(&[&sender, &recipient])?;
     let target: libp2p::Multiaddr = recipient.info().listen_addrs[0].parse()?;
     let target_peer: libp2p::PeerId = recipient.info().peer_id.parse()?;
 
@@ -506,20 +477,11 @@ fn the_cli_drives_a_node_with_json_for_scripts() -> anyhow::Result<()> {
     use lienthong_tests::lienthong;
 
     let federation = Federation::new("dòng lệnh")?;
-    let sender_dir = federation.init("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
-    let recipient_dir = federation.init("28.22.H17", "Đơn vị Đà Nẵng")?;
-    let sender = ProcessNode::start(&sender_dir)?;
-    let recipient = ProcessNode::start(&recipient_dir)?;
-    federation.admit(&sender_dir)?;
-    federation.admit(&recipient_dir)?;
-    let serial = federation.serial()?;
-    for node in [&sender, &recipient] {
-        wait_for("the roster", DELIVERY, || {
-            (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-        })?;
-    }
-    let s = sender_dir.to_str().expect("utf-8");
-    let r = recipient_dir.to_str().expect("utf-8");
+    let sender = federation.start_node("000.00.00.A80", "Văn phòng Trung ương Đảng")?;
+    let recipient = federation.start_node("28.22.H17", "Đơn vị Đà Nẵng")?;
+    federation.wait_roster(&[&sender, &recipient])?;
+    let s = sender.dir().to_str().expect("utf-8");
+    let r = recipient.dir().to_str().expect("utf-8");
     let file = samples_dir().join("edoc_new.edxml");
     let sent: Value = serde_json::from_str(&lienthong(&[
         "send",
@@ -557,7 +519,7 @@ fn the_cli_drives_a_node_with_json_for_scripts() -> anyhow::Result<()> {
     );
     assert!(entry["received_at"].as_str().is_some());
 
-    let out = recipient_dir.join("fetched.edxml");
+    let out = recipient.dir().join("fetched.edxml");
     lienthong(&[
         "fetch",
         "--data-dir",
@@ -611,5 +573,60 @@ fn a_roster_signed_by_another_authority_is_ignored_by_a_running_node() -> anyhow
         1,
         "the forged roster was not taken"
     );
+    Ok(())
+}
+
+#[test]
+fn a_recipient_without_receipt_01_after_the_deadline_is_stuck() -> anyhow::Result<()> {
+    let federation = Federation::new("quá hạn")?;
+    let sender_dir = federation.init("000.00.00.G22", "Văn phòng Chính phủ")?;
+    let offline_dir = federation.init("000.00.00.H41", "UBND tỉnh Nghệ An")?;
+    // A one-second deadline instead of hours.
+    let config = sender_dir.join("config.toml");
+    let text: String = std::fs::read_to_string(&config)?
+        .lines()
+        .map(|l| {
+            if l.starts_with("receipt_deadline") {
+                "receipt_deadline = \"1s\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&config, text)?;
+    federation.admit(&offline_dir)?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.wait_roster(&[&sender])?;
+
+    let package = sender.submit(&sample("status_cancellation_13.edxml"))?;
+    sender.wait_state(&package, "000.00.00.H41", "stuck", DELIVERY)?;
+    let status = sender.get_json(&format!("/api/v1/packages/{package}/status"))?;
+    let recipient = &status["recipients"][0];
+    assert_eq!(recipient["receipts"], serde_json::json!([]));
+    assert!(recipient["deadline"].as_str().is_some());
+    // Still being retried: stuck is reported, not given up.
+    wait_for("a recorded failed attempt", DELIVERY, || {
+        let status = sender
+            .get_json(&format!("/api/v1/packages/{package}/status"))
+            .ok()?;
+        let r = &status["recipients"][0];
+        (r["attempts"].as_u64()? >= 1 && r["last_error"].as_str()?.contains("000.00.00.H41"))
+            .then_some(())
+    })?;
+
+    // The API describes itself.
+    let openapi = sender.get_json("/api/v1/openapi.json")?;
+    for path in [
+        "/api/v1/packages",
+        "/api/v1/packages/{id}/status",
+        "/api/v1/inbox",
+        "/api/v1/inbox/{id}/ack",
+        "/api/v1/peers",
+        "/health",
+    ] {
+        assert!(openapi["paths"].get(path).is_some(), "{path} is documented");
+    }
     Ok(())
 }

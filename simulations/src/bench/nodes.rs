@@ -34,12 +34,7 @@ impl Pair {
         let recipient = ProcessNode::start_with_log(&recipient_dir, "warn")?;
         federation.admit(&sender_dir)?;
         federation.admit(&recipient_dir)?;
-        let serial = federation.serial()?;
-        for node in [&sender, &recipient] {
-            wait_for("the roster", Duration::from_secs(30), || {
-                (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial).then_some(())
-            })?;
-        }
+        federation.wait_roster(&[&sender, &recipient])?;
         Ok(Pair {
             _federation: federation,
             sender: Arc::new(sender),
