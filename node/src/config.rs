@@ -40,6 +40,9 @@ pub struct Config {
     /// The federation roster.
     #[serde(default)]
     pub federation: FederationConfig,
+    /// Defences against forged, replayed and flooding peers.
+    #[serde(default)]
+    pub security: SecurityConfig,
 }
 
 /// `[network]`
@@ -162,6 +165,45 @@ impl Default for FederationConfig {
     }
 }
 
+/// `[security]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// How far ahead of this node's clock a package's or receipt's time may be. Clocks of
+    /// agencies' servers drift; more than this is refused with the reason.
+    #[serde(with = "humantime_serde")]
+    pub clock_skew: Duration,
+    /// Packages created longer ago than this are refused: a replay of something long gone.
+    /// Keep it above the longest outage a recipient may have.
+    #[serde(with = "humantime_serde")]
+    pub max_package_age: Duration,
+    /// Inbound requests one peer may make per second, on average.
+    pub peer_rate: f64,
+    /// Requests one peer may make at once above its rate.
+    pub peer_burst: u32,
+    /// Requests of one peer handled at the same time.
+    pub peer_concurrency: usize,
+    /// How long a peer that sent garbage (a malformed frame, a forged signature) is
+    /// disconnected and refused.
+    #[serde(with = "humantime_serde")]
+    pub garbage_ban: Duration,
+}
+
+impl Eq for SecurityConfig {}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            clock_skew: Duration::from_secs(300),
+            max_package_age: Duration::from_secs(90 * 86_400),
+            peer_rate: 200.0,
+            peer_burst: 400,
+            peer_concurrency: 32,
+            garbage_ban: Duration::from_secs(600),
+        }
+    }
+}
+
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -205,6 +247,7 @@ impl Config {
             delivery: DeliveryConfig::default(),
             limits: LimitsConfig::default(),
             federation: FederationConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 
@@ -266,6 +309,10 @@ impl Config {
             return Err(invalid(
                 "limits.max_package_size must be between 1 byte and 1 GiB".to_owned(),
             ));
+        }
+        let security = &self.security;
+        if !(security.peer_rate > 0.0 && security.peer_rate.is_finite()) || security.peer_burst == 0 || security.peer_concurrency == 0 {
+            return Err(invalid("security.peer_rate, peer_burst and peer_concurrency must be above zero".to_owned()));
         }
         if self.limits.max_recipients == 0 {
             return Err(invalid(
@@ -338,6 +385,20 @@ max_recipients = {max_recipients}
 [federation]
 # How often the node looks for a roster installed by `lienthong federation admit`.
 roster_poll_interval = "{poll}"
+
+[security]
+# How far ahead of this node's clock a package's or receipt's time may be.
+clock_skew = "{skew}"
+# Packages created longer ago than this are refused (keep it above the longest outage).
+max_package_age = "{max_age}"
+# Inbound requests one peer may make per second, on average.
+peer_rate = {peer_rate:?}
+# Requests one peer may make at once above its rate.
+peer_burst = {peer_burst}
+# Requests of one peer handled at the same time.
+peer_concurrency = {peer_concurrency}
+# How long a peer that sent garbage is disconnected and refused.
+garbage_ban = "{ban}"
 "#,
             organ_id = self.organ_id.as_str(),
             name = self.name,
@@ -355,6 +416,12 @@ roster_poll_interval = "{poll}"
             max_size = self.limits.max_package_size.display().iec(),
             max_recipients = self.limits.max_recipients,
             poll = d(&self.federation.roster_poll_interval),
+            skew = d(&self.security.clock_skew),
+            max_age = d(&self.security.max_package_age),
+            peer_rate = self.security.peer_rate,
+            peer_burst = self.security.peer_burst,
+            peer_concurrency = self.security.peer_concurrency,
+            ban = d(&self.security.garbage_ban),
         )
     }
 }

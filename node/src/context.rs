@@ -8,11 +8,13 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::EnvelopeLimits;
 use tokio::sync::mpsc;
 
+use crate::abuse::PeerLimiter;
 use crate::config::Config;
 use crate::delivery::DeliveryCommand;
 use crate::delivery::schedule::DeliveryKey;
 use crate::identity::Identity;
-use crate::membership::{Membership, MembershipWatch};
+use crate::membership::{Membership, MembershipWatch, RosterKeeper};
+use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
 use crate::store::Store;
 
@@ -34,6 +36,12 @@ pub struct NodeContext {
     pub network: NetworkHandle,
     /// The current roster.
     pub membership: MembershipWatch,
+    /// Takes, merges and persists rosters from every source.
+    pub keeper: Arc<RosterKeeper>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Per-peer limits on inbound requests.
+    pub limiter: Arc<PeerLimiter>,
     /// Commands to the delivery engine.
     pub delivery: mpsc::Sender<DeliveryCommand>,
     /// Deliveries being attempted now, for the status API's `sending`.

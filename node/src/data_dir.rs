@@ -7,7 +7,9 @@
 //! DIR/api.token       the bearer token of the local API, mode 0600
 //! DIR/identity.json   public: id, name, key, peer id (what an authority needs to admit it)
 //! DIR/root.pub        the federation root authority's key (lienthong federation admit)
-//! DIR/roster.bin      the signed federation roster (lienthong federation admit)
+//! DIR/roster.bin      the roster as an authority installed it (lienthong federation admit)
+//! DIR/roster.current  the node's own merged roster (from authorities, gossip and peers)
+//! DIR/agency.key.next a key prepared for rotation (lienthong key rotate), mode 0600
 //! DIR/store/          the durable store
 //! DIR/daemon.json     written by a running daemon: peer id, bound addresses, API address
 //! ```
@@ -62,6 +64,21 @@ impl DataDir {
     /// `roster.bin`.
     pub fn roster(&self) -> PathBuf {
         self.root.join("roster.bin")
+    }
+
+    /// `roster.current`: the node's merged roster, written by the node itself.
+    pub fn current_roster(&self) -> PathBuf {
+        self.root.join("roster.current")
+    }
+
+    /// `agency.key.next`: a key prepared for rotation (`lienthong key rotate`).
+    pub fn next_agency_key(&self) -> PathBuf {
+        self.root.join("agency.key.next")
+    }
+
+    /// `agency.key.old`: the key before the last rotation, kept for the operator.
+    pub fn old_agency_key(&self) -> PathBuf {
+        self.root.join("agency.key.old")
     }
 
     /// `store/`.

@@ -94,6 +94,12 @@ impl Identity {
         })
     }
 
+    /// A second handle on the agency key, for work on another thread. The key is not
+    /// `Clone` so that copies are made on purpose only.
+    pub fn clone_key(&self) -> AgencyKey {
+        AgencyKey::from_bytes(&self.key.to_bytes())
+    }
+
     /// The agency key, for signing.
     pub fn agency_key(&self) -> &AgencyKey {
         &self.key

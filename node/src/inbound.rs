@@ -1,13 +1,19 @@
-//! Requests from other nodes: verify, check against the roster, drop duplicates, store
-//! durably, answer. Runs on blocking worker threads, never on the network event loop: it
-//! checks signatures, parses edXML and waits for fsync.
+//! Requests from other nodes: limit, verify, check against the roster, drop duplicates,
+//! store durably, answer. Handling runs on blocking worker threads, never on the network
+//! event loop: it checks signatures, parses edXML and waits for fsync.
+//!
+//! Every refusal is logged with its reason (target `lienthong::events::rejected`) and
+//! counted in `/metrics`; a peer that sent garbage is disconnected and blocked for
+//! `security.garbage_ban`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use libp2p::PeerId;
-use lienthong_protocol::envelope::{ReceiptFields, SignedPackage, SignedReceipt};
-use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response};
+use lienthong_protocol::envelope::{EnvelopeError, ReceiptFields, SignedPackage, SignedReceipt, Timestamp};
+use lienthong_protocol::roster::MemberStatus;
+use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response, WireError};
 use lienthong_protocol::{StatusCode, edxml};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,15 +24,11 @@ use crate::context::NodeContext;
 use crate::network::Inbound;
 use crate::receipts;
 use crate::store::{InboxEntry, IncomingOutcome};
+use crate::submit::add;
 
-/// Answers inbound requests until shutdown. Each request is handled on a blocking thread;
-/// how many run at once is bounded by the network layer's inbound queue and tokio's
-/// blocking pool.
-pub(crate) async fn serve(
-    ctx: Arc<NodeContext>,
-    mut inbound: mpsc::Receiver<Inbound>,
-    shutdown: CancellationToken,
-) {
+/// Answers inbound requests until shutdown. A peer over its rate or concurrency is answered
+/// `Busy` at once, before its frame is even decoded.
+pub(crate) async fn serve(ctx: Arc<NodeContext>, mut inbound: mpsc::Receiver<Inbound>, shutdown: CancellationToken) {
     loop {
         let request = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -35,29 +37,57 @@ pub(crate) async fn serve(
                 None => return,
             },
         };
+        let Inbound { peer, request, reply } = request;
+        let Some(permit) = ctx.limiter.admit(peer) else {
+            ctx.metrics.rate_limited.inc();
+            debug!(target: "lienthong::events::rejected", peer = %peer, reason = "rate_limited", "request refused: peer over its limits");
+            let _ = reply.send(Response::Busy.encode());
+            continue;
+        };
         let ctx = ctx.clone();
         tokio::spawn(
             async move {
-                let Inbound {
-                    peer,
-                    request,
-                    reply,
-                } = request;
-                let handled =
-                    tokio::task::spawn_blocking(move || handle(&ctx, peer, request)).await;
-                let response = handled.unwrap_or_else(|e| {
+                let handler = ctx.clone();
+                let handled = tokio::task::spawn_blocking(move || handle(&handler, peer, request)).await;
+                let handled = handled.unwrap_or_else(|e| {
                     warn!(error = %e, "inbound handler failed");
-                    reject(
-                        RejectReason::Unavailable,
-                        "the node failed while handling the request",
-                    )
+                    Handled::answer(reject(RejectReason::Unavailable, "the node failed while handling the request"))
                 });
-                if reply.send(response.encode()).is_err() {
+                drop(permit);
+                if reply.send(handled.response.encode()).is_err() {
                     debug!(peer = %peer, "peer left before the answer");
+                }
+                if handled.garbage {
+                    block_peer(&ctx, peer, "sent garbage").await;
                 }
             }
             .in_current_span(),
         );
+    }
+}
+
+/// Disconnects and refuses a misbehaving peer for `security.garbage_ban`.
+pub(crate) async fn block_peer(ctx: &NodeContext, peer: PeerId, why: &str) {
+    let ban = ctx.config.security.garbage_ban;
+    warn!(target: "lienthong::events::blocked", peer = %peer, why, ban = ?ban, "peer blocked");
+    ctx.metrics.peers_blocked.inc();
+    if let Err(e) = ctx.network.block(peer, ban).await {
+        debug!(error = %e, "cannot block a peer");
+    }
+}
+
+/// An answer, and whether the request was garbage (the peer is then blocked).
+pub(crate) struct Handled {
+    pub(crate) response: Response,
+    garbage: bool,
+}
+
+impl Handled {
+    fn answer(response: Response) -> Self {
+        Handled {
+            response,
+            garbage: false,
+        }
     }
 }
 
@@ -68,68 +98,125 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
     })
 }
 
+/// The class of a frame that does not decode: too large, a signature that does not
+/// verify, or plain garbage.
+fn decode_refusal(error: &WireError) -> (RejectReason, &'static str) {
+    match error {
+        WireError::Envelope(EnvelopeError::TooLarge { .. }) => (RejectReason::TooLarge, "too_large"),
+        WireError::Envelope(EnvelopeError::BadSignature | EnvelopeError::InvalidSigner { .. }) => {
+            (RejectReason::Malformed, "bad_signature")
+        }
+        _ => (RejectReason::Malformed, "malformed"),
+    }
+}
+
 /// Decodes one request frame and answers it.
-pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Response {
+pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
     let request = match Request::decode(frame, &ctx.limits) {
         Ok(request) => request,
         Err(e) => {
-            warn!(target: "lienthong::events::rejected", peer = %peer, reason = "malformed", error = %e, "request refused");
-            return reject(RejectReason::Malformed, e.to_string());
+            let (reason, label) = decode_refusal(&e);
+            ctx.metrics.reject(label);
+            warn!(target: "lienthong::events::rejected", peer = %peer, reason = label, error = %e, "request refused");
+            return Handled {
+                response: reject(reason, e.to_string()),
+                // An oversized package is a limit, not garbage; anything else that does not
+                // decode or verify is.
+                garbage: reason != RejectReason::TooLarge,
+            };
         }
     };
     let response = match request {
         Request::Deliver(package) => accept_package(ctx, peer, &package),
-        Request::Receipt(receipt) => accept_receipt(ctx, peer, &receipt),
+        Request::Receipt(receipt) => accept_receipt(ctx, &receipt),
+        Request::RosterQuery(theirs) => roster_answer(ctx, &theirs),
     };
     if let Response::Rejected(rejection) = &response {
-        warn!(target: "lienthong::events::rejected", peer = %peer, reason = %rejection.reason, detail = %rejection.detail, "request refused");
+        ctx.metrics.reject(rejection.reason.label());
+        warn!(
+            target: "lienthong::events::rejected",
+            peer = %peer,
+            reason = rejection.reason.label(),
+            detail = %rejection.detail,
+            "request refused"
+        );
     }
-    response
+    Handled::answer(response)
+}
+
+/// Checks a time a peer signed against this node's clock.
+fn check_clock(ctx: &NodeContext, what: &str, at: Timestamp, now: Timestamp) -> Result<(), Response> {
+    let skew = ctx.config.security.clock_skew;
+    if at > add(now, skew) {
+        let ahead = Duration::from_millis(at.as_millis() - now.as_millis());
+        return Err(reject(
+            RejectReason::ClockSkew,
+            format!(
+                "{what} is dated {at}, {} ahead of this node's clock (tolerance {})",
+                humantime::format_duration(ahead),
+                humantime::format_duration(skew)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_status(who: &str, organ: &lienthong_protocol::OrganId, status: &MemberStatus) -> Response {
+    reject(RejectReason::Revoked, format!("{who} {organ} is not an active member: {status}"))
 }
 
 /// A package for this agency: checks that the roster knows the sender and its key, that
 /// the connection is the sender's node (or a federation relay), that the package is for
-/// this agency and that its content is edXML from that sender; then stores it with this
-/// node's signed receipt 01, or returns the receipt given the first time.
+/// this agency, recent, and that its content is edXML from that sender; then stores it with
+/// this node's signed receipt 01, or returns the receipt given the first time.
 pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPackage) -> Response {
     let Some(roster) = ctx.roster() else {
-        return reject(
-            RejectReason::UnknownAgency,
-            "this node has no federation roster yet",
-        );
+        return reject(RejectReason::UnknownAgency, "this node has no federation roster yet");
     };
-    let Some(sender) = roster.member(package.sender()) else {
-        return reject(
-            RejectReason::UnknownAgency,
-            format!(
-                "sender {} is not a member of the federation",
-                package.sender()
-            ),
-        );
+    let now = clock::now();
+    let sender = match roster.active(package.sender(), now) {
+        Ok(Some(sender)) => sender,
+        Ok(None) => {
+            return reject(
+                RejectReason::UnknownAgency,
+                format!("sender {} is not a member of the federation", package.sender()),
+            );
+        }
+        Err(status) => return refuse_status("sender", package.sender(), &status),
     };
-    if &sender.record.public_key != package.signer() {
+    if !sender.record.accepts_key(package.signer(), now) {
         return reject(
             RejectReason::WrongKey,
-            format!(
-                "package is signed with {}, not {}'s key",
-                package.signer().fmt_short(),
-                package.sender()
-            ),
+            format!("package is signed with {}, not {}'s key", package.signer().fmt_short(), package.sender()),
         );
     }
-    if peer != sender.peer_id && peer != ctx.network.local_peer_id() && !roster.is_relay(&peer) {
+    let from_sender = roster
+        .member_by_peer(&peer, now)
+        .is_some_and(|m| m.record.organ_id == sender.record.organ_id);
+    if !from_sender && peer != ctx.network.local_peer_id() && !roster.is_relay(&peer, now) {
         return reject(
             RejectReason::NotAllowed,
-            format!(
-                "the connection is from {peer}, which is neither {}'s node nor a relay",
-                package.sender()
-            ),
+            format!("the connection is from {peer}, which is neither {}'s node nor a relay", package.sender()),
         );
     }
     if !package.recipients().contains(&ctx.organ_id) {
         return reject(
             RejectReason::NotForThisNode,
             format!("package is not addressed to {}", ctx.organ_id),
+        );
+    }
+    if let Err(refusal) = check_clock(ctx, "the package", package.created_at(), now) {
+        return refusal;
+    }
+    let max_age = ctx.config.security.max_package_age;
+    if add(package.created_at(), max_age) < now {
+        return reject(
+            RejectReason::Stale,
+            format!(
+                "package was created at {}, longer ago than this node accepts ({})",
+                package.created_at(),
+                humantime::format_duration(max_age)
+            ),
         );
     }
     let parsed = match edxml::read_with(
@@ -140,12 +227,7 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         },
     ) {
         Ok(parsed) => parsed,
-        Err(e) => {
-            return reject(
-                RejectReason::Malformed,
-                format!("content is not valid edXML: {e}"),
-            );
-        }
+        Err(e) => return reject(RejectReason::Malformed, format!("content is not valid edXML: {e}")),
     };
     if parsed.message.from() != package.sender() {
         return reject(
@@ -158,12 +240,8 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         );
     }
     if parsed.message.kind() != package.kind() {
-        return reject(
-            RejectReason::Malformed,
-            "the package kind does not match its edXML",
-        );
+        return reject(RejectReason::Malformed, "the package kind does not match its edXML");
     }
-    let now = clock::now();
     let document_id = parsed.message.document_id().map(str::to_owned);
     let receipt = match SignedReceipt::sign(
         ctx.identity.agency_key(),
@@ -179,12 +257,7 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         &ctx.limits,
     ) {
         Ok(receipt) => receipt,
-        Err(e) => {
-            return reject(
-                RejectReason::Malformed,
-                format!("cannot acknowledge this package: {e}"),
-            );
-        }
+        Err(e) => return reject(RejectReason::Malformed, format!("cannot acknowledge this package: {e}")),
     };
     let entry = InboxEntry {
         package_id: package.id(),
@@ -196,6 +269,7 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
     };
     match ctx.store.accept_incoming(package, &entry, &receipt) {
         Ok(IncomingOutcome::Stored) => {
+            ctx.metrics.packages_received.inc();
             info!(
                 target: "lienthong::events::received",
                 package = %package.id(),
@@ -217,21 +291,29 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         }
         Err(e) => {
             warn!(error = %e, package = %package.id(), "cannot store an incoming package");
-            reject(
-                RejectReason::Unavailable,
-                "the package could not be stored; try again later",
-            )
+            reject(RejectReason::Unavailable, "the package could not be stored; try again later")
         }
     }
 }
 
 /// A receipt from another agency about a package this agency sent (or, for code 13,
 /// received).
-fn accept_receipt(ctx: &NodeContext, _peer: PeerId, receipt: &SignedReceipt) -> Response {
+fn accept_receipt(ctx: &NodeContext, receipt: &SignedReceipt) -> Response {
+    if let Err(refusal) = check_clock(ctx, "the receipt", receipt.issued_at(), clock::now()) {
+        return refusal;
+    }
     match receipts::apply(ctx, receipt) {
         Ok(outcome) => Response::ReceiptAccepted {
             duplicate: outcome == crate::store::RecordOutcome::Duplicate,
         },
         Err(rejection) => Response::Rejected(rejection),
+    }
+}
+
+/// A peer's roster version: answered with this node's roster when it is newer somewhere.
+fn roster_answer(ctx: &NodeContext, theirs: &lienthong_protocol::roster::RosterVersion) -> Response {
+    match ctx.roster() {
+        Some(mine) if theirs.is_behind(&mine.version()) => Response::Roster(mine.bundle().to_wire()),
+        _ => Response::RosterCurrent,
     }
 }

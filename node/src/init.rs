@@ -75,6 +75,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> anyhow::Result<PublicIdentity>
         peer_id: identity.peer_id().to_string(),
         role: config.role,
         listen: config.network.listen.clone(),
+        next_public_key: None,
+        next_peer_id: None,
     };
     data_dir::write_atomic(
         &data.identity(),

@@ -18,11 +18,16 @@
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
 //! - `presence`: announcing this node to the federation's members.
 //! - `discovery`: signed `OrganId → addresses` records in the Kademlia DHT.
+//! - `abuse`: per-peer rate and concurrency limits on inbound requests.
+//! - `roster_sync`: roster gossip, fetch on connect, the membership allow list.
+//! - [`rotation`]: switching to a rotated agency key.
+//! - [`metrics`]: counters for `/metrics`.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
 #![warn(missing_docs)]
 
+pub(crate) mod abuse;
 pub mod api;
 pub mod clock;
 pub mod config;
@@ -35,9 +40,12 @@ pub mod identity;
 pub(crate) mod inbound;
 pub mod init;
 pub mod membership;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub(crate) mod presence;
 pub(crate) mod receipts;
+pub(crate) mod roster_sync;
+pub mod rotation;
 pub mod store;
 pub mod submit;

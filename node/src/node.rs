@@ -20,11 +20,12 @@ use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
 use crate::delivery::DeliveryEngine;
 use crate::federation::DaemonInfo;
-use crate::identity::Identity;
-use crate::membership::{self, Membership};
+use crate::abuse::PeerLimiter;
+use crate::membership::{self, RosterKeeper};
+use crate::metrics::Metrics;
 use crate::network;
 use crate::store::Store;
-use crate::{discovery, inbound, init, presence};
+use crate::{discovery, inbound, init, presence, rotation, roster_sync};
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
@@ -66,7 +67,6 @@ impl Node {
     }
 
     async fn start(data: DataDir, config: Config, options: NodeOptions) -> anyhow::Result<Node> {
-        let identity = Identity::load(&data.agency_key())?;
         let token = data_dir::read_secret(&data.api_token())
             .with_context(|| format!("reading {}", data.api_token().display()))?
             .trim()
@@ -77,21 +77,26 @@ impl Node {
                 .await?
                 .with_context(|| format!("opening the store in {}", data.store().display()))?
         };
-        let membership = {
+        let (keeper, roster_rx) = {
             let data = data.clone();
-            tokio::task::spawn_blocking(move || Membership::load(&data)).await??
+            tokio::task::spawn_blocking(move || RosterKeeper::load(data)).await??
         };
-        match &membership {
-            Some(m) => info!(
-                serial = m.serial(),
-                members = m.members().len(),
-                "roster loaded"
-            ),
-            None => {
-                warn!("no federation roster yet: the node sends and accepts nothing until admitted")
-            }
+        match roster_rx.borrow().as_ref() {
+            Some(m) => info!(version = %m.version(), members = m.members().len(), "roster loaded"),
+            None => warn!("no federation roster yet: the node sends and accepts nothing until admitted"),
         }
-        let (roster_tx, roster_rx) = watch::channel(membership.map(Arc::new));
+        let identity = {
+            let data = data.clone();
+            let organ = config.organ_id.clone();
+            let membership = roster_rx.borrow().clone();
+            tokio::task::spawn_blocking(move || rotation::switch_if_rotated(&data, &organ, membership.as_deref())).await??
+        };
+        let limits = envelope_limits(&config);
+        {
+            let store = store.clone();
+            let key = identity.clone_key();
+            tokio::task::spawn_blocking(move || rotation::resign_queued(&store, &key, &limits)).await??;
+        }
 
         let shutdown = CancellationToken::new();
         let listen = match options.listen {
@@ -104,7 +109,6 @@ impl Node {
                 .collect::<Result<_, _>>()
                 .context("network.listen")?,
         };
-        let limits = envelope_limits(&config);
         let mut network_options = network::Options {
             listen,
             mdns: config.network.mdns,
@@ -114,19 +118,25 @@ impl Node {
             request_timeout: config.network.request_timeout,
             idle_connection_timeout: config.network.idle_connection_timeout,
             busy_response: Response::Busy.encode(),
+            gossip_topics: vec![roster_sync::ROSTER_TOPIC.to_owned()],
             ..network::Options::default()
         };
         if let Some(transport) = options.transport {
             network_options.transport = transport;
         }
-        let (network, inbound_rx, network_task) =
-            network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
+        let network::Spawned {
+            handle: network,
+            inbound: inbound_rx,
+            gossip: gossip_rx,
+            task: network_task,
+        } = network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
         let listen_addrs = network.listen_addrs().await?;
         for addr in &listen_addrs {
             info!(%addr, peer = %identity.peer_id(), "listening for peers");
         }
 
         let (delivery_tx, delivery_rx) = mpsc::channel(4096);
+        let config_security = config.security.clone();
         let organ_id = config.organ_id.clone();
         let api_listen = options.api_listen.unwrap_or(config.api.listen);
         let ctx = Arc::new(NodeContext {
@@ -137,6 +147,9 @@ impl Node {
             store,
             network,
             membership: roster_rx,
+            keeper: Arc::new(keeper),
+            metrics: Arc::new(Metrics::new()),
+            limiter: Arc::new(PeerLimiter::new(&config_security)),
             delivery: delivery_tx,
             sending: Mutex::new(Default::default()),
         });
@@ -163,15 +176,27 @@ impl Node {
         );
         tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(discovery::publish(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(
-            membership::watch_roster(
-                data.clone(),
-                roster_tx,
-                ctx.config.federation.roster_poll_interval,
-                shutdown.child_token(),
-            )
-            .in_current_span(),
-        );
+        tasks.spawn(roster_sync::gossip(ctx.clone(), gossip_rx, shutdown.child_token()).in_current_span());
+        tasks.spawn(roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(roster_sync::enforce(ctx.clone(), shutdown.child_token()).in_current_span());
+        {
+            let refused_ctx = ctx.clone();
+            let taken_ctx = ctx.clone();
+            tasks.spawn(
+                membership::watch_roster_file(
+                    ctx.keeper.clone(),
+                    ctx.config.federation.roster_poll_interval,
+                    move |e| roster_sync::refused(&refused_ctx, e, membership::RosterSource::File),
+                    move |m| {
+                        taken_ctx.metrics.roster_updates.inc();
+                        let ctx = taken_ctx.clone();
+                        tokio::spawn(async move { roster_sync::publish(&ctx, &m).await });
+                    },
+                    shutdown.child_token(),
+                )
+                .in_current_span(),
+            );
+        }
         let api_state = ApiState {
             ctx: ctx.clone(),
             token: Arc::from(token),

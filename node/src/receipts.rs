@@ -33,13 +33,23 @@ pub(crate) fn apply(
         )
     })?;
     let issuer = receipt.issuer();
-    if roster.member(issuer).is_none() {
-        return Err(refuse(
-            RejectReason::UnknownAgency,
-            format!("{issuer}, who would make this statement, is not a member"),
-        ));
+    let now = crate::clock::now();
+    match roster.active(issuer, now) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(refuse(
+                RejectReason::UnknownAgency,
+                format!("{issuer}, who would make this statement, is not a member"),
+            ));
+        }
+        Err(status) => {
+            return Err(refuse(
+                RejectReason::Revoked,
+                format!("{issuer}, who would make this statement, is not an active member: {status}"),
+            ));
+        }
     }
-    if !roster.key_matches(issuer, receipt.signer()) {
+    if !roster.key_matches(issuer, receipt.signer(), now) {
         return Err(refuse(
             RejectReason::WrongKey,
             format!(
@@ -117,6 +127,7 @@ pub(crate) fn apply(
             )
         })?;
     if outcome == RecordOutcome::New {
+        ctx.metrics.receipts_recorded.inc();
         info!(
             target: "lienthong::events::receipt",
             package = %receipt.package_id(),
@@ -178,7 +189,7 @@ pub(crate) fn check_delivery_receipt(
             receipt.code()
         ));
     }
-    if !roster.key_matches(recipient, receipt.signer()) {
+    if !roster.key_matches(recipient, receipt.signer(), crate::clock::now()) {
         return Err(format!("the receipt is not signed with {recipient}'s key"));
     }
     Ok(())

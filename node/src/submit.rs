@@ -59,8 +59,8 @@ pub enum SubmitError {
     /// The node has not been admitted to a federation, so it knows no recipients.
     #[error("this node has no federation roster yet (lienthong federation admit)")]
     NoRoster,
-    /// Recipients the roster does not list.
-    #[error("not members of the federation: {}", list(.0))]
+    /// Recipients the roster does not list as active members.
+    #[error("not active members of the federation: {}", list(.0))]
     UnknownRecipients(Vec<OrganId>),
     /// The envelope could not be made (too many recipients, …).
     #[error("cannot sign the package: {0}")]
@@ -104,9 +104,11 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
     }
     let roster = ctx.roster().ok_or(SubmitError::NoRoster)?;
     let recipients: Vec<OrganId> = message.addressees().into_iter().cloned().collect();
+    let now = clock::now();
+    // Revoked members and those outside their validity window are not recipients either.
     let unknown: Vec<OrganId> = recipients
         .iter()
-        .filter(|r| roster.member(r).is_none())
+        .filter(|r| !matches!(roster.active(r, now), Ok(Some(_))))
         .cloned()
         .collect();
     if !unknown.is_empty() {
@@ -128,7 +130,6 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
         });
     }
 
-    let now = clock::now();
     let package = SignedPackage::sign(
         ctx.identity.agency_key(),
         PackageFields {

@@ -121,6 +121,34 @@ impl fmt::Display for LevelOne {
     }
 }
 
+/// A level-1 code that is not a letter and two digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a level-1 code (a capital letter and two digits, e.g. H53)")]
+pub struct LevelOneError(pub String);
+
+impl FromStr for LevelOne {
+    type Err = LevelOneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        // Delegations are written as `*.H53` too.
+        let text = text.strip_prefix("*.").unwrap_or(text);
+        parse_level_one(text).ok_or_else(|| LevelOneError(s.to_owned()))
+    }
+}
+
+impl Serialize for LevelOne {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LevelOne {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl OrganId {
     /// Parses and keeps an identifier. Surrounding whitespace is removed; anything else that
     /// could not be an identifier is an error.

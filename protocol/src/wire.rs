@@ -10,6 +10,8 @@ use std::fmt;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::envelope::{EnvelopeError, EnvelopeLimits, SignedPackage, SignedReceipt};
+use crate::keys::{PUBLIC_KEY_LEN, PublicKey};
+use crate::roster::RosterVersion;
 
 /// The libp2p protocol name of package delivery.
 pub const DELIVER_PROTOCOL: &str = "/lienthong/deliver/1";
@@ -30,6 +32,10 @@ pub enum Request {
     /// A receipt about a package the receiving node's agency sent (codes 01–06, 15, 16) or
     /// received (code 13). Answered by [`Response::ReceiptAccepted`] or [`Response::Rejected`].
     Receipt(SignedReceipt),
+    /// "This is the roster I have": sent by a node to a peer it just connected to. Answered
+    /// by [`Response::Roster`] when the peer holds some section newer, else
+    /// [`Response::RosterCurrent`].
+    RosterQuery(RosterVersion),
 }
 
 /// An answer to a [`Request`].
@@ -52,6 +58,10 @@ pub enum Response {
     Rejected(Rejection),
     /// The node is overloaded; try again later. Nothing was stored.
     Busy,
+    /// A roster bundle (its wire form), newer in some section than the one queried.
+    Roster(Bytes),
+    /// The roster queried is as new as the one held.
+    RosterCurrent,
 }
 
 /// Why a request was refused, for the sender's logs and its operator.
@@ -89,8 +99,13 @@ pub enum RejectReason {
     NotAllowed,
     /// The node could not store it (disk full, store error): retry later.
     Unavailable,
-    /// A timestamp too far from the receiving node's clock.
+    /// A timestamp too far ahead of the receiving node's clock.
     ClockSkew,
+    /// A package older than the receiving node keeps track of: a replay of something long
+    /// gone.
+    Stale,
+    /// The sender or issuer was revoked, or is outside its membership's validity window.
+    Revoked,
 }
 
 impl RejectReason {
@@ -104,6 +119,8 @@ impl RejectReason {
             RejectReason::NotAllowed => 6,
             RejectReason::Unavailable => 7,
             RejectReason::ClockSkew => 8,
+            RejectReason::Stale => 9,
+            RejectReason::Revoked => 10,
         }
     }
 
@@ -117,6 +134,8 @@ impl RejectReason {
             6 => RejectReason::NotAllowed,
             7 => RejectReason::Unavailable,
             8 => RejectReason::ClockSkew,
+            9 => RejectReason::Stale,
+            10 => RejectReason::Revoked,
             _ => return None,
         })
     }
@@ -138,7 +157,27 @@ impl fmt::Display for RejectReason {
             RejectReason::NotAllowed => "not allowed",
             RejectReason::Unavailable => "unavailable",
             RejectReason::ClockSkew => "clock skew",
+            RejectReason::Stale => "stale",
+            RejectReason::Revoked => "revoked",
         })
+    }
+}
+
+impl RejectReason {
+    /// A short label for metrics and logs: `malformed`, `wrong_key`, …
+    pub fn label(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::UnknownAgency => "unknown_agency",
+            RejectReason::WrongKey => "wrong_key",
+            RejectReason::NotForThisNode => "not_for_this_node",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::NotAllowed => "not_allowed",
+            RejectReason::Unavailable => "unavailable",
+            RejectReason::ClockSkew => "clock_skew",
+            RejectReason::Stale => "stale",
+            RejectReason::Revoked => "revoked",
+        }
     }
 }
 
@@ -176,6 +215,13 @@ pub enum WireError {
 
 const TAG_DELIVER: u8 = 1;
 const TAG_RECEIPT: u8 = 2;
+const TAG_ROSTER_QUERY: u8 = 3;
+const TAG_ROSTER: u8 = 5;
+const TAG_ROSTER_CURRENT: u8 = 6;
+/// Most sections a roster version may list (as many as a bundle may hold).
+const MAX_VERSION_ENTRIES: usize = 256;
+/// Largest roster bundle accepted in a frame.
+pub const MAX_ROSTER_LEN: usize = 16 * 1024 * 1024;
 const TAG_DELIVERED: u8 = 1;
 const TAG_RECEIPT_ACCEPTED: u8 = 2;
 const TAG_REJECTED: u8 = 3;
@@ -196,6 +242,7 @@ impl Request {
         let (tag, body) = match self {
             Request::Deliver(package) => (TAG_DELIVER, package.to_wire()),
             Request::Receipt(receipt) => (TAG_RECEIPT, receipt.to_wire()),
+            Request::RosterQuery(version) => (TAG_ROSTER_QUERY, encode_version(version)),
         };
         let mut frame = BytesMut::with_capacity(2 + body.len());
         frame.put_u8(FRAME_VERSION);
@@ -219,6 +266,7 @@ impl Request {
                 frame.slice(2..),
                 limits,
             )?)),
+            TAG_ROSTER_QUERY => Ok(Request::RosterQuery(decode_version(&frame[2..])?)),
             tag => Err(WireError::UnknownTag {
                 what: "request",
                 tag,
@@ -250,6 +298,11 @@ impl Response {
                 frame.put_slice(detail.as_bytes());
             }
             Response::Busy => frame.put_u8(TAG_BUSY),
+            Response::Roster(bundle) => {
+                frame.put_u8(TAG_ROSTER);
+                frame.put_slice(bundle);
+            }
+            Response::RosterCurrent => frame.put_u8(TAG_ROSTER_CURRENT),
         }
         frame.freeze()
     }
@@ -261,7 +314,12 @@ impl Response {
     pub fn decode(frame: Bytes, limits: &EnvelopeLimits) -> Result<Response, WireError> {
         let tag = header(&frame)?;
         let body = frame.slice(2..);
-        let flag = |what| body.first().copied().ok_or(WireError::Truncated(what));
+        // Flags are 0 or 1 exactly, so that every message has one encoding.
+        let flag = |what| match body.first().copied() {
+            None => Err(WireError::Truncated(what)),
+            Some(b @ (0 | 1)) => Ok(b),
+            Some(_) => Err(WireError::BadDetail("a flag that is neither 0 nor 1")),
+        };
         match tag {
             TAG_DELIVERED => {
                 let duplicate = flag("the duplicate flag")? != 0;
@@ -306,12 +364,67 @@ impl Response {
                 }
                 Ok(Response::Busy)
             }
+            TAG_ROSTER => {
+                if body.len() > MAX_ROSTER_LEN {
+                    return Err(WireError::BadDetail("a roster larger than 16 MiB"));
+                }
+                // Verified by the node against its pinned root, not here.
+                Ok(Response::Roster(body))
+            }
+            TAG_ROSTER_CURRENT => {
+                if !body.is_empty() {
+                    return Err(WireError::TrailingBytes(body.len()));
+                }
+                Ok(Response::RosterCurrent)
+            }
             tag => Err(WireError::UnknownTag {
                 what: "response",
                 tag,
             }),
         }
     }
+}
+
+fn encode_version(version: &RosterVersion) -> Bytes {
+    let mut out = BytesMut::with_capacity(4 + version.0.len() * (PUBLIC_KEY_LEN + 8));
+    out.put_u32(version.0.len() as u32);
+    for (key, serial) in &version.0 {
+        out.put_slice(key.as_bytes());
+        out.put_u64(*serial);
+    }
+    out.freeze()
+}
+
+fn decode_version(body: &[u8]) -> Result<RosterVersion, WireError> {
+    let Some(count) = body.get(..4) else {
+        return Err(WireError::Truncated("the roster version count"));
+    };
+    let count = u32::from_be_bytes([count[0], count[1], count[2], count[3]]) as usize;
+    if count > MAX_VERSION_ENTRIES {
+        return Err(WireError::BadDetail("a roster version with too many sections"));
+    }
+    let entry = PUBLIC_KEY_LEN + 8;
+    let rest = &body[4..];
+    if rest.len() < count * entry {
+        return Err(WireError::Truncated("the roster version"));
+    }
+    if rest.len() > count * entry {
+        return Err(WireError::TrailingBytes(rest.len() - count * entry));
+    }
+    let mut version = std::collections::BTreeMap::new();
+    for chunk in rest.chunks_exact(entry) {
+        let mut key = [0u8; PUBLIC_KEY_LEN];
+        key.copy_from_slice(&chunk[..PUBLIC_KEY_LEN]);
+        let key = PublicKey::from_bytes(&key).map_err(|_| WireError::BadDetail("a roster version with an invalid key"))?;
+        let mut serial = [0u8; 8];
+        serial.copy_from_slice(&chunk[PUBLIC_KEY_LEN..]);
+        // Keys come in ascending order, once each: one encoding per version.
+        if version.last_key_value().is_some_and(|(last, _)| *last >= key) {
+            return Err(WireError::BadDetail("a roster version not in ascending key order"));
+        }
+        version.insert(key, u64::from_be_bytes(serial));
+    }
+    Ok(RosterVersion(version))
 }
 
 fn truncate_utf8(text: &str, max: usize) -> &str {
@@ -378,6 +491,11 @@ mod tests {
             Request::Receipt(back) => assert_eq!(back.id(), r.id()),
             other => panic!("{other:?}"),
         }
+        let version = RosterVersion([(key.public_key(), 7u64)].into_iter().collect());
+        match Request::decode(Request::RosterQuery(version.clone()).encode(), &limits).expect("decodes") {
+            Request::RosterQuery(back) => assert_eq!(back, version),
+            other => panic!("{other:?}"),
+        }
         let responses = [
             Response::Delivered {
                 receipt: Box::new(r.clone()),
@@ -389,6 +507,8 @@ mod tests {
                 detail: "khóa không khớp".to_owned(),
             }),
             Response::Busy,
+            Response::Roster(Bytes::from_static(b"LTRB-bundle")),
+            Response::RosterCurrent,
         ];
         for response in responses {
             let frame = response.encode();

@@ -168,23 +168,13 @@ impl Federation {
         Ok(node)
     }
 
-    /// Waits until every node has loaded the federation's current roster.
+    /// Waits until every node has loaded this authority's current roster (every section at
+    /// least as new).
     ///
     /// # Errors
     /// When one has not within 60 s.
     pub fn wait_roster(&self, nodes: &[&ProcessNode]) -> anyhow::Result<()> {
-        let serial = self.serial()?;
-        for node in nodes {
-            wait_for(
-                &format!("{} to load roster {serial}", node.info().organ_id),
-                Duration::from_secs(60),
-                || {
-                    (node.get_json("/health").ok()?["roster_serial"].as_u64()? == serial)
-                        .then_some(())
-                },
-            )?;
-        }
-        Ok(())
+        wait_roster_of(&self.dir(), nodes)
     }
 
     /// The roster's serial now.
@@ -203,6 +193,34 @@ impl Federation {
             .as_u64()
             .ok_or_else(|| anyhow!("no serial"))
     }
+}
+
+/// The serial of every section of the roster an authority directory holds.
+///
+/// # Errors
+/// When `lienthong federation show` fails.
+pub fn roster_version(authority_dir: &Path) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let shown: Value = serde_json::from_str(&lienthong(&["federation", "show", "--dir", path(authority_dir), "--json"])?)?;
+    shown["version"].as_object().cloned().ok_or_else(|| anyhow!("no version"))
+}
+
+/// Waits until every node holds every section of `authority_dir`'s roster at least as new.
+///
+/// # Errors
+/// When one does not within 60 s.
+pub fn wait_roster_of(authority_dir: &Path, nodes: &[&ProcessNode]) -> anyhow::Result<()> {
+    let wanted = roster_version(authority_dir)?;
+    for node in nodes {
+        wait_for(&format!("{} to load roster {wanted:?}", node.info().organ_id), Duration::from_secs(60), || {
+            let health = node.get_json("/health").ok()?;
+            let have = health["roster_version"].as_object()?;
+            wanted
+                .iter()
+                .all(|(key, serial)| have.get(key).and_then(Value::as_u64) >= serial.as_u64())
+                .then_some(())
+        })?;
+    }
+    Ok(())
 }
 
 fn path(p: &Path) -> &str {

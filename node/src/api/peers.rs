@@ -22,6 +22,8 @@ pub(crate) struct PeerView {
     agent: Option<String>,
     /// `true` for this node itself.
     this_node: bool,
+    /// `active`, or why the member is not: revoked, expired, not yet valid.
+    standing: String,
 }
 
 pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerView>>, ApiError> {
@@ -34,6 +36,7 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
     let mut by_peer: HashMap<_, _> = known.into_iter().map(|p| (p.peer_id, p)).collect();
     let local = ctx.network.local_peer_id();
     let mut views = Vec::new();
+    let now = crate::clock::now();
     if let Some(roster) = ctx.roster() {
         for member in roster.members() {
             let info = by_peer.remove(&member.peer_id);
@@ -53,6 +56,7 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 agent: info.and_then(|i| i.agent_version),
                 this_node: member.peer_id == local,
+                standing: member.record.status_at(now).to_string(),
             });
         }
     }
@@ -70,9 +74,19 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             agent: info.agent_version,
             this_node: false,
+            standing: "not a member".to_owned(),
         });
     }
     Ok(Json(views))
+}
+
+/// Prometheus text. Served without the token, like `/health`, so that a monitoring
+/// system needs no secret; it holds counters, no document content.
+pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.ctx.metrics.render(),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -80,7 +94,10 @@ pub(super) struct Health {
     status: &'static str,
     organ_id: String,
     peer_id: String,
+    /// The root section's serial.
     roster_serial: Option<u64>,
+    /// Every section's serial, by signer key.
+    roster_version: Option<lienthong_protocol::roster::RosterVersion>,
     /// Outbox entries not yet delivered or refused.
     pending_deliveries: Option<u64>,
     /// Received packages QLVB has not acknowledged.
@@ -100,6 +117,7 @@ pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
         organ_id: ctx.organ_id.to_string(),
         peer_id: ctx.network.local_peer_id().to_string(),
         roster_serial: ctx.roster().map(|r| r.serial()),
+        roster_version: ctx.roster().map(|r| r.version()),
         pending_deliveries: counts.as_ref().map(|c| c.pending_outbox),
         inbox_unacked: counts.as_ref().map(|c| c.inbox_unacked),
         version: env!("CARGO_PKG_VERSION"),

@@ -9,6 +9,7 @@ mod edxml;
 mod federation;
 mod inbox;
 mod init;
+mod key;
 mod peers;
 mod run;
 mod send;
@@ -41,9 +42,12 @@ enum Command {
     Status(status::StatusArgs),
     /// Show the federation's members and connections.
     Peers(peers::PeersArgs),
-    /// The federation authority's commands: create a federation, admit nodes, show the roster.
+    /// The authorities' commands: create, delegate, admit, revoke, rotate, show.
     #[command(subcommand)]
     Federation(federation::FederationCommand),
+    /// The agency key: prepare a rotation.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Work with edXML files offline.
     #[command(subcommand)]
     Edxml(edxml::EdxmlCommand),
@@ -73,6 +77,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).map(ok),
         Command::Peers(args) => peers::run(args).map(ok),
         Command::Federation(command) => federation::run(command).map(ok),
+        Command::Key(command) => key::run(command).map(ok),
         Command::Edxml(command) => edxml::run(command),
     }
 }

@@ -100,7 +100,7 @@ impl DeliveryEngine {
                 },
                 event = events.recv() => {
                     if let Ok(NetworkEvent::PeerConnected(peer)) = event
-                        && let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer).map(|m| m.record.organ_id.clone())) {
+                        && let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer, clock::now()).map(|m| m.record.organ_id.clone())) {
                             let moved = scheduler.wake(&member, clock::now());
                             if moved > 0 {
                                 debug!(recipient = %member, moved, "recipient reachable again; retrying now");
@@ -216,6 +216,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             .await;
             match recorded {
                 Ok(Ok(_)) => {
+                    ctx.metrics.deliveries.inc();
                     info!(
                         target: "lienthong::events::delivered",
                         package = %package_id,
@@ -308,6 +309,7 @@ pub(crate) async fn send(
 /// Records a failed attempt and plans the next one.
 async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) -> Outcome {
     entry.attempts = entry.attempts.saturating_add(1);
+    ctx.metrics.delivery_retries.inc();
     let delay = retry_delay(&ctx.config.delivery, entry.attempts, rand::random::<f64>());
     let next = add(clock::now(), delay);
     debug!(package = %entry.package_id, recipient = %entry.recipient, attempts = entry.attempts, retry_in = ?delay, problem = %problem, "delivery attempt failed");

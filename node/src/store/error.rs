@@ -210,4 +210,7 @@ pub enum InputProblem {
         /// The outbox entry's recipient.
         found: OrganId,
     },
+    /// A package to replace is not stored.
+    #[error("no such package is stored")]
+    UnknownPackage,
 }

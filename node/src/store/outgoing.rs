@@ -193,6 +193,31 @@ impl Store {
         Ok(entries)
     }
 
+    /// Replaces a stored package with the same package signed again (after this agency's
+    /// key rotation). The id covers everything but the signer, so it is unchanged and
+    /// recipients that already hold the package answer idempotently. Durable on return.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when no package with this id is stored; nothing is
+    /// written then.
+    pub fn replace_package(&self, package: &SignedPackage) -> Result<(), StoreError> {
+        let id = package.id();
+        let wire = encoding::encode_blob(&package.to_wire());
+        self.db().transaction("replace package", |tx| {
+            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
+                return Err(StoreError::InvalidInput {
+                    package_id: id,
+                    problem: InputProblem::UnknownPackage,
+                }
+                .into());
+            }
+            tx.insert(Tree::Packages, id.as_bytes(), &wire)
+        })?;
+        self.sync()?;
+        debug!(package = %id.fmt_short(), "package signed again");
+        Ok(())
+    }
+
     /// Replaces the outbox entry for `(entry.package_id, entry.recipient)`, durably.
     ///
     /// # Errors

@@ -1,39 +1,36 @@
-//! The federation roster: who is a member, with which key, reachable how.
+//! The federation roster: who is a member, with which key, reachable how, admitted by whom.
 //!
-//! A roster is signed by the federation's root authority (for a province's pilot, its
-//! provincial office; nationally, the Government Office). Every node pins the root's public
-//! key and accepts only a roster that verifies against it, so the roster is what binds an
-//! agency id (`OrganId`) to the key that signs its packages and receipts.
+//! A federation has one **root authority** (nationally the Government Office; for a pilot,
+//! the provincial office). The root signs a [`RosterSection`] holding the agencies it admits
+//! itself and its [`Delegation`]s: each lets a provincial authority admit the agencies under
+//! one level-1 code (`*.H53` for Tây Ninh) in a section of its own, and possibly designate
+//! relays. Every node pins the root key; a [`RosterBundle`] (the root section and the
+//! delegated ones) is taken only when every section verifies back to that key.
 //!
-//! The roster travels as JSON signed byte for byte ([`SignedRoster`]): operators can read
-//! it, and the signature never depends on re-serialising it.
+//! Each section has its own monotonic serial. Nodes merge bundles section by section, keeping
+//! the highest serial of each signer, so updates from different authorities travel
+//! independently and an old bundle can never roll a section back.
+//!
+//! Records carry validity windows, revocations and the keys an agency used before a
+//! rotation (accepted until a date, so that packages and receipts in flight at the rotation
+//! still verify). Which of these apply is decided at the time of use ([`Roster::status`]).
+//!
+//! Sections travel as JSON signed byte for byte: operators can read them, and a signature
+//! never depends on re-serialising.
 
+mod bundle;
 mod error;
-mod signed;
-
-use std::collections::HashSet;
+mod section;
 
 use serde::{Deserialize, Serialize};
 
+pub use bundle::{BUNDLE_MAGIC, Roster, RosterBundle, RosterVersion};
 pub use error::RosterError;
-pub use signed::{ROSTER_DOMAIN, ROSTER_MAGIC, SignedRoster};
+pub use section::{ROSTER_DOMAIN, ROSTER_MAGIC, RosterSection, SignedSection};
 
 use crate::envelope::Timestamp;
 use crate::keys::PublicKey;
-use crate::organ_id::OrganId;
-
-/// The directory of a federation at one serial number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Roster {
-    /// The federation's name, e.g. "Liên thông văn bản tỉnh Tây Ninh".
-    pub federation: String,
-    /// Increases with every change; a node never goes back to a lower serial.
-    pub serial: u64,
-    /// When the authority signed this version.
-    pub issued_at: Timestamp,
-    /// The member agencies.
-    pub agencies: Vec<AgencyRecord>,
-}
+use crate::organ_id::{LevelOne, OrganId};
 
 /// One member agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +53,39 @@ pub struct AgencyRecord {
     /// What the node does.
     #[serde(default)]
     pub role: Role,
+    /// Not a member before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Timestamp>,
+    /// Not a member after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+    /// Set when the authority revoked the agency: nothing it signs is accepted any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+    /// Keys the agency used before a rotation, each accepted until its date.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_keys: Vec<PreviousKey>,
+}
+
+/// A revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// When the authority revoked the agency.
+    pub at: Timestamp,
+    /// Why, for the operators who will see packages refused.
+    pub reason: String,
+}
+
+/// A key an agency no longer uses, still accepted for a grace period after a rotation so
+/// that packages and receipts it signed just before are not lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousKey {
+    /// The old key.
+    pub public_key: PublicKey,
+    /// The old node's peer id.
+    pub peer_id: String,
+    /// Accepted until this time.
+    pub until: Timestamp,
 }
 
 /// What a member node does.
@@ -69,87 +99,95 @@ pub enum Role {
     Relay,
 }
 
-impl Roster {
-    /// An empty roster, serial 0.
-    pub fn new(federation: impl Into<String>, issued_at: Timestamp) -> Self {
-        Roster {
-            federation: federation.into(),
-            serial: 0,
-            issued_at,
-            agencies: Vec::new(),
+/// The root's permission for another authority to admit agencies under one level-1 code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    /// The delegated authority, e.g. "UBND tỉnh Tây Ninh".
+    pub name: String,
+    /// The key that signs its section.
+    pub authority_key: PublicKey,
+    /// The level-1 code whose agencies it may admit, e.g. `H53`.
+    pub scope: LevelOne,
+    /// Whether it may designate relays (records with the relay role).
+    #[serde(default)]
+    pub relays: bool,
+    /// Valid from this time.
+    pub valid_from: Timestamp,
+    /// Valid until this time, if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+}
+
+impl Delegation {
+    /// Whether the delegation holds at `now`.
+    pub fn is_valid_at(&self, now: Timestamp) -> bool {
+        self.valid_from <= now && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
+/// Whether a record makes an agency a member at some time, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberStatus {
+    /// A member.
+    Active,
+    /// Not a member yet (`valid_from` is later).
+    NotYetValid(Timestamp),
+    /// No longer a member (`valid_until` has passed).
+    Expired(Timestamp),
+    /// Revoked.
+    Revoked(Revocation),
+}
+
+impl AgencyRecord {
+    /// A plain record: no validity limits, not revoked, no previous keys.
+    pub fn new(organ_id: OrganId, name: impl Into<String>, public_key: PublicKey, peer_id: impl Into<String>) -> Self {
+        AgencyRecord {
+            organ_id,
+            name: name.into(),
+            public_key,
+            peer_id: peer_id.into(),
+            addresses: Vec::new(),
+            relays: Vec::new(),
+            role: Role::Agency,
+            valid_from: None,
+            valid_until: None,
+            revoked: None,
+            previous_keys: Vec::new(),
         }
     }
 
-    /// The record of an agency.
-    pub fn agency(&self, organ_id: &OrganId) -> Option<&AgencyRecord> {
-        self.agencies.iter().find(|a| &a.organ_id == organ_id)
+    /// The record's standing at `now`.
+    pub fn status_at(&self, now: Timestamp) -> MemberStatus {
+        if let Some(revocation) = &self.revoked {
+            return MemberStatus::Revoked(revocation.clone());
+        }
+        if let Some(from) = self.valid_from.filter(|from| now < *from) {
+            return MemberStatus::NotYetValid(from);
+        }
+        if let Some(until) = self.valid_until.filter(|until| now >= *until) {
+            return MemberStatus::Expired(until);
+        }
+        MemberStatus::Active
     }
 
-    /// The record whose key is `key`.
-    pub fn agency_by_key(&self, key: &PublicKey) -> Option<&AgencyRecord> {
-        self.agencies.iter().find(|a| &a.public_key == key)
+    /// Whether `key` speaks for this agency at `now`: its current key, or a previous one
+    /// still within its grace period.
+    pub fn accepts_key(&self, key: &PublicKey, now: Timestamp) -> bool {
+        &self.public_key == key
+            || self
+                .previous_keys
+                .iter()
+                .any(|p| &p.public_key == key && now < p.until)
     }
+}
 
-    /// Adds or replaces the record with the same `OrganId`.
-    pub fn upsert(&mut self, record: AgencyRecord) {
-        match self
-            .agencies
-            .iter_mut()
-            .find(|a| a.organ_id == record.organ_id)
-        {
-            Some(existing) => *existing = record,
-            None => self.agencies.push(record),
+impl std::fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemberStatus::Active => f.write_str("active"),
+            MemberStatus::NotYetValid(from) => write!(f, "not a member before {from}"),
+            MemberStatus::Expired(until) => write!(f, "membership ended at {until}"),
+            MemberStatus::Revoked(r) => write!(f, "revoked at {}: {}", r.at, r.reason),
         }
-    }
-
-    /// Checks what a signature cannot: one record per agency, one agency per key, names
-    /// present, relays that are members with the relay role.
-    ///
-    /// # Errors
-    /// [`RosterError::Invalid`] naming the record and the problem.
-    pub fn validate(&self) -> Result<(), RosterError> {
-        let mut ids = HashSet::new();
-        let mut keys = HashSet::new();
-        for record in &self.agencies {
-            let invalid = |problem: String| RosterError::Invalid {
-                organ_id: Some(record.organ_id.to_string()),
-                problem,
-            };
-            if !ids.insert(&record.organ_id) {
-                return Err(invalid("listed more than once".to_owned()));
-            }
-            if !keys.insert(record.public_key) {
-                return Err(invalid(format!(
-                    "its key {} is already another member's",
-                    record.public_key.fmt_short()
-                )));
-            }
-            if record.name.trim().is_empty() {
-                return Err(invalid("has no name".to_owned()));
-            }
-            if record.peer_id.trim().is_empty() {
-                return Err(invalid("has no peer id".to_owned()));
-            }
-        }
-        for record in &self.agencies {
-            for relay in &record.relays {
-                match self.agency(relay) {
-                    Some(r) if r.role == Role::Relay => {}
-                    Some(_) => {
-                        return Err(RosterError::Invalid {
-                            organ_id: Some(record.organ_id.to_string()),
-                            problem: format!("its relay {relay} does not have the relay role"),
-                        });
-                    }
-                    None => {
-                        return Err(RosterError::Invalid {
-                            organ_id: Some(record.organ_id.to_string()),
-                            problem: format!("its relay {relay} is not a member"),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 }
