@@ -119,8 +119,12 @@ impl Node {
         if let Some(transport) = options.transport {
             network_options.transport = transport;
         }
-        let (network, inbound_rx, network_task) =
-            network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
+        let network::Spawned {
+            handle: network,
+            inbound: inbound_rx,
+            task: network_task,
+            ..
+        } = network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
         let listen_addrs = network.listen_addrs().await?;
         for addr in &listen_addrs {
             info!(%addr, peer = %identity.peer_id(), "listening for peers");
