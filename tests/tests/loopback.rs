@@ -398,7 +398,12 @@ fn garbage_on_the_wire_is_refused_and_the_node_keeps_serving() -> anyhow::Result
     let answers = runtime.block_on(async {
         let stranger = Identity::generate()?;
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let (handle, _inbound, _task) = network::spawn(
+        let network::Spawned {
+            handle,
+            inbound: _inbound,
+            task: _task,
+            ..
+        } = network::spawn(
             stranger.keypair(),
             Options {
                 mdns: false,

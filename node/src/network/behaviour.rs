@@ -1,12 +1,13 @@
 //! The composed behaviour: what the swarm speaks on every connection.
 
+use libp2p::allow_block_list::{self, AllowedPeers, BlockedPeers};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{StreamProtocol, identify, kad, mdns, ping, request_response};
+use libp2p::{StreamProtocol, gossipsub, identify, kad, mdns, ping, request_response};
 
-use super::Options;
 use super::codec::{Codec, PROTOCOL};
+use super::{NetworkError, Options};
 
 /// Identify's protocol version: peers announcing another one are not fed to Kademlia.
 pub(crate) const IDENTIFY_PROTOCOL_VERSION: &str = "/lienthong/1";
@@ -14,9 +15,22 @@ pub(crate) const IDENTIFY_PROTOCOL_VERSION: &str = "/lienthong/1";
 /// Our own DHT, separate from the public IPFS one (`/ipfs/kad/1.0.0`).
 pub(crate) const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/lienthong/kad/1");
 
+/// Our own gossip mesh, separate from public ones (`/meshsub/1.1.0`).
+pub(crate) const GOSSIP_PROTOCOL_PREFIX: &str = "/lienthong/meshsub";
+
 /// Every protocol a lienthong node runs, in the order the swarm polls them.
+///
+/// The two lists come first: the swarm asks each behaviour in field order whether to accept
+/// a connection, so a refused peer is turned away before any other behaviour sets up state
+/// for it.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// Federation membership. Off (`None`) while the node has no roster: everyone may connect.
+    /// Replaced whole when it is switched on or off (see `access`); the lists keep no
+    /// per-connection state and their handler is a no-op, so that is safe with connections open.
+    pub(crate) allow_list: Toggle<allow_block_list::Behaviour<AllowedPeers>>,
+    /// Misbehaving peers, refused until their block expires (the event loop lifts it).
+    pub(crate) block_list: allow_block_list::Behaviour<BlockedPeers>,
     /// Learns peers' listen addresses (fed to Kademlia) and agent versions.
     pub(crate) identify: identify::Behaviour,
     /// Liveness and round-trip time.
@@ -25,17 +39,25 @@ pub(crate) struct Behaviour {
     pub(crate) kademlia: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
     /// Local-network discovery; off with `Options::mdns`, or when it cannot start.
     pub(crate) mdns: Toggle<mdns::tokio::Behaviour>,
+    /// Signed gossip (the roster); nothing is forwarded before the node accepts it.
+    pub(crate) gossipsub: gossipsub::Behaviour,
     /// The delivery protocol: opaque request and response frames.
     pub(crate) request_response: request_response::Behaviour<Codec>,
 }
 
 impl Behaviour {
-    /// Builds the behaviour for `keypair` as `options` ask.
+    /// Builds the behaviour for `keypair` as `options` ask, subscribed to
+    /// `Options::gossip_topics`, with everyone allowed and no one blocked.
     ///
     /// mDNS is best-effort: if it cannot start (no usable interface, no multicast) the node
     /// runs without it and says so at `warn`, since peers can still come from the roster and
     /// Kademlia.
-    pub(crate) fn new(keypair: &Keypair, options: &Options) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::GossipSetup`] if gossipsub refuses its configuration,
+    /// [`NetworkError::Subscribe`] if a topic cannot be subscribed to.
+    pub(crate) fn new(keypair: &Keypair, options: &Options) -> Result<Self, NetworkError> {
         let peer_id = keypair.public().to_peer_id();
 
         let identify = identify::Behaviour::new(
@@ -71,12 +93,51 @@ impl Behaviour {
             request_response::Config::default().with_request_timeout(options.request_timeout),
         );
 
-        Self {
+        Ok(Self {
+            allow_list: None.into(),
+            block_list: allow_block_list::Behaviour::default(),
             identify,
             ping: ping::Behaviour::new(ping::Config::new()),
             kademlia: kademlia.into(),
             mdns: mdns.into(),
+            gossipsub: gossipsub(keypair, options)?,
             request_response,
-        }
+        })
     }
+}
+
+/// gossipsub with signed messages, strict validation and validation by the node.
+///
+/// - `Signed`: every message carries its author and a signature by the author's key, so no
+///   member can put words in another's mouth, and `Strict` refuses unsigned ones.
+/// - `validate_messages`: a received message is held (not forwarded) until the node reports
+///   on it with `report_gossip`; a forged or stale roster stops at the first honest node.
+/// - Peer scoring stays off: a rejected message only stops there; the node blocks repeat
+///   offenders itself.
+fn gossipsub(keypair: &Keypair, options: &Options) -> Result<gossipsub::Behaviour, NetworkError> {
+    let config = gossipsub::ConfigBuilder::default()
+        .protocol_id_prefix(GOSSIP_PROTOCOL_PREFIX)
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .max_transmit_size(options.gossip_max_message_size)
+        .build()
+        .map_err(|error| NetworkError::GossipSetup {
+            reason: error.to_string(),
+        })?;
+    let mut gossipsub = gossipsub::Behaviour::new(
+        gossipsub::MessageAuthenticity::Signed(keypair.clone()),
+        config,
+    )
+    .map_err(|reason| NetworkError::GossipSetup {
+        reason: reason.to_owned(),
+    })?;
+    for topic in &options.gossip_topics {
+        gossipsub
+            .subscribe(&gossipsub::IdentTopic::new(topic))
+            .map_err(|source| NetworkError::Subscribe {
+                topic: topic.clone(),
+                source,
+            })?;
+    }
+    Ok(gossipsub)
 }

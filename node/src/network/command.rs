@@ -3,13 +3,15 @@
 //! Every command carries a oneshot `reply`. The loop answers each one exactly once; if the
 //! loop stops first, the dropped `reply` reads as `ShuttingDown` on the handle's side.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::oneshot;
 
-use super::{NetworkError, PeerInfo, RequestError};
+use super::{GossipAcceptance, GossipMessageId, NetworkError, PeerInfo, RequestError};
 
 /// A oneshot reply channel.
 pub(crate) type Reply<T> = oneshot::Sender<T>;
@@ -59,6 +61,37 @@ pub(crate) enum Command {
         peer: PeerId,
         reply: Reply<Result<(), String>>,
     },
+    /// Sent by `publish`; answered once gossipsub has queued the message for its peers (or
+    /// found none subscribed).
+    Publish {
+        topic: String,
+        data: Bytes,
+        reply: Reply<Result<(), NetworkError>>,
+    },
+    /// Sent by `report_gossip`; answered once gossipsub has forwarded or dropped the message.
+    ReportGossip {
+        id: GossipMessageId,
+        source: PeerId,
+        acceptance: GossipAcceptance,
+        reply: Reply<()>,
+    },
+    /// Sent by `set_allowed`; answered once the list is in force and the connections of the
+    /// peers it leaves out are closing.
+    SetAllowed {
+        peers: Option<HashSet<PeerId>>,
+        reply: Reply<()>,
+    },
+    /// Sent by `block`; answered once the block is in force and the peer's connections are
+    /// closing.
+    Block {
+        peer: PeerId,
+        duration: Duration,
+        reply: Reply<()>,
+    },
+    /// Sent by `blocked`; answered with every blocked peer and the time its block has left.
+    Blocked {
+        reply: Reply<Vec<(PeerId, Duration)>>,
+    },
 }
 
 impl fmt::Debug for Command {
@@ -90,6 +123,32 @@ impl fmt::Debug for Command {
             Self::Disconnect { peer, .. } => {
                 f.debug_struct("Disconnect").field("peer", peer).finish()
             }
+            Self::Publish { topic, data, .. } => f
+                .debug_struct("Publish")
+                .field("topic", topic)
+                .field("data_len", &data.len())
+                .finish(),
+            Self::ReportGossip {
+                id,
+                source,
+                acceptance,
+                ..
+            } => f
+                .debug_struct("ReportGossip")
+                .field("id", id)
+                .field("source", source)
+                .field("acceptance", acceptance)
+                .finish(),
+            Self::SetAllowed { peers, .. } => f
+                .debug_struct("SetAllowed")
+                .field("peers", &peers.as_ref().map(HashSet::len))
+                .finish(),
+            Self::Block { peer, duration, .. } => f
+                .debug_struct("Block")
+                .field("peer", peer)
+                .field("duration", duration)
+                .finish(),
+            Self::Blocked { .. } => f.write_str("Blocked"),
         }
     }
 }
@@ -108,12 +167,19 @@ impl Command {
             Self::KadGet { reply, .. } => {
                 let _ = reply.send(Err(NetworkError::ShuttingDown));
             }
+            Self::Publish { reply, .. } => {
+                let _ = reply.send(Err(NetworkError::ShuttingDown));
+            }
             // Their handles map a dropped reply to `ShuttingDown`.
             Self::ListenAddrs { .. }
             | Self::AddAddresses { .. }
             | Self::Peers { .. }
             | Self::Disconnect { .. }
-            | Self::Connect { .. } => {}
+            | Self::Connect { .. }
+            | Self::ReportGossip { .. }
+            | Self::SetAllowed { .. }
+            | Self::Block { .. }
+            | Self::Blocked { .. } => {}
         }
     }
 }

@@ -69,13 +69,40 @@ pub enum NetworkError {
     /// A Kademlia query ran out of time before it finished.
     #[error("kademlia query timed out")]
     KadTimeout,
+    /// gossipsub refused the configuration built from `Options` (at start-up only).
+    #[error("cannot set up gossip: {reason}")]
+    GossipSetup {
+        /// What gossipsub reported.
+        reason: String,
+    },
+    /// Subscribing to a topic from `Options::gossip_topics` failed at start-up.
+    #[error("cannot subscribe to gossip topic `{topic}`")]
+    Subscribe {
+        /// The topic.
+        topic: String,
+        /// What gossipsub reported.
+        #[source]
+        source: libp2p::gossipsub::SubscriptionError,
+    },
+    /// A message could not be published: too large, failed to sign, every peer's queue full.
+    ///
+    /// Having no peer subscribed to the topic is not this error: `publish` returns `Ok`.
+    #[error("cannot publish on gossip topic `{topic}`")]
+    Publish {
+        /// The topic.
+        topic: String,
+        /// What gossipsub reported.
+        #[source]
+        source: libp2p::gossipsub::PublishError,
+    },
 }
 
 /// Why [`NetworkHandle::request`](super::NetworkHandle::request) got no response frame.
 ///
-/// For every variant but [`DialFailure`](Self::DialFailure) and
-/// [`ShuttingDown`](Self::ShuttingDown) the peer may or may not have received and processed the
-/// request: the caller has to make resending harmless (packages carry content-derived ids).
+/// For every variant but [`DialFailure`](Self::DialFailure), [`NotAllowed`](Self::NotAllowed),
+/// [`Blocked`](Self::Blocked) and [`ShuttingDown`](Self::ShuttingDown) the peer may or may not
+/// have received and processed the request: the caller has to make resending harmless
+/// (packages carry content-derived ids).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum RequestError {
@@ -100,6 +127,12 @@ pub enum RequestError {
         /// The I/O error's message, e.g. which limit a frame exceeded.
         reason: String,
     },
+    /// The peer is not in the allow list set by `set_allowed`; nothing was sent.
+    #[error("peer is not in the allow list")]
+    NotAllowed,
+    /// The peer is blocked (`block`) for a while yet; nothing was sent.
+    #[error("peer is blocked")]
+    Blocked,
     /// The event loop has stopped before the request completed.
     #[error("network event loop stopped")]
     ShuttingDown,

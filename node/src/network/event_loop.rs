@@ -1,10 +1,12 @@
 //! The event loop: the only owner of the `Swarm`.
 //!
 //! It selects, in this order (`biased`), over: shutdown, commands from the handles, answers
-//! from the router, request deadlines, and swarm events. Local work goes first, as libp2p's
-//! guidelines ask. Every `handle_*` is a plain `fn` that never awaits: a slow router or a
-//! slow caller can fill a bounded queue, never stall the loop. Swarm events are handled in
-//! [`swarm_event`](super::swarm_event).
+//! from the router, request deadlines, block expiries, and swarm events. Local work goes
+//! first, as libp2p's guidelines ask. Every `handle_*` is a plain `fn` that never awaits: a
+//! slow router, a slow gossip validator or a slow caller can fill a bounded queue, never
+//! stall the loop. Swarm events are handled in
+//! [`swarm_event`](super::swarm_event), gossip in [`gossip`](super::gossip), the allow and
+//! block lists in [`access`](super::access).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -23,13 +25,14 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::access::Blocks;
 use super::behaviour::Behaviour;
-use super::codec;
+use super::codec::{self, RequestFrame};
 use super::command::{Command, KadGetReply, KadPutReply, RequestReply};
 use super::peers::PeerBook;
 use super::pending::PendingRequests;
 use super::swarm_event::EVENTS_TARGET;
-use super::{Inbound, NetworkError, NetworkEvent, Options, RequestError};
+use super::{GossipMessage, Inbound, NetworkError, NetworkEvent, Options, RequestError};
 
 /// How long [`spawn`](super::spawn) waits for listeners to report their bound address.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(10);
@@ -57,6 +60,8 @@ pub(crate) struct EventLoop {
     commands: mpsc::Receiver<Command>,
     /// To the router; `try_send` only, never awaited.
     pub(crate) inbound: mpsc::Sender<Inbound>,
+    /// To the node's gossip validation; `try_send` only, never awaited.
+    pub(crate) gossip: mpsc::Sender<GossipMessage>,
     pub(crate) events: broadcast::Sender<NetworkEvent>,
     shutdown: CancellationToken,
     pub(crate) busy_response: Bytes,
@@ -69,6 +74,8 @@ pub(crate) struct EventLoop {
     pub(crate) replies: FuturesUnordered<BoxFuture<'static, ReplyReady>>,
     pub(crate) kad_puts: HashMap<kad::QueryId, KadPutReply>,
     pub(crate) kad_gets: HashMap<kad::QueryId, KadGetReply>,
+    /// Blocked peers and when each block ends.
+    pub(crate) blocks: Blocks,
 }
 
 impl EventLoop {
@@ -76,6 +83,7 @@ impl EventLoop {
         swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         inbound: mpsc::Sender<Inbound>,
+        gossip: mpsc::Sender<GossipMessage>,
         events: broadcast::Sender<NetworkEvent>,
         options: &Options,
         shutdown: CancellationToken,
@@ -84,6 +92,7 @@ impl EventLoop {
             swarm,
             commands,
             inbound,
+            gossip,
             events,
             shutdown,
             busy_response: options.busy_response.clone(),
@@ -94,6 +103,7 @@ impl EventLoop {
             replies: FuturesUnordered::new(),
             kad_puts: HashMap::new(),
             kad_gets: HashMap::new(),
+            blocks: Blocks::default(),
         }
     }
 
@@ -175,6 +185,9 @@ impl EventLoop {
                         let _ = pending.reply.send(Err(RequestError::Timeout));
                     }
                 }
+                peer = self.blocks.next_expired(), if !self.blocks.is_empty() => {
+                    self.unblock(peer);
+                }
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
             }
         }
@@ -230,6 +243,33 @@ impl EventLoop {
                 }
                 let _ = reply.send(());
             }
+            Command::Publish { topic, data, reply } => {
+                let _ = reply.send(self.publish_gossip(topic, data));
+            }
+            Command::ReportGossip {
+                id,
+                source,
+                acceptance,
+                reply,
+            } => {
+                self.report_gossip(&id, source, acceptance);
+                let _ = reply.send(());
+            }
+            Command::SetAllowed { peers, reply } => {
+                self.set_allowed(peers);
+                let _ = reply.send(());
+            }
+            Command::Block {
+                peer,
+                duration,
+                reply,
+            } => {
+                self.block(peer, duration);
+                let _ = reply.send(());
+            }
+            Command::Blocked { reply } => {
+                let _ = reply.send(self.blocked());
+            }
         }
     }
 
@@ -264,6 +304,17 @@ impl EventLoop {
         if peer == *self.swarm.local_peer_id() {
             let reason = "cannot send a request to the local peer".to_owned();
             let _ = reply.send(Err(RequestError::DialFailure { reason }));
+            return;
+        }
+        // The lists would refuse the connection anyway; say which, without dialing.
+        if !self.is_allowed(&peer) {
+            tracing::debug!(peer = %peer, "request to a peer outside the allow list not sent");
+            let _ = reply.send(Err(RequestError::NotAllowed));
+            return;
+        }
+        if self.is_blocked(&peer) {
+            tracing::debug!(peer = %peer, "request to a blocked peer not sent");
+            let _ = reply.send(Err(RequestError::Blocked));
             return;
         }
         // Refuse what the codec would refuse, before dialing or opening a stream for it.
@@ -304,7 +355,7 @@ impl EventLoop {
             .swarm
             .behaviour_mut()
             .request_response
-            .send_request(&peer, payload);
+            .send_request(&peer, RequestFrame::Data(payload));
         tracing::debug!(peer = %peer, request_id = %id, len, "request queued");
         let deadline = Instant::now() + self.request_timeout;
         self.requests.insert(id, peer, deadline, reply);

@@ -1,6 +1,8 @@
 //! [`NetworkHandle`], the cheap `Clone` every other component talks to the network through,
-//! and the two things the network hands out: [`Inbound`] requests and [`NetworkEvent`]s.
+//! and what the network hands out: [`Inbound`] requests and [`NetworkEvent`]s (gossip
+//! messages are in `gossip`).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -9,7 +11,9 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::command::Command;
-use super::{NetworkError, PeerInfo, RequestError};
+use super::{
+    GossipAcceptance, GossipMessageId, NetworkError, PeerInfo, RefusedReason, RequestError,
+};
 
 /// A request a peer sent, for the router.
 ///
@@ -46,6 +50,33 @@ pub enum NetworkEvent {
     /// A listener bound a new address after start-up (e.g. a new interface came up). The
     /// addresses bound during `spawn` come before anyone can subscribe: ask `listen_addrs`.
     ListenAddr(Multiaddr),
+    /// The allow list or the block list refused a connection from or to `peer`, or closed the
+    /// ones it had open (then a `PeerDisconnected` follows). Repeats for each attempt.
+    ConnectionRefused {
+        /// The refused peer.
+        peer: PeerId,
+        /// Which list refused it.
+        reason: RefusedReason,
+    },
+    /// `peer` sent a request frame no honest peer sends (a length above
+    /// `Options::max_frame_size`); the stream was closed unread. The node blocks such peers.
+    ProtocolViolation {
+        /// The offending peer (authenticated by Noise).
+        peer: PeerId,
+        /// What the codec refused, e.g. "frame of 4096 bytes exceeds the 1024-byte limit".
+        reason: String,
+    },
+    /// A block set with [`NetworkHandle::block`] ran out: the peer may connect again, and
+    /// what is held for it can be retried.
+    PeerUnblocked(PeerId),
+    /// `peer` subscribed to gossip `topic`: it now receives what this node publishes there
+    /// (so a node may publish its current roster to a newcomer).
+    TopicSubscribed {
+        /// The subscriber.
+        peer: PeerId,
+        /// The topic, as passed to `Options::gossip_topics` on the peer's side.
+        topic: String,
+    },
 }
 
 /// A cheap, cloneable handle to the network's event loop.
@@ -141,7 +172,8 @@ impl NetworkHandle {
     /// # Errors
     ///
     /// See [`RequestError`]; a frame over `Options::max_frame_size` is refused locally as
-    /// [`RequestError::Io`] before anything is sent.
+    /// [`RequestError::Io`] before anything is sent, and so is a peer outside the allow list
+    /// ([`RequestError::NotAllowed`]) or blocked ([`RequestError::Blocked`]).
     ///
     /// # Cancel safety
     ///
@@ -237,6 +269,107 @@ impl NetworkHandle {
     /// Once queued, the peer is disconnected even if this future is dropped.
     pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
         self.call(|reply| Command::Disconnect { peer, reply }).await
+    }
+
+    /// Publishes `data` on gossip `topic`, signed by this node, to the peers subscribed to it.
+    /// This node need not be subscribed to `topic` itself.
+    ///
+    /// Having no peer subscribed yet is not an error: nothing is sent, and `Ok` is returned
+    /// (the node republishes later, or newcomers fetch what they miss).
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Publish`] when gossipsub refuses the message (above
+    /// `Options::gossip_max_message_size`, every peer's queue full, …);
+    /// [`NetworkError::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the message is published even if this future is dropped.
+    pub async fn publish(&self, topic: &str, data: Bytes) -> Result<(), NetworkError> {
+        let topic = topic.to_owned();
+        self.call(|reply| Command::Publish { topic, data, reply })
+            .await?
+    }
+
+    /// Reports the node's verdict on a received [`GossipMessage`](super::GossipMessage),
+    /// with its `id` and `source`: `Accept` forwards it to the mesh, `Reject` and `Ignore`
+    /// drop it (`Reject` also holds it against `source`).
+    ///
+    /// A report for a message gossipsub no longer holds (reported already, or later than its
+    /// cache keeps messages, about 5 s) is logged and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the report takes effect even if this future is dropped.
+    pub async fn report_gossip(
+        &self,
+        id: GossipMessageId,
+        source: PeerId,
+        acceptance: GossipAcceptance,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::ReportGossip {
+            id,
+            source,
+            acceptance,
+            reply,
+        })
+        .await
+    }
+
+    /// Sets the federation membership: `Some(peers)` refuses connections from and to every
+    /// other peer and closes the ones open (each announced as a `ConnectionRefused`);
+    /// `None` lets every peer in (a node without a roster). Requests to a peer left out fail
+    /// at once with [`RequestError::NotAllowed`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the list is set even if this future is dropped.
+    pub async fn set_allowed(&self, peers: Option<HashSet<PeerId>>) -> Result<(), NetworkError> {
+        self.call(|reply| Command::SetAllowed { peers, reply })
+            .await
+    }
+
+    /// Blocks `peer` for `for_`: closes every connection to it and refuses new ones either
+    /// way until the time is up, then announces `PeerUnblocked`. Blocking a blocked peer
+    /// extends its block to `for_` from now if that ends later; it never shortens it.
+    /// Requests to a blocked peer fail at once with [`RequestError::Blocked`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the block takes effect even if this future is dropped.
+    pub async fn block(&self, peer: PeerId, for_: Duration) -> Result<(), NetworkError> {
+        self.call(|reply| Command::Block {
+            peer,
+            duration: for_,
+            reply,
+        })
+        .await
+    }
+
+    /// Every blocked peer and the time its block has left, soonest to end first.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only reads.
+    pub async fn blocked(&self) -> Result<Vec<(PeerId, Duration)>, NetworkError> {
+        self.call(|reply| Command::Blocked { reply }).await
     }
 
     /// Sends the command built by `command` and waits for its reply.

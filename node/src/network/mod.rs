@@ -1,5 +1,6 @@
 //! The node's network layer: a libp2p swarm that moves opaque request and response frames
-//! between agencies, plus peer discovery (roster hints, identify, Kademlia, mDNS).
+//! between agencies, gossips signed messages (the roster), keeps out peers that are not
+//! members or misbehave, and discovers peers (roster hints, identify, Kademlia, mDNS).
 //!
 //! The layer is byte-opaque. It carries a request frame (a signed package) to a peer and
 //! brings its response frame (a signed receipt) back, and knows nothing of their content:
@@ -15,15 +16,24 @@
 //! buffered. Every pending answer is keyed by its request or query id, and every one is
 //! answered `ShuttingDown` when the loop stops.
 //!
+//! Gossip messages go to the node as [`GossipMessage`]s over a third bounded queue, and are
+//! forwarded only once the node reports them valid ([`NetworkHandle::report_gossip`]). Who
+//! may connect is the node's call too: [`NetworkHandle::set_allowed`] (the roster) and
+//! [`NetworkHandle::block`] (peers caught misbehaving, e.g. on a
+//! [`NetworkEvent::ProtocolViolation`]).
+//!
 //! # Layout
 //!
 //! - `options`: [`Options`], [`Transport`] and defaults.
-//! - `behaviour`: the derived `Behaviour` (identify, ping, Kademlia, mDNS, request-response).
+//! - `behaviour`: the derived `Behaviour` (allow and block lists, identify, ping, Kademlia,
+//!   mDNS, gossipsub, request-response).
 //! - `codec`: length-prefixed frames, size-capped before allocation; [`PROTOCOL`].
 //! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux.
 //! - `command`: the handle-to-loop commands.
 //! - `handle`: [`NetworkHandle`], [`Inbound`], [`NetworkEvent`].
 //! - `event_loop`: the loop, commands and inbound requests; `swarm_event`: swarm events.
+//! - `gossip`: [`GossipMessage`], [`GossipAcceptance`] and the loop's gossip handlers.
+//! - `access`: the allow and block lists, block expiry, [`RefusedReason`].
 //! - `peers`: the book of known peers ([`PeerInfo`]); `pending`: outbound requests and
 //!   their deadlines.
 //! - `error`: [`NetworkError`], [`RequestError`].
@@ -42,7 +52,7 @@
 //!     busy_response: Bytes::from_static(b"busy"),
 //!     ..Options::default()
 //! };
-//! let (handle, mut inbound, task) =
+//! let network::Spawned { handle, mut inbound, mut gossip, task } =
 //!     network::spawn(Keypair::generate_ed25519(), options, shutdown.clone()).await?;
 //! println!("listening on {:?}", handle.listen_addrs().await?);
 //!
@@ -50,6 +60,15 @@
 //! tokio::spawn(async move {
 //!     while let Some(request) = inbound.recv().await {
 //!         let _ = request.reply.send(request.request);
+//!     }
+//! });
+//!
+//! // Gossip validation: here everything is accepted, and so forwarded.
+//! let reporter = handle.clone();
+//! tokio::spawn(async move {
+//!     while let Some(message) = gossip.recv().await {
+//!         let verdict = network::GossipAcceptance::Accept;
+//!         let _ = reporter.report_gossip(message.id, message.source, verdict).await;
 //!     }
 //! });
 //!
@@ -71,11 +90,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+mod access;
 mod behaviour;
 mod codec;
 mod command;
 mod error;
 mod event_loop;
+mod gossip;
 mod handle;
 mod options;
 mod peers;
@@ -86,34 +107,55 @@ mod transport;
 #[cfg(all(test, feature = "testing"))]
 mod tests;
 
+pub use access::RefusedReason;
 pub use codec::PROTOCOL;
 pub use error::{NetworkError, RequestError};
+pub use gossip::{GossipAcceptance, GossipMessage, GossipMessageId};
 pub use handle::{Inbound, NetworkEvent, NetworkHandle};
 pub use options::{
-    DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE, DEFAULT_QUEUE,
-    DEFAULT_REQUEST_TIMEOUT, Options, Transport,
+    DEFAULT_GOSSIP_MAX_MESSAGE_SIZE, DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport,
 };
 pub use peers::PeerInfo;
 pub use swarm_event::EVENTS_TARGET;
 
 use behaviour::Behaviour;
 use event_loop::EventLoop;
+use options::MIN_GOSSIP_MESSAGE_SIZE;
 
 /// How many [`NetworkEvent`]s a subscriber may fall behind before it starts missing some.
 const EVENT_CAPACITY: usize = 256;
 
+/// What [`spawn`] hands back: the handle and the queues the node drains.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The handle to the event loop; clone it freely.
+    pub handle: NetworkHandle,
+    /// Inbound requests, for the router (capacity `Options::inbound_queue`).
+    pub inbound: mpsc::Receiver<Inbound>,
+    /// Received gossip, for the node to validate and report on (capacity
+    /// `Options::gossip_queue`). Dropping it makes every received message `Ignore`d.
+    pub gossip: mpsc::Receiver<GossipMessage>,
+    /// The event loop's task; it ends after shutdown.
+    pub task: JoinHandle<()>,
+}
+
 /// Builds the swarm, starts listening and spawns the event loop.
 ///
 /// Returns once every listener has reported the address it bound (so port 0 works and the
-/// caller can publish real addresses), with: the handle, the queue of inbound requests for
-/// the router, and the loop's task. The loop runs until `shutdown` is cancelled or every
-/// handle is dropped; it then answers everything pending with `ShuttingDown`, closes every
-/// connection and ends. The task runs in the caller's current span.
+/// caller can publish real addresses) and the node is subscribed to `Options::gossip_topics`,
+/// with: the handle, the queues of inbound requests and of gossip, and the loop's task.
+/// Everyone is allowed and no one blocked until the node says otherwise. The loop runs until
+/// `shutdown` is cancelled or every handle is dropped; it then answers everything pending
+/// with `ShuttingDown`, closes every connection and ends. The task runs in the caller's
+/// current span.
 ///
 /// # Errors
 ///
-/// [`NetworkError::InvalidOption`] for a zero-capacity queue or a frame limit above
-/// `u32::MAX`; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an address is refused,
+/// [`NetworkError::InvalidOption`] for a zero-capacity queue, a frame limit above
+/// `u32::MAX` or a gossip message limit below 1024; [`NetworkError::GossipSetup`],
+/// [`NetworkError::Subscribe`]; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an
+/// address is refused,
 /// [`NetworkError::ListenerClosed`] or [`NetworkError::ListenTimeout`] when a listener fails
 /// to bind; [`NetworkError::ShuttingDown`] when `shutdown` is cancelled meanwhile.
 ///
@@ -125,11 +167,11 @@ pub async fn spawn(
     keypair: Keypair,
     options: Options,
     shutdown: CancellationToken,
-) -> Result<(NetworkHandle, mpsc::Receiver<Inbound>, JoinHandle<()>), NetworkError> {
+) -> Result<Spawned, NetworkError> {
     check(&options)?;
     let local_peer_id = keypair.public().to_peer_id();
     let transport = transport::build(&keypair, options.transport)?;
-    let behaviour = Behaviour::new(&keypair, &options);
+    let behaviour = Behaviour::new(&keypair, &options)?;
     let idle = options.idle_connection_timeout;
     // Both constructors hand over ready values, so these steps cannot fail (`Infallible`).
     let Ok(builder) = SwarmBuilder::with_existing_identity(keypair)
@@ -148,6 +190,7 @@ pub async fn spawn(
 
     let (command_tx, command_rx) = mpsc::channel(options.command_queue);
     let (inbound_tx, inbound_rx) = mpsc::channel(options.inbound_queue);
+    let (gossip_tx, gossip_rx) = mpsc::channel(options.gossip_queue);
     let (events_tx, _) = broadcast::channel(EVENT_CAPACITY);
     let handle = NetworkHandle::new(
         command_tx,
@@ -156,14 +199,20 @@ pub async fn spawn(
         options.request_timeout,
     );
 
-    let mut event_loop =
-        EventLoop::new(swarm, command_rx, inbound_tx, events_tx, &options, shutdown);
+    let mut event_loop = EventLoop::new(
+        swarm, command_rx, inbound_tx, gossip_tx, events_tx, &options, shutdown,
+    );
     let listeners: HashMap<_, _> = event_loop.listen(&options.listen)?;
     event_loop.wait_for_listeners(listeners).await?;
     tracing::info!(peer = %local_peer_id, "network started");
 
     let task = tokio::spawn(event_loop.run().instrument(tracing::Span::current()));
-    Ok((handle, inbound_rx, task))
+    Ok(Spawned {
+        handle,
+        inbound: inbound_rx,
+        gossip: gossip_rx,
+        task,
+    })
 }
 
 /// Refuses options that would panic (zero-capacity channels) or silently misbehave.
@@ -172,6 +221,10 @@ fn check(options: &Options) -> Result<(), NetworkError> {
         Some(("inbound_queue", "must be at least 1"))
     } else if options.command_queue == 0 {
         Some(("command_queue", "must be at least 1"))
+    } else if options.gossip_queue == 0 {
+        Some(("gossip_queue", "must be at least 1"))
+    } else if options.gossip_max_message_size < MIN_GOSSIP_MESSAGE_SIZE {
+        Some(("gossip_max_message_size", "must be at least 1024"))
     } else if u32::try_from(options.max_frame_size).is_err() {
         Some(("max_frame_size", "must fit the 32-bit frame length"))
     } else if options.request_timeout.is_zero() {

@@ -19,8 +19,15 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an idle connection stays open, so repeated deliveries to a peer reuse it.
 pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
-/// Default capacity of the inbound request queue and of the command queue.
+/// Default capacity of the inbound request queue, the gossip queue and the command queue.
 pub const DEFAULT_QUEUE: usize = 256;
+
+/// The largest gossip message accepted or published by default. gossipsub's own default
+/// (64 KiB) is too small for a signed roster of a few thousand agencies.
+pub const DEFAULT_GOSSIP_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+
+/// The smallest `gossip_max_message_size` accepted: gossipsub's control messages need room.
+pub(crate) const MIN_GOSSIP_MESSAGE_SIZE: usize = 1024;
 
 /// Which transport the swarm runs on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +72,16 @@ pub struct Options {
     pub busy_response: Bytes,
     /// The transport to run on.
     pub transport: Transport,
+    /// Gossip topics subscribed to at start-up (the node passes `["lienthong/roster/1"]`).
+    /// Empty: the node receives no gossip, though it may still publish.
+    pub gossip_topics: Vec<String>,
+    /// Capacity of the queue of received gossip messages to the node. When it is full, a new
+    /// message is dropped and reported `Ignore`, so it is not forwarded from here; it comes
+    /// again from another peer or is fetched.
+    pub gossip_queue: usize,
+    /// The largest gossip message published or accepted, in bytes (gossipsub's
+    /// `max_transmit_size`, which bounds a whole gossip RPC). At least 1024.
+    pub gossip_max_message_size: usize,
 }
 
 impl Default for Options {
@@ -84,6 +101,9 @@ impl Default for Options {
             command_queue: DEFAULT_QUEUE,
             busy_response: Bytes::new(),
             transport: Transport::Tcp,
+            gossip_topics: Vec::new(),
+            gossip_queue: DEFAULT_QUEUE,
+            gossip_max_message_size: DEFAULT_GOSSIP_MAX_MESSAGE_SIZE,
         }
     }
 }
@@ -114,5 +134,6 @@ mod tests {
         );
         assert_eq!(options.max_frame_size, 67_174_400);
         assert!(options.mdns && options.kademlia);
+        assert!(options.gossip_topics.is_empty());
     }
 }

@@ -4,13 +4,16 @@
 //! fields. Machine-readable events (for simulations and loopback tests) use the target
 //! [`EVENTS_TARGET`] at `debug`, fields only.
 
+use bytes::Bytes;
 use libp2p::multiaddr::Protocol;
-use libp2p::request_response::{self, OutboundFailure};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{identify, kad, mdns, ping};
+use libp2p::request_response::{self, InboundFailure, InboundRequestId, OutboundFailure};
+use libp2p::swarm::{DialError, ListenError, SwarmEvent};
+use libp2p::{PeerId, identify, kad, mdns, ping};
 
 use super::RequestError;
+use super::access::refusal;
 use super::behaviour::{BehaviourEvent, IDENTIFY_PROTOCOL_VERSION};
+use super::codec::{FrameError, RequestFrame};
 use super::event_loop::EventLoop;
 use super::{NetworkError, NetworkEvent};
 
@@ -24,7 +27,7 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
                 tracing::debug!(target: EVENTS_TARGET, event = "listen_addr", %address);
-                self.publish(NetworkEvent::ListenAddr(address));
+                self.emit(NetworkEvent::ListenAddr(address));
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 tracing::info!(%address, "no longer listening");
@@ -53,7 +56,7 @@ impl EventLoop {
                     let address = endpoint.get_remote_address();
                     tracing::debug!(peer = %peer_id, %address, "peer connected");
                     tracing::debug!(target: EVENTS_TARGET, event = "peer_connected", peer = %peer_id);
-                    self.publish(NetworkEvent::PeerConnected(peer_id));
+                    self.emit(NetworkEvent::PeerConnected(peer_id));
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -67,12 +70,17 @@ impl EventLoop {
                     let cause = cause.map(|cause| cause.to_string());
                     tracing::debug!(peer = %peer_id, ?cause, "peer disconnected");
                     tracing::debug!(target: EVENTS_TARGET, event = "peer_disconnected", peer = %peer_id);
-                    self.publish(NetworkEvent::PeerDisconnected(peer_id));
+                    self.emit(NetworkEvent::PeerDisconnected(peer_id));
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match peer_id {
                 Some(peer) => {
                     tracing::warn!(peer = %peer, %error, "dial failed");
+                    if let DialError::Denied { cause } = &error
+                        && let Some(reason) = refusal(cause)
+                    {
+                        self.connection_refused(peer, reason);
+                    }
                     self.peers.record_dial_error(peer, error.to_string());
                 }
                 None => tracing::warn!(%error, "dial failed"),
@@ -83,7 +91,22 @@ impl EventLoop {
                 peer_id,
                 ..
             } => {
-                tracing::debug!(?peer_id, %send_back_addr, %error, "incoming connection failed");
+                let refused = match (&error, peer_id) {
+                    (ListenError::Denied { cause }, Some(peer)) => {
+                        refusal(cause).map(|reason| (peer, reason))
+                    }
+                    _ => None,
+                };
+                match refused {
+                    Some((peer, reason)) => {
+                        // `debug`: a refused peer may retry as often as it likes.
+                        tracing::debug!(peer = %peer, %send_back_addr, ?reason, "incoming connection refused");
+                        self.connection_refused(peer, reason);
+                    }
+                    None => {
+                        tracing::debug!(?peer_id, %send_back_addr, %error, "incoming connection failed");
+                    }
+                }
             }
             SwarmEvent::Dialing { .. }
             | SwarmEvent::IncomingConnection { .. }
@@ -104,20 +127,30 @@ impl EventLoop {
             BehaviourEvent::Identify(event) => self.handle_identify(event),
             BehaviourEvent::Mdns(event) => self.handle_mdns(event),
             BehaviourEvent::Ping(event) => self.handle_ping(event),
+            BehaviourEvent::Gossipsub(event) => self.handle_gossipsub(event),
+            // The lists report nothing: their refusals come as connection errors above.
+            BehaviourEvent::AllowList(never) | BehaviourEvent::BlockList(never) => match never {},
         }
     }
 
-    fn handle_request_response(
-        &mut self,
-        event: request_response::Event<bytes::Bytes, bytes::Bytes>,
-    ) {
+    fn handle_request_response(&mut self, event: request_response::Event<RequestFrame, Bytes>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request_id,
-                    request,
+                    request: RequestFrame::Data(request),
                     channel,
                 } => self.handle_inbound_request(peer, request_id, request, channel),
+                request_response::Message::Request {
+                    request_id,
+                    request: RequestFrame::Refused(refused),
+                    channel,
+                } => {
+                    // Dropping the channel closes the stream unanswered; the rest of the
+                    // frame is never read.
+                    drop(channel);
+                    self.handle_refused_request(peer, request_id, refused);
+                }
                 request_response::Message::Response {
                     request_id,
                     response,
@@ -157,6 +190,16 @@ impl EventLoop {
                     },
                 };
                 let _ = pending.reply.send(Err(error));
+            }
+            request_response::Event::InboundFailure {
+                peer,
+                request_id,
+                error: InboundFailure::ResponseOmission,
+                ..
+            } => {
+                // The loop dropped the channel on purpose (a refused frame) or the router gave
+                // no answer, which `handle_reply` has logged already.
+                tracing::debug!(peer = %peer, request_id = %request_id, "inbound request closed unanswered");
             }
             request_response::Event::InboundFailure {
                 peer,
@@ -296,8 +339,26 @@ impl EventLoop {
         }
     }
 
+    /// A request frame the codec refused: a violation (the node blocks the peer) when only
+    /// a misbehaving peer sends it, otherwise a broken stream, logged only.
+    fn handle_refused_request(
+        &mut self,
+        peer: PeerId,
+        request_id: InboundRequestId,
+        refused: FrameError,
+    ) {
+        if refused.is_violation() {
+            let reason = refused.to_string();
+            tracing::warn!(peer = %peer, request_id = %request_id, %reason, "protocol violation");
+            tracing::debug!(target: EVENTS_TARGET, event = "protocol_violation", peer = %peer, %reason);
+            self.emit(NetworkEvent::ProtocolViolation { peer, reason });
+        } else {
+            tracing::debug!(peer = %peer, request_id = %request_id, %refused, "inbound request frame incomplete");
+        }
+    }
+
     /// Sends `event` to subscribers; having none is fine.
-    fn publish(&self, event: NetworkEvent) {
+    pub(crate) fn emit(&self, event: NetworkEvent) {
         let _ = self.events.send(event);
     }
 }

@@ -92,3 +92,38 @@ async fn reconnects_on_demand_after_a_disconnect() {
 
     assert_eq!(&response[..], b"two");
 }
+
+#[tokio::test]
+async fn oversized_request_frame_is_reported_as_a_protocol_violation() {
+    let mut a = TestNode::start(
+        "a",
+        crate::network::Options {
+            max_frame_size: 1024,
+            ..crate::network::Options::memory()
+        },
+    )
+    .await;
+    a.serve(|request| request);
+    let b = TestNode::memory("b").await; // limit: 64 MiB, so B sends it
+    b.knows(&a).await;
+    let mut events = a.handle.subscribe();
+
+    let result = within(
+        "refusal",
+        b.handle.request(a.peer_id(), vec![7; 4096].into()),
+    )
+    .await;
+    assert!(result.is_err(), "{result:?}");
+
+    let violation = next_matching(&mut events, |event| {
+        matches!(event, NetworkEvent::ProtocolViolation { .. })
+    })
+    .await;
+    assert_eq!(
+        violation,
+        NetworkEvent::ProtocolViolation {
+            peer: b.peer_id(),
+            reason: "frame of 4096 bytes exceeds the 1024-byte limit".to_owned(),
+        }
+    );
+}

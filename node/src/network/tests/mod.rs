@@ -14,9 +14,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Inbound, NetworkEvent, NetworkHandle, Options, spawn};
+use super::{GossipMessage, Inbound, NetworkEvent, NetworkHandle, Options, Spawned, spawn};
 
+mod access;
 mod events;
+mod gossip;
 mod kad;
 mod request;
 mod tcp;
@@ -47,6 +49,8 @@ struct TestNode {
     handle: NetworkHandle,
     /// Taken by the test's router, if it has one.
     inbound: Option<mpsc::Receiver<Inbound>>,
+    /// Received gossip, unread unless a test reads it.
+    gossip: mpsc::Receiver<GossipMessage>,
     task: JoinHandle<()>,
     shutdown: CancellationToken,
     addrs: Vec<Multiaddr>,
@@ -66,7 +70,12 @@ impl TestNode {
         };
         let shutdown = CancellationToken::new();
         let span = tracing::info_span!("node", name);
-        let (handle, inbound, task) = within(
+        let Spawned {
+            handle,
+            inbound,
+            gossip,
+            task,
+        } = within(
             "spawn",
             spawn(Keypair::generate_ed25519(), options, shutdown.clone()).instrument(span),
         )
@@ -76,6 +85,7 @@ impl TestNode {
         Self {
             handle,
             inbound: Some(inbound),
+            gossip,
             task,
             shutdown,
             addrs,
