@@ -80,10 +80,10 @@ impl PeerLimiter {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if let Ok(mut peers) = self.limiter.peers.lock() {
-            if let Some(bucket) = peers.get_mut(&self.peer) {
-                bucket.in_flight = bucket.in_flight.saturating_sub(1);
-            }
+        if let Ok(mut peers) = self.limiter.peers.lock()
+            && let Some(bucket) = peers.get_mut(&self.peer)
+        {
+            bucket.in_flight = bucket.in_flight.saturating_sub(1);
         }
     }
 }
@@ -109,8 +109,14 @@ mod tests {
         let permits: Vec<_> = (0..5).filter_map(|_| l.admit_at(peer, t0)).collect();
         assert_eq!(permits.len(), 5);
         assert!(l.admit_at(peer, t0).is_none(), "the burst is spent");
-        assert!(l.admit_at(peer, t0 + Duration::from_millis(100)).is_some(), "one more after 1/rate");
-        assert!(l.admit_at(PeerId::random(), t0).is_some(), "other peers are not affected");
+        assert!(
+            l.admit_at(peer, t0 + Duration::from_millis(100)).is_some(),
+            "one more after 1/rate"
+        );
+        assert!(
+            l.admit_at(PeerId::random(), t0).is_some(),
+            "other peers are not affected"
+        );
     }
 
     #[test]

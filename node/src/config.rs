@@ -311,8 +311,13 @@ impl Config {
             ));
         }
         let security = &self.security;
-        if !(security.peer_rate > 0.0 && security.peer_rate.is_finite()) || security.peer_burst == 0 || security.peer_concurrency == 0 {
-            return Err(invalid("security.peer_rate, peer_burst and peer_concurrency must be above zero".to_owned()));
+        if !(security.peer_rate > 0.0 && security.peer_rate.is_finite())
+            || security.peer_burst == 0
+            || security.peer_concurrency == 0
+        {
+            return Err(invalid(
+                "security.peer_rate, peer_burst and peer_concurrency must be above zero".to_owned(),
+            ));
         }
         if self.limits.max_recipients == 0 {
             return Err(invalid(

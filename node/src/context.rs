@@ -42,6 +42,8 @@ pub struct NodeContext {
     pub metrics: Arc<Metrics>,
     /// Per-peer limits on inbound requests.
     pub limiter: Arc<PeerLimiter>,
+    /// Unknown peers given a short probation to exchange rosters.
+    pub(crate) probation: crate::roster_sync::Probation,
     /// Commands to the delivery engine.
     pub delivery: mpsc::Sender<DeliveryCommand>,
     /// Deliveries being attempted now, for the status API's `sending`.

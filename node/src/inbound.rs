@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use libp2p::PeerId;
-use lienthong_protocol::envelope::{EnvelopeError, ReceiptFields, SignedPackage, SignedReceipt, Timestamp};
+use lienthong_protocol::envelope::{
+    EnvelopeError, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
+};
 use lienthong_protocol::roster::MemberStatus;
 use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response, WireError};
 use lienthong_protocol::{StatusCode, edxml};
@@ -28,7 +30,11 @@ use crate::submit::add;
 
 /// Answers inbound requests until shutdown. A peer over its rate or concurrency is answered
 /// `Busy` at once, before its frame is even decoded.
-pub(crate) async fn serve(ctx: Arc<NodeContext>, mut inbound: mpsc::Receiver<Inbound>, shutdown: CancellationToken) {
+pub(crate) async fn serve(
+    ctx: Arc<NodeContext>,
+    mut inbound: mpsc::Receiver<Inbound>,
+    shutdown: CancellationToken,
+) {
     loop {
         let request = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -37,7 +43,11 @@ pub(crate) async fn serve(ctx: Arc<NodeContext>, mut inbound: mpsc::Receiver<Inb
                 None => return,
             },
         };
-        let Inbound { peer, request, reply } = request;
+        let Inbound {
+            peer,
+            request,
+            reply,
+        } = request;
         let Some(permit) = ctx.limiter.admit(peer) else {
             ctx.metrics.rate_limited.inc();
             debug!(target: "lienthong::events::rejected", peer = %peer, reason = "rate_limited", "request refused: peer over its limits");
@@ -48,10 +58,14 @@ pub(crate) async fn serve(ctx: Arc<NodeContext>, mut inbound: mpsc::Receiver<Inb
         tokio::spawn(
             async move {
                 let handler = ctx.clone();
-                let handled = tokio::task::spawn_blocking(move || handle(&handler, peer, request)).await;
+                let handled =
+                    tokio::task::spawn_blocking(move || handle(&handler, peer, request)).await;
                 let handled = handled.unwrap_or_else(|e| {
                     warn!(error = %e, "inbound handler failed");
-                    Handled::answer(reject(RejectReason::Unavailable, "the node failed while handling the request"))
+                    Handled::answer(reject(
+                        RejectReason::Unavailable,
+                        "the node failed while handling the request",
+                    ))
                 });
                 drop(permit);
                 if reply.send(handled.response.encode()).is_err() {
@@ -66,13 +80,21 @@ pub(crate) async fn serve(ctx: Arc<NodeContext>, mut inbound: mpsc::Receiver<Inb
     }
 }
 
-/// Disconnects and refuses a misbehaving peer for `security.garbage_ban`.
+/// How long a refused peer keeps its connection before it is blocked, so that the answer
+/// saying why reaches it.
+const BLOCK_AFTER: Duration = Duration::from_millis(500);
+
+/// Disconnects and refuses a misbehaving peer for `security.garbage_ban`, once the answer
+/// to its last request has had time to leave.
 pub(crate) async fn block_peer(ctx: &NodeContext, peer: PeerId, why: &str) {
     let ban = ctx.config.security.garbage_ban;
     warn!(target: "lienthong::events::blocked", peer = %peer, why, ban = ?ban, "peer blocked");
-    ctx.metrics.peers_blocked.inc();
-    if let Err(e) = ctx.network.block(peer, ban).await {
-        debug!(error = %e, "cannot block a peer");
+    tokio::time::sleep(BLOCK_AFTER).await;
+    match ctx.network.block(peer, ban).await {
+        Ok(()) => {
+            ctx.metrics.peers_blocked.inc();
+        }
+        Err(e) => debug!(error = %e, "cannot block a peer"),
     }
 }
 
@@ -102,10 +124,12 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
 /// verify, or plain garbage.
 fn decode_refusal(error: &WireError) -> (RejectReason, &'static str) {
     match error {
-        WireError::Envelope(EnvelopeError::TooLarge { .. }) => (RejectReason::TooLarge, "too_large"),
-        WireError::Envelope(EnvelopeError::BadSignature | EnvelopeError::InvalidSigner { .. }) => {
-            (RejectReason::Malformed, "bad_signature")
+        WireError::Envelope(EnvelopeError::TooLarge { .. }) => {
+            (RejectReason::TooLarge, "too_large")
         }
+        WireError::Envelope(
+            EnvelopeError::BadSignature { .. } | EnvelopeError::InvalidSigner { .. },
+        ) => (RejectReason::Malformed, "bad_signature"),
         _ => (RejectReason::Malformed, "malformed"),
     }
 }
@@ -145,7 +169,12 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
 }
 
 /// Checks a time a peer signed against this node's clock.
-fn check_clock(ctx: &NodeContext, what: &str, at: Timestamp, now: Timestamp) -> Result<(), Response> {
+fn check_clock(
+    ctx: &NodeContext,
+    what: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Response> {
     let skew = ctx.config.security.clock_skew;
     if at > add(now, skew) {
         let ahead = Duration::from_millis(at.as_millis() - now.as_millis());
@@ -161,8 +190,15 @@ fn check_clock(ctx: &NodeContext, what: &str, at: Timestamp, now: Timestamp) -> 
     Ok(())
 }
 
-fn refuse_status(who: &str, organ: &lienthong_protocol::OrganId, status: &MemberStatus) -> Response {
-    reject(RejectReason::Revoked, format!("{who} {organ} is not an active member: {status}"))
+fn refuse_status(
+    who: &str,
+    organ: &lienthong_protocol::OrganId,
+    status: &MemberStatus,
+) -> Response {
+    reject(
+        RejectReason::Revoked,
+        format!("{who} {organ} is not an active member: {status}"),
+    )
 }
 
 /// A package for this agency: checks that the roster knows the sender and its key, that
@@ -171,7 +207,10 @@ fn refuse_status(who: &str, organ: &lienthong_protocol::OrganId, status: &Member
 /// this node's signed receipt 01, or returns the receipt given the first time.
 pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPackage) -> Response {
     let Some(roster) = ctx.roster() else {
-        return reject(RejectReason::UnknownAgency, "this node has no federation roster yet");
+        return reject(
+            RejectReason::UnknownAgency,
+            "this node has no federation roster yet",
+        );
     };
     let now = clock::now();
     let sender = match roster.active(package.sender(), now) {
@@ -179,7 +218,10 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         Ok(None) => {
             return reject(
                 RejectReason::UnknownAgency,
-                format!("sender {} is not a member of the federation", package.sender()),
+                format!(
+                    "sender {} is not a member of the federation",
+                    package.sender()
+                ),
             );
         }
         Err(status) => return refuse_status("sender", package.sender(), &status),
@@ -187,7 +229,11 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
     if !sender.record.accepts_key(package.signer(), now) {
         return reject(
             RejectReason::WrongKey,
-            format!("package is signed with {}, not {}'s key", package.signer().fmt_short(), package.sender()),
+            format!(
+                "package is signed with {}, not {}'s key",
+                package.signer().fmt_short(),
+                package.sender()
+            ),
         );
     }
     let from_sender = roster
@@ -196,7 +242,10 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
     if !from_sender && peer != ctx.network.local_peer_id() && !roster.is_relay(&peer, now) {
         return reject(
             RejectReason::NotAllowed,
-            format!("the connection is from {peer}, which is neither {}'s node nor a relay", package.sender()),
+            format!(
+                "the connection is from {peer}, which is neither {}'s node nor a relay",
+                package.sender()
+            ),
         );
     }
     if !package.recipients().contains(&ctx.organ_id) {
@@ -227,7 +276,12 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         },
     ) {
         Ok(parsed) => parsed,
-        Err(e) => return reject(RejectReason::Malformed, format!("content is not valid edXML: {e}")),
+        Err(e) => {
+            return reject(
+                RejectReason::Malformed,
+                format!("content is not valid edXML: {e}"),
+            );
+        }
     };
     if parsed.message.from() != package.sender() {
         return reject(
@@ -240,7 +294,10 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         );
     }
     if parsed.message.kind() != package.kind() {
-        return reject(RejectReason::Malformed, "the package kind does not match its edXML");
+        return reject(
+            RejectReason::Malformed,
+            "the package kind does not match its edXML",
+        );
     }
     let document_id = parsed.message.document_id().map(str::to_owned);
     let receipt = match SignedReceipt::sign(
@@ -257,7 +314,12 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         &ctx.limits,
     ) {
         Ok(receipt) => receipt,
-        Err(e) => return reject(RejectReason::Malformed, format!("cannot acknowledge this package: {e}")),
+        Err(e) => {
+            return reject(
+                RejectReason::Malformed,
+                format!("cannot acknowledge this package: {e}"),
+            );
+        }
     };
     let entry = InboxEntry {
         package_id: package.id(),
@@ -291,7 +353,10 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         }
         Err(e) => {
             warn!(error = %e, package = %package.id(), "cannot store an incoming package");
-            reject(RejectReason::Unavailable, "the package could not be stored; try again later")
+            reject(
+                RejectReason::Unavailable,
+                "the package could not be stored; try again later",
+            )
         }
     }
 }
@@ -311,9 +376,14 @@ fn accept_receipt(ctx: &NodeContext, receipt: &SignedReceipt) -> Response {
 }
 
 /// A peer's roster version: answered with this node's roster when it is newer somewhere.
-fn roster_answer(ctx: &NodeContext, theirs: &lienthong_protocol::roster::RosterVersion) -> Response {
+fn roster_answer(
+    ctx: &NodeContext,
+    theirs: &lienthong_protocol::roster::RosterVersion,
+) -> Response {
     match ctx.roster() {
-        Some(mine) if theirs.is_behind(&mine.version()) => Response::Roster(mine.bundle().to_wire()),
+        Some(mine) if theirs.is_behind(&mine.version()) => {
+            Response::Roster(mine.bundle().to_wire())
+        }
         _ => Response::RosterCurrent,
     }
 }

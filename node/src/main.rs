@@ -14,9 +14,11 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(args.default_log_filter()));
+    // Colours only on a terminal: log files and journald get plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -15,7 +15,9 @@ use libp2p::{Multiaddr, PeerId};
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::keys::PublicKey;
-use lienthong_protocol::roster::{AgencyRecord, MemberStatus, Role, RosterBundle, RosterError, RosterVersion};
+use lienthong_protocol::roster::{
+    AgencyRecord, MemberStatus, Role, RosterBundle, RosterError, RosterVersion,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -80,9 +82,9 @@ impl MembershipError {
             MembershipError::Files { .. } => "files",
             MembershipError::Refused(RosterError::WrongSigner { .. }) => "wrong_root",
             MembershipError::Refused(RosterError::NotNewer(_)) => "not_newer",
-            MembershipError::Refused(RosterError::NotDelegated { .. } | RosterError::OutOfScope { .. }) => {
-                "not_delegated"
-            }
+            MembershipError::Refused(
+                RosterError::NotDelegated { .. } | RosterError::OutOfScope { .. },
+            ) => "not_delegated",
             MembershipError::Refused(RosterError::BadSignature(_)) => "bad_signature",
             MembershipError::Refused(_) | MembershipError::PeerIdMismatch { .. } => "invalid",
         }
@@ -102,13 +104,17 @@ impl Membership {
         for record in &bundle.roster().agencies {
             let derived = checked_peer_id(&record.organ_id, &record.public_key, &record.peer_id)?;
             for previous in &record.previous_keys {
-                let old = checked_peer_id(&record.organ_id, &previous.public_key, &previous.peer_id)?;
+                let old =
+                    checked_peer_id(&record.organ_id, &previous.public_key, &previous.peer_id)?;
                 by_peer.insert(old, (members.len(), Some(previous.until)));
             }
             let addresses = record
                 .addresses
                 .iter()
                 .filter_map(|a| match a.parse::<Multiaddr>() {
+                    // A node admitted before it ran may list its configured addresses:
+                    // port 0 or 0.0.0.0 cannot be dialled, so they are no hint.
+                    Ok(addr) if !dialable(&addr) => None,
                     Ok(addr) => Some(addr),
                     Err(e) => {
                         warn!(organ = %record.organ_id, address = %a, error = %e, "roster address is not a multiaddr; ignored");
@@ -162,7 +168,11 @@ impl Membership {
     ///
     /// # Errors
     /// The agency's [`MemberStatus`] when it is listed but not active.
-    pub fn active(&self, organ_id: &OrganId, now: Timestamp) -> Result<Option<&Member>, MemberStatus> {
+    pub fn active(
+        &self,
+        organ_id: &OrganId,
+        now: Timestamp,
+    ) -> Result<Option<&Member>, MemberStatus> {
         let Some(member) = self.member(organ_id) else {
             return Ok(None);
         };
@@ -176,13 +186,16 @@ impl Membership {
     /// its grace period.
     pub fn member_by_peer(&self, peer: &PeerId, now: Timestamp) -> Option<&Member> {
         let (i, until) = self.by_peer.get(peer)?;
-        until.is_none_or(|until| now < until).then(|| &self.members[*i])
+        until
+            .is_none_or(|until| now < until)
+            .then(|| &self.members[*i])
     }
 
     /// Whether `key` speaks for `organ_id` at `now` (current key, or a previous one in its
     /// grace period).
     pub fn key_matches(&self, organ_id: &OrganId, key: &PublicKey, now: Timestamp) -> bool {
-        self.member(organ_id).is_some_and(|m| m.record.accepts_key(key, now))
+        self.member(organ_id)
+            .is_some_and(|m| m.record.accepts_key(key, now))
     }
 
     /// Whether the peer is an active relay of the federation.
@@ -198,14 +211,30 @@ impl Membership {
         self.by_peer
             .iter()
             .filter(|(_, (i, until))| {
-                until.is_none_or(|until| now < until) && self.members[*i].record.status_at(now) == MemberStatus::Active
+                until.is_none_or(|until| now < until)
+                    && self.members[*i].record.status_at(now) == MemberStatus::Active
             })
             .map(|(peer, _)| *peer)
             .collect()
     }
 }
 
-fn checked_peer_id(organ_id: &OrganId, key: &PublicKey, claimed: &str) -> Result<PeerId, MembershipError> {
+/// Whether an address hint can be dialled at all.
+fn dialable(addr: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    !addr.iter().any(|p| match p {
+        Protocol::Tcp(0) | Protocol::Udp(0) => true,
+        Protocol::Ip4(ip) => ip.is_unspecified(),
+        Protocol::Ip6(ip) => ip.is_unspecified(),
+        _ => false,
+    })
+}
+
+fn checked_peer_id(
+    organ_id: &OrganId,
+    key: &PublicKey,
+    claimed: &str,
+) -> Result<PeerId, MembershipError> {
     let derived = peer_id_of(key);
     if derived.to_string() != claimed {
         return Err(MembershipError::PeerIdMismatch {
@@ -280,7 +309,8 @@ impl RosterKeeper {
                 if !path.exists() {
                     continue;
                 }
-                let wire = std::fs::read(&path).map_err(|e| files(format!("{}: {e}", path.display())))?;
+                let wire =
+                    std::fs::read(&path).map_err(|e| files(format!("{}: {e}", path.display())))?;
                 match keeper.merge(Bytes::from(wire), &root, now) {
                     Ok(_) | Err(MembershipError::Refused(RosterError::NotNewer(_))) => {}
                     Err(e) => return Err(e),
@@ -301,7 +331,11 @@ impl RosterKeeper {
     /// # Errors
     /// [`MembershipError`] when it is not taken: not verifying to the pinned root, invalid,
     /// or not newer than what the node has.
-    pub fn offer(&self, wire: Bytes, source: RosterSource) -> Result<Arc<Membership>, MembershipError> {
+    pub fn offer(
+        &self,
+        wire: Bytes,
+        source: RosterSource,
+    ) -> Result<Arc<Membership>, MembershipError> {
         let root = {
             let mut pinned = self.root.lock().map_err(|_| MembershipError::Files {
                 dir: self.dir.root().display().to_string(),
@@ -311,9 +345,11 @@ impl RosterKeeper {
                 Some(root) => root,
                 // A node not admitted yet pins the root an authority installs beside it.
                 None if source == RosterSource::File => {
-                    let root = read_public_key(&self.dir.root_key()).map_err(|e| MembershipError::Files {
-                        dir: self.dir.root().display().to_string(),
-                        message: format!("{e:#}"),
+                    let root = read_public_key(&self.dir.root_key()).map_err(|e| {
+                        MembershipError::Files {
+                            dir: self.dir.root().display().to_string(),
+                            message: format!("{e:#}"),
+                        }
                     })?;
                     *pinned = Some(root);
                     root
@@ -337,18 +373,26 @@ impl RosterKeeper {
         Ok(membership)
     }
 
-    fn merge(&self, wire: Bytes, root: &PublicKey, now: Timestamp) -> Result<Arc<Membership>, MembershipError> {
+    fn merge(
+        &self,
+        wire: Bytes,
+        root: &PublicKey,
+        now: Timestamp,
+    ) -> Result<Arc<Membership>, MembershipError> {
         let offered = RosterBundle::from_wire(wire, root, now)?;
         let merged = match self.sender.borrow().as_ref() {
             Some(current) => current.bundle().merge(&offered, root, now)?,
             None => offered,
         };
         let membership = Arc::new(Membership::new(merged)?);
-        data_dir::write_atomic(&self.dir.current_roster(), &membership.bundle().to_wire(), 0o644).map_err(|e| {
-            MembershipError::Files {
-                dir: self.dir.root().display().to_string(),
-                message: format!("writing roster.current: {e}"),
-            }
+        data_dir::write_atomic(
+            &self.dir.current_roster(),
+            &membership.bundle().to_wire(),
+            0o644,
+        )
+        .map_err(|e| MembershipError::Files {
+            dir: self.dir.root().display().to_string(),
+            message: format!("writing roster.current: {e}"),
         })?;
         self.sender.send_replace(Some(membership.clone()));
         Ok(membership)
@@ -375,9 +419,16 @@ pub(crate) async fn watch_roster_file(
             continue;
         }
         seen = now;
-        let Ok(wire) = std::fs::read(&path) else { continue };
+        let Ok(wire) = std::fs::read(&path) else {
+            continue;
+        };
         let keeper = keeper.clone();
-        match tokio::task::spawn_blocking(move || keeper.offer(Bytes::from(wire), RosterSource::File)).await {
+        let span = tracing::Span::current();
+        match tokio::task::spawn_blocking(move || {
+            span.in_scope(|| keeper.offer(Bytes::from(wire), RosterSource::File))
+        })
+        .await
+        {
             Ok(Ok(membership)) => on_taken(membership),
             Ok(Err(MembershipError::Refused(RosterError::NotNewer(_)))) => {}
             Ok(Err(e)) => {

@@ -56,7 +56,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("lienthong");
         let rejected = Family::<Reason, Counter>::default();
-        registry.register("inbound_rejected", "Inbound requests refused, by reason", rejected.clone());
+        registry.register(
+            "inbound_rejected",
+            "Inbound requests refused, by reason",
+            rejected.clone(),
+        );
         let rate_limited = Counter::default();
         registry.register(
             "inbound_rate_limited",
@@ -64,7 +68,11 @@ impl Metrics {
             rate_limited.clone(),
         );
         let peers_blocked = Counter::default();
-        registry.register("peers_blocked", "Peers blocked for sending garbage", peers_blocked.clone());
+        registry.register(
+            "peers_blocked",
+            "Peers blocked for sending garbage",
+            peers_blocked.clone(),
+        );
         let connections_refused = Family::<Reason, Counter>::default();
         registry.register(
             "connections_refused",
@@ -72,19 +80,43 @@ impl Metrics {
             connections_refused.clone(),
         );
         let roster_refused = Family::<Reason, Counter>::default();
-        registry.register("roster_refused", "Rosters offered and refused, by reason", roster_refused.clone());
+        registry.register(
+            "roster_refused",
+            "Rosters offered and refused, by reason",
+            roster_refused.clone(),
+        );
         let roster_updates = Counter::default();
         registry.register("roster_updates", "Rosters taken", roster_updates.clone());
         let packages_received = Counter::default();
-        registry.register("packages_received", "Packages received and stored", packages_received.clone());
+        registry.register(
+            "packages_received",
+            "Packages received and stored",
+            packages_received.clone(),
+        );
         let deliveries = Counter::default();
-        registry.register("deliveries", "Deliveries completed with a verified receipt 01", deliveries.clone());
+        registry.register(
+            "deliveries",
+            "Deliveries completed with a verified receipt 01",
+            deliveries.clone(),
+        );
         let delivery_retries = Counter::default();
-        registry.register("delivery_retries", "Delivery attempts that failed and will be retried", delivery_retries.clone());
+        registry.register(
+            "delivery_retries",
+            "Delivery attempts that failed and will be retried",
+            delivery_retries.clone(),
+        );
         let receipts_recorded = Counter::default();
-        registry.register("receipts_recorded", "Receipts recorded from other agencies", receipts_recorded.clone());
+        registry.register(
+            "receipts_recorded",
+            "Receipts recorded from other agencies",
+            receipts_recorded.clone(),
+        );
         let roster_members = Gauge::default();
-        registry.register("roster_members", "Members in the roster", roster_members.clone());
+        registry.register(
+            "roster_members",
+            "Members in the roster",
+            roster_members.clone(),
+        );
         Metrics {
             registry,
             rejected,

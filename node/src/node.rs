@@ -9,23 +9,23 @@ use anyhow::Context as _;
 use libp2p::Multiaddr;
 use lienthong_protocol::wire::Response;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
+use crate::abuse::PeerLimiter;
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
 use crate::delivery::DeliveryEngine;
 use crate::federation::DaemonInfo;
-use crate::abuse::PeerLimiter;
 use crate::membership::{self, RosterKeeper};
 use crate::metrics::Metrics;
 use crate::network;
 use crate::store::Store;
-use crate::{discovery, inbound, init, presence, rotation, roster_sync};
+use crate::{discovery, inbound, init, presence, roster_sync, rotation};
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
@@ -83,19 +83,25 @@ impl Node {
         };
         match roster_rx.borrow().as_ref() {
             Some(m) => info!(version = %m.version(), members = m.members().len(), "roster loaded"),
-            None => warn!("no federation roster yet: the node sends and accepts nothing until admitted"),
+            None => {
+                warn!("no federation roster yet: the node sends and accepts nothing until admitted")
+            }
         }
         let identity = {
             let data = data.clone();
             let organ = config.organ_id.clone();
             let membership = roster_rx.borrow().clone();
-            tokio::task::spawn_blocking(move || rotation::switch_if_rotated(&data, &organ, membership.as_deref())).await??
+            tokio::task::spawn_blocking(move || {
+                rotation::switch_if_rotated(&data, &organ, membership.as_deref())
+            })
+            .await??
         };
         let limits = envelope_limits(&config);
         {
             let store = store.clone();
             let key = identity.clone_key();
-            tokio::task::spawn_blocking(move || rotation::resign_queued(&store, &key, &limits)).await??;
+            tokio::task::spawn_blocking(move || rotation::resign_queued(&store, &key, &limits))
+                .await??;
         }
 
         let shutdown = CancellationToken::new();
@@ -150,6 +156,7 @@ impl Node {
             keeper: Arc::new(keeper),
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(PeerLimiter::new(&config_security)),
+            probation: Default::default(),
             delivery: delivery_tx,
             sending: Mutex::new(Default::default()),
         });
@@ -176,8 +183,12 @@ impl Node {
         );
         tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(discovery::publish(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(roster_sync::gossip(ctx.clone(), gossip_rx, shutdown.child_token()).in_current_span());
-        tasks.spawn(roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(
+            roster_sync::gossip(ctx.clone(), gossip_rx, shutdown.child_token()).in_current_span(),
+        );
+        tasks.spawn(
+            roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span(),
+        );
         tasks.spawn(roster_sync::enforce(ctx.clone(), shutdown.child_token()).in_current_span());
         {
             let refused_ctx = ctx.clone();

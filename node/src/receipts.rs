@@ -45,7 +45,9 @@ pub(crate) fn apply(
         Err(status) => {
             return Err(refuse(
                 RejectReason::Revoked,
-                format!("{issuer}, who would make this statement, is not an active member: {status}"),
+                format!(
+                    "{issuer}, who would make this statement, is not an active member: {status}"
+                ),
             ));
         }
     }

@@ -6,9 +6,14 @@
 //!   first honest node.
 //! - On every new connection the node tells the peer which roster it has; a peer with a
 //!   newer one answers with it.
-//! - The network admits connections only from active members' nodes, recomputed whenever
-//!   the roster changes and every minute (validity windows and key grace periods end by
-//!   themselves).
+//! - Connections from nodes outside the roster are closed. A node newly admitted by another
+//!   authority is outside this node's roster until the roster update reaches it, and the
+//!   update may be exactly what that node brings; so an unknown peer gets a short
+//!   probation ([`PROBATION`]) in which it can only exchange rosters, and is then
+//!   disconnected and refused for [`NON_MEMBER_BAN`] unless the roster now lists it. At most
+//!   [`MAX_PROBATION`] peers are on probation at once; beyond that they are refused at once.
+//!   Members that are revoked, expired, or whose old key's grace period ended are cut off
+//!   when the roster changes or their time runs out (checked every few seconds).
 //! - Peers that violate the wire protocol are blocked for `security.garbage_ban`.
 
 use std::sync::Arc;
@@ -20,7 +25,7 @@ use lienthong_protocol::roster::RosterError;
 use lienthong_protocol::wire::{Request, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{Instrument as _, debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
@@ -30,28 +35,141 @@ use crate::metrics::Reason;
 use crate::network::{GossipAcceptance, GossipMessage, NetworkEvent, RefusedReason};
 
 /// The gossip topic of rosters.
-pub const ROSTER_TOPIC: &str = "lienthong/roster/1";
+pub(crate) const ROSTER_TOPIC: &str = "lienthong/roster/1";
 
-/// How often the allow list is recomputed even without a roster change.
-const RECHECK: Duration = Duration::from_secs(60);
+/// How often connected peers are checked against the roster even without a roster change:
+/// grace periods and validity windows end by themselves.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// How long an unknown peer may stay connected to exchange rosters.
+pub(crate) const PROBATION: Duration = Duration::from_secs(10);
+
+/// How long an unknown peer is refused after its probation.
+pub(crate) const NON_MEMBER_BAN: Duration = Duration::from_secs(60);
+
+/// Most unknown peers on probation at once.
+pub(crate) const MAX_PROBATION: usize = 32;
+
+/// Unknown peers on probation now.
+#[derive(Debug, Default)]
+pub(crate) struct Probation {
+    peers: std::sync::Mutex<std::collections::HashSet<PeerId>>,
+}
+
+impl Probation {
+    fn start(&self, peer: PeerId) -> bool {
+        let Ok(mut peers) = self.peers.lock() else {
+            return false;
+        };
+        if peers.len() >= MAX_PROBATION {
+            return false;
+        }
+        peers.insert(peer)
+    }
+
+    fn end(&self, peer: &PeerId) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.remove(peer);
+        }
+    }
+
+    fn contains(&self, peer: &PeerId) -> bool {
+        self.peers.lock().is_ok_and(|p| p.contains(peer))
+    }
+}
+
+/// Where a connected peer stands with this node's roster.
+enum Standing {
+    Member,
+    /// Listed, but revoked, expired, or an old key past its grace.
+    Inactive,
+    Unknown,
+}
+
+fn standing(ctx: &NodeContext, peer: &PeerId) -> Standing {
+    let Some(roster) = ctx.roster() else {
+        // A node without a roster refuses nobody: it accepts nothing anyway.
+        return Standing::Member;
+    };
+    let now = clock::now();
+    match roster.member_by_peer(peer, now) {
+        Some(m) if m.record.status_at(now) == lienthong_protocol::roster::MemberStatus::Active => {
+            Standing::Member
+        }
+        Some(_) => Standing::Inactive,
+        None if roster.members().iter().any(|m| {
+            m.record
+                .previous_keys
+                .iter()
+                .any(|k| k.peer_id == peer.to_string())
+        }) =>
+        {
+            Standing::Inactive
+        }
+        None => Standing::Unknown,
+    }
+}
+
+/// Closes a connection from a peer that is not an active member, and refuses it for a while.
+async fn cut_off(ctx: &NodeContext, peer: PeerId, label: &'static str, ban: Duration) {
+    ctx.metrics
+        .connections_refused
+        .get_or_create(&Reason { reason: label })
+        .inc();
+    info!(target: "lienthong::events::refused", peer = %peer, reason = label, "connection refused: not an active member");
+    if let Err(e) = ctx.network.block(peer, ban).await {
+        debug!(error = %e, "cannot refuse a peer");
+    }
+}
+
+/// An unknown peer's probation: after it, the peer stays only if the roster now lists it.
+async fn probation(ctx: Arc<NodeContext>, peer: PeerId) {
+    tokio::time::sleep(PROBATION).await;
+    ctx.probation.end(&peer);
+    match standing(&ctx, &peer) {
+        Standing::Member => debug!(peer = %peer, "peer on probation is a member now"),
+        Standing::Inactive | Standing::Unknown => {
+            cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await
+        }
+    }
+}
 
 /// Publishes a roster the node just took, so that its peers get it too.
 pub(crate) async fn publish(ctx: &NodeContext, membership: &Membership) {
-    if let Err(e) = ctx.network.publish(ROSTER_TOPIC, membership.bundle().to_wire()).await {
+    if let Err(e) = ctx
+        .network
+        .publish(ROSTER_TOPIC, membership.bundle().to_wire())
+        .await
+    {
         debug!(error = %e, "roster not published");
     }
 }
 
-/// Counts and logs a refused roster.
+/// Counts and logs a refused roster. An old roster is common (gossip brings the same one
+/// from several peers) and logged at debug; anything else is a warning.
 pub(crate) fn refused(ctx: &NodeContext, error: &MembershipError, source: RosterSource) {
-    ctx.metrics.roster_refused.get_or_create(&Reason { reason: error.label() }).inc();
-    warn!(target: "lienthong::events::roster", %source, reason = error.label(), error = %error, "roster refused");
+    ctx.metrics
+        .roster_refused
+        .get_or_create(&Reason {
+            reason: error.label(),
+        })
+        .inc();
+    if matches!(error, MembershipError::Refused(RosterError::NotNewer(_))) {
+        debug!(target: "lienthong::events::roster", %source, reason = error.label(), error = %error, "roster refused");
+    } else {
+        warn!(target: "lienthong::events::roster", %source, reason = error.label(), error = %error, "roster refused");
+    }
 }
 
 /// Offers a roster from a peer or gossip; blocking work on a blocking thread.
-async fn offer(ctx: &Arc<NodeContext>, wire: Bytes, source: RosterSource) -> Result<Arc<Membership>, MembershipError> {
+async fn offer(
+    ctx: &Arc<NodeContext>,
+    wire: Bytes,
+    source: RosterSource,
+) -> Result<Arc<Membership>, MembershipError> {
     let keeper = ctx.keeper.clone();
-    match tokio::task::spawn_blocking(move || keeper.offer(wire, source)).await {
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(|| keeper.offer(wire, source))).await {
         Ok(result) => result,
         Err(e) => Err(MembershipError::Files {
             dir: String::new(),
@@ -61,7 +179,11 @@ async fn offer(ctx: &Arc<NodeContext>, wire: Bytes, source: RosterSource) -> Res
 }
 
 /// Checks every roster received by gossip, and tells gossipsub whether to pass it on.
-pub(crate) async fn gossip(ctx: Arc<NodeContext>, mut messages: mpsc::Receiver<GossipMessage>, shutdown: CancellationToken) {
+pub(crate) async fn gossip(
+    ctx: Arc<NodeContext>,
+    mut messages: mpsc::Receiver<GossipMessage>,
+    shutdown: CancellationToken,
+) {
     loop {
         let message = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -71,7 +193,10 @@ pub(crate) async fn gossip(ctx: Arc<NodeContext>, mut messages: mpsc::Receiver<G
             },
         };
         if message.topic != ROSTER_TOPIC {
-            let _ = ctx.network.report_gossip(message.id, message.source, GossipAcceptance::Ignore).await;
+            let _ = ctx
+                .network
+                .report_gossip(message.id, message.source, GossipAcceptance::Ignore)
+                .await;
             continue;
         }
         let source = RosterSource::Gossip(message.source);
@@ -81,13 +206,19 @@ pub(crate) async fn gossip(ctx: Arc<NodeContext>, mut messages: mpsc::Receiver<G
                 GossipAcceptance::Accept
             }
             // Old news: nothing wrong, nothing to pass on.
-            Err(MembershipError::Refused(RosterError::NotNewer(_))) => GossipAcceptance::Ignore,
+            Err(e @ MembershipError::Refused(RosterError::NotNewer(_))) => {
+                refused(&ctx, &e, source);
+                GossipAcceptance::Ignore
+            }
             Err(e) => {
                 refused(&ctx, &e, source);
                 GossipAcceptance::Reject
             }
         };
-        let _ = ctx.network.report_gossip(message.id, message.source, acceptance).await;
+        let _ = ctx
+            .network
+            .report_gossip(message.id, message.source, acceptance)
+            .await;
     }
 }
 
@@ -102,8 +233,22 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
         };
         match event {
             Ok(NetworkEvent::PeerConnected(peer)) => {
+                match standing(&ctx, &peer) {
+                    Standing::Member => {}
+                    Standing::Inactive => {
+                        cut_off(&ctx, peer, "not_a_member", ctx.config.security.garbage_ban).await;
+                        continue;
+                    }
+                    Standing::Unknown if ctx.probation.start(peer) => {
+                        tokio::spawn(probation(ctx.clone(), peer).in_current_span());
+                    }
+                    Standing::Unknown => {
+                        cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await;
+                        continue;
+                    }
+                }
                 let ctx = ctx.clone();
-                tokio::spawn(async move { fetch_from(&ctx, peer).await });
+                tokio::spawn(async move { fetch_from(&ctx, peer).await }.in_current_span());
             }
             Ok(NetworkEvent::ProtocolViolation { peer, reason }) => {
                 ctx.metrics.reject("malformed_frame");
@@ -115,7 +260,10 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
                     RefusedReason::NotAllowed => "not_a_member",
                     RefusedReason::Blocked => "blocked",
                 };
-                ctx.metrics.connections_refused.get_or_create(&Reason { reason: label }).inc();
+                ctx.metrics
+                    .connections_refused
+                    .get_or_create(&Reason { reason: label })
+                    .inc();
                 debug!(target: "lienthong::events::refused", peer = %peer, reason = label, "connection refused");
             }
             Ok(_) => {}
@@ -128,9 +276,13 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
 async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
     let Some(current) = ctx.roster() else { return };
     let query = Request::RosterQuery(current.version()).encode();
-    let Ok(frame) = ctx.network.request(peer, query).await else { return };
+    let Ok(frame) = ctx.network.request(peer, query).await else {
+        return;
+    };
     let limits = ctx.limits;
-    let Ok(Ok(response)) = tokio::task::spawn_blocking(move || Response::decode(frame, &limits)).await else {
+    let Ok(Ok(response)) =
+        tokio::task::spawn_blocking(move || Response::decode(frame, &limits)).await
+    else {
         return;
     };
     if let Response::Roster(wire) = response {
@@ -140,25 +292,36 @@ async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
                 ctx.metrics.roster_updates.inc();
                 publish(ctx, &membership).await;
             }
-            Err(MembershipError::Refused(RosterError::NotNewer(_))) => {}
             Err(e) => refused(ctx, &e, source),
         }
     }
 }
 
-/// Keeps the network's allow list equal to the active members' nodes.
+/// Cuts off connected peers that stopped being active members: on every roster change,
+/// and every few seconds for windows and grace periods that end by themselves.
 pub(crate) async fn enforce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
     let mut roster = ctx.membership.clone();
     let mut recheck = tokio::time::interval(RECHECK);
     loop {
-        let allowed = roster.borrow_and_update().as_ref().map(|m| {
-            ctx.metrics.roster_members.set(i64::try_from(m.members().len()).unwrap_or(i64::MAX));
-            let mut peers = m.allowed_peers(clock::now());
-            peers.remove(&ctx.network.local_peer_id());
-            peers
-        });
-        if ctx.network.set_allowed(allowed).await.is_err() {
+        if let Some(m) = roster.borrow_and_update().as_ref() {
+            ctx.metrics
+                .roster_members
+                .set(i64::try_from(m.members().len()).unwrap_or(i64::MAX));
+        }
+        let Ok(peers) = ctx.network.connected_peers().await else {
             return;
+        };
+        for peer in peers.into_iter().filter(|p| p.connected).map(|p| p.peer_id) {
+            if ctx.probation.contains(&peer) {
+                continue;
+            }
+            match standing(&ctx, &peer) {
+                Standing::Member => {}
+                Standing::Inactive => {
+                    cut_off(&ctx, peer, "not_a_member", ctx.config.security.garbage_ban).await
+                }
+                Standing::Unknown => cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await,
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

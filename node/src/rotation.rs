@@ -44,7 +44,11 @@ pub fn prepare(dir: &DataDir) -> anyhow::Result<PublicIdentity> {
     };
     identity.next_public_key = Some(next.public_key());
     identity.next_peer_id = Some(next.peer_id().to_string());
-    data_dir::write_atomic(&dir.identity(), &serde_json::to_vec_pretty(&identity)?, 0o644)?;
+    data_dir::write_atomic(
+        &dir.identity(),
+        &serde_json::to_vec_pretty(&identity)?,
+        0o644,
+    )?;
     Ok(identity)
 }
 
@@ -53,7 +57,11 @@ pub fn prepare(dir: &DataDir) -> anyhow::Result<PublicIdentity> {
 ///
 /// # Errors
 /// When a key file cannot be read or renamed.
-pub fn switch_if_rotated(dir: &DataDir, organ: &OrganId, membership: Option<&Membership>) -> anyhow::Result<Identity> {
+pub fn switch_if_rotated(
+    dir: &DataDir,
+    organ: &OrganId,
+    membership: Option<&Membership>,
+) -> anyhow::Result<Identity> {
     let next_path = dir.next_agency_key();
     if next_path.exists() {
         let next = Identity::load(&next_path)?;
@@ -61,14 +69,20 @@ pub fn switch_if_rotated(dir: &DataDir, organ: &OrganId, membership: Option<&Mem
             .and_then(|m| m.member(organ))
             .is_some_and(|m| m.record.public_key == next.public_key());
         if rotated {
-            std::fs::rename(dir.agency_key(), dir.old_agency_key()).context("keeping the old agency key")?;
-            std::fs::rename(&next_path, dir.agency_key()).context("installing the new agency key")?;
+            std::fs::rename(dir.agency_key(), dir.old_agency_key())
+                .context("keeping the old agency key")?;
+            std::fs::rename(&next_path, dir.agency_key())
+                .context("installing the new agency key")?;
             if let Ok(mut identity) = read_json::<PublicIdentity>(&dir.identity()) {
                 identity.public_key = next.public_key();
                 identity.peer_id = next.peer_id().to_string();
                 identity.next_public_key = None;
                 identity.next_peer_id = None;
-                data_dir::write_atomic(&dir.identity(), &serde_json::to_vec_pretty(&identity)?, 0o644)?;
+                data_dir::write_atomic(
+                    &dir.identity(),
+                    &serde_json::to_vec_pretty(&identity)?,
+                    0o644,
+                )?;
             }
             info!(peer = %next.peer_id(), "switched to the rotated agency key");
             return Ok(next);
@@ -82,18 +96,29 @@ pub fn switch_if_rotated(dir: &DataDir, organ: &OrganId, membership: Option<&Mem
 ///
 /// # Errors
 /// When the store cannot be read or written.
-pub fn resign_queued(store: &Store, key: &AgencyKey, limits: &EnvelopeLimits) -> anyhow::Result<usize> {
+pub fn resign_queued(
+    store: &Store,
+    key: &AgencyKey,
+    limits: &EnvelopeLimits,
+) -> anyhow::Result<usize> {
     let mut seen = HashSet::new();
     let mut resigned = 0;
     for entry in store.pending_outbox()? {
         if !seen.insert(entry.package_id) {
             continue;
         }
-        let Some(package) = store.package(&entry.package_id)? else { continue };
+        let Some(package) = store.package(&entry.package_id)? else {
+            continue;
+        };
         if package.signer() == &key.public_key() {
             continue;
         }
-        let again = SignedPackage::sign(key, package.fields().clone(), package.content().clone(), limits)?;
+        let again = SignedPackage::sign(
+            key,
+            package.fields().clone(),
+            package.content().clone(),
+            limits,
+        )?;
         if again.id() != package.id() {
             warn!(package = %package.id(), "signing again changed the id; left as it was");
             continue;
@@ -102,7 +127,10 @@ pub fn resign_queued(store: &Store, key: &AgencyKey, limits: &EnvelopeLimits) ->
         resigned += 1;
     }
     if resigned > 0 {
-        info!(resigned, "queued packages signed again with the rotated key");
+        info!(
+            resigned,
+            "queued packages signed again with the rotated key"
+        );
     }
     Ok(resigned)
 }

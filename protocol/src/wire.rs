@@ -334,7 +334,10 @@ impl Response {
                 Ok(Response::ReceiptAccepted { duplicate })
             }
             TAG_REJECTED => {
-                let code = flag("the rejection reason")?;
+                let code = body
+                    .first()
+                    .copied()
+                    .ok_or(WireError::Truncated("the rejection reason"))?;
                 let reason = RejectReason::from_code(code).ok_or(WireError::UnknownTag {
                     what: "rejection reason",
                     tag: code,
@@ -401,7 +404,9 @@ fn decode_version(body: &[u8]) -> Result<RosterVersion, WireError> {
     };
     let count = u32::from_be_bytes([count[0], count[1], count[2], count[3]]) as usize;
     if count > MAX_VERSION_ENTRIES {
-        return Err(WireError::BadDetail("a roster version with too many sections"));
+        return Err(WireError::BadDetail(
+            "a roster version with too many sections",
+        ));
     }
     let entry = PUBLIC_KEY_LEN + 8;
     let rest = &body[4..];
@@ -415,12 +420,18 @@ fn decode_version(body: &[u8]) -> Result<RosterVersion, WireError> {
     for chunk in rest.chunks_exact(entry) {
         let mut key = [0u8; PUBLIC_KEY_LEN];
         key.copy_from_slice(&chunk[..PUBLIC_KEY_LEN]);
-        let key = PublicKey::from_bytes(&key).map_err(|_| WireError::BadDetail("a roster version with an invalid key"))?;
+        let key = PublicKey::from_bytes(&key)
+            .map_err(|_| WireError::BadDetail("a roster version with an invalid key"))?;
         let mut serial = [0u8; 8];
         serial.copy_from_slice(&chunk[PUBLIC_KEY_LEN..]);
         // Keys come in ascending order, once each: one encoding per version.
-        if version.last_key_value().is_some_and(|(last, _)| *last >= key) {
-            return Err(WireError::BadDetail("a roster version not in ascending key order"));
+        if version
+            .last_key_value()
+            .is_some_and(|(last, _)| *last >= key)
+        {
+            return Err(WireError::BadDetail(
+                "a roster version not in ascending key order",
+            ));
         }
         version.insert(key, u64::from_be_bytes(serial));
     }
@@ -492,7 +503,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let version = RosterVersion([(key.public_key(), 7u64)].into_iter().collect());
-        match Request::decode(Request::RosterQuery(version.clone()).encode(), &limits).expect("decodes") {
+        match Request::decode(Request::RosterQuery(version.clone()).encode(), &limits)
+            .expect("decodes")
+        {
             Request::RosterQuery(back) => assert_eq!(back, version),
             other => panic!("{other:?}"),
         }
@@ -505,6 +518,10 @@ mod tests {
             Response::Rejected(Rejection {
                 reason: RejectReason::WrongKey,
                 detail: "khóa không khớp".to_owned(),
+            }),
+            Response::Rejected(Rejection {
+                reason: RejectReason::Revoked,
+                detail: String::new(),
             }),
             Response::Busy,
             Response::Roster(Bytes::from_static(b"LTRB-bundle")),

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::keys::AgencyKey;
 use lienthong_protocol::roster::{
-    AgencyRecord, Delegation, MemberStatus, PreviousKey, Revocation, Role, RosterBundle, RosterError,
-    RosterSection, SignedSection,
+    AgencyRecord, Delegation, MemberStatus, PreviousKey, Revocation, Role, RosterBundle,
+    RosterError, RosterSection, SignedSection,
 };
 
 const T0: u64 = 1_763_700_000_000;
@@ -21,7 +21,12 @@ fn key() -> AgencyKey {
 }
 
 fn record(id: &str, key: &AgencyKey) -> AgencyRecord {
-    AgencyRecord::new(id.parse().expect("id"), format!("Cơ quan {id}"), key.public_key(), format!("peer-{id}"))
+    AgencyRecord::new(
+        id.parse().expect("id"),
+        format!("Cơ quan {id}"),
+        key.public_key(),
+        format!("peer-{id}"),
+    )
 }
 
 struct Setup {
@@ -47,7 +52,8 @@ fn setup() -> Setup {
         valid_from: t(T0),
         valid_until: Some(t(T0 + 365 * DAY)),
     });
-    let mut province_section = RosterSection::new("Liên thông quốc gia", "UBND tỉnh Tây Ninh", t(T0));
+    let mut province_section =
+        RosterSection::new("Liên thông quốc gia", "UBND tỉnh Tây Ninh", t(T0));
     province_section.serial = 1;
     let mut relay = record("000.00.90.H53", &key());
     relay.role = Role::Relay;
@@ -67,7 +73,10 @@ fn setup() -> Setup {
 fn bundle(s: &Setup, now: Timestamp) -> Result<RosterBundle, RosterError> {
     RosterBundle::verify(
         SignedSection::sign(&s.root, s.root_section.clone())?,
-        vec![SignedSection::sign(&s.province, s.province_section.clone())?],
+        vec![SignedSection::sign(
+            &s.province,
+            s.province_section.clone(),
+        )?],
         &s.root.public_key(),
         now,
     )
@@ -79,8 +88,13 @@ fn a_delegated_province_admits_agencies_under_its_code() {
     let b = bundle(&s, t(T0 + DAY)).expect("verifies");
     let roster = b.roster();
     assert_eq!(roster.agencies.len(), 4);
-    assert!(roster.agency(&"000.00.22.H53".parse().expect("id")).is_some());
-    let read = RosterBundle::from_wire(b.to_wire(), &s.root.public_key(), t(T0 + DAY)).expect("reads back");
+    assert!(
+        roster
+            .agency(&"000.00.22.H53".parse().expect("id"))
+            .is_some()
+    );
+    let read = RosterBundle::from_wire(b.to_wire(), &s.root.public_key(), t(T0 + DAY))
+        .expect("reads back");
     assert_eq!(read.version(), b.version());
     assert_eq!(read.delegated().len(), 1);
 }
@@ -90,7 +104,10 @@ fn a_province_cannot_admit_outside_its_code() {
     let mut s = setup();
     s.province_section.upsert(record("000.00.01.H41", &key()));
     let err = bundle(&s, t(T0 + DAY)).expect_err("out of scope");
-    assert!(matches!(&err, RosterError::OutOfScope { organ_id, .. } if organ_id == "000.00.01.H41"), "{err}");
+    assert!(
+        matches!(&err, RosterError::OutOfScope { organ_id, .. } if organ_id == "000.00.01.H41"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -133,10 +150,16 @@ fn any_changed_byte_or_truncation_is_refused() {
     for i in (0..wire.len()).step_by(7) {
         let mut tampered = wire.to_vec();
         tampered[i] ^= 0x20;
-        assert!(RosterBundle::from_wire(Bytes::from(tampered), &root, t(T0)).is_err(), "byte {i}");
+        assert!(
+            RosterBundle::from_wire(Bytes::from(tampered), &root, t(T0)).is_err(),
+            "byte {i}"
+        );
     }
     for end in (0..wire.len()).step_by(11) {
-        assert!(RosterBundle::from_wire(wire.slice(..end), &root, t(T0)).is_err(), "cut at {end}");
+        assert!(
+            RosterBundle::from_wire(wire.slice(..end), &root, t(T0)).is_err(),
+            "cut at {end}"
+        );
     }
 }
 
@@ -151,24 +174,36 @@ fn merging_takes_each_sections_newest_and_refuses_replays() {
     province.serial = 2;
     province.upsert(record("000.00.12.H53", &key()));
     let newer_province = old
-        .with_section(SignedSection::sign(&s.province, province).expect("signs"), &root_key, t(T0))
+        .with_section(
+            SignedSection::sign(&s.province, province).expect("signs"),
+            &root_key,
+            t(T0),
+        )
         .expect("verifies");
     // The root changes its own section independently, from the old bundle.
     let mut root_section = s.root_section.clone();
     root_section.serial = 2;
     root_section.upsert(record("000.00.00.G09", &key()));
     let newer_root = old
-        .with_section(SignedSection::sign(&s.root, root_section).expect("signs"), &root_key, t(T0))
+        .with_section(
+            SignedSection::sign(&s.root, root_section).expect("signs"),
+            &root_key,
+            t(T0),
+        )
         .expect("verifies");
 
-    let merged = newer_province.merge(&newer_root, &root_key, t(T0)).expect("merges");
+    let merged = newer_province
+        .merge(&newer_root, &root_key, t(T0))
+        .expect("merges");
     assert_eq!(merged.roster().agencies.len(), 6, "both changes are kept");
     assert_eq!(merged.roster().root_serial, 2);
 
     // Offering the old roster again changes nothing and says so.
     let err = merged.merge(&old, &root_key, t(T0)).expect_err("a replay");
     assert!(matches!(err, RosterError::NotNewer(_)), "{err}");
-    let err = merged.merge(&merged, &root_key, t(T0)).expect_err("the same");
+    let err = merged
+        .merge(&merged, &root_key, t(T0))
+        .expect_err("the same");
     assert!(matches!(err, RosterError::NotNewer(_)), "{err}");
 }
 
@@ -183,13 +218,29 @@ fn an_authority_signing_two_versions_under_one_serial_is_a_conflict() {
     let mut b = s.province_section.clone();
     b.serial = 5;
     b.upsert(record("000.00.14.H53", &key()));
-    let one = base.with_section(SignedSection::sign(&s.province, a).expect("signs"), &root_key, t(T0)).expect("ok");
-    let mut two = base.with_section(SignedSection::sign(&s.province, b).expect("signs"), &root_key, t(T0)).expect("ok");
+    let one = base
+        .with_section(
+            SignedSection::sign(&s.province, a).expect("signs"),
+            &root_key,
+            t(T0),
+        )
+        .expect("ok");
+    let mut two = base
+        .with_section(
+            SignedSection::sign(&s.province, b).expect("signs"),
+            &root_key,
+            t(T0),
+        )
+        .expect("ok");
     // Give the second a newer root so that it is not simply "not newer".
     let mut root_section = s.root_section.clone();
     root_section.serial = 9;
     two = two
-        .with_section(SignedSection::sign(&s.root, root_section).expect("signs"), &root_key, t(T0))
+        .with_section(
+            SignedSection::sign(&s.root, root_section).expect("signs"),
+            &root_key,
+            t(T0),
+        )
         .expect("ok");
     let err = one.merge(&two, &root_key, t(T0)).expect_err("equivocation");
     assert!(matches!(err, RosterError::Conflict(_)), "{err}");
@@ -203,8 +254,12 @@ fn withdrawing_a_delegation_drops_its_section() {
     let mut root_section = s.root_section.clone();
     root_section.serial = 2;
     root_section.delegations.clear();
-    let withdrawn = RosterBundle::of_root(SignedSection::sign(&s.root, root_section).expect("signs"), &root_key, t(T0))
-        .expect("verifies");
+    let withdrawn = RosterBundle::of_root(
+        SignedSection::sign(&s.root, root_section).expect("signs"),
+        &root_key,
+        t(T0),
+    )
+    .expect("verifies");
     let merged = base.merge(&withdrawn, &root_key, t(T0)).expect("merges");
     assert!(merged.delegated().is_empty());
     assert_eq!(merged.roster().agencies.len(), 1);
@@ -224,10 +279,19 @@ fn records_have_windows_revocations_and_grace_for_old_keys() {
     });
     assert_eq!(r.status_at(t(T0 - 1)), MemberStatus::NotYetValid(t(T0)));
     assert_eq!(r.status_at(t(T0 + DAY)), MemberStatus::Active);
-    assert_eq!(r.status_at(t(T0 + 10 * DAY)), MemberStatus::Expired(t(T0 + 10 * DAY)));
+    assert_eq!(
+        r.status_at(t(T0 + 10 * DAY)),
+        MemberStatus::Expired(t(T0 + 10 * DAY))
+    );
     assert!(r.accepts_key(&new.public_key(), t(T0 + DAY)));
-    assert!(r.accepts_key(&old.public_key(), t(T0 + DAY)), "the old key within its grace");
-    assert!(!r.accepts_key(&old.public_key(), t(T0 + 3 * DAY)), "not after it");
+    assert!(
+        r.accepts_key(&old.public_key(), t(T0 + DAY)),
+        "the old key within its grace"
+    );
+    assert!(
+        !r.accepts_key(&old.public_key(), t(T0 + 3 * DAY)),
+        "not after it"
+    );
     r.revoked = Some(Revocation {
         at: t(T0 + DAY),
         reason: "máy chủ bị xâm nhập".to_owned(),

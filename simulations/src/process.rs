@@ -200,8 +200,17 @@ impl Federation {
 /// # Errors
 /// When `lienthong federation show` fails.
 pub fn roster_version(authority_dir: &Path) -> anyhow::Result<serde_json::Map<String, Value>> {
-    let shown: Value = serde_json::from_str(&lienthong(&["federation", "show", "--dir", path(authority_dir), "--json"])?)?;
-    shown["version"].as_object().cloned().ok_or_else(|| anyhow!("no version"))
+    let shown: Value = serde_json::from_str(&lienthong(&[
+        "federation",
+        "show",
+        "--dir",
+        path(authority_dir),
+        "--json",
+    ])?)?;
+    shown["version"]
+        .as_object()
+        .cloned()
+        .ok_or_else(|| anyhow!("no version"))
 }
 
 /// Waits until every node holds every section of `authority_dir`'s roster at least as new.
@@ -211,14 +220,18 @@ pub fn roster_version(authority_dir: &Path) -> anyhow::Result<serde_json::Map<St
 pub fn wait_roster_of(authority_dir: &Path, nodes: &[&ProcessNode]) -> anyhow::Result<()> {
     let wanted = roster_version(authority_dir)?;
     for node in nodes {
-        wait_for(&format!("{} to load roster {wanted:?}", node.info().organ_id), Duration::from_secs(60), || {
-            let health = node.get_json("/health").ok()?;
-            let have = health["roster_version"].as_object()?;
-            wanted
-                .iter()
-                .all(|(key, serial)| have.get(key).and_then(Value::as_u64) >= serial.as_u64())
-                .then_some(())
-        })?;
+        wait_for(
+            &format!("{} to load roster {wanted:?}", node.info().organ_id),
+            Duration::from_secs(60),
+            || {
+                let health = node.get_json("/health").ok()?;
+                let have = health["roster_version"].as_object()?;
+                wanted
+                    .iter()
+                    .all(|(key, serial)| have.get(key).and_then(Value::as_u64) >= serial.as_u64())
+                    .then_some(())
+            },
+        )?;
     }
     Ok(())
 }
@@ -243,8 +256,8 @@ impl ProcessNode {
     /// # Errors
     /// When it exits or does not become ready in 30 s; the error holds its log.
     pub fn start(dir: &Path) -> anyhow::Result<ProcessNode> {
-        let filter =
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lienthong_node=debug".to_owned());
+        let filter = std::env::var("RUST_LOG")
+            .unwrap_or_else(|_| "info,lienthong_node=debug,lienthong=debug".to_owned());
         ProcessNode::start_with_log(dir, &filter)
     }
 

@@ -33,7 +33,10 @@ fn document(from: &str, to: &str, n: u32) -> Vec<u8> {
     let text = std::fs::read_to_string(samples_dir().join("edoc_new.edxml")).expect("sample");
     text.replace("000.00.00.A80", from)
         .replace("28.22.H17", to)
-        .replace("7816/VPCP-TTĐT</edXML:DocumentId>", &format!("7816/VPCP-TTĐT-{n}</edXML:DocumentId>"))
+        .replace(
+            "7816/VPCP-TTĐT</edXML:DocumentId>",
+            &format!("7816/VPCP-TTĐT-{n}</edXML:DocumentId>"),
+        )
         .into_bytes()
 }
 
@@ -77,7 +80,10 @@ fn set_config(dir: &Path, settings: &[(&str, &str)]) -> anyhow::Result<()> {
             settings
                 .iter()
                 .find(|(key, _)| line.starts_with(&format!("{key} =")))
-                .map_or_else(|| line.to_owned(), |(key, value)| format!("{key} = {value}"))
+                .map_or_else(
+                    || line.to_owned(),
+                    |(key, value)| format!("{key} = {value}"),
+                )
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -95,7 +101,10 @@ struct Attacker {
 
 impl Attacker {
     fn with_identity(identity: Identity) -> anyhow::Result<Attacker> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
         let shutdown = CancellationToken::new();
         let Spawned { handle, .. } = runtime.block_on(network::spawn(
             identity.keypair(),
@@ -139,7 +148,8 @@ impl Attacker {
     }
 
     fn publish(&self, data: Bytes) -> anyhow::Result<()> {
-        self.runtime.block_on(self.handle.publish("lienthong/roster/1", data))?;
+        self.runtime
+            .block_on(self.handle.publish("lienthong/roster/1", data))?;
         Ok(())
     }
 }
@@ -150,7 +160,13 @@ impl Drop for Attacker {
     }
 }
 
-fn package(key: &AgencyKey, sender: &str, to: &str, created_at: Timestamp, content: Vec<u8>) -> SignedPackage {
+fn package(
+    key: &AgencyKey,
+    sender: &str,
+    to: &str,
+    created_at: Timestamp,
+    content: Vec<u8>,
+) -> SignedPackage {
     SignedPackage::sign(
         key,
         PackageFields {
@@ -185,7 +201,8 @@ fn metric(node: &ProcessNode, name: &str, label: &str) -> u64 {
 /// Honest delivery still works: a document from the honest node reaches the victim.
 fn honest_exchange_works(s: &Setup, n: u32) -> anyhow::Result<()> {
     let package = s.honest.submit(&document(HONEST, VICTIM, n))?;
-    s.honest.wait_state(&package, VICTIM, "delivered", DEADLINE)?;
+    s.honest
+        .wait_state(&package, VICTIM, "delivered", DEADLINE)?;
     Ok(())
 }
 
@@ -194,7 +211,15 @@ fn inbox_len(node: &ProcessNode) -> usize {
 }
 
 fn log_has(node: &ProcessNode, needle: &str) -> anyhow::Result<()> {
-    wait_for(&format!("{needle:?} in the log"), DEADLINE, || node.log_text().contains(needle).then_some(()))
+    wait_for(&format!("{needle:?} in the log"), DEADLINE, || {
+        node.log_text().contains(needle).then_some(())
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\n--- log ---\n{}",
+            lienthong_tests::tail(&node.log_text())
+        )
+    })
 }
 
 #[test]
@@ -203,40 +228,80 @@ fn a_forged_signature_is_refused_and_its_sender_blocked() -> anyhow::Result<()> 
     let rogue = Attacker::member(&s.rogue_dir)?;
     let honest_key: lienthong_protocol::keys::PublicKey =
         std::fs::read_to_string(s.honest.dir().join("identity.json")).map(|t| {
-            serde_json::from_str::<Value>(&t).expect("json")["public_key"].as_str().expect("key").parse().expect("key")
+            serde_json::from_str::<Value>(&t).expect("json")["public_key"]
+                .as_str()
+                .expect("key")
+                .parse()
+                .expect("key")
         })?;
     // Signed by the rogue, presented as signed by the honest agency's key.
-    let forged = package(rogue.key(), HONEST, VICTIM, now(), document(HONEST, VICTIM, 1));
+    let forged = package(
+        rogue.key(),
+        HONEST,
+        VICTIM,
+        now(),
+        document(HONEST, VICTIM, 1),
+    );
     let mut wire = Request::Deliver(forged).encode().to_vec();
     wire[2 + 5..2 + 5 + 32].copy_from_slice(honest_key.as_bytes());
     let answer = rogue.send(&s.victim, Bytes::from(wire))?;
     assert_eq!(rejection(&answer), RejectReason::Malformed);
     log_has(&s.victim, "reason=\"bad_signature\"")?;
-    assert!(metric(&s.victim, "lienthong_inbound_rejected_total", "bad_signature") >= 1);
+    assert!(
+        metric(
+            &s.victim,
+            "lienthong_inbound_rejected_total",
+            "bad_signature"
+        ) >= 1
+    );
     assert_eq!(inbox_len(&s.victim), 0, "nothing stored");
     // Garbage gets the peer blocked: its next request does not even get an answer.
     wait_for("the rogue to be blocked", DEADLINE, || {
         (metric(&s.victim, "lienthong_peers_blocked_total", "") >= 1).then_some(())
     })?;
-    assert!(rogue.send(&s.victim, Request::RosterQuery(Default::default()).encode()).is_err());
+    wait_for("the rogue to be refused", DEADLINE, || {
+        rogue
+            .send(&s.victim, Request::RosterQuery(Default::default()).encode())
+            .is_err()
+            .then_some(())
+    })?;
     honest_exchange_works(&s, 2)
 }
 
 #[test]
-fn a_non_member_cannot_connect_and_its_packages_are_refused() -> anyhow::Result<()> {
+fn a_non_member_is_refused_and_then_disconnected() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let stranger = Attacker::stranger()?;
-    let signed = package(stranger.key(), "000.00.99.H53", VICTIM, now(), document("000.00.99.H53", VICTIM, 1));
-    let result = stranger.send(&s.victim, Request::Deliver(signed.clone()).encode());
-    assert!(result.is_err(), "a stranger's connection is refused: {result:?}");
-    wait_for("the refused connection to be counted", DEADLINE, || {
-        (metric(&s.victim, "lienthong_connections_refused_total", "not_a_member") >= 1).then_some(())
+    let signed = package(
+        stranger.key(),
+        "000.00.99.H53",
+        VICTIM,
+        now(),
+        document("000.00.99.H53", VICTIM, 1),
+    );
+    // A stranger may only exchange rosters during its short probation: its package is
+    // refused...
+    let answer = stranger.send(&s.victim, Request::Deliver(signed.clone()).encode())?;
+    assert_eq!(rejection(&answer), RejectReason::UnknownAgency);
+    log_has(&s.victim, "reason=\"unknown_agency\"")?;
+    // ...and after the probation it is disconnected and refused.
+    wait_for("the stranger to be cut off", DEADLINE, || {
+        stranger
+            .send(&s.victim, Request::RosterQuery(Default::default()).encode())
+            .is_err()
+            .then_some(())
     })?;
+    assert!(
+        metric(
+            &s.victim,
+            "lienthong_connections_refused_total",
+            "not_a_member"
+        ) >= 1
+    );
     // The same package, validly signed by a non-member, carried over a member's connection.
     let rogue = Attacker::member(&s.rogue_dir)?;
     let answer = rogue.send(&s.victim, Request::Deliver(signed).encode())?;
     assert_eq!(rejection(&answer), RejectReason::UnknownAgency);
-    log_has(&s.victim, "reason=\"unknown_agency\"")?;
     assert_eq!(inbox_len(&s.victim), 0);
     honest_exchange_works(&s, 2)
 }
@@ -245,7 +310,13 @@ fn a_non_member_cannot_connect_and_its_packages_are_refused() -> anyhow::Result<
 fn a_member_signing_as_another_agency_is_refused() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let rogue = Attacker::member(&s.rogue_dir)?;
-    let impersonation = package(rogue.key(), HONEST, VICTIM, now(), document(HONEST, VICTIM, 1));
+    let impersonation = package(
+        rogue.key(),
+        HONEST,
+        VICTIM,
+        now(),
+        document(HONEST, VICTIM, 1),
+    );
     let answer = rogue.send(&s.victim, Request::Deliver(impersonation).encode())?;
     assert_eq!(rejection(&answer), RejectReason::WrongKey);
     log_has(&s.victim, "reason=\"wrong_key\"")?;
@@ -261,26 +332,65 @@ fn replays_are_answered_idempotently_or_refused() -> anyhow::Result<()> {
     let mut honest = s.honest;
     honest.terminate()?;
     let as_honest = Attacker::member(honest.dir())?;
-    let original = package(as_honest.key(), HONEST, VICTIM, now(), document(HONEST, VICTIM, 1));
+    let original = package(
+        as_honest.key(),
+        HONEST,
+        VICTIM,
+        now(),
+        document(HONEST, VICTIM, 1),
+    );
     let first = as_honest.send(&s.victim, Request::Deliver(original.clone()).encode())?;
-    let Response::Delivered { receipt, duplicate: false } = first else { bail!("not delivered: {first:?}") };
+    let Response::Delivered {
+        receipt,
+        duplicate: false,
+    } = first
+    else {
+        bail!("not delivered: {first:?}")
+    };
     // The same package again: the same receipt, nothing applied twice.
     let again = as_honest.send(&s.victim, Request::Deliver(original.clone()).encode())?;
-    let Response::Delivered { receipt: same, duplicate: true } = again else { bail!("not idempotent: {again:?}") };
+    let Response::Delivered {
+        receipt: same,
+        duplicate: true,
+    } = again
+    else {
+        bail!("not idempotent: {again:?}")
+    };
     assert_eq!(same.id(), receipt.id());
     assert_eq!(inbox_len(&s.victim), 1);
     // A package made long ago and never seen here: too old to be anything but a replay.
     let old = Timestamp::from_millis(now().as_millis() - 200 * 86_400_000);
-    let stale = package(as_honest.key(), HONEST, VICTIM, old, document(HONEST, VICTIM, 2));
-    assert_eq!(rejection(&as_honest.send(&s.victim, Request::Deliver(stale).encode())?), RejectReason::Stale);
+    let stale = package(
+        as_honest.key(),
+        HONEST,
+        VICTIM,
+        old,
+        document(HONEST, VICTIM, 2),
+    );
+    assert_eq!(
+        rejection(&as_honest.send(&s.victim, Request::Deliver(stale).encode())?),
+        RejectReason::Stale
+    );
     // One dated far ahead of the victim's clock.
     let ahead = Timestamp::from_millis(now().as_millis() + 3_600_000);
-    let future = package(as_honest.key(), HONEST, VICTIM, ahead, document(HONEST, VICTIM, 3));
-    assert_eq!(rejection(&as_honest.send(&s.victim, Request::Deliver(future).encode())?), RejectReason::ClockSkew);
+    let future = package(
+        as_honest.key(),
+        HONEST,
+        VICTIM,
+        ahead,
+        document(HONEST, VICTIM, 3),
+    );
+    assert_eq!(
+        rejection(&as_honest.send(&s.victim, Request::Deliver(future).encode())?),
+        RejectReason::ClockSkew
+    );
     log_has(&s.victim, "reason=\"clock_skew\"")?;
     // The original, replayed by someone else's node.
     let rogue = Attacker::member(&s.rogue_dir)?;
-    assert_eq!(rejection(&rogue.send(&s.victim, Request::Deliver(original).encode())?), RejectReason::NotAllowed);
+    assert_eq!(
+        rejection(&rogue.send(&s.victim, Request::Deliver(original).encode())?),
+        RejectReason::NotAllowed
+    );
     assert_eq!(inbox_len(&s.victim), 1, "still the one package");
     assert!(metric(&s.victim, "lienthong_inbound_rejected_total", "stale") >= 1);
     Ok(())
@@ -290,7 +400,8 @@ fn replays_are_answered_idempotently_or_refused() -> anyhow::Result<()> {
 fn a_receipt_forged_by_someone_other_than_the_recipient_is_refused() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let package_id = s.honest.submit(&document(HONEST, VICTIM, 1))?;
-    s.honest.wait_state(&package_id, VICTIM, "delivered", DEADLINE)?;
+    s.honest
+        .wait_state(&package_id, VICTIM, "delivered", DEADLINE)?;
     let rogue = Attacker::member(&s.rogue_dir)?;
     let receipt = |recipient: &str| {
         SignedReceipt::sign(
@@ -337,7 +448,11 @@ fn a_roster_signed_by_the_wrong_root_is_refused() -> anyhow::Result<()> {
         (metric(&s.victim, "lienthong_roster_refused_total", "wrong_root") >= 1).then_some(())
     })?;
     log_has(&s.victim, "reason=\"wrong_root\"")?;
-    assert_eq!(s.victim.get_json("/health")?["roster_version"], before, "the roster is unchanged");
+    assert_eq!(
+        s.victim.get_json("/health")?["roster_version"],
+        before,
+        "the roster is unchanged"
+    );
     honest_exchange_works(&s, 1)
 }
 
@@ -357,7 +472,11 @@ fn a_roster_with_a_lower_serial_is_refused() -> anyhow::Result<()> {
         (metric(&s.victim, "lienthong_roster_refused_total", "not_newer") >= 1).then_some(())
     })?;
     log_has(&s.victim, "not newer")?;
-    assert_eq!(s.victim.get_json("/health")?["roster_version"], newer, "no rollback");
+    assert_eq!(
+        s.victim.get_json("/health")?["roster_version"],
+        newer,
+        "no rollback"
+    );
     honest_exchange_works(&s, 1)
 }
 
@@ -365,8 +484,17 @@ fn a_roster_with_a_lower_serial_is_refused() -> anyhow::Result<()> {
 fn a_revoked_agency_can_no_longer_send() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let rogue = Attacker::member(&s.rogue_dir)?;
-    let before = package(rogue.key(), ROGUE, VICTIM, now(), document(ROGUE, VICTIM, 1));
-    assert!(matches!(rogue.send(&s.victim, Request::Deliver(before).encode())?, Response::Delivered { .. }));
+    let before = package(
+        rogue.key(),
+        ROGUE,
+        VICTIM,
+        now(),
+        document(ROGUE, VICTIM, 1),
+    );
+    assert!(matches!(
+        rogue.send(&s.victim, Request::Deliver(before).encode())?,
+        Response::Delivered { .. }
+    ));
     lienthong(&[
         "federation",
         "revoke",
@@ -378,19 +506,34 @@ fn a_revoked_agency_can_no_longer_send() -> anyhow::Result<()> {
         "máy chủ bị xâm nhập",
     ])?;
     s.federation.wait_roster(&[&s.victim, &s.honest])?;
-    let after = package(rogue.key(), ROGUE, VICTIM, now(), document(ROGUE, VICTIM, 2));
+    let after = package(
+        rogue.key(),
+        ROGUE,
+        VICTIM,
+        now(),
+        document(ROGUE, VICTIM, 2),
+    );
     let result = rogue.send(&s.victim, Request::Deliver(after).encode());
     match result {
         // The allow list closed its connection and refuses new ones.
         Err(_) => {
             wait_for("the refused connection to be counted", DEADLINE, || {
-                (metric(&s.victim, "lienthong_connections_refused_total", "not_a_member") >= 1).then_some(())
+                (metric(
+                    &s.victim,
+                    "lienthong_connections_refused_total",
+                    "not_a_member",
+                ) >= 1)
+                    .then_some(())
             })?;
         }
         // Or, had the connection outlived the roster change, the package is refused.
         Ok(answer) => assert_eq!(rejection(&answer), RejectReason::Revoked),
     }
-    assert_eq!(inbox_len(&s.victim), 1, "only the package sent before the revocation");
+    assert_eq!(
+        inbox_len(&s.victim),
+        1,
+        "only the package sent before the revocation"
+    );
     let peers = s.victim.get_json("/api/v1/peers")?;
     let standing = peers
         .as_array()
@@ -399,13 +542,16 @@ fn a_revoked_agency_can_no_longer_send() -> anyhow::Result<()> {
         .context("the rogue is listed")?;
     assert!(standing.contains("máy chủ bị xâm nhập"), "{standing}");
     // And it is no longer a recipient anyone may address.
-    let (status, body) = s.honest.post("/api/v1/packages", &document(HONEST, ROGUE, 9))?;
+    let (status, body) = s
+        .honest
+        .post("/api/v1/packages", &document(HONEST, ROGUE, 9))?;
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
     honest_exchange_works(&s, 3)
 }
 
 #[test]
-fn an_oversized_package_is_refused_and_an_oversized_frame_blocks_its_sender() -> anyhow::Result<()> {
+fn an_oversized_package_is_refused_and_an_oversized_frame_blocks_its_sender() -> anyhow::Result<()>
+{
     let s = setup(&[("max_package_size", "\"1 MiB\"")])?;
     let rogue = Attacker::member(&s.rogue_dir)?;
     let mut big = document(ROGUE, VICTIM, 1);
@@ -424,7 +570,13 @@ fn an_oversized_package_is_refused_and_an_oversized_frame_blocks_its_sender() ->
     wait_for("the frame violation to block the rogue", DEADLINE, || {
         (metric(&s.victim, "lienthong_peers_blocked_total", "") >= 1).then_some(())
     })?;
-    assert!(metric(&s.victim, "lienthong_inbound_rejected_total", "malformed_frame") >= 1);
+    assert!(
+        metric(
+            &s.victim,
+            "lienthong_inbound_rejected_total",
+            "malformed_frame"
+        ) >= 1
+    );
     assert_eq!(inbox_len(&s.victim), 0);
     honest_exchange_works(&s, 3)
 }
@@ -433,13 +585,25 @@ fn an_oversized_package_is_refused_and_an_oversized_frame_blocks_its_sender() ->
 fn a_malformed_frame_is_refused_and_its_sender_blocked() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let rogue = Attacker::member(&s.rogue_dir)?;
-    let answer = rogue.send(&s.victim, Bytes::from_static(b"\x01\x01\xde\xad\xbe\xef garbage"))?;
+    let answer = rogue.send(
+        &s.victim,
+        Bytes::from_static(b"\x01\x01\xde\xad\xbe\xef garbage"),
+    )?;
     assert_eq!(rejection(&answer), RejectReason::Malformed);
     log_has(&s.victim, "reason=\"malformed\"")?;
     log_has(&s.victim, "peer blocked")?;
-    assert!(metric(&s.victim, "lienthong_inbound_rejected_total", "reason=\"malformed\"") >= 1);
+    assert!(
+        metric(
+            &s.victim,
+            "lienthong_inbound_rejected_total",
+            "reason=\"malformed\""
+        ) >= 1
+    );
     wait_for("the rogue to be refused", DEADLINE, || {
-        rogue.send(&s.victim, Request::RosterQuery(Default::default()).encode()).is_err().then_some(())
+        rogue
+            .send(&s.victim, Request::RosterQuery(Default::default()).encode())
+            .is_err()
+            .then_some(())
     })?;
     assert_eq!(inbox_len(&s.victim), 0);
     honest_exchange_works(&s, 1)
@@ -447,7 +611,11 @@ fn a_malformed_frame_is_refused_and_its_sender_blocked() -> anyhow::Result<()> {
 
 #[test]
 fn a_flood_from_one_peer_does_not_stop_the_others() -> anyhow::Result<()> {
-    let s = setup(&[("peer_rate", "20.0"), ("peer_burst", "20"), ("peer_concurrency", "4")])?;
+    let s = setup(&[
+        ("peer_rate", "20.0"),
+        ("peer_burst", "20"),
+        ("peer_concurrency", "4"),
+    ])?;
     let rogue = Attacker::member(&s.rogue_dir)?;
     let peer: libp2p::PeerId = s.victim.info().peer_id.parse()?;
     let addr: libp2p::Multiaddr = s.victim.info().listen_addrs[0].parse()?;
@@ -463,18 +631,20 @@ fn a_flood_from_one_peer_does_not_stop_the_others() -> anyhow::Result<()> {
                 let frame = frame.clone();
                 tasks.spawn(async move { handle.request(peer, frame).await });
                 while tasks.len() >= 64 {
-                    if let Some(Ok(Ok(answer))) = tasks.join_next().await {
-                        if Response::decode(answer, &EnvelopeLimits::default()).is_ok_and(|r| matches!(r, Response::Busy)) {
-                            busy += 1;
-                        }
+                    if let Some(Ok(Ok(answer))) = tasks.join_next().await
+                        && Response::decode(answer, &EnvelopeLimits::default())
+                            .is_ok_and(|r| matches!(r, Response::Busy))
+                    {
+                        busy += 1;
                     }
                 }
             }
             while let Some(result) = tasks.join_next().await {
-                if let Ok(Ok(answer)) = result {
-                    if Response::decode(answer, &EnvelopeLimits::default()).is_ok_and(|r| matches!(r, Response::Busy)) {
-                        busy += 1;
-                    }
+                if let Ok(Ok(answer)) = result
+                    && Response::decode(answer, &EnvelopeLimits::default())
+                        .is_ok_and(|r| matches!(r, Response::Busy))
+                {
+                    busy += 1;
                 }
             }
             busy
@@ -485,11 +655,60 @@ fn a_flood_from_one_peer_does_not_stop_the_others() -> anyhow::Result<()> {
         .map(|n| s.honest.submit(&document(HONEST, VICTIM, n)))
         .collect::<anyhow::Result<_>>()?;
     for package in &packages {
-        s.honest.wait_state(package, VICTIM, "delivered", DEADLINE)?;
+        s.honest
+            .wait_state(package, VICTIM, "delivered", DEADLINE)?;
     }
     let busy = rogue.runtime.block_on(flood)?;
     assert!(busy > 0, "the flooding peer was limited");
     assert!(metric(&s.victim, "lienthong_inbound_rate_limited_total", "") >= u64::from(busy));
     assert_eq!(inbox_len(&s.victim), 10, "every honest package arrived");
     Ok(())
+}
+
+#[test]
+fn a_rotated_out_key_is_accepted_only_during_its_grace_period() -> anyhow::Result<()> {
+    let s = setup(&[])?;
+    // The rogue's agency rotates its key with a short grace period; the test keeps the old
+    // key, as an attacker who stole it would.
+    let old = Attacker::member(&s.rogue_dir)?;
+    lienthong(&[
+        "key",
+        "rotate",
+        "--data-dir",
+        s.rogue_dir.to_str().expect("utf-8"),
+    ])?;
+    lienthong(&[
+        "federation",
+        "rotate",
+        "--dir",
+        s.federation.dir().to_str().expect("utf-8"),
+        "--data-dir",
+        s.rogue_dir.to_str().expect("utf-8"),
+        "--grace",
+        "4s",
+    ])?;
+    s.federation.wait_roster(&[&s.victim])?;
+    // Within the grace period, a package signed with the old key (say, queued before the
+    // switch) is still taken.
+    let in_flight = package(old.key(), ROGUE, VICTIM, now(), document(ROGUE, VICTIM, 1));
+    let answer = old.send(&s.victim, Request::Deliver(in_flight).encode())?;
+    assert!(matches!(answer, Response::Delivered { .. }), "{answer:?}");
+    // After it, the old key's node is disconnected and refused, and a package signed with
+    // it is refused too.
+    wait_for("the old key's node to be refused", DEADLINE, || {
+        old.send(&s.victim, Request::RosterQuery(Default::default()).encode())
+            .is_err()
+            .then_some(())
+    })?;
+    let late = package(old.key(), ROGUE, VICTIM, now(), document(ROGUE, VICTIM, 2));
+    match old.send(&s.victim, Request::Deliver(late).encode()) {
+        Err(_) => {}
+        Ok(answer) => assert_eq!(rejection(&answer), RejectReason::WrongKey),
+    }
+    assert_eq!(
+        inbox_len(&s.victim),
+        1,
+        "only the package within the grace period"
+    );
+    honest_exchange_works(&s, 3)
 }

@@ -50,6 +50,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         ));
     Router::new()
         .route("/health", get(peers::health))
+        .route("/metrics", get(peers::metrics))
         .route(
             "/api/v1/openapi.json",
             get(|| async {

@@ -84,7 +84,10 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
 /// system needs no secret; it holds counters, no document content.
 pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::response::IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.ctx.metrics.render(),
     )
 }

@@ -98,7 +98,10 @@ pub(crate) enum FederationCommand {
 }
 
 fn add(at: Timestamp, duration: Duration) -> Timestamp {
-    Timestamp::from_millis(at.as_millis().saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)))
+    Timestamp::from_millis(
+        at.as_millis()
+            .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+    )
 }
 
 pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
@@ -117,7 +120,8 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
             valid_for,
         } => {
             let valid_until = valid_for.map(|d| add(clock::now(), d));
-            let bundle = FederationDir::new(&dir).delegate(&out, &name, scope, relays, valid_until)?;
+            let bundle =
+                FederationDir::new(&dir).delegate(&out, &name, scope, relays, valid_until)?;
             let province = bundle
                 .roster()
                 .delegations
@@ -131,7 +135,11 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
                 if relays { ", with relays" } else { "" }
             );
         }
-        FederationCommand::Admit { dir, data_dir, relays } => {
+        FederationCommand::Admit {
+            dir,
+            data_dir,
+            relays,
+        } => {
             let federation = FederationDir::new(&dir);
             let record = federation.admit(&data_dir, &relays)?;
             let bundle = federation.bundle()?;
@@ -144,11 +152,19 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
                 data_dir.display()
             );
         }
-        FederationCommand::Revoke { dir, organ_id, reason } => {
+        FederationCommand::Revoke {
+            dir,
+            organ_id,
+            reason,
+        } => {
             let bundle = FederationDir::new(&dir).revoke(&organ_id, &reason)?;
             println!("revoked {organ_id}; roster {}", bundle.version());
         }
-        FederationCommand::Rotate { dir, data_dir, grace } => {
+        FederationCommand::Rotate {
+            dir,
+            data_dir,
+            grace,
+        } => {
             let plan = FederationDir::new(&dir).rotate(&data_dir, grace)?;
             println!(
                 "rotated {} to key {} (peer {}); the old key is accepted for {}; roster {}",
@@ -165,7 +181,10 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
             let bundle = federation.bundle()?;
             let info = federation.info()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&show_json(&bundle, &info.name, info.scope))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&show_json(&bundle, &info.name, info.scope))?
+                );
                 return Ok(());
             }
             show_text(&bundle);
@@ -216,7 +235,9 @@ fn show_text(bundle: &RosterBundle) {
             d.name,
             d.authority_key.fmt_short(),
             if d.relays { ", relays" } else { "" },
-            d.valid_until.map(|u| format!(", until {u}")).unwrap_or_default()
+            d.valid_until
+                .map(|u| format!(", until {u}"))
+                .unwrap_or_default()
         );
     }
     for section in std::iter::once(bundle.root()).chain(bundle.delegated()) {

@@ -39,7 +39,10 @@ pub(crate) fn run(command: KeyCommand) -> anyhow::Result<()> {
                 println!(
                     "prepared a new key for {}: {} (peer {})",
                     identity.organ_id,
-                    identity.next_public_key.map(|k| k.to_string()).unwrap_or_default(),
+                    identity
+                        .next_public_key
+                        .map(|k| k.to_string())
+                        .unwrap_or_default(),
                     identity.next_peer_id.unwrap_or_default()
                 );
                 println!(

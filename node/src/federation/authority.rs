@@ -14,9 +14,13 @@ use crate::data_dir;
 
 impl FederationDir {
     fn create_dir(&self) -> anyhow::Result<AgencyKey> {
-        std::fs::create_dir_all(self.path()).with_context(|| format!("creating {}", self.path().display()))?;
+        std::fs::create_dir_all(self.path())
+            .with_context(|| format!("creating {}", self.path().display()))?;
         if self.key_path().exists() {
-            bail!("{} already holds an authority (authority.key exists)", self.path().display());
+            bail!(
+                "{} already holds an authority (authority.key exists)",
+                self.path().display()
+            );
         }
         let key = AgencyKey::generate().context("generating the authority key")?;
         data_dir::create_secret(&self.key_path(), key.to_text().as_bytes())
@@ -46,7 +50,8 @@ impl FederationDir {
         })?;
         let mut section = RosterSection::new(name, name, clock::now());
         section.serial = 1;
-        let bundle = RosterBundle::of_root(SignedSection::sign(&key, section)?, &root, clock::now())?;
+        let bundle =
+            RosterBundle::of_root(SignedSection::sign(&key, section)?, &root, clock::now())?;
         self.save_bundle(&bundle)?;
         Ok(bundle)
     }
@@ -68,13 +73,20 @@ impl FederationDir {
     ) -> anyhow::Result<RosterBundle> {
         let info = self.info()?;
         if info.scope.is_some() {
-            bail!("only the root authority delegates; {} is delegated itself", self.path().display());
+            bail!(
+                "only the root authority delegates; {} is delegated itself",
+                self.path().display()
+            );
         }
         let province = FederationDir::new(out);
         let province_key = province.create_dir()?;
         let now = clock::now();
         let mut root_section = self.own_section()?;
-        if root_section.delegations.iter().any(|d| d.scope == scope && d.is_valid_at(now)) {
+        if root_section
+            .delegations
+            .iter()
+            .any(|d| d.scope == scope && d.is_valid_at(now))
+        {
             bail!("{scope} is already delegated; let that delegation expire or withdraw it first");
         }
         root_section.delegations.push(Delegation {
@@ -98,7 +110,8 @@ impl FederationDir {
         })?;
         let mut section = RosterSection::new(info.federation, name, now);
         section.serial = 1;
-        let bundle = bundle.with_section(SignedSection::sign(&province_key, section)?, &root, now)?;
+        let bundle =
+            bundle.with_section(SignedSection::sign(&province_key, section)?, &root, now)?;
         province.save_bundle(&bundle)?;
         self.save_bundle(&bundle)?;
         self.install_everywhere(&bundle)?;

@@ -28,7 +28,10 @@ impl FederationDir {
     fn node_identity(node_dir: &Path) -> anyhow::Result<(DataDir, PublicIdentity)> {
         let node = DataDir::new(node_dir);
         let identity: PublicIdentity = read_json(&node.identity()).with_context(|| {
-            format!("{} is not an initialised node directory (run lienthong init)", node_dir.display())
+            format!(
+                "{} is not an initialised node directory (run lienthong init)",
+                node_dir.display()
+            )
         })?;
         let derived = identity::peer_id_of(&identity.public_key).to_string();
         if derived != identity.peer_id {
@@ -43,10 +46,13 @@ impl FederationDir {
 
     fn check_scope(&self, organ_id: &OrganId, role: Role) -> anyhow::Result<()> {
         let info = self.info()?;
-        if let Some(scope) = info.scope {
-            if !organ_id.is_under(scope) {
-                bail!("{} may only admit agencies under {scope}, not {organ_id}", info.name);
-            }
+        if let Some(scope) = info.scope
+            && !organ_id.is_under(scope)
+        {
+            bail!(
+                "{} may only admit agencies under {scope}, not {organ_id}",
+                info.name
+            );
         }
         if role == Role::Relay && !info.relays {
             bail!("{} may not designate relays", info.name);
@@ -75,7 +81,10 @@ impl FederationDir {
         let bundle = self.bundle()?;
         if let Some(other) = bundle.roster().agency(&identity.organ_id) {
             if section.agency(&identity.organ_id).is_none() {
-                bail!("{} is admitted by another authority of this federation", identity.organ_id);
+                bail!(
+                    "{} is admitted by another authority of this federation",
+                    identity.organ_id
+                );
             }
             if other.public_key != identity.public_key {
                 bail!(
@@ -85,14 +94,17 @@ impl FederationDir {
                 );
             }
         }
-        let mut record = section.agency(&identity.organ_id).cloned().unwrap_or_else(|| {
-            AgencyRecord::new(
-                identity.organ_id.clone(),
-                identity.name.clone(),
-                identity.public_key,
-                identity.peer_id.clone(),
-            )
-        });
+        let mut record = section
+            .agency(&identity.organ_id)
+            .cloned()
+            .unwrap_or_else(|| {
+                AgencyRecord::new(
+                    identity.organ_id.clone(),
+                    identity.name.clone(),
+                    identity.public_key,
+                    identity.peer_id.clone(),
+                )
+            });
         let before = record.clone();
         record.name = identity.name.clone();
         record.addresses = addresses;
@@ -139,7 +151,9 @@ impl FederationDir {
     /// errors.
     pub fn rotate(&self, node_dir: &Path, grace: Duration) -> anyhow::Result<RotationPlan> {
         let (node, identity) = Self::node_identity(node_dir)?;
-        let (Some(next_key), Some(next_peer)) = (identity.next_public_key, identity.next_peer_id.clone()) else {
+        let (Some(next_key), Some(next_peer)) =
+            (identity.next_public_key, identity.next_peer_id.clone())
+        else {
             bail!(
                 "{} has prepared no new key: run `lienthong key rotate --data-dir {}` on that node first",
                 identity.organ_id,
@@ -147,7 +161,10 @@ impl FederationDir {
             );
         };
         if identity::peer_id_of(&next_key).to_string() != next_peer {
-            bail!("the prepared key and peer id of {} do not match", identity.organ_id);
+            bail!(
+                "the prepared key and peer id of {} do not match",
+                identity.organ_id
+            );
         }
         let mut section = self.own_section()?;
         let Some(record) = section.agency_mut(&identity.organ_id) else {

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use bytes::Bytes;
+use lienthong_protocol::OrganId;
 use lienthong_protocol::keys::{AgencyKey, PublicKey};
 use lienthong_protocol::organ_id::LevelOne;
 use lienthong_protocol::roster::{Role, RosterBundle, RosterSection, SignedSection};
-use lienthong_protocol::OrganId;
 use serde::{Deserialize, Serialize};
 
 pub use members::RotationPlan;
@@ -133,8 +133,12 @@ impl FederationDir {
     /// # Errors
     /// When `authority.json` is missing.
     pub fn info(&self) -> anyhow::Result<AuthorityInfo> {
-        read_json(&self.info_path())
-            .with_context(|| format!("{} is not a federation authority directory", self.root.display()))
+        read_json(&self.info_path()).with_context(|| {
+            format!(
+                "{} is not a federation authority directory",
+                self.root.display()
+            )
+        })
     }
 
     /// The root authority's public key.
@@ -170,9 +174,12 @@ impl FederationDir {
     pub fn own_section(&self) -> anyhow::Result<RosterSection> {
         let key = self.authority()?;
         let bundle = self.bundle()?;
-        let section = bundle
-            .section_by(&key.public_key())
-            .with_context(|| format!("the roster in {} holds no section of this authority", self.root.display()))?;
+        let section = bundle.section_by(&key.public_key()).with_context(|| {
+            format!(
+                "the roster in {} holds no section of this authority",
+                self.root.display()
+            )
+        })?;
         Ok(section.section().clone())
     }
 
@@ -182,7 +189,9 @@ impl FederationDir {
         let key = self.authority()?;
         let root = self.root_public_key()?;
         let current = self.bundle()?;
-        let previous = current.section_by(&key.public_key()).map_or(0, |s| s.section().serial);
+        let previous = current
+            .section_by(&key.public_key())
+            .map_or(0, |s| s.section().serial);
         section.serial = previous + 1;
         section.issued_at = clock::now();
         let signed = SignedSection::sign(&key, section)?;
@@ -238,7 +247,8 @@ impl FederationDir {
 /// # Errors
 /// When the file is missing or holds no key.
 pub fn read_public_key(path: &Path) -> anyhow::Result<PublicKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.trim()
         .parse()
         .with_context(|| format!("{} does not hold a public key", path.display()))

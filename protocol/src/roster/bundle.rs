@@ -132,8 +132,10 @@ impl RosterBundle {
                     section.signer().fmt_short()
                 )));
             }
-            let delegation = delegation_for(&root, section.signer(), now).ok_or_else(|| RosterError::NotDelegated {
-                signer: section.signer().fmt_short().to_string(),
+            let delegation = delegation_for(&root, section.signer(), now).ok_or_else(|| {
+                RosterError::NotDelegated {
+                    signer: section.signer().fmt_short().to_string(),
+                }
             })?;
             check_scope(delegation, section)?;
         }
@@ -151,7 +153,11 @@ impl RosterBundle {
     ///
     /// # Errors
     /// As [`RosterBundle::verify`].
-    pub fn of_root(root: SignedSection, root_key: &PublicKey, now: Timestamp) -> Result<Self, RosterError> {
+    pub fn of_root(
+        root: SignedSection,
+        root_key: &PublicKey,
+        now: Timestamp,
+    ) -> Result<Self, RosterError> {
         RosterBundle::verify(root, Vec::new(), root_key, now)
     }
 
@@ -160,7 +166,11 @@ impl RosterBundle {
     ///
     /// # Errors
     /// [`RosterError`] saying what was wrong.
-    pub fn from_wire(wire: Bytes, root_key: &PublicKey, now: Timestamp) -> Result<Self, RosterError> {
+    pub fn from_wire(
+        wire: Bytes,
+        root_key: &PublicKey,
+        now: Timestamp,
+    ) -> Result<Self, RosterError> {
         if wire.len() < 4 || &wire[..4] != BUNDLE_MAGIC {
             return Err(RosterError::BadMagic);
         }
@@ -245,7 +255,12 @@ impl RosterBundle {
     ///
     /// # Errors
     /// As [`RosterBundle::verify`].
-    pub fn with_section(&self, section: SignedSection, root_key: &PublicKey, now: Timestamp) -> Result<Self, RosterError> {
+    pub fn with_section(
+        &self,
+        section: SignedSection,
+        root_key: &PublicKey,
+        now: Timestamp,
+    ) -> Result<Self, RosterError> {
         if section.signer() == root_key {
             let delegated = self.kept_sections(&section, now);
             return RosterBundle::verify(section, delegated, root_key, now);
@@ -277,11 +292,18 @@ impl RosterBundle {
     /// # Errors
     /// [`RosterError::NotNewer`] when the offer has nothing newer than this bundle (a replay
     /// of an old roster), [`RosterError::Conflict`] on equivocation, or a verification error.
-    pub fn merge(&self, offered: &RosterBundle, root_key: &PublicKey, now: Timestamp) -> Result<Self, RosterError> {
+    pub fn merge(
+        &self,
+        offered: &RosterBundle,
+        root_key: &PublicKey,
+        now: Timestamp,
+    ) -> Result<Self, RosterError> {
         let mine = self.version();
         let theirs = offered.version();
         if !mine.is_behind(&theirs) {
-            return Err(RosterError::NotNewer(format!("offered {theirs}, this node has {mine}")));
+            return Err(RosterError::NotNewer(format!(
+                "offered {theirs}, this node has {mine}"
+            )));
         }
         let pick = |a: &SignedSection, b: &SignedSection| -> Result<SignedSection, RosterError> {
             match a.section().serial.cmp(&b.section().serial) {
@@ -313,7 +335,11 @@ impl RosterBundle {
 }
 
 /// The root's valid delegation to `signer`.
-fn delegation_for<'a>(root: &'a SignedSection, signer: &PublicKey, now: Timestamp) -> Option<&'a Delegation> {
+fn delegation_for<'a>(
+    root: &'a SignedSection,
+    signer: &PublicKey,
+    now: Timestamp,
+) -> Option<&'a Delegation> {
     root.section()
         .delegations
         .iter()
@@ -338,7 +364,9 @@ fn check_scope(delegation: &Delegation, section: &SignedSection) -> Result<(), R
             return Err(out(format!("it is not under {}", delegation.scope)));
         }
         if record.role == Role::Relay && !delegation.relays {
-            return Err(out("the delegation does not allow designating relays".to_owned()));
+            return Err(out(
+                "the delegation does not allow designating relays".to_owned()
+            ));
         }
     }
     Ok(())
@@ -353,7 +381,10 @@ fn effective(root: &SignedSection, delegated: &[SignedSection]) -> Result<Roster
     for section in std::iter::once(root).chain(delegated) {
         version.insert(*section.signer(), section.section().serial);
         for record in &section.section().agencies {
-            if by_organ.insert(record.organ_id.clone(), agencies.len()).is_some() {
+            if by_organ
+                .insert(record.organ_id.clone(), agencies.len())
+                .is_some()
+            {
                 return Err(RosterError::Conflict(format!(
                     "{} is listed by two authorities",
                     record.organ_id

@@ -24,7 +24,9 @@ pub enum RosterError {
         expected: String,
     },
     /// A delegated section whose signer the root has not delegated to (or no longer does).
-    #[error("a section is signed by {signer}, to whom the root authority has delegated nothing valid")]
+    #[error(
+        "a section is signed by {signer}, to whom the root authority has delegated nothing valid"
+    )]
     NotDelegated {
         /// Short form of the signer's key.
         signer: String,

@@ -140,7 +140,12 @@ pub enum MemberStatus {
 
 impl AgencyRecord {
     /// A plain record: no validity limits, not revoked, no previous keys.
-    pub fn new(organ_id: OrganId, name: impl Into<String>, public_key: PublicKey, peer_id: impl Into<String>) -> Self {
+    pub fn new(
+        organ_id: OrganId,
+        name: impl Into<String>,
+        public_key: PublicKey,
+        peer_id: impl Into<String>,
+    ) -> Self {
         AgencyRecord {
             organ_id,
             name: name.into(),

@@ -38,7 +38,11 @@ pub struct RosterSection {
 
 impl RosterSection {
     /// An empty section, serial 0.
-    pub fn new(federation: impl Into<String>, authority: impl Into<String>, issued_at: Timestamp) -> Self {
+    pub fn new(
+        federation: impl Into<String>,
+        authority: impl Into<String>,
+        issued_at: Timestamp,
+    ) -> Self {
         RosterSection {
             federation: federation.into(),
             authority: authority.into(),
@@ -95,10 +99,10 @@ impl RosterSection {
             if record.peer_id.trim().is_empty() {
                 return Err(invalid("has no peer id".to_owned()));
             }
-            if let (Some(from), Some(until)) = (record.valid_from, record.valid_until) {
-                if until <= from {
-                    return Err(invalid("its validity ends before it starts".to_owned()));
-                }
+            if let (Some(from), Some(until)) = (record.valid_from, record.valid_until)
+                && until <= from
+            {
+                return Err(invalid("its validity ends before it starts".to_owned()));
             }
         }
         let mut delegated = HashSet::new();
@@ -106,7 +110,10 @@ impl RosterSection {
             if !delegated.insert(delegation.authority_key) {
                 return Err(RosterError::Invalid {
                     organ_id: None,
-                    problem: format!("two delegations to the key {}", delegation.authority_key.fmt_short()),
+                    problem: format!(
+                        "two delegations to the key {}",
+                        delegation.authority_key.fmt_short()
+                    ),
                 });
             }
         }
@@ -188,9 +195,14 @@ impl SignedSection {
         signer
             .verify(&signed_message(payload), &Signature::from_bytes(&signature))
             .map_err(RosterError::BadSignature)?;
-        let section: RosterSection = serde_json::from_slice(payload).map_err(RosterError::Payload)?;
+        let section: RosterSection =
+            serde_json::from_slice(payload).map_err(RosterError::Payload)?;
         section.validate()?;
-        Ok(SignedSection { section, signer, wire })
+        Ok(SignedSection {
+            section,
+            signer,
+            wire,
+        })
     }
 
     /// The wire form.
