@@ -712,3 +712,36 @@ fn a_rotated_out_key_is_accepted_only_during_its_grace_period() -> anyhow::Resul
     );
     honest_exchange_works(&s, 3)
 }
+
+#[test]
+fn a_replayed_receipt_is_answered_idempotently_and_applied_once() -> anyhow::Result<()> {
+    let s = setup(&[])?;
+    let package_id = s.honest.submit(&document(HONEST, VICTIM, 1))?;
+    s.honest.wait_state(&package_id, VICTIM, "delivered", DEADLINE)?;
+    // A genuine receipt 03 by the victim (the test holds its key), carried by another node:
+    // a receipt's signature, not its carrier, says who made it.
+    let victim_key = Identity::load(&s.victim.dir().join("agency.key"))?;
+    let receipt = SignedReceipt::sign(
+        victim_key.agency_key(),
+        ReceiptFields {
+            package_id: package_id.parse()?,
+            sender: HONEST.parse()?,
+            recipient: VICTIM.parse()?,
+            document_id: None,
+            code: StatusCode::Accepted,
+            issued_at: now(),
+            description: Some("Tiếp nhận văn bản".to_owned()),
+        },
+        &EnvelopeLimits::default(),
+    )?;
+    let carrier = Attacker::member(&s.rogue_dir)?;
+    let first = carrier.send(&s.honest, Request::Receipt(receipt.clone()).encode())?;
+    assert!(matches!(first, Response::ReceiptAccepted { duplicate: false }), "{first:?}");
+    for _ in 0..3 {
+        let again = carrier.send(&s.honest, Request::Receipt(receipt.clone()).encode())?;
+        assert!(matches!(again, Response::ReceiptAccepted { duplicate: true }), "{again:?}");
+    }
+    let (_, codes) = s.honest.recipient_state(&package_id, VICTIM)?;
+    assert_eq!(codes, ["01", "03"], "the 03 is in the timeline once");
+    Ok(())
+}
