@@ -717,7 +717,8 @@ fn a_rotated_out_key_is_accepted_only_during_its_grace_period() -> anyhow::Resul
 fn a_replayed_receipt_is_answered_idempotently_and_applied_once() -> anyhow::Result<()> {
     let s = setup(&[])?;
     let package_id = s.honest.submit(&document(HONEST, VICTIM, 1))?;
-    s.honest.wait_state(&package_id, VICTIM, "delivered", DEADLINE)?;
+    s.honest
+        .wait_state(&package_id, VICTIM, "delivered", DEADLINE)?;
     // A genuine receipt 03 by the victim (the test holds its key), carried by another node:
     // a receipt's signature, not its carrier, says who made it.
     let victim_key = Identity::load(&s.victim.dir().join("agency.key"))?;
@@ -736,12 +737,53 @@ fn a_replayed_receipt_is_answered_idempotently_and_applied_once() -> anyhow::Res
     )?;
     let carrier = Attacker::member(&s.rogue_dir)?;
     let first = carrier.send(&s.honest, Request::Receipt(receipt.clone()).encode())?;
-    assert!(matches!(first, Response::ReceiptAccepted { duplicate: false }), "{first:?}");
+    assert!(
+        matches!(first, Response::ReceiptAccepted { duplicate: false }),
+        "{first:?}"
+    );
     for _ in 0..3 {
         let again = carrier.send(&s.honest, Request::Receipt(receipt.clone()).encode())?;
-        assert!(matches!(again, Response::ReceiptAccepted { duplicate: true }), "{again:?}");
+        assert!(
+            matches!(again, Response::ReceiptAccepted { duplicate: true }),
+            "{again:?}"
+        );
     }
     let (_, codes) = s.honest.recipient_state(&package_id, VICTIM)?;
     assert_eq!(codes, ["01", "03"], "the 03 is in the timeline once");
     Ok(())
+}
+
+#[test]
+fn a_member_whose_validity_ended_is_refused() -> anyhow::Result<()> {
+    let s = setup(&[])?;
+    // A pilot unit admitted for a few seconds.
+    lienthong(&[
+        "federation",
+        "admit",
+        "--dir",
+        s.federation.dir().to_str().expect("utf-8"),
+        "--data-dir",
+        s.rogue_dir.to_str().expect("utf-8"),
+        "--valid-for",
+        "4s",
+    ])?;
+    s.federation.wait_roster(&[&s.victim, &s.honest])?;
+    let unit = Attacker::member(&s.rogue_dir)?;
+    let before = package(unit.key(), ROGUE, VICTIM, now(), document(ROGUE, VICTIM, 1));
+    assert!(matches!(
+        unit.send(&s.victim, Request::Deliver(before).encode())?,
+        Response::Delivered { .. }
+    ));
+    // When the window ends, its node is cut off and nothing more is taken from it.
+    wait_for("the expired member to be cut off", DEADLINE, || {
+        unit.send(&s.victim, Request::RosterQuery(Default::default()).encode())
+            .is_err()
+            .then_some(())
+    })?;
+    let (status, _) = s
+        .honest
+        .post("/api/v1/packages", &document(HONEST, ROGUE, 2))?;
+    assert_eq!(status, 422, "an expired member is no recipient");
+    assert_eq!(inbox_len(&s.victim), 1);
+    honest_exchange_works(&s, 3)
 }

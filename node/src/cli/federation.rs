@@ -60,6 +60,9 @@ pub(crate) enum FederationCommand {
         /// A relay that holds packages for this agency; repeat for two.
         #[arg(long = "relay", value_name = "ORGAN_ID")]
         relays: Vec<OrganId>,
+        /// End the membership after this long, e.g. "90d" (a pilot, a temporary unit).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        valid_for: Option<Duration>,
     },
     /// Revoke an agency: nothing it signs is accepted any more, its node is refused.
     Revoke {
@@ -139,9 +142,11 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
             dir,
             data_dir,
             relays,
+            valid_for,
         } => {
             let federation = FederationDir::new(&dir);
-            let record = federation.admit(&data_dir, &relays)?;
+            let valid_until = valid_for.map(|d| add(clock::now(), d));
+            let record = federation.admit_until(&data_dir, &relays, valid_until)?;
             let bundle = federation.bundle()?;
             println!(
                 "admitted {} ({}) as peer {}; roster {} installed in {}",

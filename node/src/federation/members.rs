@@ -70,6 +70,20 @@ impl FederationDir {
     /// When the node has no `identity.json`, is outside this authority's scope, is a member
     /// with another key (that is a rotation), or on I/O errors.
     pub fn admit(&self, node_dir: &Path, relays: &[OrganId]) -> anyhow::Result<AgencyRecord> {
+        self.admit_until(node_dir, relays, None)
+    }
+
+    /// [`FederationDir::admit`] with the membership ending at `valid_until` (a pilot, a
+    /// temporary unit); `None` keeps what the record had.
+    ///
+    /// # Errors
+    /// As [`FederationDir::admit`].
+    pub fn admit_until(
+        &self,
+        node_dir: &Path,
+        relays: &[OrganId],
+        valid_until: Option<lienthong_protocol::envelope::Timestamp>,
+    ) -> anyhow::Result<AgencyRecord> {
         let (node, identity) = Self::node_identity(node_dir)?;
         self.check_scope(&identity.organ_id, identity.role)?;
         // A running daemon knows its bound addresses; otherwise use the configured ones.
@@ -110,6 +124,9 @@ impl FederationDir {
         record.addresses = addresses;
         record.relays = relays.to_vec();
         record.role = identity.role;
+        if valid_until.is_some() {
+            record.valid_until = valid_until;
+        }
         self.remember_node(&identity.organ_id, node_dir)?;
         if section.agency(&identity.organ_id) == Some(&before) && before == record {
             // Already a member, nothing new: re-install what there is.
