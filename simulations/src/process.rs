@@ -122,8 +122,30 @@ impl Federation {
     /// # Errors
     /// When `lienthong init` fails.
     pub fn init(&self, organ_id: &str, name: &str) -> anyhow::Result<PathBuf> {
+        self.init_on(
+            organ_id,
+            name,
+            &["/ip4/127.0.0.1/tcp/0"],
+            "127.0.0.1:0",
+            "agency",
+        )
+    }
+
+    /// Initialises a node with its listen addresses, API address and role (`agency` or
+    /// `relay`), mDNS off.
+    ///
+    /// # Errors
+    /// When `lienthong init` fails.
+    pub fn init_on(
+        &self,
+        organ_id: &str,
+        name: &str,
+        listen: &[&str],
+        api: &str,
+        role: &str,
+    ) -> anyhow::Result<PathBuf> {
         let dir = self.root.path().join(organ_id);
-        lienthong(&[
+        let mut args = vec![
             "init",
             "--data-dir",
             path(&dir),
@@ -131,12 +153,16 @@ impl Federation {
             organ_id,
             "--name",
             name,
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
             "--api",
-            "127.0.0.1:0",
+            api,
+            "--role",
+            role,
             "--no-mdns",
-        ])?;
+        ];
+        for address in listen {
+            args.extend(["--listen", address]);
+        }
+        lienthong(&args)?;
         Ok(dir)
     }
 
@@ -145,14 +171,27 @@ impl Federation {
     /// # Errors
     /// When `lienthong federation admit` fails.
     pub fn admit(&self, node_dir: &Path) -> anyhow::Result<()> {
-        lienthong(&[
+        self.admit_with_relays(node_dir, &[])
+    }
+
+    /// Admits a node that names `relays` (agency ids) to hold packages for it.
+    ///
+    /// # Errors
+    /// When `lienthong federation admit` fails.
+    pub fn admit_with_relays(&self, node_dir: &Path, relays: &[&str]) -> anyhow::Result<()> {
+        let dir = self.dir();
+        let mut args = vec![
             "federation",
             "admit",
             "--dir",
-            path(&self.dir()),
+            path(&dir),
             "--data-dir",
             path(node_dir),
-        ])?;
+        ];
+        for relay in relays {
+            args.extend(["--relay", relay]);
+        }
+        lienthong(&args)?;
         Ok(())
     }
 
@@ -256,9 +295,7 @@ impl ProcessNode {
     /// # Errors
     /// When it exits or does not become ready in 30 s; the error holds its log.
     pub fn start(dir: &Path) -> anyhow::Result<ProcessNode> {
-        let filter = std::env::var("RUST_LOG")
-            .unwrap_or_else(|_| "info,lienthong_node=debug,lienthong=debug".to_owned());
-        ProcessNode::start_with_log(dir, &filter)
+        ProcessNode::start_in(dir, None)
     }
 
     /// Starts the daemon with a log filter (`RUST_LOG` syntax).
@@ -266,6 +303,21 @@ impl ProcessNode {
     /// # Errors
     /// When it exits or does not become ready in 30 s; the error holds its log.
     pub fn start_with_log(dir: &Path, filter: &str) -> anyhow::Result<ProcessNode> {
+        ProcessNode::spawn(dir, filter, None)
+    }
+
+    /// Starts the daemon inside a network namespace (`ip netns exec`), or on this
+    /// machine's own network when `netns` is `None`.
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_in(dir: &Path, netns: Option<&str>) -> anyhow::Result<ProcessNode> {
+        let filter = std::env::var("RUST_LOG")
+            .unwrap_or_else(|_| "info,lienthong_node=debug,lienthong=debug".to_owned());
+        ProcessNode::spawn(dir, &filter, netns)
+    }
+
+    fn spawn(dir: &Path, filter: &str, netns: Option<&str>) -> anyhow::Result<ProcessNode> {
         let daemon = dir.join("daemon.json");
         let _ = std::fs::remove_file(&daemon);
         let log = dir.join("node.log");
@@ -273,7 +325,17 @@ impl ProcessNode {
             .create(true)
             .append(true)
             .open(&log)?;
-        let child = Command::new(lienthong_bin())
+        // `ip netns exec` enters the namespace and execs the daemon, so the child's pid is
+        // the daemon's.
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]).arg(lienthong_bin());
+                command
+            }
+            None => Command::new(lienthong_bin()),
+        };
+        let child = command
             .args(["run", "--data-dir", path(dir)])
             .env("RUST_LOG", filter)
             .stdout(log_file.try_clone()?)

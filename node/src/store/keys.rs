@@ -21,12 +21,18 @@
 //! | `arrivals` | package id (32) | blob: receipt key (40) of this node's receipt 01 |
 //! | `receipts` | package id (32) ‖ sequence (u64 BE) | blob: the receipt's wire bytes |
 //! | `receipt_ids` | receipt id (32) | blob: receipt key (40) |
+//! | `meta` | `"relay_counts"` | [`RelayCounts`](super::RelayCounts) (schema 2) |
+//! | `mailbox` | recipient len (u8) ‖ recipient ‖ held at (u64 BE ms) ‖ package id (32) | [`MailboxEntry`](super::MailboxEntry) |
+//! | `mailbox_sealed` | same as `mailbox` | blob: the sealed package's wire bytes |
+//! | `mailbox_ids` | package id (32) ‖ recipient | blob: the `mailbox` key |
+//! | `forward` | sender len (u8) ‖ sender ‖ receipt id (32) | blob: the receipt's wire bytes |
+//! | `holds` | package id (32) ‖ recipient | blob: a relay's signed "held" acknowledgement |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
 
 use lienthong_protocol::OrganId;
-use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageId, Timestamp};
+use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageId, ReceiptId, Timestamp};
 
 /// One sled tree. The discriminant is the position in [`Tree::ALL`], which is how the
 /// adapter finds a tree inside a transaction.
@@ -45,11 +51,16 @@ pub(super) enum Tree {
     Arrivals,
     Receipts,
     ReceiptIds,
+    Mailbox,
+    MailboxSealed,
+    MailboxIds,
+    Forward,
+    Holds,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 13] = [
+    pub(super) const ALL: [Tree; 18] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -63,6 +74,11 @@ impl Tree {
         Tree::Arrivals,
         Tree::Receipts,
         Tree::ReceiptIds,
+        Tree::Mailbox,
+        Tree::MailboxSealed,
+        Tree::MailboxIds,
+        Tree::Forward,
+        Tree::Holds,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -81,6 +97,11 @@ impl Tree {
             Tree::Arrivals => "arrivals",
             Tree::Receipts => "receipts",
             Tree::ReceiptIds => "receipt_ids",
+            Tree::Mailbox => "mailbox",
+            Tree::MailboxSealed => "mailbox_sealed",
+            Tree::MailboxIds => "mailbox_ids",
+            Tree::Forward => "forward",
+            Tree::Holds => "holds",
         }
     }
 
@@ -94,6 +115,9 @@ impl Tree {
 pub(super) const SCHEMA_VERSION: &[u8] = b"schema_version";
 /// `meta` key of the record counters.
 pub(super) const COUNTS: &[u8] = b"counts";
+
+/// `meta` key of a relay's counters.
+pub(super) const RELAY_COUNTS: &[u8] = b"relay_counts";
 
 /// Length of a key in `receipts`: package id ‖ sequence.
 pub(super) const RECEIPT_KEY_LEN: usize = 32 + 8;
@@ -147,6 +171,36 @@ pub(super) fn document(
 ) -> Vec<u8> {
     let mut key = document_prefix(sender, document_id);
     key.extend_from_slice(&by_time(submitted_at, package_id));
+    key
+}
+
+/// An agency id behind its length, so that no agency's prefix is another's.
+fn agency_prefix(organ: &OrganId) -> Vec<u8> {
+    let organ = organ.as_str().as_bytes();
+    let mut key = Vec::with_capacity(1 + organ.len() + 40);
+    // Agency ids are at most 64 bytes (`MAX_ORGAN_ID_LEN`).
+    key.push(u8::try_from(organ.len()).unwrap_or(u8::MAX));
+    key.extend_from_slice(organ);
+    key
+}
+
+/// `mailbox` prefix of one member's packages.
+pub(super) fn mailbox_prefix(recipient: &OrganId) -> Vec<u8> {
+    agency_prefix(recipient)
+}
+
+/// `mailbox`, `mailbox_sealed`: the member, then time and package id, so a member's
+/// packages list oldest first.
+pub(super) fn mailbox(recipient: &OrganId, held_at: Timestamp, package_id: &PackageId) -> Vec<u8> {
+    let mut key = agency_prefix(recipient);
+    key.extend_from_slice(&by_time(held_at, package_id));
+    key
+}
+
+/// `forward`: the sender the receipt goes to, then the receipt id.
+pub(super) fn forward(sender: &OrganId, receipt: &ReceiptId) -> Vec<u8> {
+    let mut key = agency_prefix(sender);
+    key.extend_from_slice(receipt.as_bytes());
     key
 }
 

@@ -18,6 +18,10 @@
 //!   answered with.
 //! - **Receipts**: every signed receipt the node recorded ([`Store::record_receipt`]),
 //!   listed per package in the order recorded.
+//! - **Relay**: on a relay, the sealed packages it holds for its members
+//!   ([`Store::hold`], [`Store::mailbox`]) and the receipts it forwards to their senders
+//!   ([`Store::release`], [`Store::forward_queue`]); on a sender, the relay's signed "held"
+//!   acknowledgement per recipient ([`Store::record_hold`]).
 //!
 //! Every write is idempotent on a content-derived id (package id, receipt id): a resend, a
 //! retried API call or a replayed gossip message finds the first write and changes nothing,
@@ -62,6 +66,7 @@
 //! - `outgoing.rs`: submitting packages and the outbox.
 //! - `incoming.rs`: accepting packages and the inbox.
 //! - `receipts.rs`: recording and listing receipts.
+//! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
 //! - `encoding.rs`: versioned values (a marker byte, then postcard or raw bytes).
@@ -81,6 +86,7 @@ mod error;
 mod group_commit;
 mod incoming;
 mod keys;
+mod mailbox;
 mod outgoing;
 mod receipts;
 mod records;
@@ -95,6 +101,7 @@ use self::sled as engine;
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
 pub use group_commit::SyncStats;
 pub use incoming::{AckOutcome, IncomingOutcome};
+pub use mailbox::{HeldPackage, HoldOutcome, MailboxEntry, MailboxSummary, RelayCounts};
 pub use outgoing::SubmitOutcome;
 pub use receipts::RecordOutcome;
 pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};

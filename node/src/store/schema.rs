@@ -13,7 +13,12 @@ use super::keys::{self, Tree};
 use super::records::StoreCounts;
 
 /// The schema this code writes.
-pub(super) const CURRENT: u32 = 1;
+///
+/// - 1: packages, outbox, inbox, receipts.
+/// - 2: adds a relay's mailbox and forward queue and a sender's holds (new, empty trees:
+///   nothing to convert, but a version 1 binary must not open a store whose mailbox it
+///   would ignore).
+pub(super) const CURRENT: u32 = 2;
 
 /// Brings the store in `db` to [`CURRENT`]: initialises a new store, refuses a newer one,
 /// migrates an older one. Durable when it returns.
@@ -96,11 +101,17 @@ fn migrate(db: &Db, found: u32) -> Result<(), StoreError> {
 /// Upgrades a store at schema `from` by one version and returns the new version, or `None`
 /// when no migration starts at `from`.
 ///
-/// Each step should run in one transaction that also writes its new version number, so
-/// that an interrupted migration resumes at the step where it stopped. Version 1 is the
-/// first schema, so no step exists yet; the first will be
-/// `if from == 1 { migrate_1_to_2(db)?; return Ok(Some(2)); }`.
+/// Each step runs in one transaction that also writes its new version number, so that an
+/// interrupted migration resumes at the step where it stopped.
 fn step(db: &Db, from: u32) -> Result<Option<u32>, StoreError> {
-    let _ = (db, from);
-    Ok(None)
+    match from {
+        1 => {
+            // Version 2 only added trees, which opening created empty.
+            db.transaction("migrate 1 to 2", |tx| {
+                tx.insert(Tree::Meta, keys::SCHEMA_VERSION, &2u32.to_be_bytes())
+            })?;
+            Ok(Some(2))
+        }
+        _ => Ok(None),
+    }
 }

@@ -140,8 +140,8 @@ fn a_new_store_gets_the_current_schema_version() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &1u32.to_be_bytes());
-    assert_eq!(schema::CURRENT, 1);
+    assert_eq!(&*version, &2u32.to_be_bytes());
+    assert_eq!(schema::CURRENT, 2);
     // And it stays so across reopening.
     let fx = fx.reopen();
     assert_eq!(fx.store.counts().expect("counts"), Default::default());
@@ -152,19 +152,19 @@ fn a_store_from_a_newer_version_is_refused() {
     let fx = Fixture::new();
     fx.store
         .db()
-        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &2u32.to_be_bytes())
-        .expect("plants version 2");
+        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &3u32.to_be_bytes())
+        .expect("plants version 3");
     let dir = fx.dir;
     drop(fx.store);
     match Store::open(dir.path()) {
         Err(
             error @ StoreError::SchemaTooNew {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
             },
         ) => assert_eq!(
             error.to_string(),
-            "store schema version 2 is newer than version 1, the newest this lienthong reads"
+            "store schema version 3 is newer than version 2, the newest this lienthong reads"
         ),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -183,9 +183,32 @@ fn a_version_without_a_migration_is_refused() {
         Store::open(dir.path()),
         Err(StoreError::SchemaUnsupported {
             found: 0,
-            supported: 1
+            supported: 2
         })
     ));
+}
+
+#[test]
+fn a_version_1_store_is_migrated_with_its_data() {
+    let fx = Fixture::new();
+    let package = fx.submit(1, Some("1/VPCP"));
+    fx.store
+        .db()
+        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &1u32.to_be_bytes())
+        .expect("plants version 1");
+    let fx = fx.reopen();
+    let version = fx
+        .store
+        .db()
+        .get(Tree::Meta, keys::SCHEMA_VERSION)
+        .expect("reads")
+        .expect("version is set");
+    assert_eq!(&*version, &2u32.to_be_bytes());
+    assert_eq!(
+        fx.store.package(&package.id()).expect("reads"),
+        Some(package)
+    );
+    assert_eq!(fx.store.relay_counts().expect("counts"), Default::default());
 }
 
 /// The problem of a [`StoreError::Corrupt`] in `tree`; panics on anything else.

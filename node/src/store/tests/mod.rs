@@ -15,6 +15,7 @@ mod concurrency;
 mod crash;
 mod durability;
 mod incoming;
+mod mailbox;
 mod outgoing;
 mod receipts;
 
