@@ -121,7 +121,7 @@ fn the_recipient_s_receipt_releases_the_package_and_waits_for_the_sender() {
     );
     assert_eq!(
         fx.store.forward_queue(10).expect("queue"),
-        [receipt.clone()]
+        std::slice::from_ref(&receipt)
     );
     assert_eq!(
         fx.store.relay_counts().expect("counts"),
