@@ -43,6 +43,9 @@ pub struct Config {
     /// Defences against forged, replayed and flooding peers.
     #[serde(default)]
     pub security: SecurityConfig,
+    /// Relays: how a member uses its relays, and, on a relay node, what it grants.
+    #[serde(default)]
+    pub relay: RelayConfig,
 }
 
 /// `[network]`
@@ -204,6 +207,65 @@ impl Default for SecurityConfig {
     }
 }
 
+/// `[relay]`
+///
+/// The first keys are for every node (how it uses the relays the roster names for it and
+/// for its recipients); the `server_*` keys only matter on a node whose role is `relay`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// Keep a reservation at each of this agency's relays, so that nodes that cannot dial
+    /// it directly reach it through the relay.
+    pub reserve: bool,
+    /// How often this node asks its relays for packages held for it (it also asks each
+    /// time it connects to one).
+    #[serde(with = "humantime_serde")]
+    pub pull_interval: Duration,
+    /// After a relay has acknowledged holding a package, how long the sender waits before
+    /// trying the recipient itself again (and depositing again if it still cannot reach
+    /// it): the guard against a relay that holds a package and then disappears for good.
+    #[serde(with = "humantime_serde")]
+    pub held_recheck: Duration,
+    /// On a relay: reservations held at once, over all members.
+    pub server_max_reservations: usize,
+    /// On a relay: circuits open at once.
+    pub server_max_circuits: usize,
+    /// On a relay: circuits open at once to or from one peer.
+    pub server_max_circuits_per_peer: usize,
+    /// On a relay: how long a reservation lasts before the member renews it.
+    #[serde(with = "humantime_serde")]
+    pub server_reservation_duration: Duration,
+    /// On a relay: how long one circuit may stay open.
+    #[serde(with = "humantime_serde")]
+    pub server_max_circuit_duration: Duration,
+    /// On a relay: bytes one circuit may carry, each way; above the largest package.
+    pub server_max_circuit_bytes: ByteSize,
+    /// On a relay: sealed bytes held for one member before further deposits for it are
+    /// refused (the sender keeps the package and retries).
+    pub server_mailbox_quota: ByteSize,
+    /// On a relay: how often held packages and receipts not yet taken are offered again.
+    #[serde(with = "humantime_serde")]
+    pub server_forward_interval: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            reserve: true,
+            pull_interval: Duration::from_secs(60),
+            held_recheck: Duration::from_secs(3600),
+            server_max_reservations: 1024,
+            server_max_circuits: 1024,
+            server_max_circuits_per_peer: 64,
+            server_reservation_duration: Duration::from_secs(3600),
+            server_max_circuit_duration: Duration::from_secs(3600),
+            server_max_circuit_bytes: ByteSize::gib(1),
+            server_mailbox_quota: ByteSize::gib(4),
+            server_forward_interval: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -248,6 +310,7 @@ impl Config {
             limits: LimitsConfig::default(),
             federation: FederationConfig::default(),
             security: SecurityConfig::default(),
+            relay: RelayConfig::default(),
         }
     }
 
@@ -318,6 +381,23 @@ impl Config {
             return Err(invalid(
                 "security.peer_rate, peer_burst and peer_concurrency must be above zero".to_owned(),
             ));
+        }
+        let relay = &self.relay;
+        if relay.pull_interval.is_zero()
+            || relay.held_recheck.is_zero()
+            || relay.server_forward_interval.is_zero()
+        {
+            return Err(invalid(
+                "relay.pull_interval, held_recheck and server_forward_interval must be above zero"
+                    .to_owned(),
+            ));
+        }
+        if relay.server_max_circuit_bytes < self.limits.max_package_size {
+            return Err(invalid(format!(
+                "relay.server_max_circuit_bytes ({}) must be at least limits.max_package_size ({})",
+                relay.server_max_circuit_bytes.display().iec(),
+                self.limits.max_package_size.display().iec()
+            )));
         }
         if self.limits.max_recipients == 0 {
             return Err(invalid(
@@ -404,6 +484,33 @@ peer_burst = {peer_burst}
 peer_concurrency = {peer_concurrency}
 # How long a peer that sent garbage is disconnected and refused.
 garbage_ban = "{ban}"
+
+[relay]
+# Keep a reservation at each of this agency's relays (named in the roster), so that nodes
+# that cannot dial this one directly reach it through a relay.
+reserve = {reserve}
+# How often to ask this agency's relays for packages held for it (also on each connect).
+pull_interval = "{pull}"
+# After a relay acknowledged holding a package, wait this long before trying the
+# recipient again (and depositing again if it is still unreachable).
+held_recheck = "{recheck}"
+# The keys below only matter when role = "relay".
+# Reservations held at once, over all members.
+server_max_reservations = {max_reservations}
+# Circuits open at once.
+server_max_circuits = {max_circuits}
+# Circuits open at once to or from one peer.
+server_max_circuits_per_peer = {max_circuits_per_peer}
+# How long a reservation lasts before the member renews it.
+server_reservation_duration = "{reservation}"
+# How long one circuit may stay open.
+server_max_circuit_duration = "{circuit_duration}"
+# Bytes one circuit may carry each way; keep it above limits.max_package_size.
+server_max_circuit_bytes = "{circuit_bytes}"
+# Sealed bytes held for one member before more deposits for it are refused.
+server_mailbox_quota = "{quota}"
+# How often held packages and receipts not yet taken are offered again.
+server_forward_interval = "{forward}"
 "#,
             organ_id = self.organ_id.as_str(),
             name = self.name,
@@ -427,6 +534,17 @@ garbage_ban = "{ban}"
             peer_burst = self.security.peer_burst,
             peer_concurrency = self.security.peer_concurrency,
             ban = d(&self.security.garbage_ban),
+            reserve = self.relay.reserve,
+            pull = d(&self.relay.pull_interval),
+            recheck = d(&self.relay.held_recheck),
+            max_reservations = self.relay.server_max_reservations,
+            max_circuits = self.relay.server_max_circuits,
+            max_circuits_per_peer = self.relay.server_max_circuits_per_peer,
+            reservation = d(&self.relay.server_reservation_duration),
+            circuit_duration = d(&self.relay.server_max_circuit_duration),
+            circuit_bytes = self.relay.server_max_circuit_bytes.display().iec(),
+            quota = self.relay.server_mailbox_quota.display().iec(),
+            forward = d(&self.relay.server_forward_interval),
         )
     }
 }
