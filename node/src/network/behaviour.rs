@@ -4,7 +4,9 @@ use libp2p::allow_block_list::{self, AllowedPeers, BlockedPeers};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{StreamProtocol, gossipsub, identify, kad, mdns, ping, request_response};
+use libp2p::{
+    StreamProtocol, dcutr, gossipsub, identify, kad, mdns, ping, relay, request_response,
+};
 
 use super::codec::{Codec, PROTOCOL};
 use super::{NetworkError, Options};
@@ -31,6 +33,14 @@ pub(crate) struct Behaviour {
     pub(crate) allow_list: Toggle<allow_block_list::Behaviour<AllowedPeers>>,
     /// Misbehaving peers, refused until their block expires (the event loop lifts it).
     pub(crate) block_list: allow_block_list::Behaviour<BlockedPeers>,
+    /// Relays circuits between members; on relay nodes only (`Options::relay_server`).
+    pub(crate) relay_server: Toggle<relay::Behaviour>,
+    /// Reservations on relays and circuits through them; paired with the relay transport
+    /// the swarm is built with, so every node has it.
+    pub(crate) relay_client: relay::client::Behaviour,
+    /// Hole punching: turns a relayed connection into a direct one where the networks
+    /// allow it.
+    pub(crate) dcutr: dcutr::Behaviour,
     /// Learns peers' listen addresses (fed to Kademlia) and agent versions.
     pub(crate) identify: identify::Behaviour,
     /// Liveness and round-trip time.
@@ -46,18 +56,22 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
-    /// Builds the behaviour for `keypair` as `options` ask, subscribed to
-    /// `Options::gossip_topics`, with everyone allowed and no one blocked.
+    /// Builds the behaviour for `keypair` as `options` ask, with `gossipsub` from
+    /// [`gossipsub()`] and the `relay_client` paired with the swarm's relay transport, with
+    /// everyone allowed and no one blocked.
+    ///
+    /// Infallible, so that it fits the swarm builder's closure: what can fail
+    /// ([`gossipsub()`]) is built beforehand.
     ///
     /// mDNS is best-effort: if it cannot start (no usable interface, no multicast) the node
     /// runs without it and says so at `warn`, since peers can still come from the roster and
     /// Kademlia.
-    ///
-    /// # Errors
-    ///
-    /// [`NetworkError::GossipSetup`] if gossipsub refuses its configuration,
-    /// [`NetworkError::Subscribe`] if a topic cannot be subscribed to.
-    pub(crate) fn new(keypair: &Keypair, options: &Options) -> Result<Self, NetworkError> {
+    pub(crate) fn new(
+        keypair: &Keypair,
+        options: &Options,
+        gossipsub: gossipsub::Behaviour,
+        relay_client: relay::client::Behaviour,
+    ) -> Self {
         let peer_id = keypair.public().to_peer_id();
 
         let identify = identify::Behaviour::new(
@@ -93,16 +107,24 @@ impl Behaviour {
             request_response::Config::default().with_request_timeout(options.request_timeout),
         );
 
-        Ok(Self {
+        let relay_server = options
+            .relay_server
+            .as_ref()
+            .map(|server| super::relay::server(peer_id, server));
+
+        Self {
             allow_list: None.into(),
             block_list: allow_block_list::Behaviour::default(),
+            relay_server: relay_server.into(),
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
             identify,
             ping: ping::Behaviour::new(ping::Config::new()),
             kademlia: kademlia.into(),
             mdns: mdns.into(),
-            gossipsub: gossipsub(keypair, options)?,
+            gossipsub,
             request_response,
-        })
+        }
     }
 }
 
@@ -114,7 +136,15 @@ impl Behaviour {
 ///   on it with `report_gossip`; a forged or stale roster stops at the first honest node.
 /// - Peer scoring stays off: a rejected message only stops there; the node blocks repeat
 ///   offenders itself.
-fn gossipsub(keypair: &Keypair, options: &Options) -> Result<gossipsub::Behaviour, NetworkError> {
+///
+/// # Errors
+///
+/// [`NetworkError::GossipSetup`] if gossipsub refuses its configuration,
+/// [`NetworkError::Subscribe`] if a topic cannot be subscribed to.
+pub(crate) fn gossipsub(
+    keypair: &Keypair,
+    options: &Options,
+) -> Result<gossipsub::Behaviour, NetworkError> {
     let config = gossipsub::ConfigBuilder::default()
         .protocol_id_prefix(GOSSIP_PROTOCOL_PREFIX)
         .validation_mode(gossipsub::ValidationMode::Strict)

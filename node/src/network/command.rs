@@ -92,6 +92,25 @@ pub(crate) enum Command {
     Blocked {
         reply: Reply<Vec<(PeerId, Duration)>>,
     },
+    /// Sent by `listen_via_relay`; answered once the first attempt at a reservation has
+    /// started (or the relay was listened through already), or why none can.
+    ListenViaRelay {
+        relay: PeerId,
+        addrs: Vec<Multiaddr>,
+        reply: Reply<Result<(), NetworkError>>,
+    },
+    /// Sent by `stop_listening_via_relay`; answered once the relay's circuit listener has
+    /// closed (at once if none was open).
+    StopListeningViaRelay { relay: PeerId, reply: Reply<()> },
+    /// Sent by `reservations`; answered with the relays holding an accepted reservation.
+    Reservations { reply: Reply<Vec<PeerId>> },
+    /// Sent by `add_relayed_address`; answered once the relayed address is in the book.
+    AddRelayedAddress {
+        peer: PeerId,
+        relay: PeerId,
+        relay_addr: Multiaddr,
+        reply: Reply<Result<(), NetworkError>>,
+    },
 }
 
 impl fmt::Debug for Command {
@@ -149,6 +168,27 @@ impl fmt::Debug for Command {
                 .field("duration", duration)
                 .finish(),
             Self::Blocked { .. } => f.write_str("Blocked"),
+            Self::ListenViaRelay { relay, addrs, .. } => f
+                .debug_struct("ListenViaRelay")
+                .field("relay", relay)
+                .field("addrs", addrs)
+                .finish(),
+            Self::StopListeningViaRelay { relay, .. } => f
+                .debug_struct("StopListeningViaRelay")
+                .field("relay", relay)
+                .finish(),
+            Self::Reservations { .. } => f.write_str("Reservations"),
+            Self::AddRelayedAddress {
+                peer,
+                relay,
+                relay_addr,
+                ..
+            } => f
+                .debug_struct("AddRelayedAddress")
+                .field("peer", peer)
+                .field("relay", relay)
+                .field("relay_addr", relay_addr)
+                .finish(),
         }
     }
 }
@@ -167,7 +207,9 @@ impl Command {
             Self::KadGet { reply, .. } => {
                 let _ = reply.send(Err(NetworkError::ShuttingDown));
             }
-            Self::Publish { reply, .. } => {
+            Self::Publish { reply, .. }
+            | Self::ListenViaRelay { reply, .. }
+            | Self::AddRelayedAddress { reply, .. } => {
                 let _ = reply.send(Err(NetworkError::ShuttingDown));
             }
             // Their handles map a dropped reply to `ShuttingDown`.
@@ -179,7 +221,9 @@ impl Command {
             | Self::ReportGossip { .. }
             | Self::SetAllowed { .. }
             | Self::Block { .. }
-            | Self::Blocked { .. } => {}
+            | Self::Blocked { .. }
+            | Self::StopListeningViaRelay { .. }
+            | Self::Reservations { .. } => {}
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use libp2p::{Multiaddr, TransportError};
+use libp2p::{Multiaddr, PeerId, TransportError};
 use thiserror::Error;
 
 /// Why starting the network or one of its management operations failed.
@@ -83,6 +83,15 @@ pub enum NetworkError {
         /// What gossipsub reported.
         #[source]
         source: libp2p::gossipsub::SubscriptionError,
+    },
+    /// `listen_via_relay` or `add_relayed_address` was given a relay it cannot use: this
+    /// node or the destination itself, or no plain address of the relay.
+    #[error("cannot use relay {relay}: {problem}")]
+    InvalidRelay {
+        /// The relay.
+        relay: PeerId,
+        /// What is wrong.
+        problem: &'static str,
     },
     /// A message could not be published: too large, failed to sign, every peer's queue full.
     ///

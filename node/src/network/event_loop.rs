@@ -1,12 +1,13 @@
 //! The event loop: the only owner of the `Swarm`.
 //!
 //! It selects, in this order (`biased`), over: shutdown, commands from the handles, answers
-//! from the router, request deadlines, block expiries, and swarm events. Local work goes
-//! first, as libp2p's guidelines ask. Every `handle_*` is a plain `fn` that never awaits: a
-//! slow router, a slow gossip validator or a slow caller can fill a bounded queue, never
-//! stall the loop. Swarm events are handled in
+//! from the router, request deadlines, block expiries, reservation retries, and swarm
+//! events. Local work goes first, as libp2p's guidelines ask. Every `handle_*` is a plain
+//! `fn` that never awaits: a slow router, a slow gossip validator or a slow caller can fill
+//! a bounded queue, never stall the loop. Swarm events are handled in
 //! [`swarm_event`](super::swarm_event), gossip in [`gossip`](super::gossip), the allow and
-//! block lists in [`access`](super::access).
+//! block lists in [`access`](super::access), relays in [`relay`](super::relay) and
+//! [`reservations`](super::reservations).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -31,8 +32,11 @@ use super::codec::{self, RequestFrame};
 use super::command::{Command, KadGetReply, KadPutReply, RequestReply};
 use super::peers::PeerBook;
 use super::pending::PendingRequests;
+use super::reservations::Reservations;
 use super::swarm_event::EVENTS_TARGET;
-use super::{GossipMessage, Inbound, NetworkError, NetworkEvent, Options, RequestError};
+use super::{
+    GossipMessage, Inbound, NetworkError, NetworkEvent, Options, RelayMembers, RequestError,
+};
 
 /// How long [`spawn`](super::spawn) waits for listeners to report their bound address.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(10);
@@ -76,6 +80,11 @@ pub(crate) struct EventLoop {
     pub(crate) kad_gets: HashMap<kad::QueryId, KadGetReply>,
     /// Blocked peers and when each block ends.
     pub(crate) blocks: Blocks,
+    /// Relays this node listens through, and when each is retried.
+    pub(crate) reservations: Reservations,
+    /// Who may use this node as a relay (`None`: not a relay); for logs, the relay
+    /// behaviour holds its own clone.
+    pub(crate) relay_members: Option<RelayMembers>,
 }
 
 impl EventLoop {
@@ -104,6 +113,11 @@ impl EventLoop {
             kad_puts: HashMap::new(),
             kad_gets: HashMap::new(),
             blocks: Blocks::default(),
+            reservations: Reservations::default(),
+            relay_members: options
+                .relay_server
+                .as_ref()
+                .map(|server| server.members.clone()),
         }
     }
 
@@ -188,6 +202,9 @@ impl EventLoop {
                 peer = self.blocks.next_expired(), if !self.blocks.is_empty() => {
                     self.unblock(peer);
                 }
+                relay = self.reservations.next_retry(), if self.reservations.has_retries() => {
+                    self.retry_reservation(relay);
+                }
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
             }
         }
@@ -196,6 +213,7 @@ impl EventLoop {
 
     /// Answers every waiter with `ShuttingDown`: queued commands, requests, Kademlia queries.
     /// Inbound requests still waiting for the router are dropped; their peers see a failure.
+    /// Stops waiting for a relay listener to close go with the loop (`ShuttingDown` too).
     fn fail_pending(&mut self) {
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
@@ -270,10 +288,31 @@ impl EventLoop {
             Command::Blocked { reply } => {
                 let _ = reply.send(self.blocked());
             }
+            Command::ListenViaRelay {
+                relay,
+                addrs,
+                reply,
+            } => {
+                let _ = reply.send(self.listen_via_relay(relay, addrs));
+            }
+            Command::StopListeningViaRelay { relay, reply } => {
+                self.stop_listening_via_relay(relay, reply);
+            }
+            Command::Reservations { reply } => {
+                let _ = reply.send(self.reservations.active());
+            }
+            Command::AddRelayedAddress {
+                peer,
+                relay,
+                relay_addr,
+                reply,
+            } => {
+                let _ = reply.send(self.add_relayed_address(peer, relay, relay_addr));
+            }
         }
     }
 
-    fn add_addresses(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+    pub(crate) fn add_addresses(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
         for addr in self.peers.add_hints(peer, addrs) {
             if let Some(kademlia) = self.swarm.behaviour_mut().kademlia.as_mut() {
                 kademlia.add_address(&peer, addr.clone());

@@ -77,6 +77,40 @@ pub enum NetworkEvent {
         /// The topic, as passed to `Options::gossip_topics` on the peer's side.
         topic: String,
     },
+    /// A relay granted this node a reservation ([`NetworkHandle::listen_via_relay`]): peers
+    /// can now reach it through that relay. Announced once per reservation, not on renewals.
+    ReservationAccepted {
+        /// The relay.
+        relay: PeerId,
+    },
+    /// A reservation on `relay` ended, or an attempt to get one failed. Unless it was
+    /// stopped with [`NetworkHandle::stop_listening_via_relay`], the node asks again after a
+    /// backoff (1 s doubling to 60 s), and a `ReservationAccepted` follows once it works.
+    ReservationLost {
+        /// The relay.
+        relay: PeerId,
+        /// Why, e.g. the relay refused, the connection to it closed, it cannot be dialed,
+        /// or "stopped listening via this relay".
+        reason: String,
+    },
+    /// This node is a relay and turned a request of `peer` down: not a member of
+    /// `RelayServerOptions::members`, a limit reached, or, for a circuit, a destination
+    /// without reservation or that refused it (e.g. it stopped listening through us).
+    RelayRefused {
+        /// Who asked: the would-be holder of a reservation, or a circuit's source.
+        peer: PeerId,
+        /// `"reservation"` or `"circuit"`.
+        what: &'static str,
+    },
+    /// DCUtR tried to replace a relayed connection to `peer` by a direct one (hole
+    /// punching). On success requests may use the direct connection; on failure the relayed
+    /// one stays, as before.
+    DirectUpgrade {
+        /// The peer at the other end of the relayed connection.
+        peer: PeerId,
+        /// Whether a direct connection came up.
+        succeeded: bool,
+    },
 }
 
 /// A cheap, cloneable handle to the network's event loop.
@@ -113,7 +147,9 @@ impl NetworkHandle {
         self.local_peer_id
     }
 
-    /// The addresses the listeners are bound to, without a `/p2p/` suffix.
+    /// The addresses the listeners are bound to, without a `/p2p/` suffix; and, while a
+    /// reservation is held, the relayed addresses the relay gave
+    /// (`…/p2p/<relay>/p2p-circuit/p2p/<this node>`).
     ///
     /// # Errors
     ///
@@ -370,6 +406,102 @@ impl NetworkHandle {
     /// Cancel-safe: it only reads.
     pub async fn blocked(&self) -> Result<Vec<(PeerId, Duration)>, NetworkError> {
         self.call(|reply| Command::Blocked { reply }).await
+    }
+
+    /// Makes this node reachable through `relay`: records `relay_addrs` as the relay's
+    /// addresses and listens on `<relay addr>/p2p/<relay>/p2p-circuit`, which dials the
+    /// relay if need be and asks it for a reservation. The loop keeps the reservation from
+    /// then on: whenever it ends or cannot be had, it asks again after a backoff (1 s
+    /// doubling to 60 s, taking the relay's addresses in turn) until
+    /// [`stop_listening_via_relay`](Self::stop_listening_via_relay). Watch
+    /// [`NetworkEvent::ReservationAccepted`] and [`NetworkEvent::ReservationLost`].
+    ///
+    /// Returns once the first attempt has started, not when it succeeds. Calling it again
+    /// for the same relay updates its addresses, and tries at once if it was waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::InvalidRelay`] when `relay` is this node or no address is usable
+    /// (each must be a plain address of the relay, optionally ending in its `/p2p/`);
+    /// [`NetworkError::Listen`] if the circuit address is refused;
+    /// [`NetworkError::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the relay is listened through even if this future is dropped.
+    pub async fn listen_via_relay(
+        &self,
+        relay: PeerId,
+        relay_addrs: Vec<Multiaddr>,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::ListenViaRelay {
+            relay,
+            addrs: relay_addrs,
+            reply,
+        })
+        .await?
+    }
+
+    /// Stops listening through `relay` and keeping a reservation there. Returns once the
+    /// circuit listener has closed: from then on the relay client refuses circuits the relay
+    /// still forwards (the relay frees the slot when the reservation expires or the
+    /// connection closes). Announced as a `ReservationLost` if a reservation was held. The
+    /// connection to the relay stays: it may be a peer like any other.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the node stops listening through the relay even if this future is dropped.
+    pub async fn stop_listening_via_relay(&self, relay: PeerId) -> Result<(), NetworkError> {
+        self.call(|reply| Command::StopListeningViaRelay { relay, reply })
+            .await
+    }
+
+    /// The relays on which this node holds an accepted reservation right now.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: it only reads.
+    pub async fn reservations(&self) -> Result<Vec<PeerId>, NetworkError> {
+        self.call(|reply| Command::Reservations { reply }).await
+    }
+
+    /// Tells the network that `peer` can be reached through `relay` at `relay_addr`: adds
+    /// `<relay_addr>/p2p/<relay>/p2p-circuit/p2p/<peer>` to `peer`'s hints. It is dialed
+    /// after the peer's direct addresses, so [`request`](Self::request) goes direct when it
+    /// can and through the relay otherwise (or with only this address). A dial through a
+    /// relay not yet connected dials the relay first. `peer` must hold a reservation there.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::InvalidRelay`] when `relay` is `peer`, or `relay_addr` is not a plain
+    /// address of the relay (optionally ending in its `/p2p/`);
+    /// [`NetworkError::ShuttingDown`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling after the command was queued still records the address; harmless, since
+    /// adding it twice changes nothing.
+    pub async fn add_relayed_address(
+        &self,
+        peer: PeerId,
+        relay: PeerId,
+        relay_addr: Multiaddr,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::AddRelayedAddress {
+            peer,
+            relay,
+            relay_addr,
+            reply,
+        })
+        .await?
     }
 
     /// Sends the command built by `command` and waits for its reply.

@@ -1,6 +1,8 @@
 //! The node's network layer: a libp2p swarm that moves opaque request and response frames
 //! between agencies, gossips signed messages (the roster), keeps out peers that are not
-//! members or misbehave, and discovers peers (roster hints, identify, Kademlia, mDNS).
+//! members or misbehave, discovers peers (roster hints, identify, Kademlia, mDNS), and
+//! reaches units on other networks through relays (circuit relay v2, with DCUtR hole
+//! punching where the networks allow it).
 //!
 //! The layer is byte-opaque. It carries a request frame (a signed package) to a peer and
 //! brings its response frame (a signed receipt) back, and knows nothing of their content:
@@ -22,13 +24,21 @@
 //! [`NetworkHandle::block`] (peers caught misbehaving, e.g. on a
 //! [`NetworkEvent::ProtocolViolation`]).
 //!
+//! A unit that cannot be dialed (a separate network, a NAT) keeps a reservation on a
+//! provincial relay with [`NetworkHandle::listen_via_relay`]; senders learn its relayed
+//! address ([`NetworkHandle::add_relayed_address`]) and reach it through the relay when no
+//! direct address works. Relay nodes serve members only ([`RelayServerOptions::members`]).
+//!
 //! # Layout
 //!
 //! - `options`: [`Options`], [`Transport`] and defaults.
-//! - `behaviour`: the derived `Behaviour` (allow and block lists, identify, ping, Kademlia,
-//!   mDNS, gossipsub, request-response).
+//! - `behaviour`: the derived `Behaviour` (allow and block lists, relay server and client,
+//!   DCUtR, identify, ping, Kademlia, mDNS, gossipsub, request-response).
 //! - `codec`: length-prefixed frames, size-capped before allocation; [`PROTOCOL`].
-//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux.
+//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux; `spawn` adds the
+//!   relay client transport on top of either.
+//! - `relay`: [`RelayServerOptions`], [`RelayMembers`] and the member filter; the loop's
+//!   relay and DCUtR handlers. `reservations`: keeping reservations on relays.
 //! - `command`: the handle-to-loop commands.
 //! - `handle`: [`NetworkHandle`], [`Inbound`], [`NetworkEvent`].
 //! - `event_loop`: the loop, commands and inbound requests; `swarm_event`: swarm events.
@@ -83,8 +93,8 @@
 
 use std::collections::HashMap;
 
-use libp2p::SwarmBuilder;
 use libp2p::identity::Keypair;
+use libp2p::{SwarmBuilder, noise, yamux};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -101,6 +111,8 @@ mod handle;
 mod options;
 mod peers;
 mod pending;
+mod relay;
+mod reservations;
 mod swarm_event;
 mod transport;
 
@@ -117,6 +129,12 @@ pub use options::{
     DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport,
 };
 pub use peers::PeerInfo;
+pub use relay::{
+    DEFAULT_RELAY_MAX_CIRCUIT_BYTES, DEFAULT_RELAY_MAX_CIRCUIT_DURATION,
+    DEFAULT_RELAY_MAX_CIRCUITS, DEFAULT_RELAY_MAX_CIRCUITS_PER_PEER,
+    DEFAULT_RELAY_MAX_RESERVATIONS, DEFAULT_RELAY_RESERVATION_DURATION, RELAY_EVENTS_TARGET,
+    RelayMembers, RelayServerOptions,
+};
 pub use swarm_event::EVENTS_TARGET;
 
 use behaviour::Behaviour;
@@ -153,8 +171,8 @@ pub struct Spawned {
 /// # Errors
 ///
 /// [`NetworkError::InvalidOption`] for a zero-capacity queue, a frame limit above
-/// `u32::MAX` or a gossip message limit below 1024; [`NetworkError::GossipSetup`],
-/// [`NetworkError::Subscribe`]; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an
+/// `u32::MAX`, a gossip message limit below 1024 or relay server durations out of range;
+/// [`NetworkError::GossipSetup`], [`NetworkError::Subscribe`]; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an
 /// address is refused,
 /// [`NetworkError::ListenerClosed`] or [`NetworkError::ListenTimeout`] when a listener fails
 /// to bind; [`NetworkError::ShuttingDown`] when `shutdown` is cancelled meanwhile.
@@ -171,13 +189,21 @@ pub async fn spawn(
     check(&options)?;
     let local_peer_id = keypair.public().to_peer_id();
     let transport = transport::build(&keypair, options.transport)?;
-    let behaviour = Behaviour::new(&keypair, &options)?;
+    let gossipsub = behaviour::gossipsub(&keypair, &options)?;
     let idle = options.idle_connection_timeout;
-    // Both constructors hand over ready values, so these steps cannot fail (`Infallible`).
+    // The constructor hands over a ready transport, so this step cannot fail (`Infallible`).
     let Ok(builder) = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_other_transport(|_| transport);
-    let Ok(builder) = builder.with_behaviour(|_| behaviour);
+    // The relay client transport goes in front of TCP (or memory): it takes the addresses
+    // with `/p2p-circuit` and leaves the rest to the other. Circuits get their own Noise and
+    // Yamux, end to end between the two units, so the relay sees only ciphertext.
+    let builder = builder
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|source| NetworkError::Noise { source })?;
+    let Ok(builder) = builder.with_behaviour(|keypair, relay_client| {
+        Behaviour::new(keypair, &options, gossipsub, relay_client)
+    });
     // libp2p runs each connection in its own task; give those tasks the caller's span too, so
     // what the codec logs on a connection is attributed to the right node.
     let span = tracing::Span::current();
@@ -230,7 +256,10 @@ fn check(options: &Options) -> Result<(), NetworkError> {
     } else if options.request_timeout.is_zero() {
         Some(("request_timeout", "must be above zero"))
     } else {
-        None
+        options
+            .relay_server
+            .as_ref()
+            .and_then(RelayServerOptions::problem)
     };
     match problem {
         Some((option, problem)) => Err(NetworkError::InvalidOption { option, problem }),

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
+use super::RelayServerOptions;
+
 /// The largest package the node accepts (64 MiB) plus room for the signed envelope around it.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024 * 1024 + 64 * 1024;
 
@@ -45,7 +47,7 @@ pub enum Transport {
 /// Options of the network layer.
 ///
 /// `Default` is a working local development node: TCP on an ephemeral loopback port, mDNS
-/// and Kademlia on.
+/// and Kademlia on, not a relay.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Addresses to listen on. Port 0 is fine: [`spawn`](super::spawn) returns only once each
@@ -82,6 +84,12 @@ pub struct Options {
     /// The largest gossip message published or accepted, in bytes (gossipsub's
     /// `max_transmit_size`, which bounds a whole gossip RPC). At least 1024.
     pub gossip_max_message_size: usize,
+    /// Serve as a circuit relay for members (provincial relay nodes); `None`: not a relay.
+    /// Every node can *use* relays either way (`NetworkHandle::listen_via_relay`).
+    ///
+    /// A relay hands out its listen addresses with each reservation, so it treats them as
+    /// its external addresses: listen on addresses members can reach.
+    pub relay_server: Option<RelayServerOptions>,
 }
 
 impl Default for Options {
@@ -104,6 +112,7 @@ impl Default for Options {
             gossip_topics: Vec::new(),
             gossip_queue: DEFAULT_QUEUE,
             gossip_max_message_size: DEFAULT_GOSSIP_MAX_MESSAGE_SIZE,
+            relay_server: None,
         }
     }
 }
@@ -135,5 +144,6 @@ mod tests {
         assert_eq!(options.max_frame_size, 67_174_400);
         assert!(options.mdns && options.kademlia);
         assert!(options.gossip_topics.is_empty());
+        assert!(options.relay_server.is_none());
     }
 }

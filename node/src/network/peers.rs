@@ -1,8 +1,14 @@
 //! The event loop's book of known peers: addresses, connection count, identify and ping data.
 //!
-//! Roster hints (`add_addresses`) and learned addresses (identify, mDNS, outbound
-//! connections) are kept apart: hints are authoritative and never pushed out by a flood of
-//! learned addresses; learned ones are capped and the oldest go first.
+//! Roster hints (`add_addresses`, `add_relayed_address`) and learned addresses (identify,
+//! mDNS, outbound connections) are kept apart: hints are authoritative and never pushed out
+//! by a flood of learned addresses; learned ones are capped and the oldest go first.
+//!
+//! Addresses through a relay (`…/p2p-circuit`) are dialed after direct ones: a circuit
+//! costs the relay's bandwidth and has limits, so it is the way in only where no direct one
+//! works. The swarm dials a few addresses of a peer at once, so both kinds may be tried
+//! together; the first connection to come up is used (usually the direct one, which takes
+//! fewer round trips), and DCUtR may add a direct connection to a relayed one later.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -20,10 +26,15 @@ const MAX_ADDRESSES: usize = 16;
 pub struct PeerInfo {
     /// The peer's libp2p identity.
     pub peer_id: PeerId,
-    /// Addresses to dial it at: roster hints first, then learned ones (no `/p2p/` suffix).
+    /// Addresses to dial it at, in the order they are tried: direct roster hints, direct
+    /// learned addresses, then addresses through a relay (no `/p2p/` suffix of the peer's).
     pub addresses: Vec<Multiaddr>,
     /// Whether at least one connection is open.
     pub connected: bool,
+    /// Whether the peer is reached through a relay only: connected, and every open
+    /// connection is a relayed circuit. It turns `false` once a direct connection opens
+    /// (a direct dial, or DCUtR's hole punching).
+    pub relayed: bool,
     /// The agent version the peer announced over identify (e.g. `lienthong/0.1.0`).
     pub agent_version: Option<String>,
     /// The last round-trip time ping measured.
@@ -35,6 +46,8 @@ struct PeerState {
     hinted: Vec<Multiaddr>,
     learned: VecDeque<Multiaddr>,
     connections: u32,
+    /// How many of `connections` are relayed circuits.
+    relayed_connections: u32,
     agent_version: Option<String>,
     rtt: Option<Duration>,
     /// Why the last dial failed, until a request consumes it or a connection succeeds.
@@ -90,20 +103,31 @@ impl PeerBook {
         }
     }
 
-    /// Addresses to dial `peer` at, hints first.
+    /// Addresses to dial `peer` at: direct hints, direct learned, then relayed ones.
     pub(crate) fn dial_addresses(&self, peer: &PeerId) -> Vec<Multiaddr> {
-        self.peers.get(peer).map_or_else(Vec::new, |state| {
-            state.hinted.iter().chain(&state.learned).cloned().collect()
-        })
+        self.peers
+            .get(peer)
+            .map_or_else(Vec::new, PeerState::dial_order)
     }
 
-    /// Records the number of connections now open to `peer`.
-    pub(crate) fn set_connections(&mut self, peer: PeerId, connections: u32) {
+    /// A connection to `peer` opened; `connections` are open now.
+    pub(crate) fn connection_opened(&mut self, peer: PeerId, connections: u32, relayed: bool) {
         let state = self.peers.entry(peer).or_default();
         state.connections = connections;
-        if connections > 0 {
-            state.last_dial_error = None;
+        if relayed {
+            state.relayed_connections += 1;
         }
+        state.last_dial_error = None;
+    }
+
+    /// A connection to `peer` closed; `connections` remain open.
+    pub(crate) fn connection_closed(&mut self, peer: PeerId, connections: u32, relayed: bool) {
+        let state = self.peers.entry(peer).or_default();
+        state.connections = connections;
+        if relayed {
+            state.relayed_connections = state.relayed_connections.saturating_sub(1);
+        }
+        state.relayed_connections = state.relayed_connections.min(connections);
     }
 
     pub(crate) fn set_agent_version(&mut self, peer: PeerId, agent_version: String) {
@@ -118,6 +142,11 @@ impl PeerBook {
         self.peers.entry(peer).or_default().last_dial_error = Some(reason);
     }
 
+    /// The reason of the last failed dial to `peer`, if one is recorded; left in place.
+    pub(crate) fn dial_error(&self, peer: &PeerId) -> Option<&str> {
+        self.peers.get(peer)?.last_dial_error.as_deref()
+    }
+
     /// Takes the reason of the last failed dial to `peer`, if one is recorded.
     pub(crate) fn take_dial_error(&mut self, peer: &PeerId) -> Option<String> {
         self.peers.get_mut(peer)?.last_dial_error.take()
@@ -129,13 +158,31 @@ impl PeerBook {
             .iter()
             .map(|(peer_id, state)| PeerInfo {
                 peer_id: *peer_id,
-                addresses: state.hinted.iter().chain(&state.learned).cloned().collect(),
+                addresses: state.dial_order(),
                 connected: state.connections > 0,
+                relayed: state.connections > 0 && state.relayed_connections == state.connections,
                 agent_version: state.agent_version.clone(),
                 rtt: state.rtt,
             })
             .collect()
     }
+}
+
+impl PeerState {
+    /// Hints before learned addresses, direct before relayed.
+    fn dial_order(&self) -> Vec<Multiaddr> {
+        let all = || self.hinted.iter().chain(&self.learned);
+        all()
+            .filter(|addr| !is_relayed(addr))
+            .chain(all().filter(|addr| is_relayed(addr)))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Whether `addr` goes through a relay (`/p2p-circuit`).
+pub(crate) fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|protocol| protocol == Protocol::P2pCircuit)
 }
 
 /// Strips a trailing `/p2p/<peer>`; `None` if the address names a different peer.
@@ -201,7 +248,7 @@ mod tests {
         let mut book = PeerBook::default();
         let peer = PeerId::random();
         book.record_dial_error(peer, "refused".into());
-        book.set_connections(peer, 1);
+        book.connection_opened(peer, 1, false);
         assert_eq!(book.take_dial_error(&peer), None);
         book.record_dial_error(peer, "refused".into());
         assert_eq!(book.take_dial_error(&peer).as_deref(), Some("refused"));
@@ -216,10 +263,41 @@ mod tests {
         let infos = book.infos();
         assert_eq!(infos.len(), 1);
         assert!(!infos[0].connected);
-        book.set_connections(peer, 2);
+        book.connection_opened(peer, 1, false);
+        book.connection_opened(peer, 2, false);
         book.set_rtt(peer, Duration::from_millis(3));
         let info = &book.infos()[0];
-        assert!(info.connected);
+        assert!(info.connected && !info.relayed);
         assert_eq!(info.rtt, Some(Duration::from_millis(3)));
+    }
+
+    #[test]
+    fn relayed_addresses_come_after_direct_ones_hinted_or_learned() {
+        let mut book = PeerBook::default();
+        let (peer, relay) = (PeerId::random(), PeerId::random());
+        let circuit = addr(9)
+            .with(Protocol::P2p(relay))
+            .with(Protocol::P2pCircuit);
+        book.add_hints(peer, vec![circuit.clone().with(Protocol::P2p(peer))]);
+        book.add_hints(peer, vec![addr(1)]);
+        book.learn_address(peer, addr(2));
+
+        assert_eq!(book.dial_addresses(&peer), vec![addr(1), addr(2), circuit]);
+    }
+
+    #[test]
+    fn relayed_while_every_open_connection_is_a_circuit() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        let relayed = |book: &PeerBook| book.infos()[0].relayed;
+
+        book.connection_opened(peer, 1, true);
+        assert!(relayed(&book));
+        book.connection_opened(peer, 2, false); // hole punched
+        assert!(!relayed(&book));
+        book.connection_closed(peer, 1, false);
+        assert!(relayed(&book));
+        book.connection_closed(peer, 0, true);
+        assert!(!relayed(&book), "not connected at all");
     }
 }

@@ -15,6 +15,7 @@ use super::access::refusal;
 use super::behaviour::{BehaviourEvent, IDENTIFY_PROTOCOL_VERSION};
 use super::codec::{FrameError, RequestFrame};
 use super::event_loop::EventLoop;
+use super::peers::is_relayed;
 use super::{NetworkError, NetworkEvent};
 
 /// The tracing target of machine-readable network events.
@@ -27,17 +28,32 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "listening");
                 tracing::debug!(target: EVENTS_TARGET, event = "listen_addr", %address);
+                // A relay hands its external addresses out with each reservation (a client
+                // refuses a reservation without any), and being a relay is the operator's
+                // decision: its own listen addresses are those.
+                if self.relay_members.is_some() && !is_relayed(&address) {
+                    self.swarm.add_external_address(address.clone());
+                }
                 self.emit(NetworkEvent::ListenAddr(address));
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 tracing::info!(%address, "no longer listening");
+                if self.relay_members.is_some() && !is_relayed(&address) {
+                    self.swarm.remove_external_address(&address);
+                }
             }
             SwarmEvent::ListenerClosed {
-                addresses, reason, ..
-            } => match reason {
-                Ok(()) => tracing::info!(?addresses, "listener closed"),
-                Err(error) => tracing::warn!(?addresses, %error, "listener failed"),
-            },
+                listener_id,
+                addresses,
+                reason,
+            } => {
+                if !self.relay_listener_closed(listener_id, reason.as_ref().map(|_| ())) {
+                    match reason {
+                        Ok(()) => tracing::info!(?addresses, "listener closed"),
+                        Err(error) => tracing::warn!(?addresses, %error, "listener failed"),
+                    }
+                }
+            }
             SwarmEvent::ListenerError { error, .. } => {
                 tracing::warn!(%error, "listener error");
             }
@@ -47,14 +63,16 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
-                self.peers.set_connections(peer_id, num_established.get());
+                self.peers
+                    .connection_opened(peer_id, num_established.get(), endpoint.is_relayed());
                 if endpoint.is_dialer() {
                     self.peers
                         .learn_address(peer_id, endpoint.get_remote_address().clone());
                 }
                 if num_established.get() == 1 {
                     let address = endpoint.get_remote_address();
-                    tracing::debug!(peer = %peer_id, %address, "peer connected");
+                    let relayed = endpoint.is_relayed();
+                    tracing::debug!(peer = %peer_id, %address, relayed, "peer connected");
                     tracing::debug!(target: EVENTS_TARGET, event = "peer_connected", peer = %peer_id);
                     self.emit(NetworkEvent::PeerConnected(peer_id));
                 }
@@ -63,9 +81,11 @@ impl EventLoop {
                 peer_id,
                 num_established,
                 cause,
+                endpoint,
                 ..
             } => {
-                self.peers.set_connections(peer_id, num_established);
+                self.peers
+                    .connection_closed(peer_id, num_established, endpoint.is_relayed());
                 if num_established == 0 {
                     let cause = cause.map(|cause| cause.to_string());
                     tracing::debug!(peer = %peer_id, ?cause, "peer disconnected");
@@ -74,6 +94,12 @@ impl EventLoop {
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match peer_id {
+                // A dial to a peer we are connected to: DCUtR's hole punching through a
+                // relayed connection, which fails wherever the networks do not allow it. Not
+                // a reason to give for anything else, so not recorded.
+                Some(peer) if self.swarm.is_connected(&peer) => {
+                    tracing::debug!(peer = %peer, %error, "extra dial to a connected peer failed");
+                }
                 Some(peer) => {
                     tracing::warn!(peer = %peer, %error, "dial failed");
                     if let DialError::Denied { cause } = &error
@@ -128,6 +154,9 @@ impl EventLoop {
             BehaviourEvent::Mdns(event) => self.handle_mdns(event),
             BehaviourEvent::Ping(event) => self.handle_ping(event),
             BehaviourEvent::Gossipsub(event) => self.handle_gossipsub(event),
+            BehaviourEvent::RelayServer(event) => self.handle_relay_server(event),
+            BehaviourEvent::RelayClient(event) => self.handle_relay_client(event),
+            BehaviourEvent::Dcutr(event) => self.handle_dcutr(event),
             // The lists report nothing: their refusals come as connection errors above.
             BehaviourEvent::AllowList(never) | BehaviourEvent::BlockList(never) => match never {},
         }
@@ -297,7 +326,13 @@ impl EventLoop {
                     );
                     return;
                 }
+                let local = Protocol::P2p(*self.swarm.local_peer_id());
                 for addr in info.listen_addrs {
+                    // A relayed address through this node (we relay for the peer) cannot be
+                    // dialed from here.
+                    if addr.iter().any(|protocol| protocol == local) {
+                        continue;
+                    }
                     if self.peers.learn_address(peer_id, addr.clone())
                         && let Some(kademlia) = self.swarm.behaviour_mut().kademlia.as_mut()
                     {

@@ -1,5 +1,5 @@
-//! Swarm-level tests: whole nodes over libp2p's memory transport (and one over loopback TCP),
-//! with Noise and Yamux as in production.
+//! Swarm-level tests: whole nodes over libp2p's memory transport (and some over loopback
+//! TCP, relays among them), with Noise and Yamux as in production.
 //!
 //! No sleeps: every wait is on an event or a reply, under [`within`]'s deadline.
 
@@ -20,6 +20,7 @@ mod access;
 mod events;
 mod gossip;
 mod kad;
+mod relay;
 mod request;
 mod tcp;
 
@@ -63,6 +64,11 @@ impl TestNode {
     }
 
     async fn start(name: &str, options: Options) -> Self {
+        Self::start_with(name, Keypair::generate_ed25519(), options).await
+    }
+
+    /// Starts a node with a given identity (e.g. to restart one).
+    async fn start_with(name: &str, keypair: Keypair, options: Options) -> Self {
         init_tracing();
         let options = Options {
             busy_response: BUSY,
@@ -77,7 +83,7 @@ impl TestNode {
             task,
         } = within(
             "spawn",
-            spawn(Keypair::generate_ed25519(), options, shutdown.clone()).instrument(span),
+            spawn(keypair, options, shutdown.clone()).instrument(span),
         )
         .await
         .expect("spawn");

@@ -12,7 +12,7 @@ use super::{BUSY, TestNode, within};
 use crate::network::{NetworkEvent, Options, RequestError};
 
 /// A deterministic payload that catches reordered or shifted bytes.
-fn pattern(len: usize) -> Bytes {
+pub(super) fn pattern(len: usize) -> Bytes {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0])
         .collect::<Vec<u8>>()
