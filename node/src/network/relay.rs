@@ -14,8 +14,11 @@
 //! ([`RelayServerOptions`]) and makes up for it by serving members only ([`RelayMembers`]),
 //! enforced with libp2p's `RateLimiter` hooks, which the relay consults on every request:
 //!
-//! - a reservation is accepted only from a member (`reservation_rate_limiters`);
-//! - a circuit is opened only for a member source (`circuit_src_rate_limiters`).
+//! - a reservation is accepted only from a member (`members`, through
+//!   `reservation_rate_limiters`): the agencies that name this relay in the roster;
+//! - a circuit is opened only for a source in `circuit_sources` (through
+//!   `circuit_src_rate_limiters`): every active member of the federation, since any of
+//!   them may have a document for a member of this relay.
 //!
 //! The hooks do not see a circuit's destination. A destination must hold a reservation,
 //! which only a member gets; so a non-member can be reached through the relay only while a
@@ -130,8 +133,10 @@ pub struct RelayServerOptions {
     pub max_circuit_duration: Duration,
     /// How many bytes a circuit may carry before the relay closes it.
     pub max_circuit_bytes: u64,
-    /// Who may reserve and open circuits.
+    /// Who may hold a reservation: the relay's own members.
     pub members: RelayMembers,
+    /// Who may open a circuit (to a peer holding a reservation): the federation's members.
+    pub circuit_sources: RelayMembers,
 }
 
 impl Default for RelayServerOptions {
@@ -144,6 +149,7 @@ impl Default for RelayServerOptions {
             max_circuit_duration: DEFAULT_RELAY_MAX_CIRCUIT_DURATION,
             max_circuit_bytes: DEFAULT_RELAY_MAX_CIRCUIT_BYTES,
             members: RelayMembers::default(),
+            circuit_sources: RelayMembers::default(),
         }
     }
 }
@@ -184,7 +190,7 @@ pub(crate) fn server(local_peer_id: PeerId, options: &RelayServerOptions) -> rel
         max_circuits_per_peer: options.max_circuits_per_peer,
         max_circuit_duration: options.max_circuit_duration,
         max_circuit_bytes: options.max_circuit_bytes,
-        circuit_src_rate_limiters: vec![members_only(options.members.clone())],
+        circuit_src_rate_limiters: vec![members_only(options.circuit_sources.clone())],
         // `max_reservations_per_peer` stays libp2p's.
         ..relay::Config::default()
     };

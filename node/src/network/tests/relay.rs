@@ -30,6 +30,7 @@ fn relay(members: &RelayMembers, port: u16) -> Options {
     relay_with(
         RelayServerOptions {
             members: members.clone(),
+            circuit_sources: members.clone(),
             ..RelayServerOptions::default()
         },
         port,
@@ -75,8 +76,10 @@ impl Bridge {
     /// only by its relayed address.
     async fn start(server: RelayServerOptions) -> Self {
         let (m_key, s_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        // M reserves; S, a member of the federation, opens circuits.
+        server.members.set([peer_id(&m_key)].into());
         server
-            .members
+            .circuit_sources
             .set([peer_id(&m_key), peer_id(&s_key)].into());
         let r = TestNode::start("r", relay_with(server, 0)).await;
         let mut m = TestNode::start_with("m", m_key, unreachable_unit()).await;
