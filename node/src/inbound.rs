@@ -154,6 +154,15 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
         Request::Deliver(package) => accept_package(ctx, peer, &package),
         Request::Receipt(receipt) => accept_receipt(ctx, &receipt),
         Request::RosterQuery(theirs) => roster_answer(ctx, &theirs),
+        // Placeholder until the relay mailbox is implemented on the node side.
+        Request::Deposit(_)
+        | Request::DeliverSealed(_)
+        | Request::MailboxFetch { .. }
+        | Request::MailboxAck(_)
+        | Request::RelayReceipt(_) => reject(
+            RejectReason::NotForThisNode,
+            "this node is not a relay and does not take sealed packages or mailbox requests yet",
+        ),
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());

@@ -6,16 +6,23 @@
 //! and a 360 KiB edXML against bare SHA-256 of the same bytes (the content hash dominates
 //! as documents grow; the signature is over the header only).
 //!
+//! Sealing for relays sits beside them: `SealedPackage::seal`, `from_wire` (what a relay
+//! checks) and `open` for the same two sizes, against bare ChaCha20-Poly1305 of the package's
+//! wire bytes and one bare X25519 agreement. Seal is one X25519 key generation and one
+//! agreement, HKDF, the AEAD, SHA-256 of the ciphertext and an ed25519 signature; open is
+//! one agreement, HKDF, the AEAD and the inner package's `from_wire`.
+//!
 //! `cargo bench -p lienthong-protocol --bench envelope -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
 use bytes::Bytes;
+use chacha20poly1305::{AeadInOut as _, ChaCha20Poly1305, KeyInit as _, Nonce};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::{Signer as _, SigningKey};
 use lienthong_protocol::{
-    AgencyKey, EnvelopeLimits, MessageKind, OrganId, PackageFields, PackageId, ReceiptFields,
-    SignedPackage, SignedReceipt, StatusCode, Timestamp,
+    AgencyKey, EncryptionSecret, EnvelopeLimits, MessageKind, OrganId, PackageFields, PackageId,
+    ReceiptFields, SealedPackage, SignedPackage, SignedReceipt, StatusCode, Timestamp,
 };
 use sha2::{Digest as _, Sha256};
 
@@ -56,6 +63,9 @@ fn envelope(c: &mut Criterion) {
     let message = [0x5au8; 32];
     let dalek_signature = dalek.sign(&message);
 
+    let recipient_key = AgencyKey::from_bytes(&[43; 32]);
+    let recipients = package_fields().recipients;
+
     let mut group = c.benchmark_group("envelope");
 
     group.throughput(Throughput::Elements(1));
@@ -64,6 +74,9 @@ fn envelope(c: &mut Criterion) {
     });
     group.bench_function("ed25519/verify_strict 32 B", |b| {
         b.iter(|| dalek_public.verify_strict(black_box(&message), black_box(&dalek_signature)))
+    });
+    group.bench_function("x25519/agree", |b| {
+        b.iter(|| x25519_dalek::x25519(black_box([0x5a; 32]), black_box([9; 32])))
     });
 
     let receipt = SignedReceipt::sign(&key, receipt_fields(), &limits)
@@ -98,6 +111,34 @@ fn envelope(c: &mut Criterion) {
         });
         group.bench_function(format!("package/from_wire {label}"), |b| {
             b.iter(|| SignedPackage::from_wire(black_box(wire.clone()), &limits))
+        });
+
+        let cipher = ChaCha20Poly1305::new(&[7u8; 32].into());
+        let mut buffer = wire.to_vec();
+        group.bench_function(format!("chacha20poly1305/{label}"), |b| {
+            b.iter(|| {
+                buffer.copy_from_slice(&wire);
+                cipher.encrypt_inout_detached(
+                    &Nonce::default(),
+                    b"header",
+                    black_box(buffer.as_mut_slice()).into(),
+                )
+            })
+        });
+        let recipient = &recipients[0];
+        let secret = EncryptionSecret::derive(&recipient_key);
+        let public = secret.public();
+        group.bench_function(format!("sealed/seal {label}"), |b| {
+            b.iter(|| SealedPackage::seal(&key, black_box(&package), recipient, &public, &limits))
+        });
+        let sealed = SealedPackage::seal(&key, &package, recipient, &public, &limits)
+            .unwrap_or_else(|e| panic!("seals: {e}"));
+        let sealed_wire = sealed.to_wire();
+        group.bench_function(format!("sealed/from_wire {label}"), |b| {
+            b.iter(|| SealedPackage::from_wire(black_box(sealed_wire.clone()), &limits))
+        });
+        group.bench_function(format!("sealed/open {label}"), |b| {
+            b.iter(|| black_box(&sealed).open(&secret, &limits))
         });
     }
 

@@ -13,7 +13,11 @@
 //!   edXML bytes and [`SignedReceipt`] for status statements, with their wire encodings,
 //!   content-hash ids, [`Timestamp`] and size limits.
 //! - [`roster`]: the federation directory, signed by the root authority.
-//! - [`wire`]: the requests and responses nodes exchange on `/lienthong/deliver/1`.
+//! - [`seal`]: what relays hold without reading: [`SealedPackage`] (a package encrypted to
+//!   one recipient's X25519 [`EncryptionKey`], under a header the sender signs) and
+//!   [`SignedHold`] (a relay's signed "held for the recipient", which is not a receipt).
+//! - [`wire`]: the requests and responses nodes exchange on `/lienthong/deliver/1`,
+//!   including the relay mailbox (deposit, fetch, acknowledge).
 //!
 //! # Example
 //!
@@ -37,6 +41,7 @@ pub mod envelope;
 pub mod keys;
 pub mod organ_id;
 pub mod roster;
+pub mod seal;
 pub mod wire;
 
 pub use edxml::{Message, MessageKind, StatusCode};
@@ -46,3 +51,6 @@ pub use envelope::{
 };
 pub use keys::{AgencyKey, KeyError, PublicKey, Signature, VerifyError};
 pub use organ_id::OrganId;
+pub use seal::{
+    EncryptionKey, EncryptionSecret, HoldFields, SealError, SealedFields, SealedPackage, SignedHold,
+};

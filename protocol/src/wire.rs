@@ -2,16 +2,36 @@
 //!
 //! Each request and response is one frame; the node's transport adds a length prefix and a
 //! size cap. A frame is `version (1) ‖ tag (1) ‖ body`. Envelopes inside are decoded with
-//! [`SignedPackage::from_wire`] and [`SignedReceipt::from_wire`], so decoding a frame also
-//! verifies the signatures it carries: whoever decodes must be off any latency-critical loop.
+//! [`SignedPackage::from_wire`], [`SignedReceipt::from_wire`], [`SealedPackage::from_wire`]
+//! and [`SignedHold::from_wire`], so decoding a frame also verifies the signatures it
+//! carries: whoever decodes must be off any latency-critical loop.
+//!
+//! Every message has exactly one encoding, and decoders are strict: flags are 0 or 1,
+//! counts are in range, lists hold no entry twice, nothing trails. Lists are
+//! `count (u32 BE) ‖ count × (length (u32 BE) ‖ wire form)`, and no length read from a frame
+//! sizes an allocation before it is checked against what the frame still holds.
+//!
+//! # The relay mailbox
+//!
+//! A sender that cannot reach a recipient seals the package to the recipient's roster
+//! encryption key and [`Request::Deposit`]s it at one of the recipient's relays, which
+//! answers with a [`SignedHold`] (not a receipt). The relay then either pushes it with
+//! [`Request::DeliverSealed`] when the recipient is reachable, or the recipient, if it takes
+//! no inbound connections, pulls it with [`Request::MailboxFetch`] and returns its receipts
+//! with [`Request::MailboxAck`]. A node that cannot reach a package's sender hands its
+//! receipt to a relay with [`Request::RelayReceipt`].
 
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::envelope::{EnvelopeError, EnvelopeLimits, SignedPackage, SignedReceipt};
+use std::collections::HashSet;
+
+use crate::envelope::{EnvelopeError, EnvelopeLimits, PackageId, SignedPackage, SignedReceipt};
 use crate::keys::{PUBLIC_KEY_LEN, PublicKey};
+use crate::organ_id::OrganId;
 use crate::roster::RosterVersion;
+use crate::seal::{SealError, SealedPackage, SignedHold};
 
 /// The libp2p protocol name of package delivery.
 pub const DELIVER_PROTOCOL: &str = "/lienthong/deliver/1";
@@ -21,6 +41,13 @@ pub const FRAME_VERSION: u8 = 1;
 
 /// Longest rejection detail sent or accepted, in bytes.
 pub const MAX_DETAIL_LEN: usize = 1024;
+
+/// Most sealed packages one [`Response::Mailbox`] carries, the largest
+/// [`Request::MailboxFetch`] limit, and the most receipts one [`Request::MailboxAck`]
+/// carries.
+pub const MAX_MAILBOX_BATCH: u32 = 64;
+// The decoders' error texts say 64.
+const _: () = assert!(MAX_MAILBOX_BATCH == 64);
 
 /// A request from one node to another.
 #[derive(Debug, Clone)]
@@ -36,6 +63,36 @@ pub enum Request {
     /// by [`Response::Roster`] when the peer holds some section newer, else
     /// [`Response::RosterCurrent`].
     RosterQuery(RosterVersion),
+    /// A package sealed to one recipient, for a relay to hold. Sent by the package's sender
+    /// when it cannot reach that recipient (offline, or on a separate network), to one of
+    /// the relays the roster lists for it. Answered by [`Response::Held`] with the relay's
+    /// signed hold acknowledgement (not a receipt: the package counts as delivered only when
+    /// the recipient's receipt 01 comes back), or by [`Response::Rejected`].
+    Deposit(SealedPackage),
+    /// A held package, pushed by the relay to its recipient's node once that node is
+    /// reachable. Answered, as [`Request::Deliver`], by [`Response::Delivered`] with the
+    /// recipient's signed receipt 01 (which the relay forwards to the sender and after which
+    /// it deletes the package), or by [`Response::Rejected`].
+    DeliverSealed(SealedPackage),
+    /// "Give me what you hold for me": sent by a recipient's node that accepts no inbound
+    /// connections to its relay. The relay answers only for the agencies the requesting
+    /// peer's key speaks for. `limit` is 1 to [`MAX_MAILBOX_BATCH`]. Answered by
+    /// [`Response::Mailbox`] (oldest first, at most `limit`, possibly empty; nothing is
+    /// deleted yet) or [`Response::Rejected`].
+    MailboxFetch {
+        /// Most packages wanted in the answer.
+        limit: u32,
+    },
+    /// The recipient's signed receipts (01, or a refusal) for packages it fetched: sent by
+    /// the recipient's node to the relay it fetched them from. The relay deletes those
+    /// packages and forwards the receipts to their senders. At most [`MAX_MAILBOX_BATCH`]
+    /// receipts, none twice. Answered by [`Response::Acked`] with how many packages were
+    /// removed, or [`Response::Rejected`].
+    MailboxAck(Vec<SignedReceipt>),
+    /// A receipt for a package whose sender the issuing node cannot reach, handed to a relay
+    /// (one of the sender's) to forward. Answered by [`Response::Acked`] with `count: 1`, or
+    /// [`Response::Rejected`].
+    RelayReceipt(SignedReceipt),
 }
 
 /// An answer to a [`Request`].
@@ -62,6 +119,19 @@ pub enum Response {
     Roster(Bytes),
     /// The roster queried is as new as the one held.
     RosterCurrent,
+    /// The answer to [`Request::Deposit`]: the relay has durably stored the sealed package
+    /// and signs that it holds it for the recipient.
+    Held(Box<SignedHold>),
+    /// The answer to [`Request::MailboxFetch`]: sealed packages held for the requester,
+    /// oldest first, at most [`MAX_MAILBOX_BATCH`], no package for a recipient twice.
+    /// [`Response::mailbox`] builds one that fits a frame.
+    Mailbox(Vec<SealedPackage>),
+    /// The answer to [`Request::MailboxAck`] (packages removed from the mailbox) and to
+    /// [`Request::RelayReceipt`] (1: the receipt is durably queued for forwarding).
+    Acked {
+        /// How many were taken, at most [`MAX_MAILBOX_BATCH`].
+        count: u32,
+    },
 }
 
 /// Why a request was refused, for the sender's logs and its operator.
@@ -211,11 +281,27 @@ pub enum WireError {
     /// The envelope inside does not decode or verify.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// The sealed package or hold acknowledgement inside does not decode or verify.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// A count or a list is out of range or not canonical.
+    #[error("invalid {field}: {problem}")]
+    Invalid {
+        /// Which field: `"mailbox fetch limit"`, `"mailbox"`, …
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 const TAG_DELIVER: u8 = 1;
 const TAG_RECEIPT: u8 = 2;
 const TAG_ROSTER_QUERY: u8 = 3;
+const TAG_DEPOSIT: u8 = 4;
+const TAG_DELIVER_SEALED: u8 = 5;
+const TAG_MAILBOX_FETCH: u8 = 6;
+const TAG_MAILBOX_ACK: u8 = 7;
+const TAG_RELAY_RECEIPT: u8 = 8;
 const TAG_ROSTER: u8 = 5;
 const TAG_ROSTER_CURRENT: u8 = 6;
 /// Most sections a roster version may list (as many as a bundle may hold).
@@ -226,6 +312,9 @@ const TAG_DELIVERED: u8 = 1;
 const TAG_RECEIPT_ACCEPTED: u8 = 2;
 const TAG_REJECTED: u8 = 3;
 const TAG_BUSY: u8 = 4;
+const TAG_HELD: u8 = 7;
+const TAG_MAILBOX: u8 = 8;
+const TAG_ACKED: u8 = 9;
 
 fn header(frame: &Bytes) -> Result<u8, WireError> {
     match frame.len() {
@@ -238,11 +327,27 @@ fn header(frame: &Bytes) -> Result<u8, WireError> {
 
 impl Request {
     /// The frame for this request.
+    ///
+    /// A [`Request::MailboxAck`] is cut to its first [`MAX_MAILBOX_BATCH`] receipts, so that
+    /// every frame encoded decodes; the packages of the receipts left out stay in the
+    /// mailbox and come back with the next fetch. A [`Request::MailboxFetch`] limit outside
+    /// 1 to [`MAX_MAILBOX_BATCH`], or a receipt listed twice, gives a frame the relay refuses.
     pub fn encode(&self) -> Bytes {
         let (tag, body) = match self {
             Request::Deliver(package) => (TAG_DELIVER, package.to_wire()),
             Request::Receipt(receipt) => (TAG_RECEIPT, receipt.to_wire()),
             Request::RosterQuery(version) => (TAG_ROSTER_QUERY, encode_version(version)),
+            Request::Deposit(sealed) => (TAG_DEPOSIT, sealed.to_wire()),
+            Request::DeliverSealed(sealed) => (TAG_DELIVER_SEALED, sealed.to_wire()),
+            Request::MailboxFetch { limit } => (
+                TAG_MAILBOX_FETCH,
+                Bytes::copy_from_slice(&limit.to_be_bytes()),
+            ),
+            Request::MailboxAck(receipts) => (
+                TAG_MAILBOX_ACK,
+                encode_list(receipts.iter().map(SignedReceipt::to_wire)),
+            ),
+            Request::RelayReceipt(receipt) => (TAG_RELAY_RECEIPT, receipt.to_wire()),
         };
         let mut frame = BytesMut::with_capacity(2 + body.len());
         frame.put_u8(FRAME_VERSION);
@@ -267,6 +372,44 @@ impl Request {
                 limits,
             )?)),
             TAG_ROSTER_QUERY => Ok(Request::RosterQuery(decode_version(&frame[2..])?)),
+            TAG_DEPOSIT => Ok(Request::Deposit(SealedPackage::from_wire(
+                frame.slice(2..),
+                limits,
+            )?)),
+            TAG_DELIVER_SEALED => Ok(Request::DeliverSealed(SealedPackage::from_wire(
+                frame.slice(2..),
+                limits,
+            )?)),
+            TAG_MAILBOX_FETCH => {
+                let limit = decode_u32(&frame[2..], "the mailbox fetch limit")?;
+                if !(1..=MAX_MAILBOX_BATCH).contains(&limit) {
+                    return Err(WireError::Invalid {
+                        field: "mailbox fetch limit",
+                        problem: "not between 1 and 64",
+                    });
+                }
+                Ok(Request::MailboxFetch { limit })
+            }
+            TAG_MAILBOX_ACK => {
+                let entries = decode_list(&frame.slice(2..), "mailbox acknowledgement")?;
+                let mut receipts = Vec::with_capacity(entries.len());
+                let mut seen = HashSet::with_capacity(entries.len());
+                for entry in entries {
+                    let receipt = SignedReceipt::from_wire(entry, limits)?;
+                    if !seen.insert(receipt.id()) {
+                        return Err(WireError::Invalid {
+                            field: "mailbox acknowledgement",
+                            problem: "a receipt is listed twice",
+                        });
+                    }
+                    receipts.push(receipt);
+                }
+                Ok(Request::MailboxAck(receipts))
+            }
+            TAG_RELAY_RECEIPT => Ok(Request::RelayReceipt(SignedReceipt::from_wire(
+                frame.slice(2..),
+                limits,
+            )?)),
             tag => Err(WireError::UnknownTag {
                 what: "request",
                 tag,
@@ -277,6 +420,11 @@ impl Request {
 
 impl Response {
     /// The frame for this response.
+    ///
+    /// A rejection detail is cut to [`MAX_DETAIL_LEN`] bytes and a [`Response::Mailbox`] to
+    /// its first [`MAX_MAILBOX_BATCH`] packages (those left out stay held), so that every
+    /// frame encoded decodes; a mailbox with two copies for one package and recipient, or an
+    /// `Acked` count over [`MAX_MAILBOX_BATCH`], gives a frame the fetcher refuses.
     pub fn encode(&self) -> Bytes {
         let mut frame = BytesMut::with_capacity(64);
         frame.put_u8(FRAME_VERSION);
@@ -303,8 +451,51 @@ impl Response {
                 frame.put_slice(bundle);
             }
             Response::RosterCurrent => frame.put_u8(TAG_ROSTER_CURRENT),
+            Response::Held(hold) => {
+                frame.put_u8(TAG_HELD);
+                frame.extend_from_slice(&hold.to_wire());
+            }
+            Response::Mailbox(sealed) => {
+                frame.put_u8(TAG_MAILBOX);
+                put_list(&mut frame, sealed.iter().map(SealedPackage::to_wire));
+            }
+            Response::Acked { count } => {
+                frame.put_u8(TAG_ACKED);
+                frame.put_u32(*count);
+            }
         }
         frame.freeze()
+    }
+
+    /// A [`Response::Mailbox`] for a relay to answer a [`Request::MailboxFetch`] with: from
+    /// `held` (oldest first), at most `limit` packages and never more than
+    /// [`MAX_MAILBOX_BATCH`], leaving out any package whose frame entry would take the
+    /// frame past `max_frame_len` (it stays held, so one large package does not block the
+    /// smaller ones behind it) and any second copy for the same package and recipient.
+    pub fn mailbox(
+        held: impl IntoIterator<Item = SealedPackage>,
+        limit: u32,
+        max_frame_len: usize,
+    ) -> Response {
+        let limit = limit.min(MAX_MAILBOX_BATCH) as usize;
+        // Version, tag and count.
+        let mut frame_len: usize = 2 + 4;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for sealed in held {
+            if out.len() == limit {
+                break;
+            }
+            let entry = 4 + sealed.to_wire().len();
+            if frame_len.saturating_add(entry) > max_frame_len
+                || !seen.insert((sealed.id(), sealed.recipient().clone()))
+            {
+                continue;
+            }
+            frame_len += entry;
+            out.push(sealed);
+        }
+        Response::Mailbox(out)
     }
 
     /// Decodes a frame and verifies the receipt in it.
@@ -380,12 +571,104 @@ impl Response {
                 }
                 Ok(Response::RosterCurrent)
             }
+            TAG_HELD => Ok(Response::Held(Box::new(SignedHold::from_wire(body)?))),
+            TAG_MAILBOX => {
+                let entries = decode_list(&body, "mailbox")?;
+                let mut sealed = Vec::with_capacity(entries.len());
+                let mut seen: HashSet<(PackageId, OrganId)> = HashSet::with_capacity(entries.len());
+                for entry in entries {
+                    let package = SealedPackage::from_wire(entry, limits)?;
+                    if !seen.insert((package.id(), package.recipient().clone())) {
+                        return Err(WireError::Invalid {
+                            field: "mailbox",
+                            problem: "a package is listed twice for one recipient",
+                        });
+                    }
+                    sealed.push(package);
+                }
+                Ok(Response::Mailbox(sealed))
+            }
+            TAG_ACKED => {
+                let count = decode_u32(&body, "the acknowledged count")?;
+                if count > MAX_MAILBOX_BATCH {
+                    return Err(WireError::Invalid {
+                        field: "acknowledged count",
+                        problem: "more than 64",
+                    });
+                }
+                Ok(Response::Acked { count })
+            }
             tag => Err(WireError::UnknownTag {
                 what: "response",
                 tag,
             }),
         }
     }
+}
+
+/// `count (u32 BE) ‖ count × (length (u32 BE) ‖ wire)`, of at most [`MAX_MAILBOX_BATCH`]
+/// entries (the rest are left out), appended to `out`.
+fn put_list(out: &mut BytesMut, items: impl Iterator<Item = Bytes>) {
+    let items: Vec<Bytes> = items.take(MAX_MAILBOX_BATCH as usize).collect();
+    out.reserve(4 + items.iter().map(|item| 4 + item.len()).sum::<usize>());
+    out.put_u32(items.len() as u32);
+    for item in &items {
+        // Envelopes and sealed packages are far below 4 GiB under any frame cap.
+        out.put_u32(u32::try_from(item.len()).unwrap_or(u32::MAX));
+        out.put_slice(item);
+    }
+}
+
+/// [`put_list`] on its own.
+fn encode_list(items: impl Iterator<Item = Bytes>) -> Bytes {
+    let mut out = BytesMut::new();
+    put_list(&mut out, items);
+    out.freeze()
+}
+
+/// The entries of a list, as zero-copy slices of `body`; the count is checked against
+/// [`MAX_MAILBOX_BATCH`] and every length against what remains before anything is sliced.
+fn decode_list(body: &Bytes, what: &'static str) -> Result<Vec<Bytes>, WireError> {
+    let count = decode_u32_prefix(body, "a list count")?;
+    if count > MAX_MAILBOX_BATCH {
+        return Err(WireError::Invalid {
+            field: what,
+            problem: "more than 64 entries",
+        });
+    }
+    // Each entry takes at least its length prefix.
+    let mut entries = Vec::with_capacity((count as usize).min((body.len() - 4) / 4));
+    let mut at = 4;
+    for _ in 0..count {
+        let len = decode_u32_prefix(&body.slice(at..), "a list entry length")? as usize;
+        at += 4;
+        if body.len() - at < len {
+            return Err(WireError::Truncated("a list entry"));
+        }
+        entries.push(body.slice(at..at + len));
+        at += len;
+    }
+    if at < body.len() {
+        return Err(WireError::TrailingBytes(body.len() - at));
+    }
+    Ok(entries)
+}
+
+/// The big-endian `u32` at the start of `bytes`.
+fn decode_u32_prefix(bytes: &[u8], what: &'static str) -> Result<u32, WireError> {
+    match bytes.get(..4) {
+        Some(b) => Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        None => Err(WireError::Truncated(what)),
+    }
+}
+
+/// A body that is exactly one big-endian `u32`.
+fn decode_u32(body: &[u8], what: &'static str) -> Result<u32, WireError> {
+    let value = decode_u32_prefix(body, what)?;
+    if body.len() > 4 {
+        return Err(WireError::TrailingBytes(body.len() - 4));
+    }
+    Ok(value)
 }
 
 fn encode_version(version: &RosterVersion) -> Bytes {
@@ -454,6 +737,7 @@ mod tests {
     use super::*;
     use crate::envelope::{PackageFields, ReceiptFields, Timestamp};
     use crate::keys::AgencyKey;
+    use crate::seal::{EncryptionSecret, HoldFields};
     use crate::{MessageKind, StatusCode};
 
     fn package(key: &AgencyKey) -> SignedPackage {
@@ -532,6 +816,262 @@ mod tests {
             let back = Response::decode(frame.clone(), &limits).expect("decodes");
             assert_eq!(back.encode(), frame);
         }
+    }
+
+    fn sealed(key: &AgencyKey, package: &SignedPackage) -> SealedPackage {
+        let recipient_key = EncryptionSecret::derive(&AgencyKey::from_bytes(&[77; 32])).public();
+        SealedPackage::seal(
+            key,
+            package,
+            &package.recipients()[0],
+            &recipient_key,
+            &EnvelopeLimits::default(),
+        )
+        .expect("seals")
+    }
+
+    fn hold(relay: &AgencyKey, sealed: &SealedPackage) -> SignedHold {
+        SignedHold::sign(
+            relay,
+            HoldFields::for_sealed(
+                sealed,
+                "000.00.99.H53".parse().expect("id"),
+                Timestamp::from_millis(1_700_000_002_000),
+            ),
+        )
+        .expect("signs")
+    }
+
+    #[test]
+    fn every_mailbox_message_round_trips() {
+        let limits = EnvelopeLimits::default();
+        let key = AgencyKey::generate().expect("key");
+        let p = package(&key);
+        let s = sealed(&key, &p);
+        let r = receipt(&key, &p);
+        let requests = [
+            Request::Deposit(s.clone()),
+            Request::DeliverSealed(s.clone()),
+            Request::MailboxFetch { limit: 1 },
+            Request::MailboxFetch {
+                limit: MAX_MAILBOX_BATCH,
+            },
+            Request::MailboxAck(Vec::new()),
+            Request::MailboxAck(vec![r.clone()]),
+            Request::RelayReceipt(r.clone()),
+        ];
+        for request in requests {
+            let frame = request.encode();
+            let back = Request::decode(frame.clone(), &limits).expect("decodes");
+            assert_eq!(back.encode(), frame, "{request:?}");
+            assert_eq!(
+                std::mem::discriminant(&back),
+                std::mem::discriminant(&request)
+            );
+        }
+        let responses = [
+            Response::Held(Box::new(hold(&key, &s))),
+            Response::Mailbox(Vec::new()),
+            Response::Mailbox(vec![s.clone()]),
+            Response::Acked { count: 0 },
+            Response::Acked {
+                count: MAX_MAILBOX_BATCH,
+            },
+        ];
+        for response in responses {
+            let frame = response.encode();
+            let back = Response::decode(frame.clone(), &limits).expect("decodes");
+            assert_eq!(back.encode(), frame, "{response:?}");
+        }
+        // The decoded values are the ones sent, not just their encodings.
+        match Request::decode(Request::Deposit(s.clone()).encode(), &limits).expect("decodes") {
+            Request::Deposit(back) => assert_eq!(back, s),
+            other => panic!("{other:?}"),
+        }
+        match Request::decode(Request::MailboxAck(vec![r.clone()]).encode(), &limits) {
+            Ok(Request::MailboxAck(back)) => assert_eq!(back, vec![r]),
+            other => panic!("{other:?}"),
+        }
+        match Response::decode(Response::Mailbox(vec![s.clone()]).encode(), &limits) {
+            Ok(Response::Mailbox(back)) => assert_eq!(back, vec![s.clone()]),
+            other => panic!("{other:?}"),
+        }
+        match Response::decode(Response::Held(Box::new(hold(&key, &s))).encode(), &limits) {
+            Ok(Response::Held(back)) => assert_eq!(back.package_id(), s.id()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mailbox_counts_and_lists_are_strict() {
+        let limits = EnvelopeLimits::default();
+        let key = AgencyKey::generate().expect("key");
+        let p = package(&key);
+        let s = sealed(&key, &p);
+        let r = receipt(&key, &p);
+        for limit in [0, MAX_MAILBOX_BATCH + 1, u32::MAX] {
+            let frame = Request::MailboxFetch { limit }.encode();
+            assert!(
+                matches!(
+                    Request::decode(frame, &limits),
+                    Err(WireError::Invalid { .. })
+                ),
+                "{limit}"
+            );
+        }
+        assert!(matches!(
+            Request::decode(
+                Bytes::from_static(&[1, TAG_MAILBOX_FETCH, 0, 0, 1]),
+                &limits
+            ),
+            Err(WireError::Truncated(_))
+        ));
+        assert!(matches!(
+            Request::decode(
+                Bytes::from_static(&[1, TAG_MAILBOX_FETCH, 0, 0, 0, 1, 0]),
+                &limits
+            ),
+            Err(WireError::TrailingBytes(1))
+        ));
+        assert!(matches!(
+            Response::decode(Response::Acked { count: 65 }.encode(), &limits),
+            Err(WireError::Invalid { .. })
+        ));
+
+        // The same receipt twice, the same package twice.
+        assert!(matches!(
+            Request::decode(
+                Request::MailboxAck(vec![r.clone(), r.clone()]).encode(),
+                &limits
+            ),
+            Err(WireError::Invalid { .. })
+        ));
+        let twice = Response::Mailbox(vec![s.clone(), s.clone()]).encode();
+        assert!(matches!(
+            Response::decode(twice, &limits),
+            Err(WireError::Invalid { .. })
+        ));
+        // Two sealings of one package for one recipient are one package too.
+        let resealed = sealed(&key, &p);
+        assert_ne!(resealed, s);
+        let twice = Response::Mailbox(vec![s.clone(), resealed]).encode();
+        assert!(matches!(
+            Response::decode(twice, &limits),
+            Err(WireError::Invalid { .. })
+        ));
+
+        // A count over the cap is refused before anything is read.
+        let mut frame = vec![1, TAG_MAILBOX];
+        frame.extend_from_slice(&(MAX_MAILBOX_BATCH + 1).to_be_bytes());
+        assert!(matches!(
+            Response::decode(Bytes::from(frame), &limits),
+            Err(WireError::Invalid { .. })
+        ));
+        // An entry length past the end is truncation, not a huge allocation.
+        let mut frame = vec![1, TAG_MAILBOX, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 1, 2];
+        assert!(matches!(
+            Response::decode(Bytes::from(frame.clone()), &limits),
+            Err(WireError::Truncated(_))
+        ));
+        // A count larger than the entries present.
+        frame.truncate(2);
+        frame.extend_from_slice(&[0, 0, 0, 2]);
+        frame.extend_from_slice(&(s.to_wire().len() as u32).to_be_bytes());
+        frame.extend_from_slice(&s.to_wire());
+        assert!(matches!(
+            Response::decode(Bytes::from(frame.clone()), &limits),
+            Err(WireError::Truncated(_))
+        ));
+        // Bytes after the last entry.
+        let mut frame = Response::Mailbox(vec![s.clone()]).encode().to_vec();
+        frame.push(0);
+        assert!(matches!(
+            Response::decode(Bytes::from(frame), &limits),
+            Err(WireError::TrailingBytes(1))
+        ));
+        // A tampered sealed package inside a mailbox is refused.
+        let mut frame = Response::Mailbox(vec![s.clone()]).encode().to_vec();
+        let last = frame.len() - 1;
+        frame[last] ^= 1;
+        assert!(matches!(
+            Response::decode(Bytes::from(frame), &limits),
+            Err(WireError::Seal(SealError::CiphertextHashMismatch))
+        ));
+    }
+
+    #[test]
+    fn encoding_cuts_lists_to_the_cap() {
+        let limits = EnvelopeLimits::default();
+        let key = AgencyKey::generate().expect("key");
+        let receipts: Vec<SignedReceipt> = (0..MAX_MAILBOX_BATCH + 3)
+            .map(|i| {
+                let mut fields = receipt(&key, &package(&key)).fields().clone();
+                fields.issued_at = Timestamp::from_millis(1_700_000_000_000 + u64::from(i));
+                SignedReceipt::sign(&key, fields, &limits).expect("signs")
+            })
+            .collect();
+        match Request::decode(Request::MailboxAck(receipts.clone()).encode(), &limits) {
+            Ok(Request::MailboxAck(back)) => {
+                assert_eq!(back, receipts[..MAX_MAILBOX_BATCH as usize]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mailbox_is_built_to_fit_the_frame_and_the_limit() {
+        let limits = EnvelopeLimits::default();
+        let key = AgencyKey::generate().expect("key");
+        let held: Vec<SealedPackage> = (0..5)
+            .map(|i| {
+                let p = SignedPackage::sign(
+                    &key,
+                    PackageFields {
+                        sender: "000.00.01.H53".parse().expect("id"),
+                        recipients: vec!["000.00.02.H53".parse().expect("id")],
+                        kind: MessageKind::Edoc,
+                        created_at: Timestamp::from_millis(1_700_000_000_000 + i),
+                    },
+                    // The third package is much larger than the others.
+                    Bytes::from(vec![b'x'; if i == 2 { 4000 } else { 100 }]),
+                    &limits,
+                )
+                .expect("signs");
+                sealed(&key, &p)
+            })
+            .collect();
+        let entry = |s: &SealedPackage| 4 + s.to_wire().len();
+        let small = entry(&held[0]);
+
+        let Response::Mailbox(all) = Response::mailbox(held.clone(), 64, usize::MAX) else {
+            panic!("a mailbox");
+        };
+        assert_eq!(all, held);
+        let Response::Mailbox(two) = Response::mailbox(held.clone(), 2, usize::MAX) else {
+            panic!("a mailbox");
+        };
+        assert_eq!(two, held[..2]);
+
+        // Room for three small packages: the large one is skipped, not a blocker.
+        let max_frame = 6 + 3 * small;
+        let response = Response::mailbox(held.clone(), 64, max_frame);
+        assert!(response.encode().len() <= max_frame);
+        let Response::Mailbox(fitting) = response else {
+            panic!("a mailbox");
+        };
+        assert_eq!(
+            fitting,
+            vec![held[0].clone(), held[1].clone(), held[3].clone()]
+        );
+
+        // Duplicates are left out, so the answer always decodes.
+        let doubled = held.iter().chain(held.iter()).cloned();
+        let response = Response::mailbox(doubled, 64, usize::MAX);
+        assert!(Response::decode(response.encode(), &limits).is_ok());
+        let Response::Mailbox(once) = response else {
+            panic!("a mailbox");
+        };
+        assert_eq!(once, held);
     }
 
     #[test]

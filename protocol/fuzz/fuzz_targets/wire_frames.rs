@@ -1,5 +1,6 @@
 //! Any bytes given to the request and response frame decoders give a message or an error,
-//! never a panic; a decoded frame encodes back to the same bytes.
+//! never a panic; a decoded frame encodes back to the same bytes. This covers the relay
+//! mailbox messages too (deposit, sealed delivery, fetch, acknowledgements, held, mailbox).
 
 #![no_main]
 

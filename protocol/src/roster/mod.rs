@@ -31,6 +31,7 @@ pub use section::{ROSTER_DOMAIN, ROSTER_MAGIC, RosterSection, SignedSection};
 use crate::envelope::Timestamp;
 use crate::keys::PublicKey;
 use crate::organ_id::{LevelOne, OrganId};
+use crate::seal::EncryptionKey;
 
 /// One member agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +66,12 @@ pub struct AgencyRecord {
     /// Keys the agency used before a rotation, each accepted until its date.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_keys: Vec<PreviousKey>,
+    /// The X25519 key packages held at a relay are sealed to: the public half of
+    /// [`EncryptionSecret::derive`](crate::seal::EncryptionSecret::derive) of the agency's
+    /// signing key. `None` means the agency has not published one, so nothing can be held
+    /// for it at a relay; senders must reach it directly. It changes with `public_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 /// A revocation.
@@ -139,7 +146,7 @@ pub enum MemberStatus {
 }
 
 impl AgencyRecord {
-    /// A plain record: no validity limits, not revoked, no previous keys.
+    /// A plain record: no validity limits, not revoked, no previous keys, no encryption key.
     pub fn new(
         organ_id: OrganId,
         name: impl Into<String>,
@@ -158,6 +165,7 @@ impl AgencyRecord {
             valid_until: None,
             revoked: None,
             previous_keys: Vec::new(),
+            encryption_key: None,
         }
     }
 
