@@ -16,6 +16,7 @@ use crate::identity::Identity;
 use crate::membership::{Membership, MembershipWatch, RosterKeeper};
 use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
+use crate::relay::{Opening, RelayServer};
 use crate::store::Store;
 
 /// Shared state of one node. Cheap to share behind an `Arc`; nothing in it is held across
@@ -48,6 +49,12 @@ pub struct NodeContext {
     pub delivery: mpsc::Sender<DeliveryCommand>,
     /// Deliveries being attempted now, for the status API's `sending`.
     pub sending: Mutex<HashSet<DeliveryKey>>,
+    /// Opens packages sealed to this agency.
+    pub opening: Opening,
+    /// On a relay node: who it serves, and its forwarding task's wake-up.
+    pub relay: Option<RelayServer>,
+    /// The largest frame the network takes, which a mailbox answer must fit.
+    pub max_frame_size: usize,
 }
 
 impl NodeContext {

@@ -100,6 +100,12 @@ impl Identity {
         AgencyKey::from_bytes(&self.key.to_bytes())
     }
 
+    /// The X25519 key packages are sealed to for this agency, derived from the agency key
+    /// and published in the roster.
+    pub fn encryption_key(&self) -> lienthong_protocol::seal::EncryptionKey {
+        lienthong_protocol::seal::EncryptionSecret::derive(&self.key).public()
+    }
+
     /// The agency key, for signing.
     pub fn agency_key(&self) -> &AgencyKey {
         &self.key

@@ -15,6 +15,7 @@ use lienthong_protocol::envelope::{
     EnvelopeError, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
 };
 use lienthong_protocol::roster::MemberStatus;
+use lienthong_protocol::seal::SealError;
 use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response, WireError};
 use lienthong_protocol::{StatusCode, edxml};
 use tokio::sync::mpsc;
@@ -25,6 +26,7 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::network::Inbound;
 use crate::receipts;
+use crate::relay;
 use crate::store::{InboxEntry, IncomingOutcome};
 use crate::submit::add;
 
@@ -124,12 +126,14 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
 /// verify, or plain garbage.
 fn decode_refusal(error: &WireError) -> (RejectReason, &'static str) {
     match error {
-        WireError::Envelope(EnvelopeError::TooLarge { .. }) => {
-            (RejectReason::TooLarge, "too_large")
-        }
+        WireError::Envelope(EnvelopeError::TooLarge { .. })
+        | WireError::Seal(SealError::TooLarge { .. }) => (RejectReason::TooLarge, "too_large"),
         WireError::Envelope(
             EnvelopeError::BadSignature { .. } | EnvelopeError::InvalidSigner { .. },
-        ) => (RejectReason::Malformed, "bad_signature"),
+        )
+        | WireError::Seal(SealError::BadSignature { .. } | SealError::InvalidSigner { .. }) => {
+            (RejectReason::Malformed, "bad_signature")
+        }
         _ => (RejectReason::Malformed, "malformed"),
     }
 }
@@ -154,15 +158,11 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
         Request::Deliver(package) => accept_package(ctx, peer, &package),
         Request::Receipt(receipt) => accept_receipt(ctx, &receipt),
         Request::RosterQuery(theirs) => roster_answer(ctx, &theirs),
-        // Placeholder until the relay mailbox is implemented on the node side.
-        Request::Deposit(_)
-        | Request::DeliverSealed(_)
-        | Request::MailboxFetch { .. }
-        | Request::MailboxAck(_)
-        | Request::RelayReceipt(_) => reject(
-            RejectReason::NotForThisNode,
-            "this node is not a relay and does not take sealed packages or mailbox requests yet",
-        ),
+        Request::DeliverSealed(sealed) => relay::member::accept_sealed(ctx, peer, &sealed),
+        Request::Deposit(sealed) => relay::serve::deposit(ctx, peer, &sealed),
+        Request::MailboxFetch { limit } => relay::serve::fetch(ctx, peer, limit),
+        Request::MailboxAck(receipts) => relay::serve::ack(ctx, peer, &receipts),
+        Request::RelayReceipt(receipt) => relay::serve::relay_receipt(ctx, peer, &receipt),
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());

@@ -77,6 +77,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> anyhow::Result<PublicIdentity>
         listen: config.network.listen.clone(),
         next_public_key: None,
         next_peer_id: None,
+        encryption_key: Some(identity.encryption_key()),
+        next_encryption_key: None,
     };
     data_dir::write_atomic(
         &data.identity(),

@@ -13,6 +13,7 @@
 //! - [`submit`]: accepting edXML from QLVB: check, sign, store durably.
 //! - `inbound`: requests from other nodes: verify, check the roster, store, answer.
 //! - `receipts`: who may say what about which package.
+//! - [`relay`]: provincial relays: circuits, the sealed mailbox, forwarding receipts.
 //! - [`delivery`]: the outbox, retries and the delivery engine.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
@@ -45,6 +46,7 @@ pub mod network;
 pub mod node;
 pub(crate) mod presence;
 pub(crate) mod receipts;
+pub mod relay;
 pub(crate) mod roster_sync;
 pub mod rotation;
 pub mod store;

@@ -205,6 +205,40 @@ impl Membership {
         })
     }
 
+    /// The active relays `organ_id` names, in the roster's order (its first choice
+    /// first). Relays that are not (or no longer) active relay members are left out.
+    pub fn relays_of(&self, organ_id: &OrganId, now: Timestamp) -> Vec<&Member> {
+        let Some(member) = self.member(organ_id) else {
+            return Vec::new();
+        };
+        member
+            .record
+            .relays
+            .iter()
+            .filter_map(|relay| self.member(relay))
+            .filter(|relay| {
+                relay.record.role == Role::Relay
+                    && relay.record.status_at(now) == MemberStatus::Active
+            })
+            .collect()
+    }
+
+    /// The peer ids of the active members that name `relay` as one of their relays
+    /// (current ones, and previous ones in their grace period): who may hold a
+    /// reservation on it and have packages held there.
+    pub fn members_of_relay(&self, relay: &OrganId, now: Timestamp) -> HashSet<PeerId> {
+        self.by_peer
+            .iter()
+            .filter(|(_, (i, until))| {
+                let record = &self.members[*i].record;
+                until.is_none_or(|until| now < until)
+                    && record.status_at(now) == MemberStatus::Active
+                    && record.relays.contains(relay)
+            })
+            .map(|(peer, _)| *peer)
+            .collect()
+    }
+
     /// The peer ids allowed to connect at `now`: every active member's node, including old
     /// peer ids in their grace period.
     pub fn allowed_peers(&self, now: Timestamp) -> HashSet<PeerId> {

@@ -43,6 +43,14 @@ pub struct Metrics {
     pub receipts_recorded: Counter,
     /// Members in the roster.
     pub roster_members: Gauge,
+    /// Deliveries that could not reach their recipient and were left at its relay.
+    pub deliveries_held: Counter,
+    /// On a relay: sealed packages taken to hold for members.
+    pub relay_held: Counter,
+    /// On a relay: held packages passed to their recipients.
+    pub relay_passed: Counter,
+    /// On a relay: receipts forwarded to the agencies they are for.
+    pub relay_receipts_forwarded: Counter,
 }
 
 impl Default for Metrics {
@@ -117,8 +125,36 @@ impl Metrics {
             "Members in the roster",
             roster_members.clone(),
         );
+        let deliveries_held = Counter::default();
+        registry.register(
+            "deliveries_held",
+            "Deliveries left at the recipient's relay because the recipient was unreachable",
+            deliveries_held.clone(),
+        );
+        let relay_held = Counter::default();
+        registry.register(
+            "relay_held",
+            "On a relay: sealed packages taken to hold for members",
+            relay_held.clone(),
+        );
+        let relay_passed = Counter::default();
+        registry.register(
+            "relay_passed",
+            "On a relay: held packages passed to their recipients",
+            relay_passed.clone(),
+        );
+        let relay_receipts_forwarded = Counter::default();
+        registry.register(
+            "relay_receipts_forwarded",
+            "On a relay: receipts forwarded to the agencies they are for",
+            relay_receipts_forwarded.clone(),
+        );
         Metrics {
             registry,
+            deliveries_held,
+            relay_held,
+            relay_passed,
+            relay_receipts_forwarded,
             rejected,
             rate_limited,
             peers_blocked,

@@ -24,8 +24,10 @@ use crate::federation::DaemonInfo;
 use crate::membership::{self, RosterKeeper};
 use crate::metrics::Metrics;
 use crate::network;
+use crate::relay::{self, Opening, RelayServer};
 use crate::store::Store;
 use crate::{discovery, inbound, init, presence, roster_sync, rotation};
+use lienthong_protocol::roster::Role;
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
@@ -96,6 +98,9 @@ impl Node {
             })
             .await??
         };
+        if let Err(e) = rotation::publish_encryption_key(&data, &identity) {
+            warn!(error = %e, "cannot publish the encryption key in identity.json");
+        }
         let limits = envelope_limits(&config);
         {
             let store = store.clone();
@@ -130,6 +135,33 @@ impl Node {
         if let Some(transport) = options.transport {
             network_options.transport = transport;
         }
+        let max_frame_size = network_options.max_frame_size;
+        let relay_server = (config.role == Role::Relay).then(RelayServer::default);
+        if let Some(server) = &relay_server {
+            let relay = &config.relay;
+            network_options.relay_server = Some(network::RelayServerOptions {
+                max_reservations: relay.server_max_reservations,
+                max_circuits: relay.server_max_circuits,
+                max_circuits_per_peer: relay.server_max_circuits_per_peer,
+                reservation_duration: relay.server_reservation_duration,
+                max_circuit_duration: relay.server_max_circuit_duration,
+                max_circuit_bytes: relay.server_max_circuit_bytes.as_u64(),
+                members: server.members.clone(),
+                circuit_sources: server.circuit_sources.clone(),
+            });
+        }
+        let opening = {
+            let old = data.old_agency_key();
+            let previous = old
+                .exists()
+                .then(|| crate::identity::Identity::load(&old))
+                .transpose()
+                .with_context(|| format!("reading {}", old.display()))?;
+            Opening::new(
+                identity.agency_key(),
+                previous.as_ref().map(|p| p.agency_key()),
+            )
+        };
         let network::Spawned {
             handle: network,
             inbound: inbound_rx,
@@ -159,6 +191,9 @@ impl Node {
             probation: Default::default(),
             delivery: delivery_tx,
             sending: Mutex::new(Default::default()),
+            opening,
+            relay: relay_server,
+            max_frame_size,
         });
 
         let listener = TcpListener::bind(api_listen)
@@ -190,6 +225,13 @@ impl Node {
             roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span(),
         );
         tasks.spawn(roster_sync::enforce(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks
+            .spawn(relay::keep_reservations(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(relay::pull(ctx.clone(), shutdown.child_token()).in_current_span());
+        if ctx.relay.is_some() {
+            tasks.spawn(relay::keep_members(ctx.clone(), shutdown.child_token()).in_current_span());
+            tasks.spawn(relay::forward(ctx.clone(), shutdown.child_token()).in_current_span());
+        }
         {
             let refused_ctx = ctx.clone();
             let taken_ctx = ctx.clone();

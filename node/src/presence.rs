@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::context::NodeContext;
+use crate::relay;
 
 /// At most this many members are dialled per announcement: enough for a province, bounded
 /// for a national federation (issue 5's relays and Kademlia cover the rest).
@@ -20,26 +21,35 @@ const MAX_ANNOUNCE: usize = 256;
 pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
     let mut roster = ctx.membership.clone();
     loop {
-        let members: Vec<_> = match roster.borrow_and_update().as_ref() {
-            Some(m) => m
-                .members()
-                .iter()
-                .filter(|m| m.record.organ_id != ctx.organ_id && !m.addresses.is_empty())
-                .map(|m| (m.peer_id, m.addresses.clone()))
-                .collect(),
-            None => Vec::new(),
+        let membership = roster.borrow_and_update().clone();
+        let Some(membership) = membership else {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = roster.changed() => if changed.is_err() { return },
+            }
+            continue;
         };
-        let mut members = members;
+        let now = crate::clock::now();
+        let mut members: Vec<_> = membership
+            .members()
+            .iter()
+            .filter(|m| {
+                m.record.organ_id != ctx.organ_id
+                    && (!m.addresses.is_empty()
+                        || !membership.relays_of(&m.record.organ_id, now).is_empty())
+            })
+            .collect();
         members.shuffle(&mut rand::rng());
         members.truncate(MAX_ANNOUNCE);
-        for (peer, addresses) in members {
-            if ctx.network.add_addresses(peer, addresses).await.is_err() {
+        for member in members {
+            // Directly, or through the member's relays when it sits on another network.
+            if relay::add_routes(&ctx, &membership, member).await.is_err() {
                 return;
             }
-            match ctx.network.connect(peer).await {
+            match ctx.network.connect(member.peer_id).await {
                 Ok(Ok(())) => {}
                 Ok(Err(reason)) => {
-                    debug!(peer = %peer, reason = %reason, "cannot announce to a member")
+                    debug!(peer = %member.peer_id, reason = %reason, "cannot announce to a member")
                 }
                 Err(_) => return,
             }

@@ -44,6 +44,7 @@ pub fn prepare(dir: &DataDir) -> anyhow::Result<PublicIdentity> {
     };
     identity.next_public_key = Some(next.public_key());
     identity.next_peer_id = Some(next.peer_id().to_string());
+    identity.next_encryption_key = Some(next.encryption_key());
     data_dir::write_atomic(
         &dir.identity(),
         &serde_json::to_vec_pretty(&identity)?,
@@ -76,8 +77,10 @@ pub fn switch_if_rotated(
             if let Ok(mut identity) = read_json::<PublicIdentity>(&dir.identity()) {
                 identity.public_key = next.public_key();
                 identity.peer_id = next.peer_id().to_string();
+                identity.encryption_key = Some(next.encryption_key());
                 identity.next_public_key = None;
                 identity.next_peer_id = None;
+                identity.next_encryption_key = None;
                 data_dir::write_atomic(
                     &dir.identity(),
                     &serde_json::to_vec_pretty(&identity)?,
@@ -89,6 +92,24 @@ pub fn switch_if_rotated(
         }
     }
     Ok(Identity::load(&dir.agency_key())?)
+}
+
+/// Makes `identity.json` name this node's encryption key, which nodes initialised before
+/// relays existed did not write, so that the authority's next `admit` publishes it.
+///
+/// # Errors
+/// When `identity.json` cannot be read or written.
+pub fn publish_encryption_key(dir: &DataDir, identity: &Identity) -> anyhow::Result<()> {
+    let mut public: PublicIdentity = read_json(&dir.identity())?;
+    let key = identity.encryption_key();
+    if public.public_key == identity.public_key() && public.encryption_key != Some(key) {
+        public.encryption_key = Some(key);
+        data_dir::write_atomic(&dir.identity(), &serde_json::to_vec_pretty(&public)?, 0o644)?;
+        info!(
+            "encryption key published in identity.json; admit the node again to put it in the roster"
+        );
+    }
+    Ok(())
 }
 
 /// Signs again, with `key`, every queued package of this agency still signed with another

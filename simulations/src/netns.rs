@@ -271,6 +271,28 @@ impl Host {
         ProcessNode::start_in(dir, Some(&self.namespace))
     }
 
+    /// Whether a TCP connection from this host to `address:port` opens within 2 s.
+    ///
+    /// # Errors
+    /// When the probe cannot be run.
+    pub fn can_connect(&self, address: Ipv4Addr, port: u16) -> anyhow::Result<bool> {
+        let status = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.namespace,
+                "timeout",
+                "2",
+                "bash",
+                "-c",
+            ])
+            .arg(format!("exec 3<>/dev/tcp/{address}/{port}"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .context("probing a connection with bash in the namespace")?;
+        Ok(status.success())
+    }
+
     /// Takes the host off every network it is attached to (its cable pulled); its
     /// management link stays up.
     ///

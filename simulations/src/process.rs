@@ -275,6 +275,35 @@ pub fn wait_roster_of(authority_dir: &Path, nodes: &[&ProcessNode]) -> anyhow::R
     Ok(())
 }
 
+/// Sets one key of a node's `config.toml` (as `lienthong init` wrote it: one `key = value`
+/// line per key), e.g. `configure(dir, "retry_max", "\"2s\"")`. For keys whose name is
+/// unique in the file.
+///
+/// # Errors
+/// When the file cannot be read or written, or has no such key.
+pub fn configure(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
+    let file = dir.join("config.toml");
+    let text = std::fs::read_to_string(&file)?;
+    let prefix = format!("{key} = ");
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if !found && line.starts_with(&prefix) {
+                found = true;
+                format!("{prefix}{value}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        bail!("{} has no key {key}", file.display());
+    }
+    std::fs::write(&file, lines.join("\n") + "\n")?;
+    Ok(())
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp paths")
 }

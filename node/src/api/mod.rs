@@ -8,6 +8,7 @@ mod error;
 mod inbox;
 mod packages;
 mod peers;
+mod relay;
 mod time;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/inbox", get(inbox::list))
         .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
         .route("/api/v1/peers", get(peers::list))
+        .route("/api/v1/relay", get(relay::view))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

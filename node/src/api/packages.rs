@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lienthong_protocol::envelope::{PackageId, Timestamp};
+use lienthong_protocol::seal::SignedHold;
 use lienthong_protocol::{MessageKind, OrganId};
 use serde::Serialize;
 
@@ -116,7 +117,20 @@ pub(crate) struct RecipientStatus {
     pub(crate) deadline: Timestamp,
     #[serde(serialize_with = "rfc3339_opt")]
     pub(crate) delivered_at: Option<Timestamp>,
+    /// Where the package waits for the recipient, when a relay holds it: the relay's
+    /// signed acknowledgement, which is not a receipt.
+    pub(crate) held: Option<HeldView>,
     pub(crate) receipts: Vec<ReceiptView>,
+}
+
+/// A relay's acknowledgement that it holds the package for the recipient.
+#[derive(Debug, Serialize)]
+pub(crate) struct HeldView {
+    /// The relay.
+    pub(crate) relay: OrganId,
+    /// When it took the package.
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) held_at: Timestamp,
 }
 
 /// One receipt on the timeline.
@@ -165,7 +179,21 @@ pub(super) async fn status(
                             description: r.description().map(str::to_owned),
                         })
                         .collect();
+                    let held = match entry.state {
+                        DeliveryState::HeldAtRelay => ctx
+                            .store
+                            .hold_of(&entry.package_id, &entry.recipient)
+                            .ok()
+                            .flatten()
+                            .and_then(|wire| SignedHold::from_wire(wire).ok())
+                            .map(|hold| HeldView {
+                                relay: hold.relay().clone(),
+                                held_at: hold.held_at(),
+                            }),
+                        _ => None,
+                    };
                     RecipientStatus {
+                        held,
                         organ_id: entry.recipient,
                         state,
                         attempts: entry.attempts,

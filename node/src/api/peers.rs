@@ -17,6 +17,12 @@ pub(crate) struct PeerView {
     peer_id: String,
     role: Option<lienthong_protocol::roster::Role>,
     connected: bool,
+    /// Connected through a relay's circuit only (no direct connection).
+    relayed: bool,
+    /// The relays this member names in the roster.
+    relays: Vec<String>,
+    /// For a relay: whether this node holds a reservation on it now.
+    reservation: bool,
     addresses: Vec<String>,
     rtt_ms: Option<u64>,
     agent: Option<String>,
@@ -34,6 +40,11 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut by_peer: HashMap<_, _> = known.into_iter().map(|p| (p.peer_id, p)).collect();
+    let reservations = ctx
+        .network
+        .reservations()
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let local = ctx.network.local_peer_id();
     let mut views = Vec::new();
     let now = crate::clock::now();
@@ -46,6 +57,14 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
                 peer_id: member.peer_id.to_string(),
                 role: Some(member.record.role),
                 connected: info.as_ref().is_some_and(|i| i.connected),
+                relayed: info.as_ref().is_some_and(|i| i.relayed),
+                relays: member
+                    .record
+                    .relays
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                reservation: reservations.contains(&member.peer_id),
                 addresses: info
                     .as_ref()
                     .map(|i| i.addresses.iter().map(ToString::to_string).collect())
@@ -68,6 +87,9 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
             peer_id: info.peer_id.to_string(),
             role: None,
             connected: true,
+            relayed: info.relayed,
+            relays: Vec::new(),
+            reservation: false,
             addresses: info.addresses.iter().map(ToString::to_string).collect(),
             rtt_ms: info
                 .rtt

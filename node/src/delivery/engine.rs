@@ -23,6 +23,7 @@ use crate::discovery;
 use crate::inbound;
 use crate::network::{NetworkEvent, RequestError};
 use crate::receipts;
+use crate::relay;
 use crate::store::{DeliveryState, OutboxEntry};
 use crate::submit::add;
 
@@ -194,7 +195,12 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             Err(e) => Err(format!("local delivery failed: {e}")),
         }
     } else {
-        send(ctx, recipient, Request::Deliver(package)).await
+        match send(ctx, recipient, Request::Deliver(package.clone())).await {
+            // Neither a direct connection nor a circuit through its relays reached the
+            // recipient: leave the package sealed at one of its relays.
+            Err(problem) => return hold_at_relay(ctx, entry, &package, problem).await,
+            answered => answered,
+        }
     };
 
     match response {
@@ -263,7 +269,62 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
     }
 }
 
-/// Sends a request to an agency's node, resolving it through the roster.
+/// Deposits the package at one of the recipient's relays after `problem` kept it from the
+/// recipient, and plans the next look at the recipient after `relay.held_recheck`; if no
+/// relay takes it, an ordinary retry.
+async fn hold_at_relay(
+    ctx: &Arc<NodeContext>,
+    entry: OutboxEntry,
+    package: &lienthong_protocol::envelope::SignedPackage,
+    problem: String,
+) -> Outcome {
+    let hold = match relay::deposit(ctx, package, &entry.recipient).await {
+        Ok(hold) => hold,
+        Err(no_relay) => return retry(ctx, entry, format!("{problem}; {no_relay}")).await,
+    };
+    let mut held = entry;
+    let first = held.state != DeliveryState::HeldAtRelay;
+    held.state = DeliveryState::HeldAtRelay;
+    held.attempts = held.attempts.saturating_add(1);
+    held.last_error = Some(problem);
+    held.next_attempt_at = add(clock::now(), ctx.config.relay.held_recheck);
+    let next = held.next_attempt_at;
+    let store = ctx.store.clone();
+    let wire = hold.to_wire();
+    let recorded = tokio::task::spawn_blocking(move || {
+        store.record_hold(&held.package_id, &held.recipient, &wire)?;
+        store.update_outbox(&held)
+    })
+    .await;
+    match recorded {
+        Ok(Ok(())) => {
+            if first {
+                ctx.metrics.deliveries_held.inc();
+            }
+            info!(
+                target: "lienthong::events::held",
+                package = %hold.package_id(),
+                recipient = %hold.recipient(),
+                relay = %hold.relay(),
+                "recipient unreachable; package held at its relay"
+            );
+            Outcome::Retry(next)
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot record a hold");
+            Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max))
+        }
+        Err(e) => {
+            warn!(error = %e, "hold task failed");
+            Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max))
+        }
+    }
+}
+
+/// Sends a request to an agency's node, resolving it through the roster: its address
+/// hints, then, if those fail, the DHT. Where the agency names relays, circuits through
+/// them are among the addresses dialled, so a unit on another network is reached through
+/// its relay without the caller doing anything.
 pub(crate) async fn send(
     ctx: &NodeContext,
     recipient: &lienthong_protocol::OrganId,
@@ -274,12 +335,9 @@ pub(crate) async fn send(
         .member(recipient)
         .ok_or_else(|| format!("{recipient} is not in the roster"))?;
     let peer = member.peer_id;
-    if !member.addresses.is_empty() {
-        ctx.network
-            .add_addresses(peer, member.addresses.clone())
-            .await
-            .map_err(|e| format!("network unavailable: {e}"))?;
-    }
+    relay::add_routes(ctx, &roster, member)
+        .await
+        .map_err(|e| format!("network unavailable: {e}"))?;
     let frame = match ctx.network.request(peer, request.encode()).await {
         Ok(frame) => frame,
         Err(RequestError::DialFailure { reason }) => {

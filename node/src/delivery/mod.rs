@@ -8,4 +8,5 @@ pub mod engine;
 pub mod policy;
 pub mod schedule;
 
+pub(crate) use engine::send;
 pub use engine::{DeliveryCommand, DeliveryEngine};

@@ -124,6 +124,9 @@ impl FederationDir {
         record.addresses = addresses;
         record.relays = relays.to_vec();
         record.role = identity.role;
+        if identity.encryption_key.is_some() {
+            record.encryption_key = identity.encryption_key;
+        }
         if valid_until.is_some() {
             record.valid_until = valid_until;
         }
@@ -198,6 +201,7 @@ impl FederationDir {
             until: add(now, grace),
         });
         record.public_key = next_key;
+        record.encryption_key = identity.next_encryption_key;
         record.peer_id = next_peer;
         let record = record.clone();
         let bundle = self.publish(section)?;

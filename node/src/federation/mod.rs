@@ -31,6 +31,7 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::keys::{AgencyKey, PublicKey};
 use lienthong_protocol::organ_id::LevelOne;
 use lienthong_protocol::roster::{Role, RosterBundle, RosterSection, SignedSection};
+use lienthong_protocol::seal::EncryptionKey;
 use serde::{Deserialize, Serialize};
 
 pub use members::RotationPlan;
@@ -61,6 +62,13 @@ pub struct PublicIdentity {
     /// The peer id that goes with `next_public_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_peer_id: Option<String>,
+    /// The X25519 key packages are sealed to when a relay holds them for this agency
+    /// (derived from the agency key). Older nodes wrote none; the daemon adds it at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<EncryptionKey>,
+    /// The encryption key that goes with `next_public_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_encryption_key: Option<EncryptionKey>,
 }
 
 /// What a running daemon writes to `daemon.json`.

@@ -101,7 +101,9 @@ impl EventLoop {
                     tracing::debug!(peer = %peer, %error, "extra dial to a connected peer failed");
                 }
                 Some(peer) => {
-                    tracing::warn!(peer = %peer, %error, "dial failed");
+                    // Debug: an offline peer fails every retry; whoever asked for the
+                    // connection reports the outcome (the outbox's last error, a warning).
+                    tracing::debug!(peer = %peer, %error, "dial failed");
                     if let DialError::Denied { cause } = &error
                         && let Some(reason) = refusal(cause)
                     {
@@ -109,7 +111,7 @@ impl EventLoop {
                     }
                     self.peers.record_dial_error(peer, error.to_string());
                 }
-                None => tracing::warn!(%error, "dial failed"),
+                None => tracing::debug!(%error, "dial failed"),
             },
             SwarmEvent::IncomingConnectionError {
                 send_back_addr,

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tracing::debug;
 
-use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, SignedReceipt, Timestamp};
+use lienthong_protocol::{OrganId, StatusCode};
 
 use super::Store;
 use super::encoding::{self, Initial, Versioned, corrupt};
@@ -208,6 +208,23 @@ impl Store {
         encoding::read(Tree::Mailbox, key, &value).map(Some)
     }
 
+    /// How many packages are held for `recipient`, and their sealed bytes: what its quota
+    /// is checked against. Reads the small records only.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn mailbox_usage(&self, recipient: &OrganId) -> Result<(u64, u64), StoreError> {
+        let prefix = keys::mailbox_prefix(recipient);
+        let mut usage = (0, 0);
+        for item in self.db().scan_prefix(Tree::Mailbox, &prefix) {
+            let (key, value) = item?;
+            let entry: MailboxEntry = encoding::read(Tree::Mailbox, &key, &value)?;
+            usage.0 += 1;
+            usage.1 += entry.size;
+        }
+        Ok(usage)
+    }
+
     /// Per member: how many packages are held, their bytes and the oldest. One scan of the
     /// mailbox index (small records only, no sealed bytes).
     ///
@@ -248,7 +265,7 @@ impl Store {
         let package_id = receipt.package_id();
         let recipient = receipt.recipient().clone();
         let id_key = keys::outbox(&package_id, &recipient);
-        let forward_key = keys::forward(receipt.sender(), &receipt.id());
+        let forward_key = keys::forward(addressee(receipt), &receipt.id());
         let receipt_value = encoding::encode_blob(&receipt.to_wire());
         let released = self.db().transaction("release", |tx| {
             let mut counts = load_relay_counts(tx)?;
@@ -289,7 +306,7 @@ impl Store {
     /// # Errors
     /// Engine and [`StoreError::Sync`] errors.
     pub fn queue_forward(&self, receipt: &SignedReceipt) -> Result<(), StoreError> {
-        let forward_key = keys::forward(receipt.sender(), &receipt.id());
+        let forward_key = keys::forward(addressee(receipt), &receipt.id());
         let receipt_value = encoding::encode_blob(&receipt.to_wire());
         self.db().transaction("queue forward", |tx| {
             if tx.get(Tree::Forward, &forward_key)?.is_none() {
@@ -303,7 +320,8 @@ impl Store {
         self.sync()
     }
 
-    /// Up to `limit` receipts waiting to be forwarded, grouped by sender.
+    /// Up to `limit` receipts waiting to be forwarded, grouped by the agency they are for
+    /// ([`addressee`]).
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when one no longer reads as a receipt; [`StoreError::Read`].
@@ -326,7 +344,7 @@ impl Store {
     /// # Errors
     /// Engine and [`StoreError::Sync`] errors.
     pub fn forwarded(&self, receipt: &SignedReceipt) -> Result<(), StoreError> {
-        let forward_key = keys::forward(receipt.sender(), &receipt.id());
+        let forward_key = keys::forward(addressee(receipt), &receipt.id());
         self.db().transaction("forwarded", |tx| {
             if tx.get(Tree::Forward, &forward_key)?.is_some() {
                 tx.remove(Tree::Forward, &forward_key)?;
@@ -383,6 +401,16 @@ impl Store {
         };
         encoding::check_blob(&value).map_err(|p| corrupt(Tree::Holds, &key, p))?;
         Ok(Some(value.into_bytes_from(1)))
+    }
+}
+
+/// The agency a receipt is for: the package's sender, except for a take-back request
+/// (13), which the sender makes to the recipient.
+pub fn addressee(receipt: &SignedReceipt) -> &OrganId {
+    if receipt.code() == StatusCode::TakeBackRequested {
+        receipt.recipient()
+    } else {
+        receipt.sender()
     }
 }
 

@@ -101,7 +101,7 @@ use self::sled as engine;
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
 pub use group_commit::SyncStats;
 pub use incoming::{AckOutcome, IncomingOutcome};
-pub use mailbox::{HeldPackage, HoldOutcome, MailboxEntry, MailboxSummary, RelayCounts};
+pub use mailbox::{HeldPackage, HoldOutcome, MailboxEntry, MailboxSummary, RelayCounts, addressee};
 pub use outgoing::SubmitOutcome;
 pub use receipts::RecordOutcome;
 pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};

@@ -1,0 +1,107 @@
+//! The sender's side of a relay: when a recipient cannot be reached, directly or through a
+//! circuit, the package is sealed to the recipient's roster encryption key and deposited
+//! at one of the relays the roster names for it, in the recipient's order of preference.
+//!
+//! The relay's answer is a [`SignedHold`]: the relay's signature that it holds the package
+//! for that recipient. It is checked (the relay's roster key, this package, this
+//! recipient) before the outbox says `held_at_relay`; only the recipient's own receipt 01
+//! makes it `delivered`.
+
+use std::sync::Arc;
+
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::SignedPackage;
+use lienthong_protocol::seal::{SealedPackage, SignedHold};
+use lienthong_protocol::wire::{Request, Response};
+use tracing::debug;
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::delivery::send;
+
+/// Seals `package` for `recipient` and deposits it at the first of the recipient's relays
+/// that takes it.
+///
+/// # Errors
+/// Why no relay holds it: the recipient names no relay or publishes no encryption key, or
+/// each relay's own failure.
+pub(crate) async fn deposit(
+    ctx: &Arc<NodeContext>,
+    package: &SignedPackage,
+    recipient: &OrganId,
+) -> Result<SignedHold, String> {
+    let roster = ctx.roster().ok_or("this node has no roster")?;
+    let now = clock::now();
+    let relays: Vec<OrganId> = roster
+        .relays_of(recipient, now)
+        .into_iter()
+        .map(|m| m.record.organ_id.clone())
+        .filter(|relay| relay != &ctx.organ_id)
+        .collect();
+    if relays.is_empty() {
+        return Err(format!("{recipient} names no relay to hold it"));
+    }
+    let key = roster
+        .member(recipient)
+        .and_then(|m| m.record.encryption_key)
+        .ok_or_else(|| {
+            format!("{recipient} publishes no encryption key, so no relay can hold it")
+        })?;
+    let sealed = {
+        let ctx = ctx.clone();
+        let package = package.clone();
+        let to = recipient.clone();
+        tokio::task::spawn_blocking(move || {
+            SealedPackage::seal(ctx.identity.agency_key(), &package, &to, &key, &ctx.limits)
+        })
+        .await
+        .map_err(|e| format!("sealing task failed: {e}"))?
+        .map_err(|e| format!("cannot seal the package for {recipient}: {e}"))?
+    };
+    let mut problems = Vec::new();
+    for relay in &relays {
+        match send(ctx, relay, Request::Deposit(sealed.clone())).await {
+            Ok(Response::Held(hold)) => match check_hold(ctx, &hold, package, recipient, relay) {
+                Ok(()) => return Ok(*hold),
+                Err(problem) => problems.push(format!("relay {relay}: {problem}")),
+            },
+            Ok(Response::Rejected(rejection)) => {
+                problems.push(format!("relay {relay} refused: {rejection}"));
+            }
+            Ok(Response::Busy) => problems.push(format!("relay {relay} is busy")),
+            Ok(other) => problems.push(format!("relay {relay} answered {other:?}")),
+            Err(problem) => problems.push(format!("relay {relay}: {problem}")),
+        }
+        debug!(%relay, %recipient, "deposit not taken; trying the next relay");
+    }
+    Err(problems.join("; "))
+}
+
+/// Checks a relay's hold: signed with the relay's roster key, about this package from
+/// this agency to this recipient, held by that relay.
+fn check_hold(
+    ctx: &NodeContext,
+    hold: &SignedHold,
+    package: &SignedPackage,
+    recipient: &OrganId,
+    relay: &OrganId,
+) -> Result<(), String> {
+    let roster = ctx.roster().ok_or("no roster")?;
+    if hold.package_id() != package.id()
+        || hold.recipient() != recipient
+        || hold.sender() != &ctx.organ_id
+        || hold.relay() != relay
+    {
+        return Err(format!(
+            "the hold is about package {} from {} to {} at {}",
+            hold.package_id().fmt_short(),
+            hold.sender(),
+            hold.recipient(),
+            hold.relay()
+        ));
+    }
+    if !roster.key_matches(relay, hold.signer(), clock::now()) {
+        return Err(format!("the hold is not signed with {relay}'s key"));
+    }
+    Ok(())
+}

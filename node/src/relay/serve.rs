@@ -1,0 +1,391 @@
+//! A relay's answers to its peers: deposits of sealed packages, mailbox fetches and
+//! acknowledgements, and receipts to forward. Run on blocking worker threads from
+//! `inbound::handle`, like every other request.
+//!
+//! A relay holds only what one of its members is owed: the recipient must be an active
+//! member that names this relay, and the sender an active member whose node made the
+//! connection and whose key signed the seal. Everything it takes is durable before it
+//! answers, and its answer to a deposit is a signed [`SignedHold`], never a receipt.
+
+use libp2p::PeerId;
+use lienthong_protocol::envelope::SignedReceipt;
+use lienthong_protocol::roster::Role;
+use lienthong_protocol::seal::{HoldFields, SealedPackage, SignedHold};
+use lienthong_protocol::wire::{RejectReason, Rejection, Response};
+use lienthong_protocol::{OrganId, StatusCode};
+use tracing::{debug, info, warn};
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::membership::Membership;
+use crate::store::{HoldOutcome, MailboxEntry};
+use crate::submit::add;
+
+fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
+    Response::Rejected(Rejection {
+        reason,
+        detail: detail.into(),
+    })
+}
+
+/// The agency whose node is `peer`, if it is an active member.
+fn requester<'m>(roster: &'m Membership, peer: &PeerId) -> Result<&'m OrganId, Response> {
+    let now = clock::now();
+    match roster.member_by_peer(peer, now) {
+        Some(member)
+            if roster
+                .active(&member.record.organ_id, now)
+                .is_ok_and(|m| m.is_some()) =>
+        {
+            Ok(&member.record.organ_id)
+        }
+        Some(member) => Err(reject(
+            RejectReason::Revoked,
+            format!("{} is not an active member", member.record.organ_id),
+        )),
+        None => Err(reject(
+            RejectReason::UnknownAgency,
+            format!("the connection is from {peer}, which is no member's node"),
+        )),
+    }
+}
+
+/// Refuses requests only a relay answers, on a node that is not one.
+fn relay_only(ctx: &NodeContext) -> Result<(), Response> {
+    if ctx.config.role == Role::Relay {
+        Ok(())
+    } else {
+        Err(reject(
+            RejectReason::NotAllowed,
+            format!("{} is not a relay", ctx.organ_id),
+        ))
+    }
+}
+
+/// [`Request::Deposit`](lienthong_protocol::wire::Request::Deposit): holds a sealed
+/// package for one of this relay's members and answers with a signed hold.
+pub(crate) fn deposit(ctx: &NodeContext, peer: PeerId, sealed: &SealedPackage) -> Response {
+    if let Err(refusal) = relay_only(ctx) {
+        return refusal;
+    }
+    let Some(roster) = ctx.roster() else {
+        return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
+    };
+    let now = clock::now();
+    let sender = match roster.active(sealed.sender(), now) {
+        Ok(Some(sender)) => sender,
+        Ok(None) => {
+            return reject(
+                RejectReason::UnknownAgency,
+                format!(
+                    "sender {} is not a member of the federation",
+                    sealed.sender()
+                ),
+            );
+        }
+        Err(status) => {
+            return reject(
+                RejectReason::Revoked,
+                format!(
+                    "sender {} is not an active member: {status}",
+                    sealed.sender()
+                ),
+            );
+        }
+    };
+    if !sender.record.accepts_key(sealed.signer(), now) {
+        return reject(
+            RejectReason::WrongKey,
+            format!(
+                "the seal is signed with {}, not {}'s key",
+                sealed.signer().fmt_short(),
+                sealed.sender()
+            ),
+        );
+    }
+    let from_sender = roster
+        .member_by_peer(&peer, now)
+        .is_some_and(|m| m.record.organ_id == sender.record.organ_id);
+    if !from_sender {
+        return reject(
+            RejectReason::NotAllowed,
+            format!(
+                "the connection is from {peer}, not {}'s node",
+                sealed.sender()
+            ),
+        );
+    }
+    let recipient = sealed.recipient();
+    match roster.active(recipient, now) {
+        Ok(Some(member)) if member.record.relays.contains(&ctx.organ_id) => {}
+        Ok(Some(_)) => {
+            return reject(
+                RejectReason::NotAllowed,
+                format!("{recipient} does not name {} as its relay", ctx.organ_id),
+            );
+        }
+        Ok(None) => {
+            return reject(
+                RejectReason::UnknownAgency,
+                format!("recipient {recipient} is not a member of the federation"),
+            );
+        }
+        Err(status) => {
+            return reject(
+                RejectReason::Revoked,
+                format!("recipient {recipient} is not an active member: {status}"),
+            );
+        }
+    }
+    let skew = ctx.config.security.clock_skew;
+    if sealed.created_at() > add(now, skew) {
+        return reject(
+            RejectReason::ClockSkew,
+            format!(
+                "the package is dated {}, ahead of this relay's clock by more than {}",
+                sealed.created_at(),
+                humantime::format_duration(skew)
+            ),
+        );
+    }
+    let max_age = ctx.config.security.max_package_age;
+    if add(sealed.created_at(), max_age) < now {
+        return reject(
+            RejectReason::Stale,
+            format!(
+                "the package was created at {}, longer ago than this relay holds ({})",
+                sealed.created_at(),
+                humantime::format_duration(max_age)
+            ),
+        );
+    }
+
+    let wire = sealed.to_wire();
+    let size = wire.len() as u64;
+    match ctx.store.held(&sealed.id(), recipient) {
+        Ok(Some(first)) => return answer_held(&first),
+        Ok(None) => {}
+        Err(e) => {
+            warn!(error = %e, "cannot read the mailbox");
+            return reject(RejectReason::Unavailable, "the mailbox cannot be read now");
+        }
+    }
+    let quota = ctx.config.relay.server_mailbox_quota.as_u64();
+    match ctx.store.mailbox_usage(recipient) {
+        Ok((_, bytes)) if bytes.saturating_add(size) > quota => {
+            return reject(
+                RejectReason::Unavailable,
+                format!(
+                    "the mailbox of {recipient} is full ({bytes} of {quota} bytes held); try later"
+                ),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            warn!(error = %e, "cannot read the mailbox");
+            return reject(RejectReason::Unavailable, "the mailbox cannot be read now");
+        }
+    }
+    let hold = match SignedHold::sign(
+        ctx.identity.agency_key(),
+        HoldFields::for_sealed(sealed, ctx.organ_id.clone(), now),
+    ) {
+        Ok(hold) => hold,
+        Err(e) => {
+            return reject(
+                RejectReason::Malformed,
+                format!("cannot acknowledge this package: {e}"),
+            );
+        }
+    };
+    let entry = MailboxEntry {
+        package_id: sealed.id(),
+        sender: sealed.sender().clone(),
+        recipient: recipient.clone(),
+        held_at: now,
+        size,
+        hold: hold.to_wire().to_vec(),
+    };
+    match ctx.store.hold(&entry, &wire) {
+        Ok(HoldOutcome::Held) => {
+            ctx.metrics.relay_held.inc();
+            info!(
+                target: "lienthong::events::held",
+                package = %sealed.id(),
+                from = %sealed.sender(),
+                recipient = %recipient,
+                bytes = size,
+                "sealed package held for a member"
+            );
+            if let Some(server) = &ctx.relay {
+                server.offer(recipient.clone());
+            }
+            Response::Held(Box::new(hold))
+        }
+        Ok(HoldOutcome::AlreadyHeld(first)) => answer_held(&first),
+        Err(e) => {
+            warn!(error = %e, package = %sealed.id(), "cannot hold a sealed package");
+            reject(
+                RejectReason::Unavailable,
+                "the package could not be stored; try again later",
+            )
+        }
+    }
+}
+
+/// The hold given the first time, again.
+fn answer_held(first: &MailboxEntry) -> Response {
+    match SignedHold::from_wire(bytes::Bytes::from(first.hold.clone())) {
+        Ok(hold) => {
+            debug!(package = %first.package_id, "deposited again; answered with the first hold");
+            Response::Held(Box::new(hold))
+        }
+        Err(e) => {
+            warn!(error = %e, package = %first.package_id, "a stored hold does not read back");
+            reject(
+                RejectReason::Unavailable,
+                "the stored acknowledgement is unreadable",
+            )
+        }
+    }
+}
+
+/// [`Request::MailboxFetch`](lienthong_protocol::wire::Request::MailboxFetch): what this
+/// relay holds for the requesting member, oldest first. Nothing leaves the mailbox until
+/// the member's receipts come back.
+pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Response {
+    if let Err(refusal) = relay_only(ctx) {
+        return refusal;
+    }
+    let Some(roster) = ctx.roster() else {
+        return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
+    };
+    let member = match requester(&roster, &peer) {
+        Ok(member) => member.clone(),
+        Err(refusal) => return refusal,
+    };
+    let limit = limit.clamp(1, lienthong_protocol::wire::MAX_MAILBOX_BATCH);
+    let held = match ctx.store.mailbox(&member, limit as usize) {
+        Ok(held) => held,
+        Err(e) => {
+            warn!(error = %e, "cannot read the mailbox");
+            return reject(RejectReason::Unavailable, "the mailbox cannot be read now");
+        }
+    };
+    let sealed = held.into_iter().filter_map(|h| {
+        SealedPackage::from_wire(h.sealed, &ctx.limits)
+            .inspect_err(|e| warn!(error = %e, package = %h.entry.package_id, "a held package does not read back"))
+            .ok()
+    });
+    let response = Response::mailbox(sealed, limit, ctx.max_frame_size);
+    if let Response::Mailbox(list) = &response {
+        debug!(member = %member, packages = list.len(), "mailbox fetched");
+    }
+    response
+}
+
+/// [`Request::MailboxAck`](lienthong_protocol::wire::Request::MailboxAck): the member's
+/// receipts for packages it took. Each must be the member's own, signed with its key;
+/// each releases its package and waits for its sender.
+pub(crate) fn ack(ctx: &NodeContext, peer: PeerId, receipts: &[SignedReceipt]) -> Response {
+    if let Err(refusal) = relay_only(ctx) {
+        return refusal;
+    }
+    let Some(roster) = ctx.roster() else {
+        return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
+    };
+    let member = match requester(&roster, &peer) {
+        Ok(member) => member.clone(),
+        Err(refusal) => return refusal,
+    };
+    let now = clock::now();
+    for receipt in receipts {
+        if receipt.recipient() != &member || receipt.code() == StatusCode::TakeBackRequested {
+            return reject(
+                RejectReason::NotAllowed,
+                format!(
+                    "a receipt about package {} is {}'s, not {member}'s",
+                    receipt.package_id(),
+                    receipt.issuer()
+                ),
+            );
+        }
+        if !roster.key_matches(&member, receipt.signer(), now) {
+            return reject(
+                RejectReason::WrongKey,
+                format!("a receipt is not signed with {member}'s key"),
+            );
+        }
+    }
+    let mut released = 0u32;
+    for receipt in receipts {
+        match ctx.store.release(receipt) {
+            Ok(true) => released += 1,
+            Ok(false) => {}
+            Err(e) => {
+                warn!(error = %e, "cannot release a held package");
+                return reject(
+                    RejectReason::Unavailable,
+                    "the acknowledgement could not be stored; send it again",
+                );
+            }
+        }
+    }
+    if let Some(server) = &ctx.relay {
+        server.wake();
+    }
+    info!(member = %member, receipts = receipts.len(), released, "mailbox acknowledged");
+    Response::Acked { count: released }
+}
+
+/// [`Request::RelayReceipt`](lienthong_protocol::wire::Request::RelayReceipt): a member's
+/// receipt for a sender it cannot reach, queued durably for that sender.
+pub(crate) fn relay_receipt(ctx: &NodeContext, peer: PeerId, receipt: &SignedReceipt) -> Response {
+    if let Err(refusal) = relay_only(ctx) {
+        return refusal;
+    }
+    let Some(roster) = ctx.roster() else {
+        return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
+    };
+    let member = match requester(&roster, &peer) {
+        Ok(member) => member.clone(),
+        Err(refusal) => return refusal,
+    };
+    let now = clock::now();
+    if receipt.issuer() != &member || !roster.key_matches(&member, receipt.signer(), now) {
+        return reject(
+            RejectReason::NotAllowed,
+            format!(
+                "the receipt is {}'s, signed with {}; {member} may only hand in its own",
+                receipt.issuer(),
+                receipt.signer().fmt_short()
+            ),
+        );
+    }
+    let to = if receipt.code() == StatusCode::TakeBackRequested {
+        receipt.recipient()
+    } else {
+        receipt.sender()
+    };
+    if !roster.active(to, now).is_ok_and(|m| m.is_some()) {
+        return reject(
+            RejectReason::UnknownAgency,
+            format!("{to}, who the receipt is for, is not an active member"),
+        );
+    }
+    match ctx.store.queue_forward(receipt) {
+        Ok(()) => {
+            if let Some(server) = &ctx.relay {
+                server.wake();
+            }
+            Response::Acked { count: 1 }
+        }
+        Err(e) => {
+            warn!(error = %e, "cannot queue a receipt");
+            reject(
+                RejectReason::Unavailable,
+                "the receipt could not be stored; send it again",
+            )
+        }
+    }
+}
