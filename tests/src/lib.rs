@@ -1,5 +1,7 @@
 //! lienthong's end-to-end tests: real processes on loopback (`tests/loopback.rs`).
 //!
-//! The process harness lives in `lienthong-simulations`, which the benchmarks share.
+//! [`attacker`] is a wire-level peer for the attack tests. The process harness lives in `lienthong-simulations`, which the benchmarks share.
+
+pub mod attacker;
 
 pub use lienthong_simulations::process::*;

@@ -11,17 +11,15 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use lienthong_node::identity::Identity;
-use lienthong_node::network::{self, NetworkHandle, Options, Spawned};
 use lienthong_protocol::envelope::{
     EnvelopeLimits, PackageFields, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
 };
 use lienthong_protocol::keys::AgencyKey;
 use lienthong_protocol::wire::{RejectReason, Request, Response};
 use lienthong_protocol::{MessageKind, StatusCode};
+use lienthong_tests::attacker::Attacker;
 use lienthong_tests::{Federation, ProcessNode, lienthong, samples_dir, wait_for};
 use serde_json::Value;
-use tokio::runtime::Runtime;
-use tokio_util::sync::CancellationToken;
 
 const HONEST: &str = "000.00.01.H53";
 const VICTIM: &str = "000.00.02.H53";
@@ -89,75 +87,6 @@ fn set_config(dir: &Path, settings: &[(&str, &str)]) -> anyhow::Result<()> {
         .join("\n");
     std::fs::write(path, text)?;
     Ok(())
-}
-
-/// A libp2p node in the test process, with some identity.
-struct Attacker {
-    runtime: Runtime,
-    handle: NetworkHandle,
-    identity: Identity,
-    shutdown: CancellationToken,
-}
-
-impl Attacker {
-    fn with_identity(identity: Identity) -> anyhow::Result<Attacker> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        let shutdown = CancellationToken::new();
-        let Spawned { handle, .. } = runtime.block_on(network::spawn(
-            identity.keypair(),
-            Options {
-                mdns: false,
-                gossip_topics: vec!["lienthong/roster/1".to_owned()],
-                ..Options::default()
-            },
-            shutdown.clone(),
-        ))?;
-        Ok(Attacker {
-            runtime,
-            handle,
-            identity,
-            shutdown,
-        })
-    }
-
-    /// The rogue member: it holds a member's key.
-    fn member(dir: &Path) -> anyhow::Result<Attacker> {
-        Attacker::with_identity(Identity::load(&dir.join("agency.key"))?)
-    }
-
-    fn stranger() -> anyhow::Result<Attacker> {
-        Attacker::with_identity(Identity::generate()?)
-    }
-
-    fn key(&self) -> &AgencyKey {
-        self.identity.agency_key()
-    }
-
-    /// Sends a frame to a node and decodes its answer.
-    fn send(&self, target: &ProcessNode, frame: Bytes) -> anyhow::Result<Response> {
-        let peer: libp2p::PeerId = target.info().peer_id.parse()?;
-        let addr: libp2p::Multiaddr = target.info().listen_addrs[0].parse()?;
-        self.runtime.block_on(async {
-            self.handle.add_addresses(peer, vec![addr]).await?;
-            let answer = self.handle.request(peer, frame).await?;
-            Ok(Response::decode(answer, &EnvelopeLimits::default())?)
-        })
-    }
-
-    fn publish(&self, data: Bytes) -> anyhow::Result<()> {
-        self.runtime
-            .block_on(self.handle.publish("lienthong/roster/1", data))?;
-        Ok(())
-    }
-}
-
-impl Drop for Attacker {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 fn package(
