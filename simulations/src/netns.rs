@@ -271,6 +271,14 @@ impl Host {
         ProcessNode::start_in(dir, Some(&self.namespace))
     }
 
+    /// Starts the node of `dir` inside this host with a log filter (`RUST_LOG` syntax).
+    ///
+    /// # Errors
+    /// As [`ProcessNode::start_in`].
+    pub fn start_with_log(&self, dir: &Path, filter: &str) -> anyhow::Result<ProcessNode> {
+        ProcessNode::start_in_with_log(dir, Some(&self.namespace), filter)
+    }
+
     /// Whether a TCP connection from this host to `address:port` opens within 2 s.
     ///
     /// # Errors

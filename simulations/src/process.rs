@@ -346,6 +346,18 @@ impl ProcessNode {
         ProcessNode::spawn(dir, &filter, netns)
     }
 
+    /// [`ProcessNode::start_in`] with a log filter (`RUST_LOG` syntax).
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_in_with_log(
+        dir: &Path,
+        netns: Option<&str>,
+        filter: &str,
+    ) -> anyhow::Result<ProcessNode> {
+        ProcessNode::spawn(dir, filter, netns)
+    }
+
     fn spawn(dir: &Path, filter: &str, netns: Option<&str>) -> anyhow::Result<ProcessNode> {
         let daemon = dir.join("daemon.json");
         let _ = std::fs::remove_file(&daemon);

@@ -2,38 +2,153 @@
 //! alone on the tax sector's network, and provincial relays with a leg in each, every node
 //! a real `lienthong` process in its own network namespace ([`netns`](crate::netns)).
 //!
-//! The tax department's node reaches nothing but the relays; every agency names the relays
-//! in the roster, so documents cross between the networks through circuits on a relay, and
-//! wait in a relay's mailbox for a recipient that is offline.
+//! A node on the tax network reaches nothing but the relays; agencies that name the relays
+//! in the roster are reached through circuits on them, and have documents held in a
+//! relay's mailbox while they are offline.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use crate::netns::{Host, Lab, Network};
 use crate::process::{Federation, ProcessNode, configure};
 
-/// The provincial LAN.
-pub const LAN: [u8; 3] = [10, 53, 1];
-/// The tax sector's dedicated network.
-pub const TAX_NETWORK: [u8; 3] = [10, 53, 2];
+/// The networks of the province.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    /// The provincial LAN, `10.53.1.0/24`.
+    Lan,
+    /// The tax sector's dedicated network, `10.53.2.0/24`.
+    Tax,
+}
+
+impl Net {
+    fn subnet(self) -> [u8; 3] {
+        match self {
+            Net::Lan => [10, 53, 1],
+            Net::Tax => [10, 53, 2],
+        }
+    }
+}
+
+/// One node to build.
+#[derive(Debug, Clone)]
+pub struct SitePlan {
+    /// The agency id.
+    pub organ_id: String,
+    /// The agency's name.
+    pub name: String,
+    /// `agency` or `relay`.
+    pub role: &'static str,
+    /// The networks it is attached to.
+    pub networks: Vec<Net>,
+    /// Whether it names the province's relays in the roster.
+    pub names_relays: bool,
+    /// `config.toml` settings: `(key, value)`, on top of the province's.
+    pub settings: Vec<(String, String)>,
+}
+
+impl SitePlan {
+    /// An agency on `networks` that names the relays.
+    pub fn agency(organ_id: &str, name: &str, networks: &[Net]) -> SitePlan {
+        SitePlan {
+            organ_id: organ_id.to_owned(),
+            name: name.to_owned(),
+            role: "agency",
+            networks: networks.to_vec(),
+            names_relays: true,
+            settings: Vec::new(),
+        }
+    }
+
+    /// A relay on both networks.
+    pub fn relay(organ_id: &str, name: &str) -> SitePlan {
+        SitePlan {
+            role: "relay",
+            names_relays: false,
+            ..SitePlan::agency(organ_id, name, &[Net::Lan, Net::Tax])
+        }
+    }
+
+    /// With a setting.
+    pub fn with(mut self, key: &str, value: &str) -> SitePlan {
+        self.settings.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Naming no relay.
+    pub fn without_relays(mut self) -> SitePlan {
+        self.names_relays = false;
+        self
+    }
+}
+
+/// What a province is made of.
+#[derive(Debug, Clone)]
+pub struct ProvincePlan {
+    /// Every node; relays first is not required.
+    pub sites: Vec<SitePlan>,
+    /// Settings for every node: `(key, value)`.
+    pub settings: Vec<(String, String)>,
+    /// The nodes' log filter (`RUST_LOG` syntax); `None`: the harness's default.
+    pub log: Option<String>,
+}
+
+/// Đồng Nai's agencies in the plans below.
+pub mod dong_nai {
+    /// UBND tỉnh Đồng Nai.
+    pub const UBND: &str = "000.00.00.H19";
+    /// Văn phòng UBND tỉnh.
+    pub const OFFICE: &str = "000.00.01.H19";
+    /// Sở Tài chính.
+    pub const FINANCE: &str = "000.00.11.H19";
+    /// Cục Thuế tỉnh Đồng Nai, a unit of the Ministry of Finance (G12), on the tax network.
+    pub const TAX: &str = "000.19.01.G12";
+    /// The province's relay, run by the Sở TT&TT.
+    pub const RELAY: &str = "000.00.20.H19";
+    /// A second relay, for when the first is down.
+    pub const SECOND_RELAY: &str = "000.00.21.H19";
+}
+
+impl ProvincePlan {
+    /// Đồng Nai (seed 000): three agencies on the LAN, the tax department on its own
+    /// network, and `relays` (1 or 2) relays that every agency names.
+    pub fn dong_nai(relays: usize) -> ProvincePlan {
+        use dong_nai::*;
+        let mut sites = vec![SitePlan::relay(RELAY, "Trạm chuyển tiếp Sở TT&TT Đồng Nai")];
+        if relays > 1 {
+            sites.push(SitePlan::relay(
+                SECOND_RELAY,
+                "Trạm chuyển tiếp dự phòng Đồng Nai",
+            ));
+        }
+        sites.extend([
+            SitePlan::agency(UBND, "UBND tỉnh Đồng Nai", &[Net::Lan]),
+            SitePlan::agency(OFFICE, "Văn phòng UBND tỉnh Đồng Nai", &[Net::Lan]),
+            SitePlan::agency(FINANCE, "Sở Tài chính Đồng Nai", &[Net::Lan]),
+            SitePlan::agency(TAX, "Cục Thuế tỉnh Đồng Nai", &[Net::Tax]),
+        ]);
+        ProvincePlan {
+            sites,
+            settings: Vec::new(),
+            log: None,
+        }
+    }
+}
 
 /// One node of the province: its agency, host, data directory and, while it runs, process.
 #[derive(Debug)]
 pub struct Site {
     /// The agency id.
     pub organ_id: String,
-    /// The agency's name.
-    pub name: String,
-    /// Its data directory.
-    pub dir: PathBuf,
     /// Its host (namespace).
     pub host: Host,
+    /// Its data directory.
+    pub dir: PathBuf,
     /// Its address on each network it is attached to.
     pub addresses: Vec<Ipv4Addr>,
     /// The running process, if any.
     pub node: Option<ProcessNode>,
+    log: Option<String>,
 }
 
 impl Site {
@@ -50,7 +165,10 @@ impl Site {
     /// When it does not become ready.
     pub fn start(&mut self) -> anyhow::Result<&ProcessNode> {
         if self.node.is_none() {
-            self.node = Some(self.host.start(&self.dir)?);
+            self.node = Some(match &self.log {
+                Some(filter) => self.host.start_with_log(&self.dir, filter)?,
+                None => self.host.start(&self.dir)?,
+            });
         }
         Ok(self.node())
     }
@@ -77,56 +195,11 @@ impl Site {
 /// A whole province; see the module docs. Nodes stop before the namespaces go.
 #[derive(Debug)]
 pub struct Province {
-    /// Agencies on the LAN.
-    pub agencies: Vec<Site>,
-    /// The tax department, on the tax network only.
-    pub tax: Site,
-    /// The relays, on both networks.
-    pub relays: Vec<Site>,
-    /// The federation authority.
-    pub federation: Federation,
-    lan: Network,
-    tax_network: Network,
+    sites: Vec<Site>,
+    federation: Federation,
+    _networks: Vec<Network>,
     // Last: dropped after every node has stopped.
-    lab: Lab,
-}
-
-/// What a province is made of.
-#[derive(Debug, Clone)]
-pub struct ProvincePlan {
-    /// `(organ id, name)` of the agencies on the LAN.
-    pub agencies: Vec<(String, String)>,
-    /// `(organ id, name)` of the tax department.
-    pub tax: (String, String),
-    /// `(organ id, name)` of the relays; every agency names all of them, in this order.
-    pub relays: Vec<(String, String)>,
-    /// Extra `config.toml` settings for every node: `(key, value)`.
-    pub settings: Vec<(String, String)>,
-}
-
-impl ProvincePlan {
-    /// Đồng Nai (seed 000): three agencies of the province, the provincial tax
-    /// department, and `relays` relays run by the province.
-    pub fn dong_nai(relays: usize) -> ProvincePlan {
-        let pair = |id: &str, name: &str| (id.to_owned(), name.to_owned());
-        ProvincePlan {
-            agencies: vec![
-                pair("000.00.00.H19", "UBND tỉnh Đồng Nai"),
-                pair("000.00.01.H19", "Văn phòng UBND tỉnh Đồng Nai"),
-                pair("000.00.11.H19", "Sở Tài chính Đồng Nai"),
-            ],
-            // A unit of the Ministry of Finance (G12): Cục Thuế tỉnh Đồng Nai.
-            tax: pair("000.19.01.G12", "Cục Thuế tỉnh Đồng Nai"),
-            relays: [
-                pair("000.00.20.H19", "Trạm chuyển tiếp Sở TT&TT Đồng Nai"),
-                pair("000.00.21.H19", "Trạm chuyển tiếp dự phòng Đồng Nai"),
-            ]
-            .into_iter()
-            .take(relays)
-            .collect(),
-            settings: Vec::new(),
-        }
-    }
+    _lab: Lab,
 }
 
 impl Province {
@@ -137,141 +210,116 @@ impl Province {
     /// When the lab cannot be built (no root, no iproute2) or a node does not start.
     pub fn start(plan: &ProvincePlan) -> anyhow::Result<Province> {
         let mut lab = Lab::new()?;
-        let mut lan = lab.network("lan", LAN)?;
-        let mut tax_network = lab.network("tax", TAX_NETWORK)?;
+        let mut lan = lab.network("lan", Net::Lan.subnet())?;
+        let mut tax = lab.network("tax", Net::Tax.subnet())?;
         let federation = Federation::new("Liên thông tỉnh Đồng Nai")?;
-
-        let mut relays = Vec::new();
-        for (i, (organ_id, name)) in plan.relays.iter().enumerate() {
-            let octet = 254 - u8::try_from(i).context("relay count")?;
-            let mut host = lab.host(&format!("relay{i}"))?;
-            let lan_ip = lab.attach(&mut host, &mut lan, octet)?;
-            let tax_ip = lab.attach(&mut host, &mut tax_network, octet)?;
-            relays.push(Site::init(
-                &federation,
-                organ_id,
-                name,
+        let (mut next_relay, mut next_agency) = (254u8, 10u8);
+        let mut sites = Vec::new();
+        for (i, site) in plan.sites.iter().enumerate() {
+            let octet = if site.role == "relay" {
+                next_relay -= 1;
+                next_relay + 1
+            } else {
+                next_agency += 1;
+                next_agency - 1
+            };
+            let mut host = lab.host(&format!("s{i}"))?;
+            let mut addresses = Vec::new();
+            for net in &site.networks {
+                let network = match net {
+                    Net::Lan => &mut lan,
+                    Net::Tax => &mut tax,
+                };
+                addresses.push(lab.attach(&mut host, network, octet)?);
+            }
+            let listen: Vec<String> = addresses
+                .iter()
+                .map(|ip| format!("/ip4/{ip}/tcp/0"))
+                .collect();
+            let listen: Vec<&str> = listen.iter().map(String::as_str).collect();
+            let dir = federation.init_on(
+                &site.organ_id,
+                &site.name,
+                &listen,
+                &format!("{}:0", host.management()),
+                site.role,
+            )?;
+            for (key, value) in plan.settings.iter().chain(&site.settings) {
+                configure(&dir, key, value)?;
+            }
+            sites.push(Site {
+                organ_id: site.organ_id.clone(),
                 host,
-                vec![lan_ip, tax_ip],
-                "relay",
-                &plan.settings,
-            )?);
+                dir,
+                addresses,
+                node: None,
+                log: plan.log.clone(),
+            });
         }
-        let mut agencies = Vec::new();
-        for (i, (organ_id, name)) in plan.agencies.iter().enumerate() {
-            let octet = 10 + u8::try_from(i).context("agency count")?;
-            let mut host = lab.host(&format!("agency{i}"))?;
-            let ip = lab.attach(&mut host, &mut lan, octet)?;
-            agencies.push(Site::init(
-                &federation,
-                organ_id,
-                name,
-                host,
-                vec![ip],
-                "agency",
-                &plan.settings,
-            )?);
-        }
-        let mut tax_host = lab.host("tax")?;
-        let tax_ip = lab.attach(&mut tax_host, &mut tax_network, 10)?;
-        let tax = Site::init(
-            &federation,
-            &plan.tax.0,
-            &plan.tax.1,
-            tax_host,
-            vec![tax_ip],
-            "agency",
-            &plan.settings,
-        )?;
-
         let mut province = Province {
-            agencies,
-            tax,
-            relays,
+            sites,
             federation,
-            lan,
-            tax_network,
-            lab,
+            _networks: vec![lan, tax],
+            _lab: lab,
         };
-        province.start_all_and_admit()?;
+        province.start_all_and_admit(plan)?;
         Ok(province)
     }
 
-    fn start_all_and_admit(&mut self) -> anyhow::Result<()> {
-        let relay_ids: Vec<String> = self.relays.iter().map(|r| r.organ_id.clone()).collect();
-        let relay_refs: Vec<&str> = relay_ids.iter().map(String::as_str).collect();
-        for relay in &mut self.relays {
-            relay.start()?;
-            self.federation.admit(&relay.dir)?;
+    fn start_all_and_admit(&mut self, plan: &ProvincePlan) -> anyhow::Result<()> {
+        let relays: Vec<&str> = plan
+            .sites
+            .iter()
+            .filter(|s| s.role == "relay")
+            .map(|s| s.organ_id.as_str())
+            .collect();
+        // Relays first: agencies name them.
+        for pass in ["relay", "agency"] {
+            for (site_plan, site) in plan.sites.iter().zip(self.sites.iter_mut()) {
+                if site_plan.role != pass {
+                    continue;
+                }
+                site.start()?;
+                let named: &[&str] = if site_plan.names_relays { &relays } else { &[] };
+                self.federation.admit_with_relays(&site.dir, named)?;
+            }
         }
-        for site in self
-            .agencies
-            .iter_mut()
-            .chain(std::iter::once(&mut self.tax))
-        {
-            site.start()?;
-            self.federation.admit_with_relays(&site.dir, &relay_refs)?;
-        }
-        let nodes: Vec<&ProcessNode> = self.sites().filter_map(|s| s.node.as_ref()).collect();
+        let nodes: Vec<&ProcessNode> = self.sites.iter().filter_map(|s| s.node.as_ref()).collect();
         self.federation.wait_roster(&nodes)
     }
 
-    /// Every site: relays, agencies, the tax department.
-    pub fn sites(&self) -> impl Iterator<Item = &Site> {
-        self.relays
+    /// The site of `organ_id`.
+    ///
+    /// # Panics
+    /// When the province has no such site (a test's mistake).
+    pub fn site(&self, organ_id: &str) -> &Site {
+        self.sites
             .iter()
-            .chain(self.agencies.iter())
-            .chain(std::iter::once(&self.tax))
+            .find(|s| s.organ_id == organ_id)
+            .unwrap_or_else(|| panic!("no site {organ_id}"))
     }
 
-    /// The LAN's namespace (for a test that inspects it).
-    pub fn lan(&self) -> &Network {
-        &self.lan
+    /// The site of `organ_id`, to start or stop it.
+    ///
+    /// # Panics
+    /// When the province has no such site.
+    pub fn site_mut(&mut self, organ_id: &str) -> &mut Site {
+        self.sites
+            .iter_mut()
+            .find(|s| s.organ_id == organ_id)
+            .unwrap_or_else(|| panic!("no site {organ_id}"))
     }
 
-    /// The tax network's namespace.
-    pub fn tax_network(&self) -> &Network {
-        &self.tax_network
+    /// The running node of `organ_id`.
+    ///
+    /// # Panics
+    /// When there is no such site or it is stopped.
+    pub fn node(&self, organ_id: &str) -> &ProcessNode {
+        self.site(organ_id).node()
     }
 
-    /// The lab, for tests that add hosts.
-    pub fn lab(&mut self) -> &mut Lab {
-        &mut self.lab
-    }
-}
-
-impl Site {
-    fn init(
-        federation: &Federation,
-        organ_id: &str,
-        name: &str,
-        host: Host,
-        addresses: Vec<Ipv4Addr>,
-        role: &str,
-        settings: &[(String, String)],
-    ) -> anyhow::Result<Site> {
-        let listen: Vec<String> = addresses
-            .iter()
-            .map(|ip| format!("/ip4/{ip}/tcp/0"))
-            .collect();
-        let listen: Vec<&str> = listen.iter().map(String::as_str).collect();
-        let dir = federation.init_on(
-            organ_id,
-            name,
-            &listen,
-            &format!("{}:0", host.management()),
-            role,
-        )?;
-        for (key, value) in settings {
-            configure(&dir, key, value)?;
-        }
-        Ok(Site {
-            organ_id: organ_id.to_owned(),
-            name: name.to_owned(),
-            dir,
-            host,
-            addresses,
-            node: None,
-        })
+    /// The federation authority.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
     }
 }

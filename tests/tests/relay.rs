@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use lienthong_simulations::province::dong_nai::{FINANCE, OFFICE, RELAY, SECOND_RELAY, TAX, UBND};
 use lienthong_simulations::province::{Province, ProvincePlan};
 use std::net::Ipv4Addr;
 
@@ -40,6 +41,10 @@ fn plan(relays: usize) -> ProvincePlan {
         settings: quick(),
         ..ProvincePlan::dong_nai(relays)
     }
+}
+
+fn start(relays: usize) -> anyhow::Result<Province> {
+    Province::start(&plan(relays))
 }
 
 /// How many times `node`'s inbox holds `package`.
@@ -91,10 +96,12 @@ fn peer(node: &ProcessNode, organ: &str) -> Option<Value> {
 
 #[test]
 fn documents_cross_between_the_lan_and_the_tax_network_through_the_relay() -> anyhow::Result<()> {
-    let province = Province::start(&plan(1))?;
-    let ubnd = &province.agencies[0];
-    let tax = &province.tax;
-    let relay = &province.relays[0];
+    let province = start(1)?;
+    let (ubnd, tax, relay) = (
+        province.site(UBND),
+        province.site(TAX),
+        province.site(RELAY),
+    );
 
     // The tax network reaches nothing but the relay.
     for (address, port) in endpoints(ubnd) {
@@ -110,96 +117,75 @@ fn documents_cross_between_the_lan_and_the_tax_network_through_the_relay() -> an
     assert!(tax.host.can_connect(relay_on_tax.0, relay_on_tax.1)?);
 
     // From the province to the tax department, which only the relay reaches.
-    let to_tax = ubnd
-        .node()
-        .submit(&document(&ubnd.organ_id, &tax.organ_id, 1))?;
+    let to_tax = ubnd.node().submit(&document(UBND, TAX, 1))?;
     let codes = ubnd
         .node()
-        .wait_state(&to_tax, &tax.organ_id, "delivered", DEADLINE)?;
+        .wait_state(&to_tax, TAX, "delivered", DEADLINE)?;
     assert_eq!(codes, ["01"], "the tax department's own receipt 01");
     assert_eq!(copies(tax.node(), &to_tax), 1);
-    let seen = peer(ubnd.node(), &tax.organ_id).expect("the tax node is a known peer");
+    let seen = peer(ubnd.node(), TAX).expect("the tax node is a known peer");
     assert_eq!(
         seen["relayed"], true,
         "the tax node is reached through a circuit: {seen}"
     );
 
     // And back, with the receipt.
-    let to_lan = tax
-        .node()
-        .submit(&document(&tax.organ_id, &ubnd.organ_id, 2))?;
+    let to_lan = tax.node().submit(&document(TAX, UBND, 2))?;
     let codes = tax
         .node()
-        .wait_state(&to_lan, &ubnd.organ_id, "delivered", DEADLINE)?;
+        .wait_state(&to_lan, UBND, "delivered", DEADLINE)?;
     assert_eq!(codes, ["01"]);
     assert_eq!(copies(ubnd.node(), &to_lan), 1);
 
     // Agencies on the LAN still talk directly.
-    let office = &province.agencies[1];
-    let direct = ubnd
-        .node()
-        .submit(&document(&ubnd.organ_id, &office.organ_id, 3))?;
+    let direct = ubnd.node().submit(&document(UBND, OFFICE, 3))?;
     ubnd.node()
-        .wait_state(&direct, &office.organ_id, "delivered", DEADLINE)?;
-    let seen = peer(ubnd.node(), &office.organ_id).expect("known peer");
+        .wait_state(&direct, OFFICE, "delivered", DEADLINE)?;
+    let seen = peer(ubnd.node(), OFFICE).expect("known peer");
     assert_eq!(seen["relayed"], false, "LAN neighbours are direct: {seen}");
     Ok(())
 }
 
 #[test]
 fn a_recipient_offline_gets_its_documents_from_the_mailbox_when_it_is_back() -> anyhow::Result<()> {
-    let mut province = Province::start(&plan(1))?;
-    let relay_id = province.relays[0].organ_id.clone();
-    let (sender_id, recipient_id, tax_id) = (
-        province.agencies[0].organ_id.clone(),
-        province.agencies[2].organ_id.clone(),
-        province.tax.organ_id.clone(),
-    );
-    province.agencies[2].stop()?;
+    let mut province = start(1)?;
+    province.site_mut(FINANCE).stop()?;
 
     // Two senders, one on each network, while the recipient is offline.
-    let from_lan = province.agencies[0]
-        .node()
-        .submit(&document(&sender_id, &recipient_id, 1))?;
-    let from_tax = province
-        .tax
-        .node()
-        .submit(&document(&tax_id, &recipient_id, 2))?;
-    for (sender, package) in [
-        (province.agencies[0].node(), &from_lan),
-        (province.tax.node(), &from_tax),
-    ] {
-        let codes = sender.wait_state(package, &recipient_id, "held_at_relay", DEADLINE)?;
+    let from_lan = province.node(UBND).submit(&document(UBND, FINANCE, 1))?;
+    let from_tax = province.node(TAX).submit(&document(TAX, FINANCE, 2))?;
+    for (sender, package) in [(UBND, &from_lan), (TAX, &from_tax)] {
+        let sender = province.node(sender);
+        let codes = sender.wait_state(package, FINANCE, "held_at_relay", DEADLINE)?;
         assert!(codes.is_empty(), "a hold is not a receipt: {codes:?}");
-        let entry = recipient_status(sender, package, &recipient_id);
-        assert_eq!(entry["held"]["relay"], relay_id.as_str(), "{entry}");
+        let entry = recipient_status(sender, package, FINANCE);
+        assert_eq!(entry["held"]["relay"], RELAY, "{entry}");
         assert!(entry["held"]["held_at"].is_string(), "{entry}");
     }
 
     // The senders go offline too, so the recipient can only get the documents from the
     // relay's mailbox when it is back.
-    province.agencies[0].stop()?;
-    province.tax.stop()?;
-    province.agencies[2].start()?;
+    province.site_mut(UBND).stop()?;
+    province.site_mut(TAX).stop()?;
+    province.site_mut(FINANCE).start()?;
     for package in [&from_lan, &from_tax] {
         wait_for("the document from the mailbox", DEADLINE, || {
-            (copies(province.agencies[2].node(), package) == 1).then_some(())
+            (copies(province.node(FINANCE), package) == 1).then_some(())
         })?;
     }
     // The senders come back; their recipient's receipts 01 wait for them at the relay.
-    province.agencies[0].start()?;
-    province.tax.start()?;
-    for (sender, package) in [
-        (province.agencies[0].node(), &from_lan),
-        (province.tax.node(), &from_tax),
-    ] {
-        let codes = sender.wait_state(package, &recipient_id, "delivered", DEADLINE)?;
+    province.site_mut(UBND).start()?;
+    province.site_mut(TAX).start()?;
+    for (sender, package) in [(UBND, &from_lan), (TAX, &from_tax)] {
+        let codes = province
+            .node(sender)
+            .wait_state(package, FINANCE, "delivered", DEADLINE)?;
         assert_eq!(codes, ["01"], "the recipient's own receipt 01");
     }
-    assert_eq!(copies(province.agencies[2].node(), &from_lan), 1);
-    assert_eq!(copies(province.agencies[2].node(), &from_tax), 1);
+    assert_eq!(copies(province.node(FINANCE), &from_lan), 1);
+    assert_eq!(copies(province.node(FINANCE), &from_tax), 1);
     // Nothing stays behind at the relay, and it passed on both documents and both receipts.
-    let relay = province.relays[0].node();
+    let relay = province.node(RELAY);
     wait_for("the relay's mailbox to empty", DEADLINE, || {
         let health = relay.get_json("/api/v1/relay").ok()?;
         (health["held"] == 0 && health["forward"] == 0).then_some(())
@@ -215,47 +201,31 @@ fn a_recipient_offline_gets_its_documents_from_the_mailbox_when_it_is_back() -> 
 
 #[test]
 fn a_relay_killed_and_restarted_in_the_middle_loses_nothing() -> anyhow::Result<()> {
-    let mut province = Province::start(&plan(1))?;
-    let sender_id = province.agencies[0].organ_id.clone();
-    let recipient_id = province.agencies[1].organ_id.clone();
-    province.agencies[1].stop()?;
+    let mut province = start(1)?;
+    province.site_mut(OFFICE).stop()?;
 
     // Three documents are held by the relay, then the relay crashes.
     let mut packages = Vec::new();
     for n in 0..3 {
-        let package =
-            province.agencies[0]
-                .node()
-                .submit(&document(&sender_id, &recipient_id, n))?;
-        province.agencies[0].node().wait_state(
-            &package,
-            &recipient_id,
-            "held_at_relay",
-            DEADLINE,
-        )?;
+        let sender = province.node(UBND);
+        let package = sender.submit(&document(UBND, OFFICE, n))?;
+        sender.wait_state(&package, OFFICE, "held_at_relay", DEADLINE)?;
         packages.push(package);
     }
-    province.relays[0].kill9();
+    province.site_mut(RELAY).kill9();
     // Two more while the relay is down: they wait in the sender's outbox.
     for n in 3..5 {
-        packages.push(province.agencies[0].node().submit(&document(
-            &sender_id,
-            &recipient_id,
-            n,
-        ))?);
+        packages.push(province.node(UBND).submit(&document(UBND, OFFICE, n))?);
     }
-    province.relays[0].start()?;
-    province.agencies[1].start()?;
+    province.site_mut(RELAY).start()?;
+    province.site_mut(OFFICE).start()?;
     for package in &packages {
-        let codes = province.agencies[0].node().wait_state(
-            package,
-            &recipient_id,
-            "delivered",
-            DEADLINE,
-        )?;
+        let codes = province
+            .node(UBND)
+            .wait_state(package, OFFICE, "delivered", DEADLINE)?;
         assert_eq!(codes, ["01"]);
         assert_eq!(
-            copies(province.agencies[1].node(), package),
+            copies(province.node(OFFICE), package),
             1,
             "exactly one copy of {package}"
         );
@@ -265,34 +235,32 @@ fn a_relay_killed_and_restarted_in_the_middle_loses_nothing() -> anyhow::Result<
 
 #[test]
 fn a_relay_stores_nothing_it_can_read() -> anyhow::Result<()> {
-    let mut province = Province::start(&plan(1))?;
-    let sender_id = province.agencies[0].organ_id.clone();
-    let recipient_id = province.agencies[1].organ_id.clone();
-    province.agencies[1].stop()?;
-    let document = document(&sender_id, &recipient_id, 7);
+    let mut province = start(1)?;
+    province.site_mut(OFFICE).stop()?;
+    let document = document(UBND, OFFICE, 7);
     let text = String::from_utf8(document.clone())?;
     let subject = between(&text, "<edXML:Subject>", "</edXML:Subject>").expect("a subject");
     let document_id = between(&text, "<edXML:DocumentId>", "</edXML:DocumentId>").expect("an id");
-    let package = province.agencies[0].node().submit(&document)?;
-    province.agencies[0]
-        .node()
-        .wait_state(&package, &recipient_id, "held_at_relay", DEADLINE)?;
+    let package = province.node(UBND).submit(&document)?;
+    province
+        .node(UBND)
+        .wait_state(&package, OFFICE, "held_at_relay", DEADLINE)?;
 
     // Stopped, so that everything is on disk as it is.
-    province.relays[0].stop()?;
-    province.agencies[0].stop()?;
+    province.site_mut(RELAY).stop()?;
+    province.site_mut(UBND).stop()?;
     let needles = [
         subject.as_bytes(),
         document_id.as_bytes(),
         b"edXML:edXMLBody".as_slice(),
     ];
-    let relay_hits = find_in_files(&province.relays[0].dir.join("store"), &needles)?;
+    let relay_hits = find_in_files(&province.site(RELAY).dir.join("store"), &needles)?;
     assert!(
         relay_hits.is_empty(),
         "the relay's store holds plaintext: {relay_hits:?}"
     );
     // The same search finds them in the sender's store, which keeps the document in clear.
-    let sender_hits = find_in_files(&province.agencies[0].dir.join("store"), &needles)?;
+    let sender_hits = find_in_files(&province.site(UBND).dir.join("store"), &needles)?;
     assert!(
         !sender_hits.is_empty(),
         "the search would have found the document"
@@ -302,37 +270,25 @@ fn a_relay_stores_nothing_it_can_read() -> anyhow::Result<()> {
 
 #[test]
 fn with_one_relay_down_senders_use_the_other() -> anyhow::Result<()> {
-    let mut province = Province::start(&plan(2))?;
-    let (first, second) = (
-        province.relays[0].organ_id.clone(),
-        province.relays[1].organ_id.clone(),
-    );
-    let sender_id = province.tax.organ_id.clone();
-    let recipient_id = province.agencies[0].organ_id.clone();
-    province.relays[0].kill9();
-    province.agencies[0].stop()?;
+    let mut province = start(2)?;
+    province.site_mut(RELAY).kill9();
+    province.site_mut(UBND).stop()?;
 
-    let package = province
-        .tax
-        .node()
-        .submit(&document(&sender_id, &recipient_id, 1))?;
+    let package = province.node(TAX).submit(&document(TAX, UBND, 1))?;
     province
-        .tax
-        .node()
-        .wait_state(&package, &recipient_id, "held_at_relay", DEADLINE)?;
-    let entry = recipient_status(province.tax.node(), &package, &recipient_id);
+        .node(TAX)
+        .wait_state(&package, UBND, "held_at_relay", DEADLINE)?;
+    let entry = recipient_status(province.node(TAX), &package, UBND);
     assert_eq!(
-        entry["held"]["relay"],
-        second.as_str(),
-        "{first} is down, so {second} holds it: {entry}"
+        entry["held"]["relay"], SECOND_RELAY,
+        "{RELAY} is down, so {SECOND_RELAY} holds it: {entry}"
     );
-    province.agencies[0].start()?;
+    province.site_mut(UBND).start()?;
     let codes = province
-        .tax
-        .node()
-        .wait_state(&package, &recipient_id, "delivered", DEADLINE)?;
+        .node(TAX)
+        .wait_state(&package, UBND, "delivered", DEADLINE)?;
     assert_eq!(codes, ["01"]);
-    assert_eq!(copies(province.agencies[0].node(), &package), 1);
+    assert_eq!(copies(province.node(UBND), &package), 1);
     Ok(())
 }
 

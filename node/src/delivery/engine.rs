@@ -256,7 +256,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
                 retry(ctx, entry, format!("refused by {recipient}: {rejection}")).await
             }
         }
-        Ok(Response::Busy) => retry(ctx, entry, format!("{recipient} is busy")).await,
+        Ok(Response::Busy) => soon(ctx),
         Ok(other) => {
             retry(
                 ctx,
@@ -280,7 +280,10 @@ async fn hold_at_relay(
 ) -> Outcome {
     let hold = match relay::deposit(ctx, package, &entry.recipient).await {
         Ok(hold) => hold,
-        Err(no_relay) => return retry(ctx, entry, format!("{problem}; {no_relay}")).await,
+        Err(relay::DepositError::Busy) => return soon(ctx),
+        Err(relay::DepositError::Failed(no_relay)) => {
+            return retry(ctx, entry, format!("{problem}; {no_relay}")).await;
+        }
     };
     let mut held = entry;
     let first = held.state != DeliveryState::HeldAtRelay;
@@ -362,6 +365,18 @@ pub(crate) async fn send(
         .await
         .map_err(|e| format!("decoding task failed: {e}"))?
         .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
+}
+
+/// A peer answered `Busy`: it is up and asks for a moment, so the next attempt comes after
+/// `delivery.retry_initial` (with jitter) however many attempts came before, and nothing is
+/// written: the entry is as it was.
+fn soon(ctx: &NodeContext) -> Outcome {
+    let delay = ctx
+        .config
+        .delivery
+        .retry_initial
+        .mul_f64(0.5 + 0.5 * rand::random::<f64>());
+    Outcome::Retry(add(clock::now(), delay))
 }
 
 /// Records a failed attempt and plans the next one.

@@ -19,17 +19,38 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
 
+/// Why no relay holds a package.
+#[derive(Debug)]
+pub(crate) enum DepositError {
+    /// A relay that would take it is busy now: come back soon.
+    Busy,
+    /// Every relay failed or refused, or there is none; why, for the outbox.
+    Failed(String),
+}
+
+impl From<String> for DepositError {
+    fn from(problem: String) -> Self {
+        DepositError::Failed(problem)
+    }
+}
+
+impl From<&str> for DepositError {
+    fn from(problem: &str) -> Self {
+        DepositError::Failed(problem.to_owned())
+    }
+}
+
 /// Seals `package` for `recipient` and deposits it at the first of the recipient's relays
 /// that takes it.
 ///
 /// # Errors
-/// Why no relay holds it: the recipient names no relay or publishes no encryption key, or
-/// each relay's own failure.
+/// [`DepositError::Busy`] when a relay was busy, otherwise why no relay holds it: the
+/// recipient names no relay or publishes no encryption key, or each relay's own failure.
 pub(crate) async fn deposit(
     ctx: &Arc<NodeContext>,
     package: &SignedPackage,
     recipient: &OrganId,
-) -> Result<SignedHold, String> {
+) -> Result<SignedHold, DepositError> {
     let roster = ctx.roster().ok_or("this node has no roster")?;
     let now = clock::now();
     let relays: Vec<OrganId> = roster
@@ -39,7 +60,7 @@ pub(crate) async fn deposit(
         .filter(|relay| relay != &ctx.organ_id)
         .collect();
     if relays.is_empty() {
-        return Err(format!("{recipient} names no relay to hold it"));
+        return Err(format!("{recipient} names no relay to hold it").into());
     }
     let key = roster
         .member(recipient)
@@ -59,6 +80,7 @@ pub(crate) async fn deposit(
         .map_err(|e| format!("cannot seal the package for {recipient}: {e}"))?
     };
     let mut problems = Vec::new();
+    let mut busy = false;
     for relay in &relays {
         match send(ctx, relay, Request::Deposit(sealed.clone())).await {
             Ok(Response::Held(hold)) => match check_hold(ctx, &hold, package, recipient, relay) {
@@ -68,13 +90,16 @@ pub(crate) async fn deposit(
             Ok(Response::Rejected(rejection)) => {
                 problems.push(format!("relay {relay} refused: {rejection}"));
             }
-            Ok(Response::Busy) => problems.push(format!("relay {relay} is busy")),
+            Ok(Response::Busy) => busy = true,
             Ok(other) => problems.push(format!("relay {relay} answered {other:?}")),
             Err(problem) => problems.push(format!("relay {relay}: {problem}")),
         }
         debug!(%relay, %recipient, "deposit not taken; trying the next relay");
     }
-    Err(problems.join("; "))
+    if busy {
+        return Err(DepositError::Busy);
+    }
+    Err(problems.join("; ").into())
 }
 
 /// Checks a relay's hold: signed with the relay's roster key, about this package from

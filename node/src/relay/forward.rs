@@ -8,9 +8,10 @@
 //! forward queue only when its sender has accepted it, so a crash at any point repeats
 //! work and never loses it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::seal::SealedPackage;
@@ -24,10 +25,14 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::network::{NetworkEvent, RelayMembers};
-use crate::store::addressee;
+use crate::store::HeldPackage;
 
-/// Most packages pushed to one member per pass, and receipts forwarded per pass.
+/// Packages read from the mailbox, or receipts from the forward queue, at a time.
 const PASS_BATCH: usize = 64;
+/// Most batches one pass takes for one agency.
+const MAX_BATCHES: usize = 1024;
+/// Packages or receipts in flight to one agency at once.
+const IN_FLIGHT: usize = 16;
 
 /// The relay server's state the rest of the node reaches: who it serves, and a way to
 /// wake the forwarding task.
@@ -141,11 +146,23 @@ pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
     }
 }
 
-/// Offers `member` what is held for it, oldest first, until the mailbox is empty or the
-/// member cannot be reached.
+/// How one held package or receipt fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Passed {
+    /// Taken: it left the mailbox or the queue.
+    Yes,
+    /// Refused for now; it stays, and the others are tried.
+    Kept,
+    /// The agency cannot be reached or the store failed: stop for this pass.
+    Stop,
+}
+
+/// Offers `member` what is held for it, oldest first and [`IN_FLIGHT`] at a time (so the
+/// member's store commits them together), until the mailbox is empty or the member
+/// cannot be reached.
 async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
-    // Bounded: at most this many batches per pass.
-    for _ in 0..16 {
+    // Until the mailbox is empty or the member stops taking; bounded all the same.
+    for _ in 0..MAX_BATCHES {
         let held = {
             let store = ctx.store.clone();
             let member = member.clone();
@@ -164,57 +181,68 @@ async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
         if held.is_empty() {
             return;
         }
-        let mut progressed = false;
-        for package in held {
-            let sealed = match SealedPackage::from_wire(package.sealed, &ctx.limits) {
-                Ok(sealed) => sealed,
+        let outcomes: Vec<Passed> = futures::stream::iter(held)
+            .map(|package| push_one(ctx, member, package))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
+            return;
+        }
+    }
+}
+
+/// Offers one held package to its member; releases it against the member's receipt.
+async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage) -> Passed {
+    let sealed = match SealedPackage::from_wire(package.sealed, &ctx.limits) {
+        Ok(sealed) => sealed,
+        Err(e) => {
+            warn!(error = %e, package = %package.entry.package_id, "a held package does not read back; left held");
+            return Passed::Kept;
+        }
+    };
+    let id = sealed.id();
+    match send(ctx, member, Request::DeliverSealed(sealed)).await {
+        Ok(Response::Delivered { receipt, .. }) => {
+            if let Err(problem) = check_member_receipt(ctx, member, &id, &receipt) {
+                warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
+                return Passed::Kept;
+            }
+            let store = ctx.store.clone();
+            match tokio::task::spawn_blocking(move || store.release(&receipt)).await {
+                Ok(Ok(_)) => {
+                    // Its receipt now waits in the forward queue: make sure a pass follows.
+                    if let Some(server) = &ctx.relay {
+                        server.wake();
+                    }
+                    ctx.metrics.relay_passed.inc();
+                    info!(target: "lienthong::events::passed", package = %id, %member, "held package delivered to its recipient");
+                    Passed::Yes
+                }
+                Ok(Err(e)) => {
+                    warn!(error = %e, "cannot release a held package");
+                    Passed::Stop
+                }
                 Err(e) => {
-                    warn!(error = %e, package = %package.entry.package_id, "a held package does not read back; left held");
-                    continue;
-                }
-            };
-            let id = sealed.id();
-            match send(ctx, member, Request::DeliverSealed(sealed)).await {
-                Ok(Response::Delivered { receipt, .. }) => {
-                    if let Err(problem) = check_member_receipt(ctx, member, &id, &receipt) {
-                        warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
-                        continue;
-                    }
-                    let store = ctx.store.clone();
-                    match tokio::task::spawn_blocking(move || store.release(&receipt)).await {
-                        Ok(Ok(_)) => {
-                            progressed = true;
-                            ctx.metrics.relay_passed.inc();
-                            info!(target: "lienthong::events::passed", package = %id, %member, "held package delivered to its recipient");
-                        }
-                        Ok(Err(e)) => {
-                            warn!(error = %e, "cannot release a held package");
-                            return;
-                        }
-                        Err(e) => {
-                            warn!(error = %e, "release task failed");
-                            return;
-                        }
-                    }
-                }
-                Ok(Response::Rejected(rejection)) => {
-                    // Left held: the member may be fixed (its roster, its clock); the
-                    // sender's own rechecks go on meanwhile.
-                    warn!(package = %id, %member, rejection = %rejection, "a member refused a held package; left held");
-                }
-                Ok(Response::Busy) => return,
-                Ok(other) => {
-                    warn!(package = %id, %member, answer = ?other, "unexpected answer to a held package");
-                    return;
-                }
-                Err(problem) => {
-                    debug!(%member, problem = %problem, "member not reachable; its packages stay held");
-                    return;
+                    warn!(error = %e, "release task failed");
+                    Passed::Stop
                 }
             }
         }
-        if !progressed {
-            return;
+        Ok(Response::Rejected(rejection)) => {
+            // Left held: the member may be fixed (its roster, its clock), and a refusal for
+            // good comes back as its receipt 02 when it pulls the mailbox.
+            warn!(package = %id, %member, rejection = %rejection, "a member refused a held package; left held");
+            Passed::Kept
+        }
+        Ok(Response::Busy) => Passed::Stop,
+        Ok(other) => {
+            warn!(package = %id, %member, answer = ?other, "unexpected answer to a held package");
+            Passed::Stop
+        }
+        Err(problem) => {
+            debug!(%member, problem = %problem, "member not reachable; its packages stay held");
+            Passed::Stop
         }
     }
 }
@@ -241,13 +269,14 @@ pub(crate) fn check_member_receipt(
     Ok(())
 }
 
-/// Hands queued receipts to the agencies they are for; one destination at a time stops at
-/// its first failure, so an unreachable sender costs one attempt per pass.
+/// Hands queued receipts to the agencies they are for, every agency at once and each one's
+/// receipts in turn, until its queue is empty or it cannot be reached: an unreachable
+/// agency costs one attempt per pass and holds up no other.
 async fn forward_receipts(ctx: &Arc<NodeContext>) {
-    let queued = {
+    let destinations = {
         let store = ctx.store.clone();
-        match tokio::task::spawn_blocking(move || store.forward_queue(PASS_BATCH * 4)).await {
-            Ok(Ok(queued)) => queued,
+        match tokio::task::spawn_blocking(move || store.forward_destinations()).await {
+            Ok(Ok(destinations)) => destinations,
             Ok(Err(e)) => {
                 warn!(error = %e, "cannot read the forward queue");
                 return;
@@ -258,47 +287,88 @@ async fn forward_receipts(ctx: &Arc<NodeContext>) {
             }
         }
     };
-    let mut unreachable: HashSet<OrganId> = HashSet::new();
-    for receipt in queued {
-        let to = addressee(&receipt).clone();
-        if unreachable.contains(&to) {
-            continue;
-        }
-        let done = match send(ctx, &to, Request::Receipt(receipt.clone())).await {
-            Ok(Response::ReceiptAccepted { .. }) => true,
-            Ok(Response::Rejected(rejection))
-                if !matches!(
-                    rejection.reason,
-                    RejectReason::Unavailable | RejectReason::ClockSkew
-                ) =>
+    let mut all = JoinSet::new();
+    for to in destinations {
+        let ctx = ctx.clone();
+        all.spawn(async move { forward_to(&ctx, &to).await }.in_current_span());
+    }
+    while all.join_next().await.is_some() {}
+}
+
+/// Forwards `to`'s receipts, a batch at a time and [`IN_FLIGHT`] at once, until none are
+/// left or `to` stops taking them.
+async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
+    // Until the queue is empty or the agency stops taking; bounded all the same.
+    for _ in 0..MAX_BATCHES {
+        let queued = {
+            let store = ctx.store.clone();
+            let to = to.clone();
+            match tokio::task::spawn_blocking(move || store.forward_queue_for(&to, PASS_BATCH))
+                .await
             {
-                // The addressee will never take it (it does not know the package, the
-                // issuer was revoked): keeping it would only repeat the refusal.
-                warn!(receipt = %receipt.id(), %to, rejection = %rejection, "a forwarded receipt was refused for good; dropped");
-                true
-            }
-            Ok(other) => {
-                debug!(%to, answer = ?other, "receipt not taken; kept");
-                unreachable.insert(to.clone());
-                false
-            }
-            Err(problem) => {
-                debug!(%to, problem = %problem, "addressee not reachable; receipts kept");
-                unreachable.insert(to.clone());
-                false
+                Ok(Ok(queued)) => queued,
+                Ok(Err(e)) => {
+                    warn!(error = %e, "cannot read the forward queue");
+                    return;
+                }
+                Err(e) => {
+                    warn!(error = %e, "forward queue task failed");
+                    return;
+                }
             }
         };
-        if done {
-            let store = ctx.store.clone();
-            let forwarded = receipt.clone();
-            match tokio::task::spawn_blocking(move || store.forwarded(&forwarded)).await {
-                Ok(Ok(())) => {
-                    ctx.metrics.relay_receipts_forwarded.inc();
-                    info!(target: "lienthong::events::receipt_forwarded", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt forwarded");
-                }
-                Ok(Err(e)) => warn!(error = %e, "cannot drop a forwarded receipt"),
-                Err(e) => warn!(error = %e, "forward queue task failed"),
-            }
+        if queued.is_empty() {
+            return;
+        }
+        let outcomes: Vec<Passed> = futures::stream::iter(queued)
+            .map(|receipt| forward_one(ctx, to, receipt))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
+            return;
+        }
+    }
+}
+
+/// Hands one receipt to `to`; drops it from the queue once taken (or refused for good).
+async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceipt) -> Passed {
+    match send(ctx, to, Request::Receipt(receipt.clone())).await {
+        Ok(Response::ReceiptAccepted { .. }) => {}
+        Ok(Response::Rejected(rejection))
+            if !matches!(
+                rejection.reason,
+                RejectReason::Unavailable | RejectReason::ClockSkew
+            ) =>
+        {
+            // The addressee will never take it (it does not know the package, the issuer
+            // was revoked): keeping it would only repeat the refusal.
+            warn!(receipt = %receipt.id(), %to, rejection = %rejection, "a forwarded receipt was refused for good; dropped");
+        }
+        Ok(other) => {
+            debug!(%to, answer = ?other, "receipt not taken; kept");
+            return Passed::Stop;
+        }
+        Err(problem) => {
+            debug!(%to, problem = %problem, "addressee not reachable; receipts kept");
+            return Passed::Stop;
+        }
+    }
+    let store = ctx.store.clone();
+    let forwarded = receipt.clone();
+    match tokio::task::spawn_blocking(move || store.forwarded(&forwarded)).await {
+        Ok(Ok(())) => {
+            ctx.metrics.relay_receipts_forwarded.inc();
+            info!(target: "lienthong::events::receipt_forwarded", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt forwarded");
+            Passed::Yes
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot drop a forwarded receipt");
+            Passed::Stop
+        }
+        Err(e) => {
+            warn!(error = %e, "forward queue task failed");
+            Passed::Stop
         }
     }
 }

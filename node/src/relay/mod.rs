@@ -25,7 +25,7 @@ pub(crate) mod member;
 mod routes;
 pub(crate) mod serve;
 
-pub(crate) use deposit::deposit;
+pub(crate) use deposit::{DepositError, deposit};
 pub use forward::RelayServer;
 pub(crate) use forward::{forward, keep_members};
 pub use member::Opening;

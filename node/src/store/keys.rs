@@ -184,7 +184,27 @@ fn agency_prefix(organ: &OrganId) -> Vec<u8> {
     key
 }
 
-/// `mailbox` prefix of one member's packages.
+/// The agency id an [`agency_prefix`]ed key starts with.
+pub(super) fn agency_of(key: &[u8]) -> Option<OrganId> {
+    let (&len, rest) = key.split_first()?;
+    let id = rest.get(..usize::from(len))?;
+    OrganId::parse(std::str::from_utf8(id).ok()?).ok()
+}
+
+/// The smallest key greater than every key starting with `prefix`; `prefix` itself if
+/// no such key exists (all bytes `0xff`).
+pub(super) fn after_prefix(prefix: &[u8]) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    while let Some(last) = key.pop() {
+        if last < u8::MAX {
+            key.push(last + 1);
+            return key;
+        }
+    }
+    prefix.to_vec()
+}
+
+/// `mailbox` and `forward` prefix of one agency's entries.
 pub(super) fn mailbox_prefix(recipient: &OrganId) -> Vec<u8> {
     agency_prefix(recipient)
 }
@@ -256,6 +276,19 @@ mod tests {
         assert!(
             by_time(Timestamp::from_millis(5), &high) < by_time(Timestamp::from_millis(5), &low)
         );
+    }
+
+    #[test]
+    fn agency_prefixes_read_back_and_bound_their_keys() {
+        let organ = organ("000.19.01.G12");
+        let key = forward(&organ, &ReceiptId::from_bytes([0xff; 32]));
+        assert_eq!(agency_of(&key), Some(organ.clone()));
+        let after = after_prefix(&mailbox_prefix(&organ));
+        assert!(key.as_slice() < after.as_slice());
+        assert!(mailbox_prefix(&organ).as_slice() < after.as_slice());
+        assert_eq!(after_prefix(&[1, 0xff]), [2]);
+        assert_eq!(agency_of(&[]), None);
+        assert_eq!(agency_of(&[9, b'x']), None);
     }
 
     #[test]

@@ -320,15 +320,50 @@ impl Store {
         self.sync()
     }
 
-    /// Up to `limit` receipts waiting to be forwarded, grouped by the agency they are for
-    /// ([`addressee`]).
+    /// The agencies receipts wait for, each once.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a key does not start with an agency id;
+    /// [`StoreError::Read`].
+    pub fn forward_destinations(&self) -> Result<Vec<OrganId>, StoreError> {
+        let mut destinations: Vec<OrganId> = Vec::new();
+        let mut skip_to: Option<Vec<u8>> = None;
+        // One key per destination: after reading one, jump past its prefix.
+        loop {
+            let mut scan = match &skip_to {
+                None => self.db().iter(Tree::Forward),
+                Some(from) => self.db().range_from(Tree::Forward, from),
+            };
+            let Some(item) = scan.next() else {
+                return Ok(destinations);
+            };
+            let (key, _) = item?;
+            let organ = keys::agency_of(&key).ok_or_else(|| {
+                corrupt(
+                    Tree::Forward,
+                    &key,
+                    Corruption::Missing {
+                        what: "the agency a forwarded receipt is for",
+                    },
+                )
+            })?;
+            skip_to = Some(keys::after_prefix(&keys::mailbox_prefix(&organ)));
+            destinations.push(organ);
+        }
+    }
+
+    /// Up to `limit` receipts waiting for `to`, in key order.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when one no longer reads as a receipt; [`StoreError::Read`].
-    pub fn forward_queue(&self, limit: usize) -> Result<Vec<SignedReceipt>, StoreError> {
+    pub fn forward_queue_for(
+        &self,
+        to: &OrganId,
+        limit: usize,
+    ) -> Result<Vec<SignedReceipt>, StoreError> {
         let limits = EnvelopeLimits::default();
         self.db()
-            .iter(Tree::Forward)
+            .scan_prefix(Tree::Forward, &keys::mailbox_prefix(to))
             .take(limit)
             .map(|item| {
                 let (key, value) = item?;

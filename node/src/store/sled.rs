@@ -180,6 +180,14 @@ impl Db {
         }
     }
 
+    /// Every entry from `from` on, in key order.
+    pub(super) fn range_from(&self, tree: Tree, from: &[u8]) -> Scan {
+        Scan {
+            tree,
+            iter: self.tree(tree).range(from.to_vec()..),
+        }
+    }
+
     /// Every entry, in key order (reversible).
     pub(super) fn iter(&self, tree: Tree) -> Scan {
         Scan {

@@ -62,6 +62,24 @@ impl Pair {
         Ok(kb / 1024.0)
     }
 
+    /// The direct route: sender to recipient on loopback.
+    pub(super) fn route(&self) -> Route {
+        Route {
+            sender: self.sender.clone(),
+            from: SENDER,
+            to: RECIPIENT,
+        }
+    }
+}
+
+/// Who sends to whom, for the delivery figures.
+pub(super) struct Route {
+    pub(super) sender: Arc<ProcessNode>,
+    pub(super) from: &'static str,
+    pub(super) to: &'static str,
+}
+
+impl Route {
     fn pending(&self) -> anyhow::Result<u64> {
         self.sender.get_json("/health")?["pending_deliveries"]
             .as_u64()
@@ -78,7 +96,7 @@ impl Pair {
 }
 
 /// Submits `documents` from `CLIENTS` threads; returns (package id, submit start in ms).
-fn submit_all(
+pub(super) fn submit_all(
     sender: &Arc<ProcessNode>,
     documents: Vec<Vec<u8>>,
 ) -> anyhow::Result<Vec<(String, u64)>> {
@@ -127,24 +145,30 @@ pub(super) fn ingest(pair: &Pair, count: usize) -> anyhow::Result<f64> {
 }
 
 /// 10 KB documents per second, from submission to every receipt 01 recorded at the sender.
-pub(super) fn small_throughput(pair: &Pair, count: usize) -> anyhow::Result<f64> {
-    let baseline = pair.pending()?;
+/// `first` numbers the documents, so that each run sends new ones.
+pub(super) fn small_throughput(route: &Route, count: usize, first: usize) -> anyhow::Result<f64> {
+    let baseline = route.pending()?;
     let documents = (0..count)
-        .map(|n| document(SENDER, RECIPIENT, n, 10 * 1024))
+        .map(|n| document(route.from, route.to, first + n, 10 * 1024))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let start = Instant::now();
-    submit_all(&pair.sender, documents)?;
-    pair.wait_delivered(baseline, Duration::from_secs(600))?;
+    submit_all(&route.sender, documents)?;
+    route.wait_delivered(baseline, Duration::from_secs(600))?;
     Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Submission to receipt 01 at the sender, for documents sent one at a time at `rate` per
 /// second: p50 and p99 in ms.
-pub(super) fn small_latency(pair: &Pair, count: usize, rate: f64) -> anyhow::Result<(f64, f64)> {
+pub(super) fn small_latency(
+    route: &Route,
+    count: usize,
+    rate: f64,
+    first: usize,
+) -> anyhow::Result<(f64, f64)> {
     let documents = (0..count)
-        .map(|n| document(SENDER, RECIPIENT, 500_000 + n, 10 * 1024))
+        .map(|n| document(route.from, route.to, first + n, 10 * 1024))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let baseline = pair.pending()?;
+    let baseline = route.pending()?;
     let interval = Duration::from_secs_f64(1.0 / rate);
     let mut sent = Vec::new();
     let begin = Instant::now();
@@ -155,25 +179,29 @@ pub(super) fn small_latency(pair: &Pair, count: usize, rate: f64) -> anyhow::Res
             std::thread::sleep(wait);
         }
         let start = now_ms();
-        sent.push((pair.sender.submit(doc)?, start));
+        sent.push((route.sender.submit(doc)?, start));
     }
-    pair.wait_delivered(baseline, Duration::from_secs(300))?;
+    route.wait_delivered(baseline, Duration::from_secs(300))?;
     let mut samples = Vec::new();
     for (package, start) in &sent {
-        let delivered = delivered_at(&pair.sender, package)?;
+        let delivered = delivered_at(&route.sender, package)?;
         samples.push(delivered.saturating_sub(*start) as f64);
     }
     Ok(percentiles(&mut samples))
 }
 
 /// MB/s for one document with a large attachment, from submission to receipt 01.
-pub(super) fn large_throughput(pair: &Pair, attachment: usize) -> anyhow::Result<f64> {
-    let doc = document(SENDER, RECIPIENT, 900_000, attachment * 4 / 3 + 1400)?;
-    let baseline = pair.pending()?;
+pub(super) fn large_throughput(
+    route: &Route,
+    attachment: usize,
+    first: usize,
+) -> anyhow::Result<f64> {
+    let doc = document(route.from, route.to, first, attachment * 4 / 3 + 1400)?;
+    let baseline = route.pending()?;
     let start = now_ms();
-    let package = pair.sender.submit(&doc)?;
-    pair.wait_delivered(baseline, Duration::from_secs(300))?;
-    let delivered = delivered_at(&pair.sender, &package)?;
+    let package = route.sender.submit(&doc)?;
+    route.wait_delivered(baseline, Duration::from_secs(300))?;
+    let delivered = delivered_at(&route.sender, &package)?;
     let secs = (delivered.saturating_sub(start)).max(1) as f64 / 1000.0;
     Ok(doc.len() as f64 / secs / 1e6)
 }

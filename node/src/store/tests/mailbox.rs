@@ -120,7 +120,9 @@ fn the_recipient_s_receipt_releases_the_package_and_waits_for_the_sender() {
         None
     );
     assert_eq!(
-        fx.store.forward_queue(10).expect("queue"),
+        fx.store
+            .forward_queue_for(&organ(SENDER), 10)
+            .expect("queue"),
         std::slice::from_ref(&receipt)
     );
     assert_eq!(
@@ -138,12 +140,23 @@ fn the_recipient_s_receipt_releases_the_package_and_waits_for_the_sender() {
         "no longer held"
     );
     fx.store.queue_forward(&receipt).expect("queues");
-    assert_eq!(fx.store.forward_queue(10).expect("queue").len(), 1);
+    assert_eq!(
+        fx.store
+            .forward_queue_for(&organ(SENDER), 10)
+            .expect("queue")
+            .len(),
+        1
+    );
 
     fx.store.forwarded(&receipt).expect("drops");
     fx.store.forwarded(&receipt).expect("drops again: no-op");
     let fx = fx.reopen();
-    assert!(fx.store.forward_queue(10).expect("queue").is_empty());
+    assert!(
+        fx.store
+            .forward_queue_for(&organ(SENDER), 10)
+            .expect("queue")
+            .is_empty()
+    );
     assert_eq!(fx.store.relay_counts().expect("counts").forward, 0);
 }
 
