@@ -46,6 +46,43 @@ pub struct Config {
     /// Relays: how a member uses its relays, and, on a relay node, what it grants.
     #[serde(default)]
     pub relay: RelayConfig,
+    /// Status receipts: gossip, catching up, monitoring.
+    #[serde(default)]
+    pub receipts: ReceiptsConfig,
+}
+
+/// `[receipts]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiptsConfig {
+    /// Publish summaries of the receipts this agency signs on the gossip topic of its
+    /// province (and of the other party's), and relay others' summaries there.
+    pub gossip: bool,
+    /// Also take part in the national topic, where receipts between provinces go.
+    pub national: bool,
+    /// Keep every receipt summary gossip brings, not only those about this agency's own
+    /// packages: for a provincial office that watches its province's exchanges.
+    pub monitor: bool,
+    /// How often this node asks each connected member for receipts it lacks (it also
+    /// asks on every new connection).
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    /// How often receipts this agency signed that have not reached their addressee are
+    /// offered again (also whenever the addressee connects).
+    #[serde(with = "humantime_serde")]
+    pub retry_interval: Duration,
+}
+
+impl Default for ReceiptsConfig {
+    fn default() -> Self {
+        ReceiptsConfig {
+            gossip: true,
+            national: false,
+            monitor: false,
+            sync_interval: Duration::from_secs(300),
+            retry_interval: Duration::from_secs(30),
+        }
+    }
 }
 
 /// `[network]`
@@ -311,6 +348,7 @@ impl Config {
             federation: FederationConfig::default(),
             security: SecurityConfig::default(),
             relay: RelayConfig::default(),
+            receipts: ReceiptsConfig::default(),
         }
     }
 
@@ -383,6 +421,11 @@ impl Config {
             ));
         }
         let relay = &self.relay;
+        if self.receipts.sync_interval.is_zero() || self.receipts.retry_interval.is_zero() {
+            return Err(invalid(
+                "receipts.sync_interval and retry_interval must be above zero".to_owned(),
+            ));
+        }
         if relay.pull_interval.is_zero()
             || relay.held_recheck.is_zero()
             || relay.server_forward_interval.is_zero()
@@ -511,6 +554,21 @@ server_max_circuit_bytes = "{circuit_bytes}"
 server_mailbox_quota = "{quota}"
 # How often held packages and receipts not yet taken are offered again.
 server_forward_interval = "{forward}"
+
+[receipts]
+# Publish summaries of the receipts this agency signs (package, document id, parties, code,
+# time; never document content) on its province's gossip topic, and pass others' on.
+gossip = {gossip}
+# Also take part in the national topic, where receipts between provinces go.
+national = {national}
+# Keep every summary gossip brings, not only those about this agency's packages
+# (a provincial office watching its province).
+monitor = {monitor}
+# How often to ask each connected member for receipts this node lacks (also on connect).
+sync_interval = "{sync}"
+# How often receipts this agency signed that have not reached their addressee are
+# offered again (also when the addressee connects).
+retry_interval = "{receipt_retry}"
 "#,
             organ_id = self.organ_id.as_str(),
             name = self.name,
@@ -545,6 +603,11 @@ server_forward_interval = "{forward}"
             circuit_bytes = self.relay.server_max_circuit_bytes.display().iec(),
             quota = self.relay.server_mailbox_quota.display().iec(),
             forward = d(&self.relay.server_forward_interval),
+            gossip = self.receipts.gossip,
+            national = self.receipts.national,
+            monitor = self.receipts.monitor,
+            sync = d(&self.receipts.sync_interval),
+            receipt_retry = d(&self.receipts.retry_interval),
         )
     }
 }

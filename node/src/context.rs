@@ -55,6 +55,10 @@ pub struct NodeContext {
     pub relay: Option<RelayServer>,
     /// The largest frame the network takes, which a mailbox answer must fit.
     pub max_frame_size: usize,
+    /// Wakes the task that hands this agency's receipts to their addressees.
+    pub receipt_delivery: tokio::sync::Notify,
+    /// Wakes the task that gossips the receipts this agency signs.
+    pub receipt_gossip: tokio::sync::Notify,
 }
 
 impl NodeContext {

@@ -163,6 +163,9 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
         Request::MailboxFetch { limit } => relay::serve::fetch(ctx, peer, limit),
         Request::MailboxAck(receipts) => relay::serve::ack(ctx, peer, &receipts),
         Request::RelayReceipt(receipt) => relay::serve::relay_receipt(ctx, peer, &receipt),
+        Request::ReceiptsSince { cursor, limit } => {
+            receipts::sync::answer(ctx, peer, cursor, limit)
+        }
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());
@@ -338,9 +341,24 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
         received_at: now,
         acked_at: None,
     };
-    match ctx.store.accept_incoming(package, &entry, &receipt) {
+    let index = match receipts::index::package_index(&ctx.store, package.sender(), &parsed.message)
+    {
+        Ok(index) => index,
+        Err(e) => {
+            warn!(error = %e, package = %package.id(), "cannot index an incoming package");
+            return reject(
+                RejectReason::Unavailable,
+                "the package could not be stored; try again later",
+            );
+        }
+    };
+    match ctx
+        .store
+        .accept_incoming_indexed(package, &entry, &receipt, &index)
+    {
         Ok(IncomingOutcome::Stored) => {
             ctx.metrics.packages_received.inc();
+            ctx.receipt_gossip.notify_one();
             info!(
                 target: "lienthong::events::received",
                 package = %package.id(),

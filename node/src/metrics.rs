@@ -51,6 +51,18 @@ pub struct Metrics {
     pub relay_passed: Counter,
     /// On a relay: receipts forwarded to the agencies they are for.
     pub relay_receipts_forwarded: Counter,
+    /// Receipts this agency signed, handed to their addressee or its relay.
+    pub receipts_handed: Counter,
+    /// Receipt summaries this node published by gossip.
+    pub receipts_gossiped: Counter,
+    /// Receipt summaries from gossip kept by this node.
+    pub receipts_observed: Counter,
+    /// Receipts recorded while catching up with a peer.
+    pub receipts_caught_up: Counter,
+    /// Gossiped receipt batches refused (bad signature, unknown issuer, wrong key).
+    pub gossip_refused: Counter,
+    /// Recipients without receipt 01 past the deadline, or that refused (02).
+    pub stuck: Gauge,
 }
 
 impl Default for Metrics {
@@ -149,8 +161,51 @@ impl Metrics {
             "On a relay: receipts forwarded to the agencies they are for",
             relay_receipts_forwarded.clone(),
         );
+        let receipts_handed = Counter::default();
+        registry.register(
+            "receipts_handed",
+            "Receipts this agency signed, handed to their addressee or its relay",
+            receipts_handed.clone(),
+        );
+        let receipts_gossiped = Counter::default();
+        registry.register(
+            "receipts_gossiped",
+            "Receipt summaries this node published by gossip",
+            receipts_gossiped.clone(),
+        );
+        let receipts_observed = Counter::default();
+        registry.register(
+            "receipts_observed",
+            "Receipt summaries from gossip kept by this node",
+            receipts_observed.clone(),
+        );
+        let receipts_caught_up = Counter::default();
+        registry.register(
+            "receipts_caught_up",
+            "Receipts recorded while catching up with a peer",
+            receipts_caught_up.clone(),
+        );
+        let gossip_refused = Counter::default();
+        registry.register(
+            "gossip_refused",
+            "Gossiped receipt batches refused (bad signature, unknown issuer, wrong key)",
+            gossip_refused.clone(),
+        );
+        let stuck = Gauge::default();
+        registry.register(
+            "stuck",
+            "Recipients without receipt 01 past the deadline, or that refused (02)",
+            stuck.clone(),
+        );
         Metrics {
             registry,
+            receipts_handed,
+            receipts_gossiped,
+            receipts_observed,
+            receipts_caught_up,
+            gossip_refused,
+            stuck,
+
             deliveries_held,
             relay_held,
             relay_passed,

@@ -26,7 +26,9 @@ use crate::metrics::Metrics;
 use crate::network;
 use crate::relay::{self, Opening, RelayServer};
 use crate::store::Store;
-use crate::{discovery, inbound, init, presence, roster_sync, rotation};
+use crate::{
+    discovery, gossip_router, inbound, init, presence, receipts, roster_sync, rotation, stuck,
+};
 use lienthong_protocol::roster::Role;
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
@@ -129,7 +131,16 @@ impl Node {
             request_timeout: config.network.request_timeout,
             idle_connection_timeout: config.network.idle_connection_timeout,
             busy_response: Response::Busy.encode(),
-            gossip_topics: vec![roster_sync::ROSTER_TOPIC.to_owned()],
+            gossip_topics: {
+                let mut topics = vec![roster_sync::ROSTER_TOPIC.to_owned()];
+                if config.receipts.gossip {
+                    topics.extend(receipts::gossip::subscriptions(
+                        &config.organ_id,
+                        config.receipts.national,
+                    ));
+                }
+                topics
+            },
             ..network::Options::default()
         };
         if let Some(transport) = options.transport {
@@ -194,6 +205,8 @@ impl Node {
             opening,
             relay: relay_server,
             max_frame_size,
+            receipt_delivery: tokio::sync::Notify::new(),
+            receipt_gossip: tokio::sync::Notify::new(),
         });
 
         let listener = TcpListener::bind(api_listen)
@@ -218,9 +231,21 @@ impl Node {
         );
         tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(discovery::publish(ctx.clone(), shutdown.child_token()).in_current_span());
+        let gossip = gossip_router::spawn(ctx.clone(), gossip_rx, shutdown.child_token());
         tasks.spawn(
-            roster_sync::gossip(ctx.clone(), gossip_rx, shutdown.child_token()).in_current_span(),
+            roster_sync::gossip(ctx.clone(), gossip.rosters, shutdown.child_token())
+                .in_current_span(),
         );
+        tasks.spawn(
+            receipts::gossip::receive(ctx.clone(), gossip.receipts, shutdown.child_token())
+                .in_current_span(),
+        );
+        tasks.spawn(
+            receipts::gossip::publish(ctx.clone(), shutdown.child_token()).in_current_span(),
+        );
+        tasks.spawn(receipts::deliver::run(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(receipts::sync::run(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(stuck::watch(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(
             roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span(),
         );

@@ -13,6 +13,8 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::DeliveryCommand;
 use crate::delivery::policy::receipt_deadline;
+use crate::receipts;
+use crate::receipts::issue::StatusMatchError;
 use crate::store::{DeliveryState, OutboxEntry, OutgoingPackage, StoreError, SubmitOutcome};
 
 /// What the API answers once a message is durably accepted.
@@ -31,6 +33,9 @@ pub struct Submission {
     /// Whether the same message had been submitted before (then nothing new was stored and
     /// the earlier package id is returned).
     pub duplicate: bool,
+    /// For a status message: the package of the document it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<PackageId>,
 }
 
 /// Why a message was not accepted. Nothing is stored in any of these cases.
@@ -65,6 +70,9 @@ pub enum SubmitError {
     /// The envelope could not be made (too many recipients, …).
     #[error("cannot sign the package: {0}")]
     Envelope(#[from] lienthong_protocol::envelope::EnvelopeError),
+    /// A status message that answers no document exchanged through this node.
+    #[error("{0}")]
+    Status(#[from] StatusMatchError),
     /// The store could not make it durable; the message was not accepted.
     #[error("the message could not be stored, so it was not accepted: {0}")]
     Store(#[from] StoreError),
@@ -127,8 +135,20 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
             document_id,
             warnings,
             duplicate: true,
+            answers: None,
         });
     }
+
+    // A status answers a document: find it and sign the receipt now, so that a status
+    // matching nothing is refused before anything is stored.
+    let (answers, issued) = match message {
+        edxml::Message::Status(status) => {
+            let (answered, receipt) = receipts::issue::receipt_for(ctx, status, now)?;
+            (Some(answered.package_id), receipt)
+        }
+        edxml::Message::Document(_) => (None, None),
+    };
+    let index = receipts::index::package_index(&ctx.store, &ctx.organ_id, message)?;
 
     let package = SignedPackage::sign(
         ctx.identity.agency_key(),
@@ -167,7 +187,9 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
             delivered_at: None,
         })
         .collect();
-    let outcome = ctx.store.submit(&package, &meta, &entries)?;
+    let outcome = ctx
+        .store
+        .submit_indexed(&package, &meta, &entries, &index, issued.as_ref())?;
     info!(
         package = %package.id().fmt_short(),
         kind = %message.kind(),
@@ -178,6 +200,17 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
     if outcome == SubmitOutcome::Stored {
         // The engine also rescans the store, so a full queue only delays, never loses.
         let _ = ctx.delivery.try_send(DeliveryCommand::Submitted(entries));
+        if let Some(receipt) = &issued {
+            info!(
+                target: "lienthong::events::receipt",
+                package = %receipt.package_id(),
+                code = %receipt.code(),
+                to = %crate::store::addressee(receipt),
+                "receipt issued"
+            );
+            ctx.receipt_delivery.notify_one();
+            ctx.receipt_gossip.notify_one();
+        }
     }
     Ok(Submission {
         package_id: package.id(),
@@ -186,6 +219,7 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
         document_id,
         warnings,
         duplicate: outcome == SubmitOutcome::AlreadyStored,
+        answers,
     })
 }
 

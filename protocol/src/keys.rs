@@ -9,7 +9,7 @@
 //! - a [`PublicKey`] is always a valid, non-weak curve point, checked once when it is built;
 //! - verification is always `verify_strict`: the lax check accepts some signatures that
 //!   more than one byte string satisfies, which would give one package several valid wire
-//!   forms.
+//!   forms. [`verify_batch`] checks many at once with exactly the same outcome.
 //!
 //! Keys name *crypto*; the agency they belong to is an [`OrganId`](crate::OrganId), and which
 //! keys speak for which agency is the roster's business, not this module's.
@@ -20,6 +20,10 @@ use std::str::FromStr;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+mod batch;
+
+pub use batch::verify_batch;
 
 /// Length of an agency's secret key (the ed25519 seed) in bytes.
 pub const SECRET_KEY_LEN: usize = 32;

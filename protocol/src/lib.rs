@@ -17,7 +17,9 @@
 //!   one recipient's X25519 [`EncryptionKey`], under a header the sender signs) and
 //!   [`SignedHold`] (a relay's signed "held for the recipient", which is not a receipt).
 //! - [`wire`]: the requests and responses nodes exchange on `/lienthong/deliver/1`,
-//!   including the relay mailbox (deposit, fetch, acknowledge).
+//!   including the relay mailbox (deposit, fetch, acknowledge) and receipt catch-up.
+//! - [`gossip`]: the receipt batches nodes publish on the receipts gossip topics, their
+//!   signatures checked in one batch.
 //!
 //! # Example
 //!
@@ -38,6 +40,7 @@
 
 pub mod edxml;
 pub mod envelope;
+pub mod gossip;
 pub mod keys;
 pub mod organ_id;
 pub mod roster;
@@ -49,6 +52,7 @@ pub use envelope::{
     EnvelopeError, EnvelopeLimits, PackageFields, PackageId, ReceiptFields, ReceiptId,
     SignedPackage, SignedReceipt, Timestamp,
 };
+pub use gossip::{GossipError, decode_receipt_batch, encode_receipt_batch};
 pub use keys::{AgencyKey, KeyError, PublicKey, Signature, VerifyError};
 pub use organ_id::OrganId;
 pub use seal::{

@@ -20,6 +20,14 @@
 //! no inbound connections, pulls it with [`Request::MailboxFetch`] and returns its receipts
 //! with [`Request::MailboxAck`]. A node that cannot reach a package's sender hands its
 //! receipt to a relay with [`Request::RelayReceipt`].
+//!
+//! # Receipt catch-up
+//!
+//! Receipts reach their parties by direct delivery, through relays and by gossip (see
+//! [`gossip`](crate::gossip)); any of these can miss one while networks are cut. So a node
+//! asks each member it connects to for the receipts recorded since the last time, with
+//! [`Request::ReceiptsSince`], and pages through [`Response::Receipts`] until `more` is
+//! false.
 
 use std::fmt;
 
@@ -48,6 +56,14 @@ pub const MAX_DETAIL_LEN: usize = 1024;
 pub const MAX_MAILBOX_BATCH: u32 = 64;
 // The decoders' error texts say 64.
 const _: () = assert!(MAX_MAILBOX_BATCH == 64);
+
+/// Most receipts one [`Response::Receipts`] carries, and the largest
+/// [`Request::ReceiptsSince`] limit. Receipts are small (a few hundred bytes, at most about
+/// 8.5 KiB under the default limits), so a full page stays far under the frame cap: see
+/// [`max_receipts_frame_len`].
+pub const MAX_RECEIPT_BATCH: u32 = 256;
+// The decoders' error texts say 256.
+const _: () = assert!(MAX_RECEIPT_BATCH == 256);
 
 /// A request from one node to another.
 #[derive(Debug, Clone)]
@@ -93,6 +109,20 @@ pub enum Request {
     /// (one of the sender's) to forward. Answered by [`Response::Acked`] with `count: 1`, or
     /// [`Response::Rejected`].
     RelayReceipt(SignedReceipt),
+    /// "Give me the receipts you recorded after your log position `cursor` that concern my
+    /// agency": sent by a node to each member it connects to, and periodically, to catch up
+    /// on receipts that direct delivery, relays and gossip missed while networks were cut.
+    /// The answering node gives only receipts about packages the requesting peer's agency
+    /// sent or received, so catching up reveals nothing a party does not already know.
+    /// `cursor` is the `next_cursor` of the previous answer from that node (0 the first
+    /// time); `limit` is 1 to [`MAX_RECEIPT_BATCH`]. Answered by [`Response::Receipts`] or
+    /// [`Response::Rejected`].
+    ReceiptsSince {
+        /// The answering node's log position after which to look; its own numbering.
+        cursor: u64,
+        /// Most receipts wanted in the answer.
+        limit: u32,
+    },
 }
 
 /// An answer to a [`Request`].
@@ -131,6 +161,19 @@ pub enum Response {
     Acked {
         /// How many were taken, at most [`MAX_MAILBOX_BATCH`].
         count: u32,
+    },
+    /// The answer to [`Request::ReceiptsSince`]: receipts concerning the requester, in log
+    /// order, at most the request's limit and never more than [`MAX_RECEIPT_BATCH`], none
+    /// twice (possibly none). Every receipt is verified when the frame is decoded; whether
+    /// its signer speaks for its issuer is the requester's check against the roster.
+    Receipts {
+        /// The receipts, each as signed.
+        receipts: Vec<SignedReceipt>,
+        /// The answering node's log position to ask from next time: after the last receipt
+        /// returned, or after everything it looked at.
+        next_cursor: u64,
+        /// Whether asking again from `next_cursor` now would return more.
+        more: bool,
     },
 }
 
@@ -302,6 +345,7 @@ const TAG_DELIVER_SEALED: u8 = 5;
 const TAG_MAILBOX_FETCH: u8 = 6;
 const TAG_MAILBOX_ACK: u8 = 7;
 const TAG_RELAY_RECEIPT: u8 = 8;
+const TAG_RECEIPTS_SINCE: u8 = 9;
 const TAG_ROSTER: u8 = 5;
 const TAG_ROSTER_CURRENT: u8 = 6;
 /// Most sections a roster version may list (as many as a bundle may hold).
@@ -315,6 +359,7 @@ const TAG_BUSY: u8 = 4;
 const TAG_HELD: u8 = 7;
 const TAG_MAILBOX: u8 = 8;
 const TAG_ACKED: u8 = 9;
+const TAG_RECEIPTS: u8 = 10;
 
 fn header(frame: &Bytes) -> Result<u8, WireError> {
     match frame.len() {
@@ -331,7 +376,8 @@ impl Request {
     /// A [`Request::MailboxAck`] is cut to its first [`MAX_MAILBOX_BATCH`] receipts, so that
     /// every frame encoded decodes; the packages of the receipts left out stay in the
     /// mailbox and come back with the next fetch. A [`Request::MailboxFetch`] limit outside
-    /// 1 to [`MAX_MAILBOX_BATCH`], or a receipt listed twice, gives a frame the relay refuses.
+    /// 1 to [`MAX_MAILBOX_BATCH`], or a receipt listed twice, gives a frame the relay refuses,
+    /// as does a [`Request::ReceiptsSince`] limit outside 1 to [`MAX_RECEIPT_BATCH`].
     pub fn encode(&self) -> Bytes {
         let (tag, body) = match self {
             Request::Deliver(package) => (TAG_DELIVER, package.to_wire()),
@@ -345,9 +391,20 @@ impl Request {
             ),
             Request::MailboxAck(receipts) => (
                 TAG_MAILBOX_ACK,
-                encode_list(receipts.iter().map(SignedReceipt::to_wire)),
+                encode_list(
+                    receipts
+                        .iter()
+                        .take(MAX_MAILBOX_BATCH as usize)
+                        .map(SignedReceipt::to_wire),
+                ),
             ),
             Request::RelayReceipt(receipt) => (TAG_RELAY_RECEIPT, receipt.to_wire()),
+            Request::ReceiptsSince { cursor, limit } => {
+                let mut body = BytesMut::with_capacity(8 + 4);
+                body.put_u64(*cursor);
+                body.put_u32(*limit);
+                (TAG_RECEIPTS_SINCE, body.freeze())
+            }
         };
         let mut frame = BytesMut::with_capacity(2 + body.len());
         frame.put_u8(FRAME_VERSION);
@@ -391,7 +448,7 @@ impl Request {
                 Ok(Request::MailboxFetch { limit })
             }
             TAG_MAILBOX_ACK => {
-                let entries = decode_list(&frame.slice(2..), "mailbox acknowledgement")?;
+                let entries = decode_list(&frame.slice(2..), "mailbox acknowledgement", MAILBOX)?;
                 let mut receipts = Vec::with_capacity(entries.len());
                 let mut seen = HashSet::with_capacity(entries.len());
                 for entry in entries {
@@ -410,6 +467,18 @@ impl Request {
                 frame.slice(2..),
                 limits,
             )?)),
+            TAG_RECEIPTS_SINCE => {
+                let body = &frame[2..];
+                let cursor = decode_u64_prefix(body, "the receipt cursor")?;
+                let limit = decode_u32(&body[8..], "the receipt limit")?;
+                if !(1..=MAX_RECEIPT_BATCH).contains(&limit) {
+                    return Err(WireError::Invalid {
+                        field: "receipt limit",
+                        problem: "not between 1 and 256",
+                    });
+                }
+                Ok(Request::ReceiptsSince { cursor, limit })
+            }
             tag => Err(WireError::UnknownTag {
                 what: "request",
                 tag,
@@ -425,6 +494,9 @@ impl Response {
     /// its first [`MAX_MAILBOX_BATCH`] packages (those left out stay held), so that every
     /// frame encoded decodes; a mailbox with two copies for one package and recipient, or an
     /// `Acked` count over [`MAX_MAILBOX_BATCH`], gives a frame the fetcher refuses.
+    /// [`Response::Receipts`] is never cut, since `next_cursor` would then skip the receipts
+    /// left out: more than [`MAX_RECEIPT_BATCH`] receipts, or one twice, gives a frame the
+    /// requester refuses.
     pub fn encode(&self) -> Bytes {
         let mut frame = BytesMut::with_capacity(64);
         frame.put_u8(FRAME_VERSION);
@@ -457,11 +529,27 @@ impl Response {
             }
             Response::Mailbox(sealed) => {
                 frame.put_u8(TAG_MAILBOX);
-                put_list(&mut frame, sealed.iter().map(SealedPackage::to_wire));
+                put_list(
+                    &mut frame,
+                    sealed
+                        .iter()
+                        .take(MAX_MAILBOX_BATCH as usize)
+                        .map(SealedPackage::to_wire),
+                );
             }
             Response::Acked { count } => {
                 frame.put_u8(TAG_ACKED);
                 frame.put_u32(*count);
+            }
+            Response::Receipts {
+                receipts,
+                next_cursor,
+                more,
+            } => {
+                frame.put_u8(TAG_RECEIPTS);
+                frame.put_u64(*next_cursor);
+                frame.put_u8(u8::from(*more));
+                put_list(&mut frame, receipts.iter().map(SignedReceipt::to_wire));
             }
         }
         frame.freeze()
@@ -498,7 +586,7 @@ impl Response {
         Response::Mailbox(out)
     }
 
-    /// Decodes a frame and verifies the receipt in it.
+    /// Decodes a frame and verifies the receipts and envelopes in it.
     ///
     /// # Errors
     /// [`WireError`] saying what was wrong.
@@ -573,7 +661,7 @@ impl Response {
             }
             TAG_HELD => Ok(Response::Held(Box::new(SignedHold::from_wire(body)?))),
             TAG_MAILBOX => {
-                let entries = decode_list(&body, "mailbox")?;
+                let entries = decode_list(&body, "mailbox", MAILBOX)?;
                 let mut sealed = Vec::with_capacity(entries.len());
                 let mut seen: HashSet<(PackageId, OrganId)> = HashSet::with_capacity(entries.len());
                 for entry in entries {
@@ -598,6 +686,32 @@ impl Response {
                 }
                 Ok(Response::Acked { count })
             }
+            TAG_RECEIPTS => {
+                let next_cursor = decode_u64_prefix(&body, "the next receipt cursor")?;
+                let more = match body.get(8).copied() {
+                    None => return Err(WireError::Truncated("the more flag")),
+                    Some(b @ (0 | 1)) => b != 0,
+                    Some(_) => return Err(WireError::BadDetail("a flag that is neither 0 nor 1")),
+                };
+                let entries = decode_list(&body.slice(9..), "receipts", RECEIPTS)?;
+                let mut receipts = Vec::with_capacity(entries.len());
+                let mut seen = HashSet::with_capacity(entries.len());
+                for entry in entries {
+                    let receipt = SignedReceipt::from_wire(entry, limits)?;
+                    if !seen.insert(receipt.id()) {
+                        return Err(WireError::Invalid {
+                            field: "receipts",
+                            problem: "a receipt is listed twice",
+                        });
+                    }
+                    receipts.push(receipt);
+                }
+                Ok(Response::Receipts {
+                    receipts,
+                    next_cursor,
+                    more,
+                })
+            }
             tag => Err(WireError::UnknownTag {
                 what: "response",
                 tag,
@@ -606,12 +720,41 @@ impl Response {
     }
 }
 
-/// `count (u32 BE) ‖ count × (length (u32 BE) ‖ wire)`, of at most [`MAX_MAILBOX_BATCH`]
-/// entries (the rest are left out), appended to `out`.
+/// The largest [`Response::Receipts`] frame under `limits`: a full page of the largest
+/// receipts those limits allow. About 2.1 MiB under the default limits, far under the node's
+/// default frame cap; a node whose frame cap is smaller than this may fail to send a page.
+pub fn max_receipts_frame_len(limits: &EnvelopeLimits) -> usize {
+    // Version, tag, next cursor, more flag, count; then each receipt after its length.
+    (2 + 8 + 1 + 4usize).saturating_add(
+        (MAX_RECEIPT_BATCH as usize)
+            .saturating_mul(4usize.saturating_add(limits.max_receipt_len())),
+    )
+}
+
+/// How many entries a kind of list may hold, and how to say it has too many.
+#[derive(Debug, Clone, Copy)]
+struct ListCap {
+    max: u32,
+    too_many: &'static str,
+}
+
+const MAILBOX: ListCap = ListCap {
+    max: MAX_MAILBOX_BATCH,
+    too_many: "more than 64 entries",
+};
+
+const RECEIPTS: ListCap = ListCap {
+    max: MAX_RECEIPT_BATCH,
+    too_many: "more than 256 entries",
+};
+
+/// `count (u32 BE) ‖ count × (length (u32 BE) ‖ wire)`, appended to `out`. Callers cut the
+/// list to its cap where leaving entries out is harmless.
 fn put_list(out: &mut BytesMut, items: impl Iterator<Item = Bytes>) {
-    let items: Vec<Bytes> = items.take(MAX_MAILBOX_BATCH as usize).collect();
+    let items: Vec<Bytes> = items.collect();
     out.reserve(4 + items.iter().map(|item| 4 + item.len()).sum::<usize>());
-    out.put_u32(items.len() as u32);
+    // Lists are cut to a cap of at most 256 or refused by the decoder: never near 4 G.
+    out.put_u32(u32::try_from(items.len()).unwrap_or(u32::MAX));
     for item in &items {
         // Envelopes and sealed packages are far below 4 GiB under any frame cap.
         out.put_u32(u32::try_from(item.len()).unwrap_or(u32::MAX));
@@ -626,14 +769,14 @@ fn encode_list(items: impl Iterator<Item = Bytes>) -> Bytes {
     out.freeze()
 }
 
-/// The entries of a list, as zero-copy slices of `body`; the count is checked against
-/// [`MAX_MAILBOX_BATCH`] and every length against what remains before anything is sliced.
-fn decode_list(body: &Bytes, what: &'static str) -> Result<Vec<Bytes>, WireError> {
+/// The entries of a list, as zero-copy slices of `body`; the count is checked against the
+/// list's cap and every length against what remains before anything is sliced.
+fn decode_list(body: &Bytes, what: &'static str, cap: ListCap) -> Result<Vec<Bytes>, WireError> {
     let count = decode_u32_prefix(body, "a list count")?;
-    if count > MAX_MAILBOX_BATCH {
+    if count > cap.max {
         return Err(WireError::Invalid {
             field: what,
-            problem: "more than 64 entries",
+            problem: cap.too_many,
         });
     }
     // Each entry takes at least its length prefix.
@@ -658,6 +801,16 @@ fn decode_list(body: &Bytes, what: &'static str) -> Result<Vec<Bytes>, WireError
 fn decode_u32_prefix(bytes: &[u8], what: &'static str) -> Result<u32, WireError> {
     match bytes.get(..4) {
         Some(b) => Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        None => Err(WireError::Truncated(what)),
+    }
+}
+
+/// The big-endian `u64` at the start of `bytes`.
+fn decode_u64_prefix(bytes: &[u8], what: &'static str) -> Result<u64, WireError> {
+    match bytes.get(..8) {
+        Some(b) => Ok(u64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ])),
         None => Err(WireError::Truncated(what)),
     }
 }
@@ -810,12 +963,190 @@ mod tests {
             Response::Busy,
             Response::Roster(Bytes::from_static(b"LTRB-bundle")),
             Response::RosterCurrent,
+            Response::Receipts {
+                receipts: Vec::new(),
+                next_cursor: 0,
+                more: false,
+            },
+            Response::Receipts {
+                receipts: vec![r.clone()],
+                next_cursor: u64::MAX,
+                more: true,
+            },
         ];
         for response in responses {
             let frame = response.encode();
             let back = Response::decode(frame.clone(), &limits).expect("decodes");
             assert_eq!(back.encode(), frame);
+            assert_eq!(
+                std::mem::discriminant(&back),
+                std::mem::discriminant(&response)
+            );
         }
+        for (cursor, limit) in [(0, 1), (u64::MAX, MAX_RECEIPT_BATCH), (1 << 40, 17)] {
+            let frame = Request::ReceiptsSince { cursor, limit }.encode();
+            assert_eq!(frame.len(), 2 + 8 + 4);
+            match Request::decode(frame, &limits).expect("decodes") {
+                Request::ReceiptsSince {
+                    cursor: c,
+                    limit: l,
+                } => assert_eq!((c, l), (cursor, limit)),
+                other => panic!("{other:?}"),
+            }
+        }
+        let page = Response::Receipts {
+            receipts: vec![r.clone()],
+            next_cursor: 42,
+            more: true,
+        };
+        match Response::decode(page.encode(), &limits).expect("decodes") {
+            Response::Receipts {
+                receipts,
+                next_cursor,
+                more,
+            } => assert_eq!((receipts, next_cursor, more), (vec![r], 42, true)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn receipts(key: &AgencyKey, count: u32) -> Vec<SignedReceipt> {
+        let limits = EnvelopeLimits::default();
+        let fields = receipt(key, &package(key)).fields().clone();
+        (0..count)
+            .map(|i| {
+                let mut fields = fields.clone();
+                fields.issued_at = Timestamp::from_millis(1_700_000_000_000 + u64::from(i));
+                SignedReceipt::sign(key, fields, &limits).expect("signs")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn receipt_catch_up_counts_and_lists_are_strict() {
+        let limits = EnvelopeLimits::default();
+        let key = AgencyKey::generate().expect("key");
+        for limit in [0, MAX_RECEIPT_BATCH + 1, u32::MAX] {
+            let frame = Request::ReceiptsSince { cursor: 5, limit }.encode();
+            assert!(
+                matches!(
+                    Request::decode(frame, &limits),
+                    Err(WireError::Invalid {
+                        field: "receipt limit",
+                        ..
+                    })
+                ),
+                "{limit}"
+            );
+        }
+        let frame = Request::ReceiptsSince {
+            cursor: 5,
+            limit: 1,
+        }
+        .encode();
+        for cut in 2..frame.len() {
+            assert!(
+                matches!(
+                    Request::decode(frame.slice(..cut), &limits),
+                    Err(WireError::Truncated(_))
+                ),
+                "{cut}"
+            );
+        }
+        let mut long = frame.to_vec();
+        long.push(0);
+        assert!(matches!(
+            Request::decode(Bytes::from(long), &limits),
+            Err(WireError::TrailingBytes(1))
+        ));
+
+        // A full page round trips; one receipt more gives a frame the requester refuses.
+        let full = receipts(&key, MAX_RECEIPT_BATCH + 1);
+        let page = |receipts: &[SignedReceipt], more| Response::Receipts {
+            receipts: receipts.to_vec(),
+            next_cursor: 9,
+            more,
+        };
+        let frame = page(&full[..MAX_RECEIPT_BATCH as usize], true).encode();
+        match Response::decode(frame.clone(), &limits) {
+            Ok(Response::Receipts { receipts, .. }) => {
+                assert_eq!(receipts, full[..MAX_RECEIPT_BATCH as usize]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(frame.len() <= max_receipts_frame_len(&limits));
+        assert!(matches!(
+            Response::decode(page(&full, true).encode(), &limits),
+            Err(WireError::Invalid {
+                field: "receipts",
+                problem: "more than 256 entries"
+            })
+        ));
+        // A count over the cap is refused before anything is read.
+        let mut frame = vec![1, TAG_RECEIPTS];
+        frame.extend_from_slice(&9u64.to_be_bytes());
+        frame.push(0);
+        frame.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            Response::decode(Bytes::from(frame), &limits),
+            Err(WireError::Invalid { .. })
+        ));
+        // The same receipt twice.
+        let twice = page(&[full[0].clone(), full[1].clone(), full[0].clone()], false);
+        assert!(matches!(
+            Response::decode(twice.encode(), &limits),
+            Err(WireError::Invalid {
+                field: "receipts",
+                problem: "a receipt is listed twice"
+            })
+        ));
+        // A flag that is neither 0 nor 1.
+        let mut frame = page(&full[..1], false).encode().to_vec();
+        frame[2 + 8] = 2;
+        assert!(matches!(
+            Response::decode(Bytes::from(frame), &limits),
+            Err(WireError::BadDetail(_))
+        ));
+        // Truncated anywhere, or with bytes after the last receipt.
+        let frame = page(&full[..2], true).encode();
+        for cut in 2..frame.len() {
+            assert!(
+                matches!(
+                    Response::decode(frame.slice(..cut), &limits),
+                    Err(WireError::Truncated(_))
+                ),
+                "{cut}"
+            );
+        }
+        let mut long = frame.to_vec();
+        long.push(0);
+        assert!(matches!(
+            Response::decode(Bytes::from(long), &limits),
+            Err(WireError::TrailingBytes(1))
+        ));
+        // A tampered receipt in a page is refused.
+        let mut tampered = frame.to_vec();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(matches!(
+            Response::decode(Bytes::from(tampered), &limits),
+            Err(WireError::Envelope(EnvelopeError::BadSignature { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_page_of_the_largest_receipts_fits_the_default_frame_cap() {
+        let limits = EnvelopeLimits::default();
+        let bound = max_receipts_frame_len(&limits);
+        // 256 × (4 + 8572) + 15, about 2.1 MiB; the node's default cap is 64 MiB + 64 KiB.
+        assert_eq!(bound, 15 + 256 * (4 + limits.max_receipt_len()));
+        assert!((2 << 20..3 << 20).contains(&bound), "{bound}");
+        let key = AgencyKey::from_bytes(&[3; 32]);
+        let mut fields = receipt(&key, &package(&key)).fields().clone();
+        fields.document_id = Some("x".repeat(crate::envelope::MAX_DOCUMENT_ID_LEN));
+        fields.description = Some("𡨸".repeat(limits.max_description_len));
+        let largest = SignedReceipt::sign(&key, fields, &limits).expect("signs");
+        // Only the agency ids are short of their longest (64 bytes each).
+        assert!(limits.max_receipt_len() - largest.to_wire().len() < 2 * 64);
     }
 
     fn sealed(key: &AgencyKey, package: &SignedPackage) -> SealedPackage {
@@ -1086,8 +1417,8 @@ mod tests {
             Err(WireError::UnsupportedVersion(2))
         ));
         assert!(matches!(
-            Request::decode(Bytes::from_static(&[1, 9, 0]), &limits),
-            Err(WireError::UnknownTag { tag: 9, .. })
+            Request::decode(Bytes::from_static(&[1, 200, 0]), &limits),
+            Err(WireError::UnknownTag { tag: 200, .. })
         ));
         assert!(matches!(
             Request::decode(Bytes::from_static(&[1, 1, 0, 0]), &limits),
@@ -1097,6 +1428,10 @@ mod tests {
             Response::decode(Bytes::from_static(&[1, 3, 1, 0, 0, 0, 9, b'x']), &limits).is_err()
         );
         assert!(Response::decode(Bytes::from_static(&[1, 4, 0]), &limits).is_err());
+        assert!(matches!(
+            Response::decode(Bytes::from_static(&[1, 200]), &limits),
+            Err(WireError::UnknownTag { tag: 200, .. })
+        ));
         for len in 0..64 {
             let junk: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
             let _ = Request::decode(Bytes::from(junk.clone()), &limits);

@@ -93,8 +93,15 @@ impl Attacker {
     /// # Errors
     /// When the network refuses.
     pub fn publish(&self, data: Bytes) -> anyhow::Result<()> {
-        self.runtime
-            .block_on(self.handle.publish("lienthong/roster/1", data))?;
+        self.publish_on("lienthong/roster/1", data)
+    }
+
+    /// Publishes on any gossip topic (e.g. a province's receipt topic).
+    ///
+    /// # Errors
+    /// When the network refuses.
+    pub fn publish_on(&self, topic: &str, data: Bytes) -> anyhow::Result<()> {
+        self.runtime.block_on(self.handle.publish(topic, data))?;
         Ok(())
     }
 }

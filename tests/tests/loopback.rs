@@ -571,8 +571,20 @@ fn a_recipient_without_receipt_01_after_the_deadline_is_stuck() -> anyhow::Resul
     federation.admit(&sender_dir)?;
     federation.wait_roster(&[&sender])?;
 
-    let package = sender.submit(&sample("status_cancellation_13.edxml"))?;
+    let document = String::from_utf8(sample("edoc_new.edxml"))?
+        .replace("000.00.00.A80", "000.00.00.G22")
+        .replace("28.22.H17", "000.00.00.H41");
+    let package = sender.submit(document.as_bytes())?;
     sender.wait_state(&package, "000.00.00.H41", "stuck", DELIVERY)?;
+    // `lienthong stuck` names it, with the reason to act on.
+    let stuck: Value = serde_json::from_str(&lienthong_tests::lienthong(&[
+        "stuck",
+        "--data-dir",
+        sender_dir.to_str().expect("utf-8"),
+        "--json",
+    ])?)?;
+    assert_eq!(stuck[0]["package_id"], package.as_str());
+    assert_eq!(stuck[0]["reason"], "recipient_unreachable");
     let status = sender.get_json(&format!("/api/v1/packages/{package}/status"))?;
     let recipient = &status["recipients"][0];
     assert_eq!(recipient["receipts"], serde_json::json!([]));

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::receipts::issue::StatusMatchError;
 use crate::submit::SubmitError;
 
 /// An API error: status code and body.
@@ -102,7 +103,15 @@ impl From<SubmitError> for ApiError {
             SubmitError::Envelope(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_package", message)
             }
-            SubmitError::Store(_) => ApiError::unavailable(message),
+            SubmitError::Status(StatusMatchError::NoDocument { .. }) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_matching_document",
+                message,
+            ),
+            SubmitError::Status(StatusMatchError::Envelope(_)) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_receipt", message)
+            }
+            SubmitError::Store(_) | SubmitError::Status(_) => ApiError::unavailable(message),
         }
     }
 }

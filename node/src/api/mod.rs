@@ -8,6 +8,7 @@ mod error;
 mod inbox;
 mod packages;
 mod peers;
+mod receipts;
 mod relay;
 mod time;
 
@@ -46,6 +47,8 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
         .route("/api/v1/peers", get(peers::list))
         .route("/api/v1/relay", get(relay::view))
+        .route("/api/v1/stuck", get(receipts::stuck))
+        .route("/api/v1/receipts", get(receipts::log))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -14,7 +14,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::time::{rfc3339, rfc3339_opt};
 use crate::clock;
-use crate::store::DeliveryState;
+use crate::store::{DeliveryState, Links};
 use crate::submit;
 
 /// How much of an oversized body is read and thrown away before answering 413. Reading
@@ -103,6 +103,9 @@ pub(crate) struct PackageStatus {
     #[serde(serialize_with = "rfc3339")]
     pub(crate) submitted_at: Timestamp,
     pub(crate) recipients: Vec<RecipientStatus>,
+    /// The packages this one revokes, updates or replaces, and those that do so to it.
+    #[serde(skip_serializing_if = "Links::is_empty")]
+    pub(crate) links: Links,
 }
 
 /// One recipient's state and receipts.
@@ -138,6 +141,8 @@ pub(crate) struct HeldView {
 pub(crate) struct ReceiptView {
     /// As written on the wire: `"01"`.
     pub(crate) code: &'static str,
+    /// The agency that signed it: the recipient, or the sender for 13.
+    pub(crate) issuer: OrganId,
     #[serde(serialize_with = "rfc3339")]
     pub(crate) time: Timestamp,
     pub(crate) description: Option<String>,
@@ -175,6 +180,7 @@ pub(super) async fn status(
                         .filter(|r| r.recipient() == &entry.recipient)
                         .map(|r| ReceiptView {
                             code: r.code().as_str(),
+                            issuer: r.issuer().clone(),
                             time: r.issued_at(),
                             description: r.description().map(str::to_owned),
                         })
@@ -204,7 +210,9 @@ pub(super) async fn status(
                     }
                 })
                 .collect();
+            let links = ctx.store.links(&id)?;
             Ok(Some(PackageStatus {
+                links,
                 package_id: meta.package_id,
                 kind: meta.kind,
                 document_id: meta.document_id,

@@ -14,6 +14,7 @@ mod peers;
 mod run;
 mod send;
 mod status;
+mod stuck;
 
 /// lienthong: each agency's own node for exchanging official electronic documents (edXML,
 /// QCVN 102:2016) directly with other agencies, with signed status receipts.
@@ -40,6 +41,8 @@ enum Command {
     Ack(inbox::AckArgs),
     /// Show where a sent package stands, per recipient, with its receipts.
     Status(status::StatusArgs),
+    /// List documents not confirmed by their deadline, or refused, with the reason.
+    Stuck(stuck::StuckArgs),
     /// Show the federation's members and connections.
     Peers(peers::PeersArgs),
     /// The authorities' commands: create, delegate, admit, revoke, rotate, show.
@@ -75,6 +78,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fetch(args) => inbox::fetch(args).map(ok),
         Command::Ack(args) => inbox::ack(args).map(ok),
         Command::Status(args) => status::run(args).map(ok),
+        Command::Stuck(args) => stuck::run(args).map(ok),
         Command::Peers(args) => peers::run(args).map(ok),
         Command::Federation(command) => federation::run(command).map(ok),
         Command::Key(command) => key::run(command).map(ok),

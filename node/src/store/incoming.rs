@@ -12,6 +12,7 @@ use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
 use super::receipts::{insert_receipt, receipt_at, receipt_key};
 use super::records::InboxEntry;
+use super::references::{PackageIndex, insert_index};
 use super::{Store, load_counts, save_counts};
 
 /// What [`Store::accept_incoming`] did.
@@ -66,6 +67,21 @@ impl Store {
         entry: &InboxEntry,
         receipt: &SignedReceipt,
     ) -> Result<IncomingOutcome, StoreError> {
+        self.accept_incoming_indexed(package, entry, receipt, &PackageIndex::default())
+    }
+
+    /// [`Store::accept_incoming`], also indexing the package under its document references
+    /// and links, in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::accept_incoming`].
+    pub fn accept_incoming_indexed(
+        &self,
+        package: &SignedPackage,
+        entry: &InboxEntry,
+        receipt: &SignedReceipt,
+        index: &PackageIndex,
+    ) -> Result<IncomingOutcome, StoreError> {
         let id = package.id();
         check_acceptance(&id, entry, receipt)?;
 
@@ -87,6 +103,7 @@ impl Store {
             }
             tx.insert(Tree::Inbox, id.as_bytes(), &entry_value)?;
             tx.insert(Tree::InboxByTime, &by_time, &[])?;
+            insert_index(tx, package.sender(), &id, index)?;
             let mut counts = load_counts(tx)?;
             if unacked {
                 tx.insert(Tree::InboxUnacked, &by_time, &[])?;

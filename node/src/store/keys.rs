@@ -27,6 +27,12 @@
 //! | `mailbox_ids` | package id (32) ‖ recipient | blob: the `mailbox` key |
 //! | `forward` | sender len (u8) ‖ sender ‖ receipt id (32) | blob: the receipt's wire bytes |
 //! | `holds` | package id (32) ‖ recipient | blob: a relay's signed "held" acknowledgement |
+//! | `references` | sender len (u8) ‖ sender ‖ reference len (u16 BE) ‖ reference ‖ package id (32) | empty (schema 3) |
+//! | `receipt_log` | position (u64 BE): the sequence in the receipt's `receipts` key, plus one | blob: receipt key (40) (schema 3) |
+//! | `receipt_out` | addressee len (u8) ‖ addressee ‖ receipt id (32) | blob: receipt key (40) (schema 3) |
+//! | `sync_cursors` | agency id | `u64` BE, bare: that agency's log position this node has read up to (schema 3) |
+//! | `links` | `>` ‖ package (32) ‖ package it changes (32), and `<` ‖ changed ‖ changing | `[BussinessDocType]` (schema 3) |
+//! | `outbox_rejected` | same as `outbox`, for entries refused with receipt 02 | empty (schema 3) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -56,11 +62,17 @@ pub(super) enum Tree {
     MailboxIds,
     Forward,
     Holds,
+    References,
+    ReceiptLog,
+    ReceiptOut,
+    SyncCursors,
+    Links,
+    OutboxRejected,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 18] = [
+    pub(super) const ALL: [Tree; 24] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -79,6 +91,12 @@ impl Tree {
         Tree::MailboxIds,
         Tree::Forward,
         Tree::Holds,
+        Tree::References,
+        Tree::ReceiptLog,
+        Tree::ReceiptOut,
+        Tree::SyncCursors,
+        Tree::Links,
+        Tree::OutboxRejected,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -102,6 +120,12 @@ impl Tree {
             Tree::MailboxIds => "mailbox_ids",
             Tree::Forward => "forward",
             Tree::Holds => "holds",
+            Tree::References => "references",
+            Tree::ReceiptLog => "receipt_log",
+            Tree::ReceiptOut => "receipt_out",
+            Tree::SyncCursors => "sync_cursors",
+            Tree::Links => "links",
+            Tree::OutboxRejected => "outbox_rejected",
         }
     }
 
@@ -222,6 +246,62 @@ pub(super) fn forward(sender: &OrganId, receipt: &ReceiptId) -> Vec<u8> {
     let mut key = agency_prefix(sender);
     key.extend_from_slice(receipt.as_bytes());
     key
+}
+
+/// `references`: one document reference of one sender's packages; the prefix of a lookup.
+pub(super) fn reference_prefix(sender: &OrganId, reference: &str) -> Vec<u8> {
+    let mut key = agency_prefix(sender);
+    let reference = reference.as_bytes();
+    key.extend_from_slice(
+        &u16::try_from(reference.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+    );
+    key.extend_from_slice(reference);
+    key
+}
+
+/// `references`: the prefix, then the package.
+pub(super) fn reference(sender: &OrganId, reference: &str, package_id: &PackageId) -> Vec<u8> {
+    let mut key = reference_prefix(sender, reference);
+    key.extend_from_slice(package_id.as_bytes());
+    key
+}
+
+/// `receipt_out`: the agency the receipt must reach, then the receipt id.
+pub(super) fn receipt_out(addressee: &OrganId, receipt: &ReceiptId) -> Vec<u8> {
+    forward(addressee, receipt)
+}
+
+/// `receipt_out` prefix of one addressee's receipts.
+pub(super) fn receipt_out_prefix(addressee: &OrganId) -> Vec<u8> {
+    agency_prefix(addressee)
+}
+
+/// `links`: `>` ‖ the changing package ‖ the changed one.
+pub(super) fn link_from(changing: &PackageId, changed: &PackageId) -> [u8; 65] {
+    link(b'>', changing, changed)
+}
+
+/// `links`: `<` ‖ the changed package ‖ the changing one.
+pub(super) fn link_to(changed: &PackageId, changing: &PackageId) -> [u8; 65] {
+    link(b'<', changed, changing)
+}
+
+fn link(direction: u8, first: &PackageId, second: &PackageId) -> [u8; 65] {
+    let mut key = [0; 65];
+    key[0] = direction;
+    key[1..33].copy_from_slice(first.as_bytes());
+    key[33..].copy_from_slice(second.as_bytes());
+    key
+}
+
+/// The `receipt_log` position of the receipt at `key`: its sequence number plus one, so
+/// that positions start at 1 and a reader's cursor of 0 means "from the start".
+pub(super) fn log_position(key: &[u8; RECEIPT_KEY_LEN]) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&key[32..]);
+    u64::from_be_bytes(bytes).saturating_add(1)
 }
 
 /// `receipts`: package id ‖ sequence, so a prefix scan lists one package's receipts in the

@@ -20,7 +20,7 @@
 //!   listed per package in the order recorded.
 //! - **Relay**: on a relay, the sealed packages it holds for its members
 //!   ([`Store::hold`], [`Store::mailbox`]) and the receipts it forwards to their senders
-//!   ([`Store::release`], [`Store::forward_queue`]); on a sender, the relay's signed "held"
+//!   ([`Store::release`], [`Store::forward_queue_for`]); on a sender, the relay's signed "held"
 //!   acknowledgement per recipient ([`Store::record_hold`]).
 //!
 //! Every write is idempotent on a content-derived id (package id, receipt id): a resend, a
@@ -66,6 +66,10 @@
 //! - `outgoing.rs`: submitting packages and the outbox.
 //! - `incoming.rs`: accepting packages and the inbox.
 //! - `receipts.rs`: recording and listing receipts.
+//! - `references.rs`: finding a package by its document references; links between
+//!   packages that revoke, update or replace others.
+//! - `receipt_log.rs`: receipts in recording order ("since cursor"), receipts still to
+//!   hand to their addressee, peers' cursors.
 //! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
@@ -87,9 +91,12 @@ mod group_commit;
 mod incoming;
 mod keys;
 mod mailbox;
+mod migrate_3;
 mod outgoing;
+mod receipt_log;
 mod receipts;
 mod records;
+mod references;
 mod schema;
 mod sled;
 #[cfg(test)]
@@ -103,8 +110,10 @@ pub use group_commit::SyncStats;
 pub use incoming::{AckOutcome, IncomingOutcome};
 pub use mailbox::{HeldPackage, HoldOutcome, MailboxEntry, MailboxSummary, RelayCounts, addressee};
 pub use outgoing::SubmitOutcome;
+pub use receipt_log::ReceiptPage;
 pub use receipts::RecordOutcome;
 pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};
+pub use references::{Link, Links, PackageIndex};
 
 use encoding::corrupt;
 use engine::{Db, Tx, TxError};

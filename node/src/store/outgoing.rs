@@ -6,13 +6,18 @@ use bytes::Bytes;
 use tracing::debug;
 
 use lienthong_protocol::OrganId;
-use lienthong_protocol::envelope::{EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage};
+use lienthong_protocol::envelope::{
+    EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt,
+};
 
 use super::encoding::{self, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, InputProblem, StoreError};
 use super::keys::{self, Tree};
-use super::records::{OutboxEntry, OutgoingPackage, StoreCounts};
+use super::receipt_log::queue_delivery;
+use super::receipts::insert_receipt;
+use super::records::{DeliveryState, OutboxEntry, OutgoingPackage, StoreCounts};
+use super::references::{PackageIndex, insert_index};
 use super::{Store, load_counts, save_counts};
 
 /// What [`Store::submit`] did.
@@ -44,8 +49,27 @@ impl Store {
         meta: &OutgoingPackage,
         entries: &[OutboxEntry],
     ) -> Result<SubmitOutcome, StoreError> {
+        self.submit_indexed(package, meta, entries, &PackageIndex::default(), None)
+    }
+
+    /// [`Store::submit`], also indexing the package under its document references and
+    /// links (`index`) and, for a status message, recording `issued`, the receipt this
+    /// agency signs for it, and queueing that receipt for its addressee: all in the same
+    /// transaction, so a status QLVB was told is accepted always has its receipt.
+    ///
+    /// # Errors
+    /// As [`Store::submit`].
+    pub fn submit_indexed(
+        &self,
+        package: &SignedPackage,
+        meta: &OutgoingPackage,
+        entries: &[OutboxEntry],
+        index: &PackageIndex,
+        issued: Option<&SignedReceipt>,
+    ) -> Result<SubmitOutcome, StoreError> {
         let id = package.id();
         check_submission(package, meta, entries)?;
+        let issued = issued.map(|receipt| (receipt, encoding::encode_blob(&receipt.to_wire())));
 
         // Encode everything up front: the transaction body may run more than once.
         let wire = encoding::encode_blob(&package.to_wire());
@@ -88,9 +112,14 @@ impl Store {
             if let Some(key) = &document_key {
                 tx.insert(Tree::Documents, key, &[])?;
             }
+            insert_index(tx, package.sender(), &id, index)?;
             let mut counts = load_counts(tx)?;
             counts.outgoing += 1;
             counts.pending_outbox += pending;
+            if let Some((receipt, value)) = &issued {
+                let key = insert_receipt(tx, receipt, value, &mut counts)?;
+                queue_delivery(tx, receipt, &key)?;
+            }
             save_counts(tx, &counts)?;
             Ok(SubmitOutcome::Stored)
         })?;
@@ -193,6 +222,23 @@ impl Store {
         Ok(entries)
     }
 
+    /// Every outbox entry refused by its recipient (receipt 02), from an index.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn rejected_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut entries = Vec::new();
+        for item in self.db().iter(Tree::OutboxRejected) {
+            let (key, _) = item?;
+            let value = self
+                .db()
+                .get(Tree::Outbox, &key)?
+                .ok_or_else(|| dangling(Tree::OutboxRejected, &key, "outbox entry"))?;
+            entries.push(encoding::read(Tree::Outbox, &key, &value)?);
+        }
+        Ok(entries)
+    }
+
     /// Replaces a stored package with the same package signed again (after this agency's
     /// key rotation). The id covers everything but the signer, so it is unchanged and
     /// recipients that already hold the package answer idempotently. Durable on return.
@@ -280,6 +326,14 @@ pub(super) fn replace_outbox_entry(
     };
     let old: OutboxEntry = encoding::read(Tree::Outbox, &key, &old)?;
     tx.insert(Tree::Outbox, &key, value)?;
+    match (
+        old.state == DeliveryState::Rejected,
+        entry.state == DeliveryState::Rejected,
+    ) {
+        (false, true) => tx.insert(Tree::OutboxRejected, &key, &[])?,
+        (true, false) => tx.remove(Tree::OutboxRejected, &key)?,
+        (true, true) | (false, false) => {}
+    }
     match (old.state.is_pending(), entry.state.is_pending()) {
         (false, true) => {
             tx.insert(Tree::OutboxPending, &key, &[])?;

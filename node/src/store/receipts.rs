@@ -103,10 +103,12 @@ pub(super) fn insert_receipt(
     // sled runs transactions one at a time, so sequence numbers follow commit order.
     let key = keys::receipt(&receipt.package_id(), tx.generate_id()?);
     tx.insert(Tree::Receipts, &key, value)?;
+    let reference = encoding::encode_blob(&key);
+    tx.insert(Tree::ReceiptIds, id.as_bytes(), &reference)?;
     tx.insert(
-        Tree::ReceiptIds,
-        id.as_bytes(),
-        &encoding::encode_blob(&key),
+        Tree::ReceiptLog,
+        &keys::log_position(&key).to_be_bytes(),
+        &reference,
     )?;
     counts.receipts += 1;
     Ok(key)

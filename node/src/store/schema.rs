@@ -18,7 +18,10 @@ use super::records::StoreCounts;
 /// - 2: adds a relay's mailbox and forward queue and a sender's holds (new, empty trees:
 ///   nothing to convert, but a version 1 binary must not open a store whose mailbox it
 ///   would ignore).
-pub(super) const CURRENT: u32 = 2;
+/// - 3: adds the receipt log, receipts still to hand over, peers' cursors, document
+///   references, links and the index of rejected outbox entries; the migration fills the
+///   log, the references and the rejected index from what the store holds.
+pub(super) const CURRENT: u32 = 3;
 
 /// Brings the store in `db` to [`CURRENT`]: initialises a new store, refuses a newer one,
 /// migrates an older one. Durable when it returns.
@@ -111,6 +114,10 @@ fn step(db: &Db, from: u32) -> Result<Option<u32>, StoreError> {
                 tx.insert(Tree::Meta, keys::SCHEMA_VERSION, &2u32.to_be_bytes())
             })?;
             Ok(Some(2))
+        }
+        2 => {
+            super::migrate_3::run(db)?;
+            Ok(Some(3))
         }
         _ => Ok(None),
     }

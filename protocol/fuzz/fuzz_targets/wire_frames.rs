@@ -1,6 +1,7 @@
 //! Any bytes given to the request and response frame decoders give a message or an error,
 //! never a panic; a decoded frame encodes back to the same bytes. This covers the relay
-//! mailbox messages too (deposit, sealed delivery, fetch, acknowledgements, held, mailbox).
+//! mailbox messages too (deposit, sealed delivery, fetch, acknowledgements, held, mailbox)
+//! and receipt catch-up (receipts since a cursor, a page of receipts).
 
 #![no_main]
 

@@ -27,11 +27,15 @@
 mod error;
 pub mod model;
 mod reader;
+pub mod references;
 mod writer;
 
 pub use error::{EdxmlError, ErrorKind, Position, Warning, WarningKind};
 pub use model::*;
 pub use reader::{Parsed, ReadOptions, read, read_with};
+pub use references::{
+    DocumentReference, document_id_references, document_references, response_references,
+};
 pub use writer::{WriteError, write};
 
 /// The XML namespace of QCVN 102:2016.

@@ -12,7 +12,8 @@
 //!   made for one purpose cannot be replayed as the other.
 //! - **Verify before reading.** `from_wire` bounds every size first, then verifies with
 //!   `verify_strict`, and only then decodes the signed fields, strictly: one value, one
-//!   encoding.
+//!   encoding. Gossiped receipts are read many at once (`receipt_batch.rs`), along the same
+//!   steps with one batch signature check that accepts exactly what `verify_strict` accepts.
 //! - **Ids are hashes of the signed bytes** ([`PackageId`], [`ReceiptId`]), so a resend is
 //!   recognisable as the same envelope without any registry of ids.
 //!
@@ -27,6 +28,7 @@ mod id;
 mod limits;
 mod package;
 mod receipt;
+mod receipt_batch;
 mod time;
 
 pub use error::{EnvelopeError, EnvelopeKind, Field, FieldProblem, Limit, Section};
@@ -34,6 +36,7 @@ pub use id::{PackageId, ParseIdError, ReceiptId};
 pub use limits::EnvelopeLimits;
 pub use package::{PackageFields, SignedPackage};
 pub use receipt::{MAX_DOCUMENT_ID_LEN, ReceiptFields, SignedReceipt};
+pub(crate) use receipt_batch::{BatchRefusal, receipts_from_wire};
 pub use time::{Timestamp, TimestampError};
 
 /// Signing domain of package headers: the first field of the signed bytes.

@@ -100,6 +100,17 @@ impl SignedReceipt {
     /// # Errors
     /// An [`EnvelopeError`] naming the first check that failed.
     pub fn from_wire(wire: Bytes, limits: &EnvelopeLimits) -> Result<Self, EnvelopeError> {
+        Self::parse_unverified(wire, limits)?.verify_one(limits)
+    }
+
+    /// The checks of [`from_wire`](Self::from_wire) that come before the signature: the
+    /// prefix, the sizes and the signer key. Batch reading
+    /// ([`receipts_from_wire`](super::receipts_from_wire)) runs these on every receipt, then
+    /// verifies all signatures at once, so that it and `from_wire` cannot drift apart.
+    pub(crate) fn parse_unverified(
+        wire: Bytes,
+        limits: &EnvelopeLimits,
+    ) -> Result<UnverifiedReceipt, EnvelopeError> {
         let prefix = Prefix::read(&wire, EnvelopeKind::Receipt)?;
         let max_body = limits.max_receipt_body_len();
         if prefix.signed_len > max_body {
@@ -130,21 +141,11 @@ impl SignedReceipt {
                 source,
             }
         })?;
-        let body = wire.slice(PREFIX_LEN..);
-        signer
-            .verify(&body, &prefix.signature)
-            .map_err(|_| EnvelopeError::BadSignature {
-                envelope: EnvelopeKind::Receipt,
-            })?;
-
-        let fields = decode_body(&body, limits)?;
-        Ok(SignedReceipt {
-            id: ReceiptId::from_bytes(encoding::sha256(&body)),
+        Ok(UnverifiedReceipt {
             signer,
             signature: prefix.signature,
-            fields,
+            body: wire.slice(PREFIX_LEN..),
             wire,
-            body,
         })
     }
 
@@ -220,6 +221,75 @@ impl SignedReceipt {
     }
 }
 
+/// A receipt whose prefix, sizes and signer key are checked, and whose signature is not yet:
+/// the only way to a [`SignedReceipt`] from here is through a signature check, one by one
+/// ([`verify_one`](Self::verify_one)) or in a batch (`receipts_from_wire`).
+pub(crate) struct UnverifiedReceipt {
+    signer: PublicKey,
+    signature: Signature,
+    wire: Bytes,
+    /// The bytes the signature is over, a slice of `wire`.
+    body: Bytes,
+}
+
+impl UnverifiedReceipt {
+    /// The key that claims to have signed it.
+    pub(super) fn signer(&self) -> &PublicKey {
+        &self.signer
+    }
+
+    /// The signature, not yet verified.
+    pub(super) fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The bytes the signature must be over.
+    pub(super) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Verifies the signature with `verify_strict`, then decodes the fields: the rest of
+    /// [`SignedReceipt::from_wire`].
+    pub(crate) fn verify_one(
+        self,
+        limits: &EnvelopeLimits,
+    ) -> Result<SignedReceipt, EnvelopeError> {
+        self.signer
+            .verify(&self.body, &self.signature)
+            .map_err(|_| EnvelopeError::BadSignature {
+                envelope: EnvelopeKind::Receipt,
+            })?;
+        self.decode_verified(limits)
+    }
+
+    /// Decodes the fields of a receipt whose signature the caller has verified (in a batch,
+    /// with the same strictness as [`verify_one`](Self::verify_one)). Only the envelope
+    /// module may call it, so that a receipt is never read without its signature checked.
+    pub(super) fn decode_verified(
+        self,
+        limits: &EnvelopeLimits,
+    ) -> Result<SignedReceipt, EnvelopeError> {
+        let fields = decode_body(&self.body, limits)?;
+        Ok(SignedReceipt {
+            id: ReceiptId::from_bytes(encoding::sha256(&self.body)),
+            signer: self.signer,
+            signature: self.signature,
+            fields,
+            wire: self.wire,
+            body: self.body,
+        })
+    }
+}
+
+impl fmt::Debug for UnverifiedReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnverifiedReceipt")
+            .field("signer", &self.signer)
+            .field("len", &self.wire.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Equal when the wire encodings are equal.
 impl PartialEq for SignedReceipt {
     fn eq(&self, other: &Self) -> bool {
@@ -278,7 +348,7 @@ fn check_description(description: &str, limits: &EnvelopeLimits) -> Result<(), E
 /// Body layout, after the domain:
 /// `package id (32) ‖ sender ‖ recipient ‖ document id? ‖ code (u8) ‖ issued at (u64 millis) ‖
 /// description?`.
-fn encode_body(fields: &ReceiptFields) -> Result<Vec<u8>, EnvelopeError> {
+pub(super) fn encode_body(fields: &ReceiptFields) -> Result<Vec<u8>, EnvelopeError> {
     let mut w = Writer::with_capacity(256);
     w.field(RECEIPT_DOMAIN.as_bytes())?;
     w.raw(fields.package_id.as_bytes());

@@ -140,8 +140,8 @@ fn a_new_store_gets_the_current_schema_version() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &2u32.to_be_bytes());
-    assert_eq!(schema::CURRENT, 2);
+    assert_eq!(&*version, &3u32.to_be_bytes());
+    assert_eq!(schema::CURRENT, 3);
     // And it stays so across reopening.
     let fx = fx.reopen();
     assert_eq!(fx.store.counts().expect("counts"), Default::default());
@@ -152,19 +152,19 @@ fn a_store_from_a_newer_version_is_refused() {
     let fx = Fixture::new();
     fx.store
         .db()
-        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &3u32.to_be_bytes())
-        .expect("plants version 3");
+        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &4u32.to_be_bytes())
+        .expect("plants version 4");
     let dir = fx.dir;
     drop(fx.store);
     match Store::open(dir.path()) {
         Err(
             error @ StoreError::SchemaTooNew {
-                found: 3,
-                supported: 2,
+                found: 4,
+                supported: 3,
             },
         ) => assert_eq!(
             error.to_string(),
-            "store schema version 3 is newer than version 2, the newest this lienthong reads"
+            "store schema version 4 is newer than version 3, the newest this lienthong reads"
         ),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -183,7 +183,7 @@ fn a_version_without_a_migration_is_refused() {
         Store::open(dir.path()),
         Err(StoreError::SchemaUnsupported {
             found: 0,
-            supported: 2
+            supported: 3
         })
     ));
 }
@@ -192,6 +192,30 @@ fn a_version_without_a_migration_is_refused() {
 fn a_version_1_store_is_migrated_with_its_data() {
     let fx = Fixture::new();
     let package = fx.submit(1, Some("1/VPCP"));
+    let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 5);
+    let _ = fx.store.record_receipt(&receipt, None).expect("records");
+    let mut refused = fx.store.outbox(&package.id()).expect("reads")[1].clone();
+    refused.state = DeliveryState::Rejected;
+    fx.store.update_outbox(&refused).expect("updates");
+    // What a version 1 or 2 store holds: none of version 3's trees.
+    for tree in [Tree::ReceiptLog, Tree::OutboxRejected] {
+        let keys: Vec<_> = fx
+            .store
+            .db()
+            .iter(tree)
+            .map(|item| item.expect("reads").0.to_vec())
+            .collect();
+        assert!(!keys.is_empty(), "{tree:?} was written");
+        fx.store
+            .db()
+            .transaction("clear", |tx| {
+                for key in &keys {
+                    tx.remove(tree, key)?;
+                }
+                Ok(())
+            })
+            .expect("clears");
+    }
     fx.store
         .db()
         .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &1u32.to_be_bytes())
@@ -203,12 +227,20 @@ fn a_version_1_store_is_migrated_with_its_data() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &2u32.to_be_bytes());
+    assert_eq!(&*version, &3u32.to_be_bytes());
     assert_eq!(
         fx.store.package(&package.id()).expect("reads"),
         Some(package)
     );
     assert_eq!(fx.store.relay_counts().expect("counts"), Default::default());
+    // Version 3's trees are rebuilt from the data.
+    let page = fx
+        .store
+        .receipts_since(0, |_| true, 10, 100)
+        .expect("reads the log");
+    assert_eq!(page.receipts.len(), 1);
+    assert_eq!(page.receipts[0].id(), receipt.id());
+    assert_eq!(fx.store.rejected_outbox().expect("reads"), vec![refused]);
 }
 
 /// The problem of a [`StoreError::Corrupt`] in `tree`; panics on anything else.

@@ -1,0 +1,177 @@
+//! Handing the receipts this agency signs (for its QLVB's status messages) to the agency
+//! they are for: directly, or, when that node cannot be reached, to one of its relays,
+//! which holds the receipt durably and forwards it. A receipt leaves the queue only when
+//! the addressee or a relay has stored it, or the addressee refuses it for good.
+//!
+//! The queue is in the store (`receipt_out`), so a restart resumes it. The task wakes when
+//! a receipt is issued, when a member connects, and every `receipts.retry_interval`.
+
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::{ReceiptId, SignedReceipt};
+use lienthong_protocol::wire::{RejectReason, Request, Response};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info, warn};
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::delivery::send;
+use crate::network::NetworkEvent;
+
+/// Receipts read from the queue at a time, per addressee.
+const BATCH: usize = 64;
+/// Receipts in flight at once, per addressee.
+const IN_FLIGHT: usize = 8;
+/// Batches per addressee per pass: bounds one pass whatever the queue holds.
+const MAX_BATCHES: usize = 256;
+
+/// Runs until `shutdown`.
+pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+    let mut events = ctx.network.subscribe();
+    let mut tick = tokio::time::interval(ctx.config.receipts.retry_interval);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = ctx.receipt_delivery.notified() => {}
+            _ = tick.tick() => {}
+            event = events.recv() => match event {
+                Ok(NetworkEvent::PeerConnected(_)) => {}
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+        }
+        pass(&ctx).await;
+    }
+}
+
+/// One pass: every addressee at once, each one's receipts in turn.
+async fn pass(ctx: &Arc<NodeContext>) {
+    let store = ctx.store.clone();
+    let destinations = match tokio::task::spawn_blocking(move || store.receipt_destinations()).await
+    {
+        Ok(Ok(destinations)) => destinations,
+        Ok(Err(e)) => {
+            warn!(error = %e, "cannot read the receipts to hand over");
+            return;
+        }
+        Err(e) => {
+            warn!(error = %e, "receipt queue task failed");
+            return;
+        }
+    };
+    let mut all = JoinSet::new();
+    for to in destinations {
+        let ctx = ctx.clone();
+        all.spawn(async move { hand_over(&ctx, &to).await }.in_current_span());
+    }
+    while all.join_next().await.is_some() {}
+}
+
+/// Where one receipt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handed {
+    /// Stored by the addressee or a relay, or refused for good: off the queue.
+    Done,
+    /// Nobody took it: stop for this pass.
+    Kept,
+}
+
+async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
+    for _ in 0..MAX_BATCHES {
+        let store = ctx.store.clone();
+        let addressee = to.clone();
+        let queued =
+            match tokio::task::spawn_blocking(move || store.receipts_to_deliver(&addressee, BATCH))
+                .await
+            {
+                Ok(Ok(queued)) => queued,
+                Ok(Err(e)) => {
+                    warn!(error = %e, "cannot read the receipts to hand over");
+                    return;
+                }
+                Err(e) => {
+                    warn!(error = %e, "receipt queue task failed");
+                    return;
+                }
+            };
+        if queued.is_empty() {
+            return;
+        }
+        let results: Vec<(ReceiptId, Handed)> = futures::stream::iter(queued)
+            .map(|receipt| async move { (receipt.id(), hand_one(ctx, to, &receipt).await) })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let done: Vec<ReceiptId> = results
+            .iter()
+            .filter(|(_, handed)| *handed == Handed::Done)
+            .map(|(id, _)| *id)
+            .collect();
+        let store = ctx.store.clone();
+        let addressee = to.clone();
+        let count = done.len();
+        match tokio::task::spawn_blocking(move || store.receipts_delivered(&addressee, &done)).await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot record receipts handed over; they will be sent again");
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, "receipt queue task failed");
+                return;
+            }
+        }
+        if count < results.len() {
+            return;
+        }
+    }
+}
+
+/// Hands one receipt to `to`, or else to one of `to`'s relays.
+async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt) -> Handed {
+    let problem = match send(ctx, to, Request::Receipt(receipt.clone())).await {
+        Ok(Response::ReceiptAccepted { .. }) => {
+            ctx.metrics.receipts_handed.inc();
+            info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt delivered");
+            return Handed::Done;
+        }
+        Ok(Response::Rejected(rejection)) if final_refusal(rejection.reason) => {
+            warn!(receipt = %receipt.id(), %to, %rejection, "receipt refused by its addressee; dropped");
+            return Handed::Done;
+        }
+        Ok(other) => format!("answered {other:?}"),
+        Err(problem) => problem,
+    };
+    debug!(%to, %problem, "addressee not reachable; trying its relays");
+    let Some(roster) = ctx.roster() else {
+        return Handed::Kept;
+    };
+    let relays: Vec<OrganId> = roster
+        .relays_of(to, clock::now())
+        .into_iter()
+        .map(|m| m.record.organ_id.clone())
+        .filter(|relay| relay != &ctx.organ_id)
+        .collect();
+    for relay in relays {
+        match send(ctx, &relay, Request::RelayReceipt(receipt.clone())).await {
+            Ok(Response::Acked { count: 1 }) => {
+                ctx.metrics.receipts_handed.inc();
+                info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, %relay, code = %receipt.code(), "receipt handed to a relay");
+                return Handed::Done;
+            }
+            Ok(other) => debug!(%relay, answer = ?other, "relay did not take the receipt"),
+            Err(problem) => debug!(%relay, %problem, "relay not reachable"),
+        }
+    }
+    Handed::Kept
+}
+
+/// Whether a refusal will never change: anything but "not now".
+fn final_refusal(reason: RejectReason) -> bool {
+    !matches!(reason, RejectReason::Unavailable | RejectReason::ClockSkew)
+}

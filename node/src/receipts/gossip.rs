@@ -1,0 +1,262 @@
+//! Receipt summaries on gossip, so a province can watch every exchange.
+//!
+//! Each node publishes the receipts its agency signs, in batches, on the topic of each
+//! party's province (`lienthong/receipts/1/H53`) and, when the parties are in different
+//! provinces, on the national topic. A receipt carries package id, document id, sender,
+//! recipient, code, time and, for 02, 13 and 16, the reason: never document content.
+//!
+//! Every node on a topic checks a batch before gossipsub passes it on: all signatures at
+//! once (one ed25519 batch verification), every issuer an active member signing with its
+//! roster key, and the batch published by the issuer's own node. A node keeps what concerns
+//! its agency (it may have missed the receipt itself), and, with `receipts.monitor`,
+//! everything.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lienthong_protocol::envelope::SignedReceipt;
+use lienthong_protocol::gossip::{MAX_GOSSIP_RECEIPTS, decode_receipt_batch, encode_receipt_batch};
+use lienthong_protocol::{OrganId, StatusCode};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::network::{GossipAcceptance, GossipMessage};
+use crate::store::RecordOutcome;
+
+/// Every receipt topic starts with this.
+pub(crate) const TOPIC_PREFIX: &str = "lienthong/receipts/1/";
+/// The topic of receipts between provinces.
+pub(crate) const NATIONAL_TOPIC: &str = "lienthong/receipts/1/national";
+
+/// How long the publisher waits after a wake-up for more receipts to batch with.
+const LINGER: Duration = Duration::from_millis(50);
+/// Log entries read per publishing round.
+const SCAN_LIMIT: usize = 4096;
+/// Receipts per published message: 64 of the largest receipts (a long reason) stay well
+/// under gossip's 1 MiB message limit.
+const PER_MESSAGE: usize = 64;
+
+/// The topic of `agency`'s province: its level-one code (`H53`, `G12`), or `other` for an
+/// id without one.
+pub(crate) fn province_topic(agency: &OrganId) -> String {
+    match agency.level_one() {
+        Some(level) => format!("{TOPIC_PREFIX}{level}"),
+        None => format!("{TOPIC_PREFIX}other"),
+    }
+}
+
+/// The topics this node takes part in.
+pub(crate) fn subscriptions(organ_id: &OrganId, national: bool) -> Vec<String> {
+    let mut topics = vec![province_topic(organ_id)];
+    if national {
+        topics.push(NATIONAL_TOPIC.to_owned());
+    }
+    topics
+}
+
+/// The topics a receipt goes to.
+fn topics_of(receipt: &SignedReceipt) -> Vec<String> {
+    let sender = province_topic(receipt.sender());
+    let recipient = province_topic(receipt.recipient());
+    if sender == recipient {
+        vec![sender]
+    } else {
+        vec![sender, recipient, NATIONAL_TOPIC.to_owned()]
+    }
+}
+
+/// Publishes the receipts this agency signs, from the receipt log, until `shutdown`.
+pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+    if !ctx.config.receipts.gossip {
+        return;
+    }
+    // Starts at the end of the log: what was signed before this start has been handed to
+    // its addressee, and catching up covers the parties.
+    let store = ctx.store.clone();
+    let Ok(Ok(mut cursor)) = tokio::task::spawn_blocking(move || store.receipt_log_end()).await
+    else {
+        warn!("cannot read the receipt log; receipts are not gossiped");
+        return;
+    };
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = ctx.receipt_gossip.notified() => {}
+        }
+        tokio::time::sleep(LINGER).await;
+        loop {
+            let store = ctx.store.clone();
+            let page = match tokio::task::spawn_blocking(move || {
+                store.receipts_since(cursor, |_| true, MAX_GOSSIP_RECEIPTS * 4, SCAN_LIMIT)
+            })
+            .await
+            {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
+                    warn!(error = %e, "cannot read the receipt log");
+                    break;
+                }
+                Err(_) => break,
+            };
+            cursor = page.next_cursor;
+            let mut by_topic: BTreeMap<String, Vec<SignedReceipt>> = BTreeMap::new();
+            for receipt in page.receipts {
+                if receipt.issuer() != &ctx.organ_id {
+                    continue;
+                }
+                for topic in topics_of(&receipt) {
+                    by_topic.entry(topic).or_default().push(receipt.clone());
+                }
+            }
+            for (topic, receipts) in by_topic {
+                for batch in receipts.chunks(PER_MESSAGE.min(MAX_GOSSIP_RECEIPTS)) {
+                    match encode_receipt_batch(batch) {
+                        Ok(data) => {
+                            if ctx.network.publish(&topic, data).await.is_ok() {
+                                ctx.metrics.receipts_gossiped.inc_by(batch.len() as u64);
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "cannot encode a receipt batch"),
+                    }
+                }
+            }
+            if !page.more {
+                break;
+            }
+        }
+    }
+}
+
+/// Checks and records gossiped receipt batches until `shutdown`, reporting each to
+/// gossipsub.
+pub(crate) async fn receive(
+    ctx: Arc<NodeContext>,
+    mut messages: mpsc::Receiver<GossipMessage>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => return,
+            message = messages.recv() => match message {
+                Some(message) => message,
+                None => return,
+            },
+        };
+        let worker = ctx.clone();
+        let author = message.author;
+        let data = message.data.clone();
+        let acceptance =
+            match tokio::task::spawn_blocking(move || take_batch(&worker, author, &data)).await {
+                Ok(acceptance) => acceptance,
+                Err(_) => GossipAcceptance::Ignore,
+            };
+        let _ = ctx
+            .network
+            .report_gossip(message.id, message.source, acceptance)
+            .await;
+    }
+}
+
+/// Verifies a batch and keeps what this node keeps; the verdict for gossipsub.
+fn take_batch(
+    ctx: &NodeContext,
+    author: Option<libp2p::PeerId>,
+    data: &bytes::Bytes,
+) -> GossipAcceptance {
+    let refuse = |why: String| {
+        ctx.metrics.gossip_refused.inc();
+        warn!(target: "lienthong::events::rejected", ?author, why = %why, "gossiped receipts refused");
+        GossipAcceptance::Reject
+    };
+    let receipts = match decode_receipt_batch(data.clone(), &ctx.limits) {
+        Ok(receipts) => receipts,
+        Err(e) => return refuse(e.to_string()),
+    };
+    let Some(roster) = ctx.roster() else {
+        return GossipAcceptance::Ignore;
+    };
+    let now = clock::now();
+    let Some(publisher) = author.and_then(|peer| roster.member_by_peer(&peer, now)) else {
+        return refuse("published by a node that is not a member's".to_owned());
+    };
+    for (i, receipt) in receipts.iter().enumerate() {
+        let issuer = receipt.issuer();
+        if issuer != &publisher.record.organ_id {
+            return refuse(format!(
+                "receipt {i} is {issuer}'s, published by {}'s node",
+                publisher.record.organ_id
+            ));
+        }
+        if !matches!(roster.active(issuer, now), Ok(Some(_)))
+            || !roster.key_matches(issuer, receipt.signer(), now)
+        {
+            return refuse(format!(
+                "receipt {i} is not signed with the roster key of {issuer}, an active member"
+            ));
+        }
+    }
+    for receipt in &receipts {
+        match keep(ctx, receipt) {
+            Ok(Some(RecordOutcome::New)) => {
+                ctx.metrics.receipts_observed.inc();
+            }
+            Ok(_) => {}
+            Err(problem) => debug!(receipt = %receipt.id(), %problem, "gossiped receipt not kept"),
+        }
+    }
+    GossipAcceptance::Accept
+}
+
+/// Records a receipt from gossip or a catch-up if this node keeps it: one about this
+/// agency's packages always (through [`super::apply`], which checks it against the roster
+/// and the outbox), any other only on a monitoring node, once its issuer and key check
+/// against the roster. `None`: not kept here.
+///
+/// # Errors
+/// Why a receipt this node would keep was refused.
+pub(crate) fn keep(
+    ctx: &NodeContext,
+    receipt: &SignedReceipt,
+) -> Result<Option<RecordOutcome>, String> {
+    let mine = if receipt.code() == StatusCode::TakeBackRequested {
+        receipt.recipient() == &ctx.organ_id
+    } else {
+        receipt.sender() == &ctx.organ_id
+    };
+    if mine {
+        return super::apply(ctx, receipt)
+            .map(Some)
+            .map_err(|r| r.to_string());
+    }
+    if !ctx.config.receipts.monitor || receipt.issuer() == &ctx.organ_id {
+        return Ok(None);
+    }
+    let roster = ctx.roster().ok_or("no roster")?;
+    let now = clock::now();
+    let issuer = receipt.issuer();
+    if !matches!(roster.active(issuer, now), Ok(Some(_)))
+        || !roster.key_matches(issuer, receipt.signer(), now)
+    {
+        return Err(format!(
+            "not signed with the roster key of {issuer}, an active member"
+        ));
+    }
+    ctx.store
+        .record_receipt(receipt, None)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `requester` could have seen `receipt` by gossip: it is a party, or the receipt
+/// went to the topic of its province. What catching up gives a peer.
+pub(crate) fn visible_to(receipt: &SignedReceipt, requester: &OrganId) -> bool {
+    if receipt.sender() == requester || receipt.recipient() == requester {
+        return true;
+    }
+    let theirs = province_topic(requester);
+    topics_of(receipt).contains(&theirs)
+}

@@ -1,0 +1,209 @@
+//! Catching up: on every new connection to a member, and every `receipts.sync_interval`
+//! with each connected member, this node asks for the receipts the peer recorded since
+//! the last time ("since cursor") that concern this agency, and records those it lacks.
+//! Receipts missed while a network was cut (a handover that failed, gossip that never
+//! arrived) so converge once any connection between the two parties is back.
+//!
+//! The answering side gives the receipts it signed or recorded that the asking agency
+//! could have seen by gossip: those about packages it sent or received, and, of the
+//! receipts this node's agency signed, those gossiped on the asker's province topic (so a
+//! monitoring office catches up too). Catching up reveals nothing gossip would not.
+
+use std::sync::Arc;
+
+use libp2p::PeerId;
+use lienthong_protocol::OrganId;
+use lienthong_protocol::wire::{MAX_RECEIPT_BATCH, RejectReason, Request, Response};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::delivery::send;
+use crate::network::NetworkEvent;
+use crate::store::RecordOutcome;
+
+/// Log entries the answering side reads for one request, whatever it returns: bounds the
+/// work a request can cause.
+const SCAN_LIMIT: usize = 4096;
+/// Requests per catch-up with one peer: bounds one catch-up whatever the peer says.
+const MAX_ROUNDS: usize = 256;
+
+/// Answers [`Request::ReceiptsSince`] from `peer`.
+pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -> Response {
+    let Some(roster) = ctx.roster() else {
+        return reject(RejectReason::UnknownAgency, "this node has no roster yet");
+    };
+    let Some(member) = roster.member_by_peer(&peer, clock::now()) else {
+        return reject(
+            RejectReason::UnknownAgency,
+            format!("{peer} is not a member's node"),
+        );
+    };
+    let agency = member.record.organ_id.clone();
+    let limit = usize::try_from(limit.min(MAX_RECEIPT_BATCH)).unwrap_or(1);
+    let me = ctx.organ_id.clone();
+    let wanted = |receipt: &lienthong_protocol::envelope::SignedReceipt| {
+        receipt.sender() == &agency
+            || receipt.recipient() == &agency
+            || (receipt.issuer() == &me && super::gossip::visible_to(receipt, &agency))
+    };
+    match ctx.store.receipts_since(cursor, wanted, limit, SCAN_LIMIT) {
+        Ok(page) => Response::Receipts {
+            receipts: page.receipts,
+            next_cursor: page.next_cursor,
+            more: page.more,
+        },
+        Err(e) => {
+            warn!(error = %e, "cannot read the receipt log");
+            reject(
+                RejectReason::Unavailable,
+                "the receipt log cannot be read now",
+            )
+        }
+    }
+}
+
+fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
+    Response::Rejected(lienthong_protocol::wire::Rejection {
+        reason,
+        detail: detail.into(),
+    })
+}
+
+/// Runs until `shutdown`: catches up with each member as it connects, and with every
+/// connected member periodically.
+pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+    let mut events = ctx.network.subscribe();
+    let mut tick = tokio::time::interval(ctx.config.receipts.sync_interval);
+    tick.tick().await;
+    loop {
+        let peers: Vec<PeerId> = tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                if ctx.config.receipts.monitor {
+                    // A monitoring office catches up with every member of its province,
+                    // connected or not: gossip it missed has no other way back.
+                    for agency in province_members(&ctx) {
+                        let ctx = ctx.clone();
+                        tokio::spawn(async move { catch_up(&ctx, &agency).await });
+                    }
+                    continue;
+                }
+                match ctx.network.connected_peers().await {
+                    Ok(peers) => peers.into_iter().map(|p| p.peer_id).collect(),
+                    Err(_) => return,
+                }
+            },
+            event = events.recv() => match event {
+                Ok(NetworkEvent::PeerConnected(peer)) => vec![peer],
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        for peer in peers {
+            let Some(agency) = member_agency(&ctx, &peer) else {
+                continue;
+            };
+            let ctx = ctx.clone();
+            tokio::spawn(async move { catch_up(&ctx, &agency).await });
+        }
+    }
+}
+
+/// The active members on this node's province topic, but itself.
+fn province_members(ctx: &NodeContext) -> Vec<OrganId> {
+    let Some(roster) = ctx.roster() else {
+        return Vec::new();
+    };
+    let now = clock::now();
+    let mine = super::gossip::province_topic(&ctx.organ_id);
+    roster
+        .members()
+        .iter()
+        .map(|m| m.record.organ_id.clone())
+        .filter(|agency| agency != &ctx.organ_id)
+        .filter(|agency| super::gossip::province_topic(agency) == mine)
+        .filter(|agency| matches!(roster.active(agency, now), Ok(Some(_))))
+        .collect()
+}
+
+fn member_agency(ctx: &NodeContext, peer: &PeerId) -> Option<OrganId> {
+    let roster = ctx.roster()?;
+    let member = roster.member_by_peer(peer, clock::now())?;
+    (member.record.organ_id != ctx.organ_id).then(|| member.record.organ_id.clone())
+}
+
+/// Asks `agency`'s node for what it recorded since the last catch-up, page by page, and
+/// records what concerns this node.
+pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
+    let store = ctx.store.clone();
+    let peer = agency.clone();
+    let Ok(Ok(mut cursor)) = tokio::task::spawn_blocking(move || store.sync_cursor(&peer)).await
+    else {
+        return;
+    };
+    let mut recorded = 0u64;
+    for _ in 0..MAX_ROUNDS {
+        let request = Request::ReceiptsSince {
+            cursor,
+            limit: MAX_RECEIPT_BATCH,
+        };
+        let (receipts, next_cursor, more) = match send(ctx, agency, request).await {
+            Ok(Response::Receipts {
+                receipts,
+                next_cursor,
+                more,
+            }) => (receipts, next_cursor, more),
+            Ok(other) => {
+                debug!(%agency, answer = ?other, "no receipts to catch up with");
+                return;
+            }
+            Err(problem) => {
+                debug!(%agency, %problem, "cannot catch up now");
+                return;
+            }
+        };
+        let worker = ctx.clone();
+        let from = agency.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut new = 0u64;
+            for receipt in &receipts {
+                if receipt.issuer() == &worker.organ_id {
+                    continue;
+                }
+                match super::gossip::keep(&worker, receipt) {
+                    Ok(Some(RecordOutcome::New)) => new += 1,
+                    Ok(_) => {}
+                    Err(problem) => {
+                        debug!(receipt = %receipt.id(), %problem, "receipt from catch-up not taken");
+                    }
+                }
+            }
+            worker
+                .store
+                .set_sync_cursor(&from, next_cursor)
+                .map(|()| new)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(new)) => recorded += new,
+            Ok(Err(e)) => {
+                warn!(error = %e, "cannot record a catch-up");
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, "catch-up task failed");
+                return;
+            }
+        }
+        cursor = next_cursor;
+        if !more {
+            break;
+        }
+    }
+    if recorded > 0 {
+        ctx.metrics.receipts_caught_up.inc_by(recorded);
+        info!(target: "lienthong::events::caught_up", %agency, receipts = recorded, "receipts caught up");
+    }
+}
