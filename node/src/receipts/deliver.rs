@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{ReceiptId, SignedReceipt};
-use lienthong_protocol::wire::{RejectReason, Request, Response};
+use lienthong_protocol::wire::{Request, Response};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
@@ -140,7 +140,7 @@ async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt)
             info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt delivered");
             return Handed::Done;
         }
-        Ok(Response::Rejected(rejection)) if final_refusal(rejection.reason) => {
+        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
             warn!(receipt = %receipt.id(), %to, %rejection, "receipt refused by its addressee; dropped");
             return Handed::Done;
         }
@@ -169,9 +169,4 @@ async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt)
         }
     }
     Handed::Kept
-}
-
-/// Whether a refusal will never change: anything but "not now".
-fn final_refusal(reason: RejectReason) -> bool {
-    !matches!(reason, RejectReason::Unavailable | RejectReason::ClockSkew)
 }

@@ -191,12 +191,8 @@ fn take_batch(
                 publisher.record.organ_id
             ));
         }
-        if !matches!(roster.active(issuer, now), Ok(Some(_)))
-            || !roster.key_matches(issuer, receipt.signer(), now)
-        {
-            return refuse(format!(
-                "receipt {i} is not signed with the roster key of {issuer}, an active member"
-            ));
+        if let Err(problem) = check_issuer(&roster, receipt, now) {
+            return refuse(format!("receipt {i} is {problem}"));
         }
     }
     for receipt in &receipts {
@@ -236,15 +232,7 @@ pub(crate) fn keep(
         return Ok(None);
     }
     let roster = ctx.roster().ok_or("no roster")?;
-    let now = clock::now();
-    let issuer = receipt.issuer();
-    if !matches!(roster.active(issuer, now), Ok(Some(_)))
-        || !roster.key_matches(issuer, receipt.signer(), now)
-    {
-        return Err(format!(
-            "not signed with the roster key of {issuer}, an active member"
-        ));
-    }
+    check_issuer(&roster, receipt, clock::now())?;
     ctx.store
         .record_receipt(receipt, None)
         .map(Some)
@@ -259,4 +247,22 @@ pub(crate) fn visible_to(receipt: &SignedReceipt, requester: &OrganId) -> bool {
     }
     let theirs = province_topic(requester);
     topics_of(receipt).contains(&theirs)
+}
+
+/// Whether `receipt` is signed with the roster key of its issuer, an active member.
+fn check_issuer(
+    roster: &crate::membership::Membership,
+    receipt: &SignedReceipt,
+    now: lienthong_protocol::envelope::Timestamp,
+) -> Result<(), String> {
+    let issuer = receipt.issuer();
+    if matches!(roster.active(issuer, now), Ok(Some(_)))
+        && roster.key_matches(issuer, receipt.signer(), now)
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "not signed with the roster key of {issuer}, an active member"
+        ))
+    }
 }

@@ -15,7 +15,7 @@ use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::seal::SealedPackage;
-use lienthong_protocol::wire::{RejectReason, Request, Response};
+use lienthong_protocol::wire::{Request, Response};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -335,12 +335,7 @@ async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
 async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceipt) -> Passed {
     match send(ctx, to, Request::Receipt(receipt.clone())).await {
         Ok(Response::ReceiptAccepted { .. }) => {}
-        Ok(Response::Rejected(rejection))
-            if !matches!(
-                rejection.reason,
-                RejectReason::Unavailable | RejectReason::ClockSkew
-            ) =>
-        {
+        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
             // The addressee will never take it (it does not know the package, the issuer
             // was revoked): keeping it would only repeat the refusal.
             warn!(receipt = %receipt.id(), %to, rejection = %rejection, "a forwarded receipt was refused for good; dropped");
