@@ -6,8 +6,10 @@
 //! - [`netns`]: separate networks in network namespaces, for relays and partitions.
 //! - [`province`]: seed 000's province (LAN, tax network, relays) in namespaces.
 //! - [`bench`]: `lienthong-sim bench`, every figure beside the limit it is measured against.
+//! - [`sim`]: `lienthong-sim run SCENARIO.toml`, whole provinces with faults, and their report.
 
 pub mod bench;
 pub mod netns;
 pub mod process;
 pub mod province;
+pub mod sim;
