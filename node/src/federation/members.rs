@@ -85,14 +85,60 @@ impl FederationDir {
         valid_until: Option<lienthong_protocol::envelope::Timestamp>,
     ) -> anyhow::Result<AgencyRecord> {
         let (node, identity) = Self::node_identity(node_dir)?;
+        let mut section = self.own_section()?;
+        let bundle = self.bundle()?;
+        let before = section.agency(&identity.organ_id).cloned();
+        let record = self.record_for(&section, &bundle, &node, &identity, relays, valid_until)?;
+        self.remember_node(&identity.organ_id, node_dir)?;
+        if before.as_ref() == Some(&record) {
+            // Already a member, nothing new: re-install what there is.
+            self.install(&node, &bundle)?;
+            return Ok(record);
+        }
+        section.upsert(record.clone());
+        let bundle = self.publish(section)?;
+        self.install(&node, &bundle)?;
+        Ok(record)
+    }
+
+    /// Admits many nodes at once with one new section: a simulated province or country
+    /// starts with a thousand members, and admitting them one by one would sign and
+    /// install a growing roster a thousand times. Each entry is a node directory and the
+    /// relays it names.
+    ///
+    /// # Errors
+    /// As [`FederationDir::admit`], for the first node that cannot be admitted; nothing is
+    /// published then.
+    pub fn admit_many(&self, nodes: &[(&Path, Vec<OrganId>)]) -> anyhow::Result<RosterBundle> {
+        let mut section = self.own_section()?;
+        let bundle = self.bundle()?;
+        let mut admitted = Vec::with_capacity(nodes.len());
+        for (node_dir, relays) in nodes {
+            let (node, identity) = Self::node_identity(node_dir)?;
+            let record = self.record_for(&section, &bundle, &node, &identity, relays, None)?;
+            section.upsert(record);
+            admitted.push((identity.organ_id, *node_dir));
+        }
+        self.remember_nodes(&admitted)?;
+        self.publish(section)
+    }
+
+    /// The record `identity` gets in `section`: its existing one refreshed, or a new one.
+    fn record_for(
+        &self,
+        section: &lienthong_protocol::roster::RosterSection,
+        bundle: &RosterBundle,
+        node: &DataDir,
+        identity: &PublicIdentity,
+        relays: &[OrganId],
+        valid_until: Option<lienthong_protocol::envelope::Timestamp>,
+    ) -> anyhow::Result<AgencyRecord> {
         self.check_scope(&identity.organ_id, identity.role)?;
         // A running daemon knows its bound addresses; otherwise use the configured ones.
         let addresses = match read_json::<DaemonInfo>(&node.daemon()) {
             Ok(daemon) if daemon.peer_id == identity.peer_id => daemon.listen_addrs,
             _ => identity.listen.clone(),
         };
-        let mut section = self.own_section()?;
-        let bundle = self.bundle()?;
         if let Some(other) = bundle.roster().agency(&identity.organ_id) {
             if section.agency(&identity.organ_id).is_none() {
                 bail!(
@@ -119,7 +165,6 @@ impl FederationDir {
                     identity.peer_id.clone(),
                 )
             });
-        let before = record.clone();
         record.name = identity.name.clone();
         record.addresses = addresses;
         record.relays = relays.to_vec();
@@ -130,15 +175,6 @@ impl FederationDir {
         if valid_until.is_some() {
             record.valid_until = valid_until;
         }
-        self.remember_node(&identity.organ_id, node_dir)?;
-        if section.agency(&identity.organ_id) == Some(&before) && before == record {
-            // Already a member, nothing new: re-install what there is.
-            self.install(&node, &bundle)?;
-            return Ok(record);
-        }
-        section.upsert(record.clone());
-        let bundle = self.publish(section)?;
-        self.install(&node, &bundle)?;
         Ok(record)
     }
 

@@ -234,9 +234,16 @@ impl FederationDir {
     }
 
     fn remember_node(&self, organ_id: &OrganId, node_dir: &Path) -> anyhow::Result<()> {
+        self.remember_nodes(&[(organ_id.clone(), node_dir)])
+    }
+
+    fn remember_nodes(&self, admitted: &[(OrganId, &Path)]) -> anyhow::Result<()> {
         let mut nodes = self.load_nodes()?;
-        let absolute = std::fs::canonicalize(node_dir).unwrap_or_else(|_| node_dir.to_path_buf());
-        nodes.insert(organ_id.to_string(), absolute);
+        for (organ_id, node_dir) in admitted {
+            let absolute =
+                std::fs::canonicalize(node_dir).unwrap_or_else(|_| node_dir.to_path_buf());
+            nodes.insert(organ_id.to_string(), absolute);
+        }
         let json = serde_json::to_vec_pretty(&nodes)?;
         data_dir::write_atomic(&self.nodes_path(), &json, 0o644)?;
         Ok(())

@@ -102,7 +102,7 @@ impl Behaviour {
         };
 
         let request_response = request_response::Behaviour::with_codec(
-            Codec::new(options.max_frame_size),
+            Codec::counted(options.max_frame_size, options.counters.clone()),
             [(PROTOCOL, request_response::ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(options.request_timeout),
         );

@@ -95,12 +95,30 @@ pub(crate) enum RequestFrame {
 pub(crate) struct Codec {
     /// The effective limit: `Options::max_frame_size`, at most `u32::MAX`.
     max_frame_size: usize,
+    counters: std::sync::Arc<super::WireCounters>,
 }
 
 impl Codec {
+    #[cfg(test)]
     pub(crate) fn new(max_frame_size: usize) -> Self {
+        Self::counted(max_frame_size, Default::default())
+    }
+
+    pub(crate) fn counted(
+        max_frame_size: usize,
+        counters: std::sync::Arc<super::WireCounters>,
+    ) -> Self {
         let max_frame_size = max_frame_size.min(u32::MAX as usize);
-        Self { max_frame_size }
+        Self {
+            max_frame_size,
+            counters,
+        }
+    }
+
+    fn count(&self) {
+        self.counters
+            .frames_sent
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -138,7 +156,10 @@ impl request_response::Codec for Codec {
         T: AsyncWrite + Unpin + Send,
     {
         match request {
-            RequestFrame::Data(frame) => write_frame(io, &frame, self.max_frame_size).await,
+            RequestFrame::Data(frame) => {
+                self.count();
+                write_frame(io, &frame, self.max_frame_size).await
+            }
             // Only `read_request` makes these, and the event loop never sends one back.
             RequestFrame::Refused(refused) => Err(refused.into_write_error()),
         }
@@ -153,6 +174,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncWrite + Unpin + Send,
     {
+        self.count();
         write_frame(io, &response, self.max_frame_size).await
     }
 }

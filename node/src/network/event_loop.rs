@@ -85,6 +85,8 @@ pub(crate) struct EventLoop {
     /// Who may use this node as a relay (`None`: not a relay); for logs, the relay
     /// behaviour holds its own clone.
     pub(crate) relay_members: Option<RelayMembers>,
+    /// What this node put on and took off the wire.
+    pub(super) counters: std::sync::Arc<super::WireCounters>,
 }
 
 impl EventLoop {
@@ -118,6 +120,7 @@ impl EventLoop {
                 .relay_server
                 .as_ref()
                 .map(|server| server.members.clone()),
+            counters: options.counters.clone(),
         }
     }
 

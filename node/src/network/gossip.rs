@@ -171,6 +171,9 @@ impl EventLoop {
         id: gossipsub::MessageId,
         message: gossipsub::Message,
     ) {
+        self.counters
+            .gossip_received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = GossipMessageId(id);
         let topic = message.topic.into_string();
         let len = message.data.len();

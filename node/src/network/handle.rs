@@ -125,6 +125,7 @@ pub struct NetworkHandle {
     events: broadcast::WeakSender<NetworkEvent>,
     local_peer_id: PeerId,
     request_timeout: Duration,
+    counters: std::sync::Arc<super::WireCounters>,
 }
 
 impl NetworkHandle {
@@ -133,13 +134,20 @@ impl NetworkHandle {
         events: broadcast::WeakSender<NetworkEvent>,
         local_peer_id: PeerId,
         request_timeout: Duration,
+        counters: std::sync::Arc<super::WireCounters>,
     ) -> Self {
         Self {
             commands,
             events,
             local_peer_id,
             request_timeout,
+            counters,
         }
+    }
+
+    /// What this node put on and took off the wire so far.
+    pub fn wire_counters(&self) -> &super::WireCounters {
+        &self.counters
     }
 
     /// This node's peer id. No round trip to the loop.

@@ -108,6 +108,8 @@ mod error;
 mod event_loop;
 mod gossip;
 mod handle;
+#[cfg(feature = "testing")]
+mod links;
 mod options;
 mod peers;
 mod pending;
@@ -115,6 +117,8 @@ mod relay;
 mod reservations;
 mod swarm_event;
 mod transport;
+#[cfg(feature = "testing")]
+pub use links::{LinkControl, LinkFate, Links};
 
 #[cfg(all(test, feature = "testing"))]
 mod tests;
@@ -126,7 +130,7 @@ pub use gossip::{GossipAcceptance, GossipMessage, GossipMessageId};
 pub use handle::{Inbound, NetworkEvent, NetworkHandle};
 pub use options::{
     DEFAULT_GOSSIP_MAX_MESSAGE_SIZE, DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport,
+    DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport, WireCounters,
 };
 pub use peers::PeerInfo;
 pub use relay::{
@@ -188,7 +192,7 @@ pub async fn spawn(
 ) -> Result<Spawned, NetworkError> {
     check(&options)?;
     let local_peer_id = keypair.public().to_peer_id();
-    let transport = transport::build(&keypair, options.transport)?;
+    let transport = transport::build(&keypair, options.transport.clone())?;
     let gossipsub = behaviour::gossipsub(&keypair, &options)?;
     let idle = options.idle_connection_timeout;
     // The constructor hands over a ready transport, so this step cannot fail (`Infallible`).
@@ -223,6 +227,7 @@ pub async fn spawn(
         events_tx.downgrade(),
         local_peer_id,
         options.request_timeout,
+        options.counters.clone(),
     );
 
     let mut event_loop = EventLoop::new(

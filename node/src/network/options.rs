@@ -31,8 +31,18 @@ pub const DEFAULT_GOSSIP_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 /// The smallest `gossip_max_message_size` accepted: gossipsub's control messages need room.
 pub(crate) const MIN_GOSSIP_MESSAGE_SIZE: usize = 1024;
 
+/// What crossed the wire, for the simulations' per-document figures: request and response
+/// frames this node wrote, and gossip messages it received (first copies).
+#[derive(Debug, Default)]
+pub struct WireCounters {
+    /// Request and response frames written.
+    pub frames_sent: std::sync::atomic::AtomicU64,
+    /// Gossip messages received, duplicates not counted.
+    pub gossip_received: std::sync::atomic::AtomicU64,
+}
+
 /// Which transport the swarm runs on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub enum Transport {
     /// TCP, secured with Noise and multiplexed with Yamux: what real nodes use.
@@ -42,6 +52,10 @@ pub enum Transport {
     /// top, so tests and simulations exercise the same upgrade stack without sockets.
     #[cfg(feature = "testing")]
     Memory,
+    /// The memory transport through simulated links ([`Links`](super::Links)): partitions,
+    /// drops, delays and byte counts decided by the simulation.
+    #[cfg(feature = "testing")]
+    Linked(super::Links),
 }
 
 /// Options of the network layer.
@@ -90,6 +104,8 @@ pub struct Options {
     /// A relay hands out its listen addresses with each reservation, so it treats them as
     /// its external addresses: listen on addresses members can reach.
     pub relay_server: Option<RelayServerOptions>,
+    /// Counts what this node puts on and takes off the wire.
+    pub counters: std::sync::Arc<WireCounters>,
 }
 
 impl Default for Options {
@@ -113,6 +129,7 @@ impl Default for Options {
             gossip_queue: DEFAULT_QUEUE,
             gossip_max_message_size: DEFAULT_GOSSIP_MAX_MESSAGE_SIZE,
             relay_server: None,
+            counters: Default::default(),
         }
     }
 }

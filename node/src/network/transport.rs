@@ -1,4 +1,5 @@
-//! The transport stack: TCP (or, for tests, memory) + Noise + Yamux.
+//! The transport stack: TCP (or, for tests and simulations, memory, optionally through
+//! simulated links) + Noise + Yamux.
 //!
 //! Both variants run the same upgrades, so in-memory tests exercise the real handshake and
 //! multiplexer; only the socket layer differs.
@@ -29,6 +30,13 @@ pub(crate) fn build(keypair: &Keypair, kind: Transport) -> Result<BoxedTransport
             .boxed(),
         #[cfg(feature = "testing")]
         Transport::Memory => libp2p::core::transport::MemoryTransport::new()
+            .upgrade(Version::V1Lazy)
+            .authenticate(noise)
+            .multiplex(yamux::Config::default())
+            .boxed(),
+        #[cfg(feature = "testing")]
+        Transport::Linked(links) => super::links::ReleasingMemory::default()
+            .and_then(move |channel, endpoint| std::future::ready(links.attach(channel, &endpoint)))
             .upgrade(Version::V1Lazy)
             .authenticate(noise)
             .multiplex(yamux::Config::default())

@@ -1,10 +1,11 @@
-//! `lienthong-sim`: federations on one machine. Today: `bench`.
+//! `lienthong-sim`: federations on one machine: `run` a scenario, `bench` the nodes.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use lienthong_simulations::bench::{self, BenchOptions};
+use lienthong_simulations::sim::{self, SimOptions};
 
 /// lienthong's simulations and benchmarks on one machine.
 #[derive(Debug, Parser)]
@@ -16,6 +17,31 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a scenario (see simulations/README.md): every node in this process on the
+    /// memory transport, the planned traffic and faults, then the report.
+    Run {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The seed of traffic and faults (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write SVG charts into this directory.
+        #[arg(long)]
+        plots: Option<PathBuf>,
+        /// Add chaos: 10% of the nodes crash and restart, a relay goes down, a partition
+        /// heals.
+        #[arg(long)]
+        chaos: bool,
+        /// Run every node as its own `lienthong` process on loopback instead.
+        #[arg(long)]
+        processes: bool,
+        /// Keep the nodes' data directories here instead of a temporary directory.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     /// Measure lienthong beside the machine's limits (raw loopback TCP, raw fsync), in one
     /// run, with real node processes. Build in release mode first:
     /// `cargo build --release -p lienthong-node -p lienthong-simulations --bins`.
@@ -30,7 +56,50 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIENTHONG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
+        Command::Run {
+            scenario,
+            seed,
+            json,
+            plots,
+            chaos,
+            processes,
+            keep,
+        } => {
+            let options = SimOptions {
+                seed,
+                chaos,
+                processes,
+                keep,
+            };
+            let outcome = sim::run_file(&scenario, &options, &mut |line| eprintln!("  {line}"))?;
+            println!("{}", sim::report::table(&outcome.runs));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&outcome)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(dir) = plots {
+                for file in sim::report::plot(&outcome.runs, &dir)? {
+                    eprintln!("  chart: {}", file.display());
+                }
+            }
+            let failures: Vec<String> = outcome
+                .runs
+                .iter()
+                .flat_map(sim::report::failures)
+                .collect();
+            if !failures.is_empty() {
+                anyhow::bail!("the run broke its promise: {}", failures.join("; "));
+            }
+            Ok(())
+        }
         Command::Bench { json, quick } => {
             let options = if quick {
                 BenchOptions::quick()

@@ -205,7 +205,9 @@ pub struct SizeSpec {
 }
 
 /// A priority of QCVN 102 (`OtherInfo/Priority`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PriorityName {
     /// 0 Thường.

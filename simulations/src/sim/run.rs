@@ -1,0 +1,626 @@
+//! Running a plan: the clock, the faults, and each agency's QLVB (submit documents, poll
+//! the inbox, acknowledge, answer with statuses, ask for documents back, watch the
+//! receipts of what it sent), against real nodes.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use lienthong_node::context::NodeContext;
+use lienthong_node::store::DeliveryState;
+use lienthong_node::submit;
+use lienthong_protocol::MessageKind;
+use lienthong_protocol::edxml::StatusCode;
+use lienthong_protocol::envelope::PackageId;
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng as _};
+
+use super::ledger::Ledger;
+use super::messages;
+use super::plan::Plan;
+use super::report::{self, RunReport};
+use super::scenario::FaultKind;
+use super::world::World;
+
+/// How often the simulation looks at the clock.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Submissions a QLVB retries before it gives up on a status.
+const MAX_STATUS_ATTEMPTS: u32 = 50;
+
+/// Runs `plan` with every node in this process, in a fresh directory under `root`.
+///
+/// # Errors
+/// When the nodes cannot be built or started.
+pub async fn run(
+    plan: Plan,
+    root: &Path,
+    settings: &[(String, String)],
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<RunReport> {
+    let plan = Arc::new(plan);
+    let rss_before = report::rss_mb();
+    let built = Instant::now();
+    let mut world = {
+        let plan = plan.clone();
+        let root = root.to_path_buf();
+        let settings = settings.to_vec();
+        tokio::task::spawn_blocking(move || World::build(&plan, &root, &settings)).await??
+    };
+    progress(&format!(
+        "{} nodes initialised and admitted in {:.1} s",
+        world.len(),
+        built.elapsed().as_secs_f64()
+    ));
+    let first: Vec<usize> = (0..plan.sites.len())
+        .filter(|&i| plan.sites[i].joins.is_zero())
+        .collect();
+    let started = Instant::now();
+    world.start(&first).await?;
+    progress(&format!(
+        "{} nodes started in {:.1} s",
+        first.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let mut sim = Simulation::new(plan.clone(), world);
+    let outcome = sim.run(progress).await;
+    let final_sweep = sim.sweep().await;
+    sim.world.shutdown().await;
+    outcome?;
+    final_sweep?;
+    Ok(report::build(
+        &sim.plan,
+        &sim.ledger,
+        &sim.measures,
+        rss_before,
+    ))
+}
+
+/// Figures measured during the run, beside the ledger.
+#[derive(Debug, Default)]
+pub struct Measures {
+    /// Real seconds from the first tick to the end.
+    pub wall_s: f64,
+    /// Simulated seconds at the end.
+    pub simulated_s: f64,
+    /// The largest resident set seen, MB.
+    pub peak_rss_mb: f64,
+    /// Frames written and gossip messages received by nodes that crashed since.
+    pub messages_of_crashed: u64,
+    /// Messages on the wire in all.
+    pub messages: u64,
+    /// Bytes on the wire in all.
+    pub bytes: u64,
+    /// Nodes.
+    pub nodes: usize,
+    /// Faults: (label, kind, from s, to s), simulated.
+    pub faults: Vec<(String, FaultKind, f64, f64)>,
+    /// Documents found stored at their recipient in the final sweep, though its QLVB had
+    /// not fetched them yet.
+    pub stored_unfetched: usize,
+    /// Whether everything settled before the drain deadline.
+    pub settled: bool,
+}
+
+struct Simulation {
+    plan: Arc<Plan>,
+    world: World,
+    ledger: Ledger,
+    measures: Measures,
+    next_poll: Vec<f64>,
+    status_attempts: std::collections::HashMap<(usize, usize), u32>,
+    start: Instant,
+}
+
+/// What one node's QLVB does in one tick.
+#[derive(Debug, Default)]
+struct Job {
+    site: usize,
+    documents: Vec<usize>,
+    /// (document, copy, code, from, to)
+    statuses: Vec<(usize, usize, StatusCode, String, String)>,
+    poll: bool,
+    observe: Vec<(usize, PackageId)>,
+}
+
+/// What came of a job.
+#[derive(Debug)]
+enum Event {
+    Accepted(usize, PackageId),
+    Refused(usize, String),
+    StatusAccepted(usize, usize, StatusCode),
+    StatusRefused(usize, usize, String),
+    Handed {
+        site: usize,
+        number: u64,
+        package: PackageId,
+        kind: MessageKind,
+    },
+    Observed {
+        doc: usize,
+        copy: usize,
+        latency_01_ms: Option<u64>,
+        codes: Vec<StatusCode>,
+    },
+}
+
+impl Simulation {
+    fn new(plan: Arc<Plan>, world: World) -> Simulation {
+        let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x51);
+        let poll = plan.poll.as_secs_f64();
+        Simulation {
+            ledger: Ledger::new(&plan),
+            measures: Measures {
+                nodes: plan.sites.len(),
+                ..Measures::default()
+            },
+            next_poll: (0..plan.sites.len())
+                .map(|_| rng.random_range(0.0..poll))
+                .collect(),
+            status_attempts: Default::default(),
+            plan,
+            world,
+            start: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> (Instant, f64) {
+        let real = Instant::now();
+        (
+            real,
+            real.duration_since(self.start).as_secs_f64() * self.plan.time_scale,
+        )
+    }
+
+    async fn run(&mut self, progress: &mut dyn FnMut(&str)) -> anyhow::Result<()> {
+        let plan = self.plan.clone();
+        let traffic_end = plan.duration.max(plan.faults_end()).as_secs_f64();
+        let deadline = traffic_end + plan.drain.as_secs_f64();
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut fault_started = vec![false; plan.faults.len()];
+        let mut fault_ended = vec![false; plan.faults.len()];
+        let mut last_report = Instant::now();
+        self.start = Instant::now();
+        loop {
+            ticker.tick().await;
+            let now = self.now();
+            self.apply_faults(&mut fault_started, &mut fault_ended, now)
+                .await?;
+            let joining: Vec<usize> = (0..plan.sites.len())
+                .filter(|&i| !self.world.started(i) && plan.sites[i].joins.as_secs_f64() <= now.1)
+                .collect();
+            if !joining.is_empty() {
+                self.world.start(&joining).await?;
+                progress(&format!("t={:.0}s: {} nodes joined", now.1, joining.len()));
+            }
+            let jobs = self.jobs(now.1);
+            for event in self.execute(jobs).await {
+                self.apply(event);
+            }
+            self.ledger.check_heals(now.0);
+            self.measures.peak_rss_mb = self.measures.peak_rss_mb.max(report::rss_mb());
+            let settled = self.settled();
+            if last_report.elapsed() > Duration::from_secs(10) {
+                last_report = Instant::now();
+                let delivered = self.ledger.delivered_at.len();
+                progress(&format!(
+                    "t={:.0}s simulated ({:.0}%): {} of {} deliveries, {} receipts outstanding",
+                    now.1,
+                    100.0 * now.1 / traffic_end,
+                    delivered,
+                    plan.deliveries(),
+                    self.ledger.outstanding().len()
+                ));
+            }
+            if now.1 >= traffic_end && settled {
+                self.measures.settled = true;
+                break;
+            }
+            if now.1 >= deadline {
+                progress("the drain deadline passed before everything settled");
+                break;
+            }
+        }
+        let now = self.now();
+        self.measures.wall_s = now.0.duration_since(self.start).as_secs_f64();
+        self.measures.simulated_s = now.1;
+        self.measures.bytes = self.world.links().bytes();
+        self.measures.messages = self.measures.messages_of_crashed
+            + (0..self.world.len())
+                .filter_map(|i| self.world.node(i))
+                .map(|ctx| messages_of(ctx))
+                .sum::<u64>();
+        self.measures.faults = plan
+            .faults
+            .iter()
+            .map(|f| {
+                (
+                    f.label.clone(),
+                    f.kind,
+                    f.at.as_secs_f64(),
+                    f.until.as_secs_f64(),
+                )
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn settled(&self) -> bool {
+        self.ledger.settled()
+            && self
+                .plan
+                .documents
+                .iter()
+                .zip(&self.ledger.sent)
+                .all(|(d, s)| d.take_back_after.is_none() || s.take_back_sent)
+    }
+
+    async fn apply_faults(
+        &mut self,
+        started: &mut [bool],
+        ended: &mut [bool],
+        now: (Instant, f64),
+    ) -> anyhow::Result<()> {
+        let plan = self.plan.clone();
+        let mut links_changed = false;
+        for (i, fault) in plan.faults.iter().enumerate() {
+            if !started[i] && fault.at.as_secs_f64() <= now.1 {
+                started[i] = true;
+                tracing::info!(fault = %fault.label, "fault starts");
+                if fault.kind == FaultKind::Crash {
+                    for &n in &fault.nodes {
+                        if let Some(ctx) = self.world.node(n) {
+                            self.measures.messages_of_crashed += messages_of(ctx);
+                        }
+                        self.world.crash(n);
+                    }
+                } else {
+                    links_changed = true;
+                }
+            }
+            if started[i] && !ended[i] && fault.until.as_secs_f64() <= now.1 {
+                ended[i] = true;
+                tracing::info!(fault = %fault.label, "fault ends");
+                if fault.kind == FaultKind::Crash {
+                    let restart: Vec<usize> = fault
+                        .nodes
+                        .iter()
+                        .copied()
+                        .filter(|&n| self.world.started(n))
+                        .collect();
+                    self.world.start(&restart).await?;
+                } else {
+                    links_changed = true;
+                }
+                self.ledger.heal(&fault.label, now);
+            }
+        }
+        if links_changed {
+            let active = plan
+                .faults
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| started[*i] && !ended[*i])
+                .map(|(_, f)| f.clone())
+                .collect();
+            self.world.links().set_active(active);
+        }
+        Ok(())
+    }
+
+    /// What each running node's QLVB has to do now.
+    fn jobs(&mut self, now_s: f64) -> Vec<(Arc<NodeContext>, Job)> {
+        let plan = &self.plan;
+        let mut jobs: Vec<Job> = (0..plan.sites.len())
+            .map(|site| Job {
+                site,
+                ..Job::default()
+            })
+            .collect();
+        for (d, doc) in plan.documents.iter().enumerate() {
+            if doc.at.as_secs_f64() > now_s {
+                break;
+            }
+            let sent = &mut self.ledger.sent[d];
+            if sent.package.is_none() {
+                jobs[doc.from].documents.push(d);
+                continue;
+            }
+            let sender = &plan.sites[doc.from].organ_id;
+            if let (Some(after), Some(arrived), false) = (
+                doc.take_back_after,
+                sent.all_arrived_at,
+                sent.take_back_sent,
+            ) && now_s >= arrived + after.as_secs_f64()
+            {
+                sent.take_back_sent = true;
+                for &r in &doc.to {
+                    jobs[doc.from].statuses.push((
+                        d,
+                        usize::MAX,
+                        StatusCode::TakeBackRequested,
+                        sender.clone(),
+                        plan.sites[r].organ_id.clone(),
+                    ));
+                }
+            }
+            for (r, copy) in sent.copies.iter().enumerate() {
+                if let Some((code, due)) = copy.next
+                    && due <= now_s
+                {
+                    jobs[doc.to[r]].statuses.push((
+                        d,
+                        r,
+                        code,
+                        plan.sites[doc.to[r]].organ_id.clone(),
+                        sender.clone(),
+                    ));
+                }
+            }
+        }
+        let poll = plan.poll.as_secs_f64();
+        for site in 0..plan.sites.len() {
+            if self.next_poll[site] <= now_s {
+                self.next_poll[site] +=
+                    poll * ((now_s - self.next_poll[site]) / poll).ceil().max(1.0);
+                jobs[site].poll = true;
+            }
+        }
+        for (d, doc) in plan.documents.iter().enumerate() {
+            let sent = &self.ledger.sent[d];
+            let Some((package, _, _)) = sent.package else {
+                continue;
+            };
+            if !jobs[doc.from].poll {
+                continue;
+            }
+            let waiting = sent.copies.iter().any(|c| {
+                c.latency_01_ms.is_none()
+                    || c.outstanding().next().is_some()
+                    || !c.known.contains_key(&StatusCode::Arrived)
+            });
+            if waiting {
+                jobs[doc.from].observe.push((d, package));
+            }
+        }
+        jobs.into_iter()
+            .filter(|j| {
+                !(j.documents.is_empty()
+                    && j.statuses.is_empty()
+                    && !j.poll
+                    && j.observe.is_empty())
+            })
+            .filter_map(|j| self.world.node(j.site).map(|ctx| (ctx.clone(), j)))
+            .collect()
+    }
+
+    /// Runs the jobs on blocking threads (submissions sign and fsync), a few batches at
+    /// once.
+    async fn execute(&self, jobs: Vec<(Arc<NodeContext>, Job)>) -> Vec<Event> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let batches = 4.min(jobs.len());
+        let mut groups: Vec<Vec<(Arc<NodeContext>, Job)>> =
+            (0..batches).map(|_| Vec::new()).collect();
+        for (i, job) in jobs.into_iter().enumerate() {
+            groups[i % batches].push(job);
+        }
+        let tasks = groups.into_iter().map(|group| {
+            let plan = self.plan.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut events = Vec::new();
+                for (ctx, job) in group {
+                    run_job(&plan, &ctx, job, &mut events);
+                }
+                events
+            })
+        });
+        futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .flatten()
+            .collect()
+    }
+
+    fn apply(&mut self, event: Event) {
+        let now = self.now();
+        let plan = self.plan.clone();
+        match event {
+            Event::Accepted(d, package) => {
+                self.ledger.sent[d].package = Some((package, now.0, now.1));
+            }
+            Event::Refused(d, why) => {
+                self.ledger.sent[d].refusals += 1;
+                tracing::debug!(document = d, %why, "submission refused");
+            }
+            Event::StatusAccepted(d, r, code) => {
+                if r != usize::MAX {
+                    self.ledger.issued(&plan, d, r, code, now);
+                }
+            }
+            Event::StatusRefused(d, r, why) => {
+                let attempts = self.status_attempts.entry((d, r)).or_default();
+                *attempts += 1;
+                tracing::debug!(document = d, copy = r, %why, "status refused");
+                if r == usize::MAX {
+                    // A take-back request: ask again next time (a resubmission of the same
+                    // bytes is the same package).
+                    self.ledger.sent[d].take_back_sent = *attempts >= MAX_STATUS_ATTEMPTS;
+                } else if *attempts >= MAX_STATUS_ATTEMPTS {
+                    tracing::warn!(document = d, copy = r, %why, "status refused for good");
+                    self.ledger.status_refusals += 1;
+                    self.ledger.sent[d].copies[r].next = None;
+                }
+            }
+            Event::Handed {
+                site,
+                number,
+                package,
+                kind,
+            } => {
+                let Some(d) = number.checked_sub(1).map(|n| n as usize) else {
+                    return;
+                };
+                if d >= plan.documents.len() {
+                    return;
+                }
+                match kind {
+                    MessageKind::Edoc => self.ledger.handed(&plan, d, site, package, now),
+                    MessageKind::Status => {
+                        // A status reaching a recipient is the sender's take-back request.
+                        if let Some(r) = plan.documents[d].to.iter().position(|&t| t == site) {
+                            self.ledger.take_back_seen(&plan, d, r, now.1);
+                        }
+                    }
+                }
+            }
+            Event::Observed {
+                doc,
+                copy,
+                latency_01_ms,
+                codes,
+            } => self.ledger.observed(doc, copy, latency_01_ms, &codes, now),
+        }
+    }
+
+    /// After the run: a last look at every recipient's store, so that documents stored
+    /// but not yet fetched by QLVB count as arrived, not lost.
+    async fn sweep(&mut self) -> anyhow::Result<()> {
+        let plan = self.plan.clone();
+        let mut stored = 0;
+        for site in 0..plan.sites.len() {
+            let Some(ctx) = self.world.node(site).cloned() else {
+                continue;
+            };
+            let inbox = tokio::task::spawn_blocking(move || ctx.store.inbox(true))
+                .await?
+                .context("reading an inbox")?;
+            for entry in inbox {
+                if entry.kind != MessageKind::Edoc {
+                    continue;
+                }
+                let Some(d) = entry
+                    .document_id
+                    .as_deref()
+                    .and_then(messages::number_of)
+                    .and_then(|n| n.checked_sub(1))
+                    .map(|n| n as usize)
+                else {
+                    continue;
+                };
+                let Some(r) = plan
+                    .documents
+                    .get(d)
+                    .and_then(|doc| doc.to.iter().position(|&t| t == site))
+                else {
+                    continue;
+                };
+                if self.ledger.sent[d].copies[r].seen.is_none() {
+                    stored += 1;
+                    let now = self.now();
+                    self.ledger.handed(&plan, d, site, entry.package_id, now);
+                }
+            }
+        }
+        self.measures.stored_unfetched = stored;
+        Ok(())
+    }
+}
+
+fn messages_of(ctx: &NodeContext) -> u64 {
+    let counters = ctx.network.wire_counters();
+    counters.frames_sent.load(Ordering::Relaxed) + counters.gossip_received.load(Ordering::Relaxed)
+}
+
+/// One QLVB's work against its own node.
+fn run_job(plan: &Plan, ctx: &NodeContext, job: Job, events: &mut Vec<Event>) {
+    for d in job.documents {
+        let outcome = messages::document(plan, &plan.documents[d])
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| submit::submit(ctx, Bytes::from(bytes)).map_err(|e| e.to_string()));
+        events.push(match outcome {
+            Ok(submission) => Event::Accepted(d, submission.package_id),
+            Err(why) => Event::Refused(d, why),
+        });
+    }
+    for (d, r, code, from, to) in job.statuses {
+        let doc = &plan.documents[d];
+        let id = messages::document_id(&plan.sites[doc.from].organ_id, doc.number);
+        let outcome = messages::status(&from, &to, &id, code)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| submit::submit(ctx, Bytes::from(bytes)).map_err(|e| e.to_string()));
+        events.push(match outcome {
+            Ok(_) => Event::StatusAccepted(d, r, code),
+            Err(why) => Event::StatusRefused(d, r, why),
+        });
+    }
+    if job.poll {
+        match ctx.store.inbox(false) {
+            Ok(entries) => {
+                for entry in entries {
+                    if let Some(number) = entry.document_id.as_deref().and_then(messages::number_of)
+                    {
+                        events.push(Event::Handed {
+                            site: job.site,
+                            number,
+                            package: entry.package_id,
+                            kind: entry.kind,
+                        });
+                    }
+                    if let Err(e) = ctx
+                        .store
+                        .ack(&entry.package_id, lienthong_node::clock::now())
+                    {
+                        tracing::warn!(error = %e, "cannot acknowledge");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the inbox"),
+        }
+    }
+    for (d, package) in job.observe {
+        let doc = &plan.documents[d];
+        let outbox = ctx.store.outbox(&package).unwrap_or_default();
+        let receipts = ctx.store.receipts(&package).unwrap_or_default();
+        let submitted = ctx
+            .store
+            .outgoing(&package)
+            .ok()
+            .flatten()
+            .map(|p| p.submitted_at);
+        for (r, &site) in doc.to.iter().enumerate() {
+            let organ = &plan.sites[site].organ_id;
+            let entry = outbox.iter().find(|e| e.recipient.as_str() == organ);
+            let latency_01_ms =
+                entry
+                    .and_then(|e| e.delivered_at)
+                    .zip(submitted)
+                    .map(|(delivered, submitted)| {
+                        delivered.as_millis().saturating_sub(submitted.as_millis())
+                    });
+            let mut codes: Vec<StatusCode> = receipts
+                .iter()
+                .filter(|rc| rc.issuer().as_str() == organ)
+                .map(|rc| rc.code())
+                .collect();
+            if entry.is_some_and(|e| {
+                matches!(e.state, DeliveryState::Delivered | DeliveryState::Rejected)
+            }) && !codes.contains(&StatusCode::Arrived)
+            {
+                codes.push(StatusCode::Arrived);
+            }
+            events.push(Event::Observed {
+                doc: d,
+                copy: r,
+                latency_01_ms,
+                codes,
+            });
+        }
+    }
+}

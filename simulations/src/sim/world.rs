@@ -1,0 +1,269 @@
+//! The nodes of a plan, in this process: each a real [`Node`] with its own data directory
+//! and store, on the memory transport through the simulation's links. A crash drops the
+//! node without shutting it down, as kill -9 would; a restart opens the same directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use lienthong_node::context::NodeContext;
+use lienthong_node::federation::FederationDir;
+use lienthong_node::init::{self, InitOptions};
+use lienthong_node::network::{Links, Transport};
+use lienthong_node::node::{Node, NodeOptions};
+use lienthong_protocol::OrganId;
+use lienthong_protocol::roster::Role;
+
+use super::links::SimLinks;
+use super::plan::Plan;
+
+/// Memory ports are global to the process: every world takes its own range.
+static NEXT_PORT: AtomicU64 = AtomicU64::new(30_000);
+
+/// Node settings for simulations, in real time: retries and pulls that fit a run of
+/// minutes, not a working day. The scenario's `[node]` comes on top.
+const SIM_SETTINGS: &[(&str, &str)] = &[
+    ("delivery.retry_initial", "\"200ms\""),
+    ("delivery.retry_max", "\"3s\""),
+    ("network.request_timeout", "\"20s\""),
+    ("relay.pull_interval", "\"3s\""),
+    ("relay.held_recheck", "\"10s\""),
+    ("relay.server_forward_interval", "\"2s\""),
+    ("receipts.sync_interval", "\"10s\""),
+    ("receipts.retry_interval", "\"2s\""),
+    ("federation.roster_poll_interval", "\"10s\""),
+];
+
+/// How long a restarted node may wait for its crashed predecessor to let go of its store
+/// and memory port.
+const RELEASE_DEADLINE: Duration = Duration::from_secs(20);
+
+/// One node's place in the world.
+#[derive(Debug)]
+enum Slot {
+    /// Not started yet (joins later).
+    Waiting,
+    /// Running.
+    Up(Node),
+    /// Crashed; the weak reference says when its state is gone.
+    Down(Weak<NodeContext>),
+}
+
+/// Every node of a plan.
+#[derive(Debug)]
+pub struct World {
+    dirs: Vec<PathBuf>,
+    ports: Vec<u64>,
+    links: Arc<SimLinks>,
+    slots: Vec<Slot>,
+}
+
+impl World {
+    /// Creates every node's data directory under `root`, one federation admitting them all
+    /// (with their relays), and the link layer. Nothing runs yet.
+    ///
+    /// # Errors
+    /// When a directory cannot be created or a setting does not apply.
+    pub fn build(plan: &Plan, root: &Path, settings: &[(String, String)]) -> anyhow::Result<World> {
+        let base = NEXT_PORT.fetch_add(plan.sites.len() as u64 + 16, Ordering::Relaxed);
+        let ports: Vec<u64> = (0..plan.sites.len() as u64).map(|i| base + i).collect();
+        let mut dirs = Vec::with_capacity(plan.sites.len());
+        for (site, port) in plan.sites.iter().zip(&ports) {
+            let dir = root.join("nodes").join(&site.organ_id);
+            init::init(
+                &dir,
+                &InitOptions {
+                    organ_id: site.organ_id.parse().context("agency id")?,
+                    name: site.name.clone(),
+                    listen: vec![format!("/memory/{port}")],
+                    api: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                    role: if site.relay {
+                        Role::Relay
+                    } else {
+                        Role::Agency
+                    },
+                    mdns: false,
+                },
+            )
+            .with_context(|| format!("initialising {}", site.organ_id))?;
+            let all: Vec<(String, String)> = SIM_SETTINGS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .chain(settings.iter().cloned())
+                .collect();
+            apply_settings(&dir, &all).with_context(|| format!("configuring {}", site.organ_id))?;
+            dirs.push(dir);
+        }
+        let federation = FederationDir::new(root.join("federation"));
+        federation.create(&format!("lienthong simulation {}", plan.scenario))?;
+        let admitted: Vec<(&Path, Vec<OrganId>)> = plan
+            .sites
+            .iter()
+            .zip(&dirs)
+            .map(|(site, dir)| {
+                let relays = site
+                    .relays
+                    .iter()
+                    .map(|r| r.parse().context("relay id"))
+                    .collect::<anyhow::Result<Vec<OrganId>>>()?;
+                Ok((dir.as_path(), relays))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        federation.admit_many(&admitted)?;
+        let links = Arc::new(SimLinks::new(plan, &ports));
+        Ok(World {
+            slots: plan.sites.iter().map(|_| Slot::Waiting).collect(),
+            dirs,
+            ports,
+            links,
+        })
+    }
+
+    /// The link layer.
+    pub fn links(&self) -> &Arc<SimLinks> {
+        &self.links
+    }
+
+    /// How many nodes there are.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the world has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The running node of site `i`.
+    pub fn node(&self, i: usize) -> Option<&Arc<NodeContext>> {
+        match &self.slots[i] {
+            Slot::Up(node) => Some(node.context()),
+            _ => None,
+        }
+    }
+
+    /// Whether site `i` has started at least once (it may be down now).
+    pub fn started(&self, i: usize) -> bool {
+        !matches!(self.slots[i], Slot::Waiting)
+    }
+
+    /// Starts (or restarts) the nodes of `sites`, a few at a time.
+    ///
+    /// # Errors
+    /// When a node cannot start.
+    pub async fn start(&mut self, sites: &[usize]) -> anyhow::Result<()> {
+        for chunk in sites.chunks(16) {
+            let mut starting = Vec::new();
+            for &i in chunk {
+                if let Slot::Up(_) = self.slots[i] {
+                    continue;
+                }
+                let previous = match &self.slots[i] {
+                    Slot::Down(weak) => Some(weak.clone()),
+                    _ => None,
+                };
+                let dir = self.dirs[i].clone();
+                let options = NodeOptions {
+                    transport: Some(Transport::Linked(Links {
+                        local: self.ports[i],
+                        control: self.links.clone(),
+                    })),
+                    listen: Some(vec![format!("/memory/{}", self.ports[i]).parse()?]),
+                    api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                };
+                starting.push(async move { (i, start_node(&dir, options, previous).await) });
+            }
+            for (i, started) in futures::future::join_all(starting).await {
+                let node =
+                    started.with_context(|| format!("starting {}", self.dirs[i].display()))?;
+                self.slots[i] = Slot::Up(node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops site `i` at once, as kill -9 does: its tasks are aborted where they stand.
+    pub fn crash(&mut self, i: usize) {
+        if let Slot::Up(node) = std::mem::replace(&mut self.slots[i], Slot::Waiting) {
+            let weak = Arc::downgrade(node.context());
+            drop(node);
+            self.slots[i] = Slot::Down(weak);
+        }
+    }
+
+    /// Stops every node cleanly.
+    pub async fn shutdown(&mut self) {
+        let nodes: Vec<Node> = self
+            .slots
+            .iter_mut()
+            .filter_map(|s| match std::mem::replace(s, Slot::Waiting) {
+                Slot::Up(node) => Some(node),
+                _ => None,
+            })
+            .collect();
+        futures::future::join_all(nodes.into_iter().map(Node::shutdown)).await;
+    }
+}
+
+/// Starts a node, waiting first (bounded) for a crashed predecessor's aborted tasks to
+/// drop its store and listener.
+async fn start_node(
+    dir: &Path,
+    options: NodeOptions,
+    previous: Option<Weak<NodeContext>>,
+) -> anyhow::Result<Node> {
+    let deadline = Instant::now() + RELEASE_DEADLINE;
+    if let Some(previous) = previous {
+        while previous.strong_count() > 0 {
+            if Instant::now() > deadline {
+                bail!("the crashed node still holds its state after {RELEASE_DEADLINE:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    loop {
+        match Node::spawn(dir, options.clone()).await {
+            Ok(node) => return Ok(node),
+            // The old listener goes with the aborted event loop, a moment later.
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!(error = %format!("{e:#}"), "restart not possible yet");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sets dotted `config.toml` keys (`delivery.retry_max`) to TOML values, then checks the
+/// result is a valid node config.
+fn apply_settings(dir: &Path, settings: &[(String, String)]) -> anyhow::Result<()> {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let mut table: toml::Table = toml::from_str(&text)?;
+    for (key, value) in settings {
+        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .with_context(|| format!("node.{key}: {value} is not a TOML value"))?
+            .remove("v")
+            .context("value")?;
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().context("empty key")?;
+        let mut at = &mut table;
+        for part in parts {
+            at = at
+                .get_mut(part)
+                .and_then(toml::Value::as_table_mut)
+                .with_context(|| format!("node.{key}: no section {part}"))?;
+        }
+        if !at.contains_key(last) {
+            bail!("node.{key}: the node config has no such key");
+        }
+        at.insert(last.to_owned(), value);
+    }
+    let text = toml::to_string(&table)?;
+    lienthong_node::config::Config::parse(&text, &path.display().to_string())?;
+    std::fs::write(&path, text)?;
+    Ok(())
+}
