@@ -101,6 +101,11 @@ pub struct NetworkConfig {
     /// How long an idle connection to a peer is kept for reuse.
     #[serde(with = "humantime_serde")]
     pub idle_connection_timeout: Duration,
+    /// Publish this node's address in the Kademlia DHT, and look up there a member whose
+    /// roster addresses fail. A fallback for nodes that moved; every query reaches dozens of
+    /// nodes, so in a federation of a thousand nodes it costs more connections than it
+    /// saves, and the roster's addresses (kept current by `federation admit`) suffice.
+    pub dht: bool,
 }
 
 impl Default for NetworkConfig {
@@ -110,6 +115,7 @@ impl Default for NetworkConfig {
             mdns: true,
             request_timeout: Duration::from_secs(60),
             idle_connection_timeout: Duration::from_secs(600),
+            dht: true,
         }
     }
 }
@@ -484,6 +490,9 @@ mdns = {mdns}
 request_timeout = "{request_timeout}"
 # How long an idle connection to a peer is kept for reuse.
 idle_connection_timeout = "{idle}"
+# Publish this node's address in the Kademlia DHT and look there for members whose roster
+# addresses fail. Turn off in very large federations: every DHT query reaches dozens of nodes.
+dht = {dht}
 
 [api]
 # Where the local HTTP API listens (QLVB software and the lienthong CLI use it).
@@ -576,6 +585,7 @@ retry_interval = "{receipt_retry}"
             mdns = self.network.mdns,
             request_timeout = d(&self.network.request_timeout),
             idle = d(&self.network.idle_connection_timeout),
+            dht = self.network.dht,
             api = self.api.listen,
             deadline = d(&self.delivery.receipt_deadline),
             urgent = d(&self.delivery.urgent_receipt_deadline),

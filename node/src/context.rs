@@ -45,6 +45,8 @@ pub struct NodeContext {
     pub limiter: Arc<PeerLimiter>,
     /// Unknown peers given a short probation to exchange rosters.
     pub(crate) probation: crate::roster_sync::Probation,
+    /// When each agency was last looked up in the DHT.
+    pub(crate) lookups: crate::discovery::Lookups,
     /// Commands to the delivery engine.
     pub delivery: mpsc::Sender<DeliveryCommand>,
     /// Deliveries being attempted now, for the status API's `sending`.

@@ -77,8 +77,38 @@ pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
     }
 }
 
-/// Looks up where `organ_id`'s node is now, checking the record against the roster.
+/// How often one agency may be looked up in the DHT. Every failed dial asked before, and
+/// a DHT query reaches dozens of nodes: deliveries and receipt handovers retrying every
+/// few seconds towards a node that was down kept a national federation busy with queries
+/// and connections to everyone.
+const LOOKUP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// When each agency was last looked up.
+#[derive(Debug, Default)]
+pub(crate) struct Lookups(std::sync::Mutex<std::collections::HashMap<OrganId, std::time::Instant>>);
+
+impl Lookups {
+    /// Whether `organ_id` may be looked up now; if so, the lookup is counted.
+    fn allow(&self, organ_id: &OrganId) -> bool {
+        let Ok(mut last) = self.0.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        last.retain(|_, at| now.duration_since(*at) < LOOKUP_INTERVAL);
+        if last.contains_key(organ_id) {
+            return false;
+        }
+        last.insert(organ_id.clone(), now);
+        true
+    }
+}
+
+/// Looks up where `organ_id`'s node is now, checking the record against the roster. At
+/// most once per agency per [`LOOKUP_INTERVAL`]; `None` in between.
 pub(crate) async fn lookup(ctx: &NodeContext, organ_id: &OrganId) -> Option<Vec<Multiaddr>> {
+    if !ctx.lookups.allow(organ_id) {
+        return None;
+    }
     let value = ctx.network.kad_get(key(organ_id)).await.ok()??;
     let roster = ctx.roster()?;
     let member = roster.member(organ_id)?;

@@ -125,6 +125,7 @@ impl Node {
         let mut network_options = network::Options {
             listen,
             mdns: config.network.mdns,
+            kademlia: config.network.dht,
             max_frame_size: usize::try_from(config.limits.max_package_size.as_u64())
                 .unwrap_or(usize::MAX)
                 .saturating_add(FRAME_OVERHEAD),
@@ -200,6 +201,7 @@ impl Node {
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(PeerLimiter::new(&config_security)),
             probation: Default::default(),
+            lookups: Default::default(),
             delivery: delivery_tx,
             sending: Mutex::new(Default::default()),
             opening,

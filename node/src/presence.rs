@@ -14,8 +14,15 @@ use crate::context::NodeContext;
 use crate::relay;
 
 /// At most this many members are dialled per announcement: enough for a province, bounded
-/// for a national federation (issue 5's relays and Kademlia cover the rest).
-const MAX_ANNOUNCE: usize = 256;
+/// for a national federation.
+const MAX_ANNOUNCE: usize = 128;
+
+/// Members outside this node's province (level-one code) dialled per announcement. A node
+/// exchanges mostly within its province; a national federation of a thousand nodes in
+/// which each dialled hundreds of others at start held a quarter of a million connections.
+/// Documents to other provinces dial their recipient when they are sent, and a few
+/// connections outside keep the DHT and the national receipt topic joined up.
+const MAX_ANNOUNCE_OUTSIDE: usize = 4;
 
 /// Runs until `shutdown`.
 pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
@@ -40,7 +47,24 @@ pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken)
             })
             .collect();
         members.shuffle(&mut rand::rng());
-        members.truncate(MAX_ANNOUNCE);
+        // Own relays and own province first, then a few others.
+        let province = ctx.organ_id.level_one();
+        let own_relays = membership.relays_of(&ctx.organ_id, now);
+        let (mut near, far): (Vec<_>, Vec<_>) = members.into_iter().partition(|m| {
+            own_relays
+                .iter()
+                .any(|r| r.record.organ_id == m.record.organ_id)
+                || (province.is_some() && m.record.organ_id.level_one() == province)
+        });
+        near.truncate(MAX_ANNOUNCE);
+        // The province and the relays stay connected (gossip runs over them); connections
+        // to the rest of the federation close once idle.
+        let kept = near.iter().map(|m| m.peer_id).collect();
+        if ctx.network.keep_connected(kept).await.is_err() {
+            return;
+        }
+        near.extend(far.into_iter().take(MAX_ANNOUNCE_OUTSIDE));
+        let members = near;
         for member in members {
             // Directly, or through the member's relays when it sits on another network.
             if relay::add_routes(&ctx, &membership, member).await.is_err() {

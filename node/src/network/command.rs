@@ -55,6 +55,11 @@ pub(crate) enum Command {
     KadGet { key: Vec<u8>, reply: KadGetReply },
     /// Sent by `disconnect`; answered once every connection to the peer is closing.
     Disconnect { peer: PeerId, reply: Reply<()> },
+    /// Sent by `keep_connected`: peers whose connections are never closed for idleness.
+    KeepConnected {
+        peers: std::collections::HashSet<PeerId>,
+        reply: Reply<()>,
+    },
     /// Sent by `connect`; answered once a dial has started (or the peer was connected
     /// already), not when it completes: the outcome shows as a `PeerConnected` event.
     Connect {
@@ -142,6 +147,10 @@ impl fmt::Debug for Command {
             Self::Disconnect { peer, .. } => {
                 f.debug_struct("Disconnect").field("peer", peer).finish()
             }
+            Self::KeepConnected { peers, .. } => f
+                .debug_struct("KeepConnected")
+                .field("peers", &peers.len())
+                .finish(),
             Self::Publish { topic, data, .. } => f
                 .debug_struct("Publish")
                 .field("topic", topic)
@@ -217,6 +226,7 @@ impl Command {
             | Self::AddAddresses { .. }
             | Self::Peers { .. }
             | Self::Disconnect { .. }
+            | Self::KeepConnected { .. }
             | Self::Connect { .. }
             | Self::ReportGossip { .. }
             | Self::SetAllowed { .. }

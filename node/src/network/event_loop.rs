@@ -87,6 +87,18 @@ pub(crate) struct EventLoop {
     pub(crate) relay_members: Option<RelayMembers>,
     /// What this node put on and took off the wire.
     pub(super) counters: std::sync::Arc<super::WireCounters>,
+    /// Peers whose connections stay open however idle (the node's province, its relays).
+    kept: std::collections::HashSet<PeerId>,
+    /// How long a connection may carry no request or response before it is closed.
+    idle: Duration,
+    /// When to look for idle connections.
+    prune: tokio::time::Interval,
+}
+
+/// How long a connection may stay without requests before the loop closes it: the idle
+/// timeout, but never less than a request may take (a large package in flight).
+fn prune_after(options: &Options) -> Duration {
+    options.idle_connection_timeout.max(options.request_timeout)
 }
 
 impl EventLoop {
@@ -121,6 +133,15 @@ impl EventLoop {
                 .as_ref()
                 .map(|server| server.members.clone()),
             counters: options.counters.clone(),
+            kept: std::collections::HashSet::new(),
+            idle: prune_after(options),
+            prune: {
+                let every = (prune_after(options) / 4).max(Duration::from_secs(1));
+                let mut prune =
+                    tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                prune
+            },
         }
     }
 
@@ -208,10 +229,41 @@ impl EventLoop {
                 relay = self.reservations.next_retry(), if self.reservations.has_retries() => {
                     self.retry_reservation(relay);
                 }
+                _ = self.prune.tick() => self.close_idle(),
                 event = self.swarm.select_next_some() => self.handle_swarm_event(event),
             }
         }
         self.fail_pending();
+    }
+
+    /// Closes connections that carried no request or response for `idle`. libp2p's own
+    /// idle timeout never fires between two nodes that share gossip: gossipsub keeps a
+    /// stream open to every peer. Without this, every connection a node ever made (a DHT
+    /// query's, one delivery to another province) stayed open, and a national federation's
+    /// nodes ended up connected to nearly everyone. Kept peers, relays this node holds a
+    /// reservation with, members of this relay and peers with a request in flight stay.
+    fn close_idle(&mut self) {
+        let reserved = self.reservations.active();
+        for peer in self.peers.idle_connected(self.idle) {
+            let member = self
+                .relay_members
+                .as_ref()
+                .is_some_and(|members| members.contains(&peer));
+            if self.kept.contains(&peer)
+                || member
+                || reserved.contains(&peer)
+                || self.requests.has_peer(&peer)
+            {
+                continue;
+            }
+            tracing::debug!(peer = %peer, idle = ?self.idle, "closing an idle connection");
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    /// Peers whose connections stay open however idle.
+    pub(crate) fn keep_connected(&mut self, peers: std::collections::HashSet<PeerId>) {
+        self.kept = peers;
     }
 
     /// Answers every waiter with `ShuttingDown`: queued commands, requests, Kademlia queries.
@@ -262,6 +314,10 @@ impl EventLoop {
                 if self.swarm.disconnect_peer_id(peer).is_ok() {
                     tracing::debug!(peer = %peer, "disconnecting");
                 }
+                let _ = reply.send(());
+            }
+            Command::KeepConnected { peers, reply } => {
+                self.keep_connected(peers);
                 let _ = reply.send(());
             }
             Command::Publish { topic, data, reply } => {
@@ -399,6 +455,7 @@ impl EventLoop {
             .request_response
             .send_request(&peer, RequestFrame::Data(payload));
         tracing::debug!(peer = %peer, request_id = %id, len, "request queued");
+        self.peers.touch(&peer);
         let deadline = Instant::now() + self.request_timeout;
         self.requests.insert(id, peer, deadline, reply);
     }

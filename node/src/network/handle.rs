@@ -315,6 +315,21 @@ impl NetworkHandle {
         self.call(|reply| Command::Disconnect { peer, reply }).await
     }
 
+    /// Names the peers whose connections stay open however idle (replacing the previous
+    /// set). Other connections close once they carried no request or response for the
+    /// idle timeout (at least the request timeout), even while gossip keeps a stream open.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    pub async fn keep_connected(
+        &self,
+        peers: std::collections::HashSet<PeerId>,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::KeepConnected { peers, reply })
+            .await
+    }
+
     /// Publishes `data` on gossip `topic`, signed by this node, to the peers subscribed to it.
     /// This node need not be subscribed to `topic` itself.
     ///

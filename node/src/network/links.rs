@@ -41,9 +41,12 @@ pub enum LinkFate {
 pub trait LinkControl: Send + Sync + fmt::Debug + 'static {
     /// Whether the node listening on `from` may open a connection to `to` now.
     fn may_connect(&self, from: u64, to: u64) -> bool;
-    /// The fate of `bytes` bytes moving on a connection `from` dialled to `to` (either
-    /// direction).
+    /// The fate of `bytes` bytes that `from` writes on a connection it dialled to `to`:
+    /// drops and delays are decided per write, roughly one per frame.
     fn transfer(&self, from: u64, to: u64, bytes: usize) -> LinkFate;
+    /// `bytes` bytes arrived from `to` on a connection `from` dialled; `false` resets the
+    /// connection (the link is cut).
+    fn received(&self, from: u64, to: u64, bytes: usize) -> bool;
 }
 
 /// The link layer of one node: its own memory port and the simulation's control.
@@ -87,7 +90,6 @@ impl Links {
                 from: self.local,
                 to,
                 control: self.control.clone(),
-                read_delay: None,
                 write_delay: None,
                 write_cleared: false,
             }),
@@ -175,8 +177,6 @@ struct Watch {
     from: u64,
     to: u64,
     control: Arc<dyn LinkControl>,
-    /// A delay owed before the next read returns data.
-    read_delay: Option<Pin<Box<tokio::time::Sleep>>>,
     /// A delay being served before the pending write goes out.
     write_delay: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The pending write was already judged (and its delay served).
@@ -211,15 +211,9 @@ impl AsyncRead for LinkedStream {
         let Some(watch) = &mut this.watch else {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         };
-        ready!(serve(&mut watch.read_delay, cx));
         let n = ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if n == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        match watch.control.transfer(watch.from, watch.to, n) {
-            LinkFate::Pass => {}
-            LinkFate::Reset => return Poll::Ready(Err(reset(watch))),
-            LinkFate::Delay(d) => watch.read_delay = Some(Box::pin(tokio::time::sleep(d))),
+        if n > 0 && !watch.control.received(watch.from, watch.to, n) {
+            return Poll::Ready(Err(reset(watch)));
         }
         Poll::Ready(Ok(n))
     }
@@ -286,6 +280,10 @@ mod tests {
                 return LinkFate::Reset;
             }
             self.fate.lock().unwrap().unwrap_or(LinkFate::Pass)
+        }
+        fn received(&self, _: u64, _: u64, bytes: usize) -> bool {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+            !*self.cut.lock().unwrap()
         }
     }
 

@@ -11,7 +11,7 @@
 //! fewer round trips), and DCUtR may add a direct connection to a relayed one later.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
@@ -52,6 +52,8 @@ struct PeerState {
     rtt: Option<Duration>,
     /// Why the last dial failed, until a request consumes it or a connection succeeds.
     last_dial_error: Option<String>,
+    /// The last request or response to or from the peer, or the moment it connected.
+    last_active: Option<Instant>,
 }
 
 /// Known peers, keyed by peer id. Owned by the event loop; no locking.
@@ -118,6 +120,28 @@ impl PeerBook {
             state.relayed_connections += 1;
         }
         state.last_dial_error = None;
+        state.last_active = Some(Instant::now());
+    }
+
+    /// A request or response went to or came from `peer`.
+    pub(crate) fn touch(&mut self, peer: &PeerId) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.last_active = Some(Instant::now());
+        }
+    }
+
+    /// Connected peers with no request or response for at least `idle`.
+    pub(crate) fn idle_connected(&self, idle: Duration) -> Vec<PeerId> {
+        let now = Instant::now();
+        self.peers
+            .iter()
+            .filter(|(_, s)| {
+                s.connections > 0
+                    && s.last_active
+                        .is_some_and(|at| now.duration_since(at) >= idle)
+            })
+            .map(|(peer, _)| *peer)
+            .collect()
     }
 
     /// A connection to `peer` closed; `connections` remain open.

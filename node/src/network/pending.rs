@@ -57,6 +57,11 @@ impl PendingRequests {
         Some(pending)
     }
 
+    /// Whether a request to `peer` is in flight.
+    pub(crate) fn has_peer(&self, peer: &PeerId) -> bool {
+        self.entries.values().any(|p| p.peer == *peer)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

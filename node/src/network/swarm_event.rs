@@ -164,37 +164,48 @@ impl EventLoop {
         }
     }
 
+    fn handle_message(
+        &mut self,
+        peer: PeerId,
+        message: request_response::Message<RequestFrame, Bytes>,
+    ) {
+        match message {
+            request_response::Message::Request {
+                request_id,
+                request: RequestFrame::Data(request),
+                channel,
+            } => self.handle_inbound_request(peer, request_id, request, channel),
+            request_response::Message::Request {
+                request_id,
+                request: RequestFrame::Refused(refused),
+                channel,
+            } => {
+                // Dropping the channel closes the stream unanswered; the rest of the
+                // frame is never read.
+                drop(channel);
+                self.handle_refused_request(peer, request_id, refused);
+            }
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => match self.requests.remove(request_id) {
+                Some(pending) => {
+                    tracing::debug!(peer = %peer, request_id = %request_id, len = response.len(), "response received");
+                    let _ = pending.reply.send(Ok(response));
+                }
+                None => {
+                    tracing::debug!(peer = %peer, request_id = %request_id, "response after the deadline; dropped");
+                }
+            },
+        }
+    }
+
     fn handle_request_response(&mut self, event: request_response::Event<RequestFrame, Bytes>) {
         match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request {
-                    request_id,
-                    request: RequestFrame::Data(request),
-                    channel,
-                } => self.handle_inbound_request(peer, request_id, request, channel),
-                request_response::Message::Request {
-                    request_id,
-                    request: RequestFrame::Refused(refused),
-                    channel,
-                } => {
-                    // Dropping the channel closes the stream unanswered; the rest of the
-                    // frame is never read.
-                    drop(channel);
-                    self.handle_refused_request(peer, request_id, refused);
-                }
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => match self.requests.remove(request_id) {
-                    Some(pending) => {
-                        tracing::debug!(peer = %peer, request_id = %request_id, len = response.len(), "response received");
-                        let _ = pending.reply.send(Ok(response));
-                    }
-                    None => {
-                        tracing::debug!(peer = %peer, request_id = %request_id, "response after the deadline; dropped");
-                    }
-                },
-            },
+            request_response::Event::Message { peer, message, .. } => {
+                self.peers.touch(&peer);
+                self.handle_message(peer, message);
+            }
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,

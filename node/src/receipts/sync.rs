@@ -1,5 +1,5 @@
 //! Catching up: on every new connection to a member, and every `receipts.sync_interval`
-//! with each connected member, this node asks for the receipts the peer recorded since
+//! with each connected member of its province, this node asks for the receipts the peer recorded since
 //! the last time ("since cursor") that concern this agency, and records those it lacks.
 //! Receipts missed while a network was cut (a handover that failed, gossip that never
 //! arrived) so converge once any connection between the two parties is back.
@@ -91,7 +91,21 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                     continue;
                 }
                 match ctx.network.connected_peers().await {
-                    Ok(peers) => peers.into_iter().map(|p| p.peer_id).collect(),
+                    // Only the province's members: a request every interval keeps a
+                    // connection from ever going idle, and connections to the rest of a
+                    // national federation (a DHT query's, a one-off delivery's) should
+                    // close. Others are caught up with whenever they connect.
+                    Ok(peers) => peers
+                        .into_iter()
+                        .filter(|p| p.connected)
+                        .map(|p| p.peer_id)
+                        .filter(|p| {
+                            member_agency(&ctx, p).is_some_and(|agency| {
+                                super::gossip::province_topic(&agency)
+                                    == super::gossip::province_topic(&ctx.organ_id)
+                            })
+                        })
+                        .collect(),
                     Err(_) => return,
                 }
             },
@@ -179,6 +193,11 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
                         debug!(receipt = %receipt.id(), %problem, "receipt from catch-up not taken");
                     }
                 }
+            }
+            // Every member is asked every interval; most answers move nothing, and a
+            // durable write for each would cost an fsync per peer per interval.
+            if next_cursor == cursor {
+                return Ok(new);
             }
             worker
                 .store

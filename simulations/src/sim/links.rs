@@ -100,6 +100,16 @@ impl LinkControl for SimLinks {
         self.routed(a, b) && !self.cut(&active, a, b)
     }
 
+    fn received(&self, from: u64, to: u64, bytes: usize) -> bool {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        let Some((a, b)) = self.ends(from, to) else {
+            return false;
+        };
+        self.active
+            .read()
+            .is_ok_and(|active| active.is_empty() || !self.cut(&active, a, b))
+    }
+
     fn transfer(&self, from: u64, to: u64, bytes: usize) -> LinkFate {
         self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         let Some((a, b)) = self.ends(from, to) else {
@@ -217,8 +227,11 @@ mod tests {
         links.set_active(vec![plan.faults[2].clone()]);
         assert_eq!(links.transfer(11, 12, 5), LinkFate::Reset);
         assert_eq!(links.transfer(12, 10, 5), LinkFate::Pass);
+        assert!(links.received(11, 12, 5), "drops are decided on writes");
+        links.set_active(vec![plan.faults[1].clone()]);
+        assert!(!links.received(11, 12, 5), "a cut link resets on reads too");
         links.set_active(Vec::new());
         assert!(links.may_connect(11, 12));
-        assert_eq!(links.bytes(), 15);
+        assert_eq!(links.bytes(), 25);
     }
 }

@@ -135,7 +135,7 @@ mod tests {
             StatusCode::Completed,
         )
         .unwrap();
-        let read = edxml::read(bytes.into()).unwrap();
+        let read = edxml::read(bytes).unwrap();
         assert_eq!(read.message.document_id().and_then(number_of), Some(3));
     }
 }

@@ -4,11 +4,15 @@
 //! - [`scenario`]: the TOML file.
 //! - [`plan`]: the scenario made concrete by a seed: nodes, documents, answers, faults.
 //! - [`world`]: the nodes, in this process, on the memory transport.
+//! - [`fleet`]: those, or `lienthong` processes on loopback (`--processes`).
+//! - [`agency`]: how a simulated QLVB reaches its node (store, or the HTTP API).
 //! - [`links`]: which node reaches which, partitions, drops and delays.
 //! - [`run`]: the clock, the faults and every agency's simulated QLVB.
 //! - [`ledger`]: what the QLVBs did and saw.
 //! - [`report`]: the figures, as a table, JSON and charts ([`plots`]).
 
+pub mod agency;
+pub mod fleet;
 pub mod ledger;
 pub mod links;
 pub mod messages;
@@ -74,9 +78,6 @@ pub fn run_scenario(
     options: &SimOptions,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Outcome> {
-    if options.processes {
-        anyhow::bail!("--processes is not built yet; run the scenario in process");
-    }
     let seed = options.seed.unwrap_or(scenario.seed);
     let modes: &[Mode] = if scenario.hub.is_some() {
         &[Mode::Federation, Mode::Hub]
@@ -115,7 +116,12 @@ pub fn run_scenario(
                 temp.path().to_path_buf()
             }
         };
-        let report = runtime.block_on(run::run(plan, &root, &settings, progress))?;
+        let transport = if options.processes {
+            run::Transport::Processes
+        } else {
+            run::Transport::Memory
+        };
+        let report = runtime.block_on(run::run(plan, transport, &root, &settings, progress))?;
         runs.push(report);
     }
     Ok(Outcome {

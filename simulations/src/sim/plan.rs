@@ -211,6 +211,9 @@ fn stream(seed: u64, n: u64) -> StdRng {
     StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n)
 }
 
+/// Network names and the pairs routed to each other.
+type Networks = (Vec<String>, BTreeSet<(usize, usize)>);
+
 type Topology = (Vec<String>, BTreeSet<(usize, usize)>, Vec<Site>);
 
 fn topology(scenario: &Scenario) -> anyhow::Result<Topology> {
@@ -319,10 +322,7 @@ fn generated(
 
 /// The hub run: scenario relays go, the hub joins, every agency sits on its own network
 /// that reaches only the hub's, and names the hub as its relay.
-fn hub_topology(
-    scenario: &Scenario,
-    sites: &mut Vec<Site>,
-) -> anyhow::Result<(Vec<String>, BTreeSet<(usize, usize)>)> {
+fn hub_topology(scenario: &Scenario, sites: &mut Vec<Site>) -> anyhow::Result<Networks> {
     let hub = scenario
         .hub
         .as_ref()

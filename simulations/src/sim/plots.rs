@@ -35,6 +35,10 @@ const MAX_CDF_POINTS: usize = 500;
 /// produces a readable file instead of an error.
 const NO_DATA: &str = "no data";
 
+/// Smallest axis width (and, inverted, largest log-axis decade) that plotters' tick algorithms
+/// handle: below it their steps reach subnormal numbers and stop shrinking.
+const TINY: f64 = 1e-200;
+
 /// Space around the plot, in pixels.
 const MARGIN: u32 = 15;
 /// More on the right, where the last x tick label is centred on the plot's edge.
@@ -82,9 +86,9 @@ pub struct Band {
 /// more than two decades, y: share of documents 0..1), with p50/p99 noted in the legend.
 ///
 /// A CDF shows the whole distribution, tail included, and several sets compare on one chart,
-/// which a histogram or a pair of percentiles cannot do. Each line starts at `(min, 0)`, so a
-/// set with one sample is a vertical step. Non-finite samples are dropped; a set left empty
-/// stays in the legend marked "no data".
+/// which a histogram or a pair of percentiles cannot do. Each line is a step function starting
+/// at `(min, 0)`, so a set with one sample is a single vertical step. Non-finite samples are
+/// dropped; a set left empty stays in the legend marked "no data".
 pub fn latency_chart(
     path: &Path,
     title: &str,
@@ -97,19 +101,21 @@ pub fn latency_chart(
         .collect();
     let (lo, hi) = finite_bounds(sets.iter().flat_map(|s| [s.min, s.max])).unwrap_or((0.0, 1.0));
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    // Whole decades, so a log axis starts and ends on labelled powers of ten; not for values
-    // so extreme that the decade is not a number (10^309).
+    // Whole decades, so a log axis starts and ends on labelled powers of ten. Only within
+    // ±200 decades of 1: past that plotters' log axis computes its tick count as
+    // `(end / start).ln()`, which overflows to ∞ and makes it loop (practically) forever.
     let decades = (
         10f64.powf(lo.log10().floor()),
         10f64.powf(hi.log10().ceil()),
     );
-    let drawn = if lo > 0.0 && hi / lo > 100.0 {
-        let x = if decades.0 > 0.0 && decades.1.is_finite() {
-            decades.0..decades.1
-        } else {
-            lo..hi
-        };
-        draw_cdfs(&root, title, unit, x.log_scale(), &sets)
+    let drawn = if lo > 0.0 && hi / lo > 100.0 && decades.0 >= TINY && decades.1 <= 1.0 / TINY {
+        draw_cdfs(
+            &root,
+            title,
+            unit,
+            (decades.0..decades.1).log_scale(),
+            &sets,
+        )
     } else {
         let mut x = padded_range(lo, hi, 0.05);
         if lo >= 0.0 {
@@ -176,7 +182,7 @@ fn finish(
 struct Cdf {
     /// Legend text: the set's name with its percentiles.
     legend: String,
-    /// `(latency, share)` points, at most [`MAX_CDF_POINTS`] + 1.
+    /// `(latency, share)` corners of the step line, at most 2 × [`MAX_CDF_POINTS`].
     points: Vec<(f64, f64)>,
     /// Smallest and largest samples; NaN when the set is empty.
     min: f64,
@@ -203,15 +209,24 @@ impl Cdf {
             format_number(percentile(&sorted, 0.50)),
             format_number(percentile(&sorted, 0.99)),
         );
-        let mut points = Vec::with_capacity(n.min(MAX_CDF_POINTS) + 1);
-        points.push((min, 0.0));
-        let share = |i: usize| (sorted[i], (i + 1) as f64 / n as f64);
-        if n <= MAX_CDF_POINTS {
-            points.extend((0..n).map(share));
+        let ranks: Vec<usize> = if n <= MAX_CDF_POINTS {
+            (0..n).collect()
         } else {
             // Evenly spaced ranks, first and last included, so both tails stay exact.
             let step = (n - 1) as f64 / (MAX_CDF_POINTS - 1) as f64;
-            points.extend((0..MAX_CDF_POINTS).map(|k| share((k as f64 * step).round() as usize)));
+            (0..MAX_CDF_POINTS)
+                .map(|k| (k as f64 * step).round() as usize)
+                .collect()
+        };
+        // Drawn as steps, as an empirical CDF is: flat until a sample, then up by its share.
+        // A straight line between samples would claim documents at latencies never measured.
+        let mut points = Vec::with_capacity(2 * ranks.len());
+        let mut below = 0.0;
+        for i in ranks {
+            let share = (i + 1) as f64 / n as f64;
+            points.push((sorted[i], below));
+            points.push((sorted[i], share));
+            below = share;
         }
         Self {
             legend,
@@ -572,16 +587,17 @@ fn finite_bounds(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
-/// `lo..hi` widened by `pad` of its width on each side, never empty and never infinite:
-/// plotters cannot place ticks on an axis of zero width, and `hi - lo` overflows for values
-/// near `f64::MAX`.
+/// `lo..hi` widened by `pad` of its width on each side, never empty, never infinite and never
+/// narrower than [`TINY`]: plotters cannot place ticks on an axis of zero width, its tick
+/// search loops forever once steps become subnormal, and `hi - lo` overflows for values near
+/// `f64::MAX`.
 fn padded_range(lo: f64, hi: f64, pad: f64) -> Range<f64> {
     // Halves, so the width of [-MAX, MAX] stays finite.
     let half = hi / 2.0 - lo / 2.0;
     let scale = lo.abs().max(hi.abs());
-    if half <= scale * 1e-9 || half == 0.0 {
+    if half <= scale * 1e-9 || half < TINY {
         // Flat data: a window around it, of the value's own size (or 1 around zero).
-        let window = if scale > 0.0 { scale * 0.1 } else { 1.0 };
+        let window = if scale >= TINY { scale * 0.1 } else { 1.0 };
         return clamp_finite(lo - window, hi + window);
     }
     let mid = lo / 2.0 + hi / 2.0;
@@ -824,7 +840,7 @@ mod tests {
         );
 
         let cdf = Cdf::new("x", "s", &(0..1_000_000).map(f64::from).collect::<Vec<_>>());
-        assert!(cdf.points.len() <= MAX_CDF_POINTS + 1);
+        assert!(cdf.points.len() <= 2 * MAX_CDF_POINTS);
         assert_eq!(cdf.points.first(), Some(&(0.0, 0.0)));
         assert_eq!(cdf.points.last(), Some(&(999_999.0, 1.0)));
     }
@@ -838,6 +854,8 @@ mod tests {
             ("both", vec![f64::MIN_POSITIVE, f64::MAX]),
             ("negative", vec![-f64::MAX, f64::MAX]),
             ("close", vec![1.0, 1.0 + f64::EPSILON]),
+            ("subnormal", vec![1e-320, 2e-320]),
+            ("subnormal and one", vec![1e-320, 1.0]),
         ] {
             let path = dir.path().join(format!("{name}.svg"));
             latency_chart(&path, name, "ms", &[(name.to_owned(), values)]).unwrap();

@@ -113,6 +113,8 @@ pub struct RunReport {
     pub delivered_ratio: f64,
     /// Accepted pairs never stored by their recipient. Must be 0.
     pub lost: usize,
+    /// The first lost pairs, for whoever investigates: (document number, from, to).
+    pub lost_examples: Vec<(u64, String, String)>,
     /// Documents handed to a recipient's QLVB more than once. Must be 0.
     pub duplicates_applied: usize,
     /// Statuses (02–06, 15) the recipients' QLVB sent.
@@ -137,6 +139,8 @@ pub struct RunReport {
     pub wire_bytes_per_document: f64,
     /// Request/response frames and gossip messages per delivered copy.
     pub wire_messages_per_document: f64,
+    /// The most peers connected per node, on average, sampled every 10 s.
+    pub connections_per_node: f64,
     /// Peak resident memory of the run, MB.
     pub peak_rss_mb: f64,
     /// Peak memory above the process's before the run, per node, MB.
@@ -193,12 +197,20 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
     let mut latencies_01 = Vec::new();
     let mut latencies_06 = Vec::new();
     let mut accepted = 0;
-    for sent in &ledger.sent {
+    let mut lost_examples = Vec::new();
+    for (doc, sent) in plan.documents.iter().zip(&ledger.sent) {
         if sent.package.is_none() {
             continue;
         }
         accepted += 1;
-        for copy in &sent.copies {
+        for (r, copy) in sent.copies.iter().enumerate() {
+            if copy.seen.is_none() && lost_examples.len() < 20 {
+                lost_examples.push((
+                    doc.number,
+                    plan.sites[doc.from].organ_id.clone(),
+                    plan.sites[doc.to[r]].organ_id.clone(),
+                ));
+            }
             expected += 1;
             delivered += usize::from(copy.seen.is_some());
             duplicates += copy.duplicates as usize;
@@ -257,6 +269,7 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
             delivered as f64 / expected as f64
         },
         lost: expected - delivered,
+        lost_examples,
         duplicates_applied: duplicates,
         statuses_sent: statuses,
         receipts_missing: ledger.outstanding().len(),
@@ -269,6 +282,7 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
         wire_bytes: measures.bytes,
         wire_bytes_per_document: per_copy(measures.bytes as f64),
         wire_messages_per_document: per_copy(measures.messages as f64),
+        connections_per_node: measures.connections_per_node,
         peak_rss_mb: measures.peak_rss_mb,
         memory_per_node_mb: ((measures.peak_rss_mb - rss_before) / measures.nodes.max(1) as f64)
             .max(0.0),
@@ -305,7 +319,9 @@ pub fn table(runs: &[RunReport]) -> String {
     row("mode", &|r| {
         format!("{}{}", r.mode, if r.chaos { " + chaos" } else { "" })
     });
-    row("nodes (relays)", &|r| format!("{} ({})", r.nodes, r.relays));
+    row("nodes (relays)", &|r| {
+        format!("{} ({}), {}", r.nodes, r.relays, r.transport)
+    });
     row("documents", &|r| {
         format!("{} of {}", r.documents_accepted, r.documents)
     });
@@ -344,6 +360,9 @@ pub fn table(runs: &[RunReport]) -> String {
         },
     );
     row("wire per delivery", &|r| {
+        if r.transport != "memory" {
+            return "not measured (no simulated links)".to_owned();
+        }
         format!(
             "{:.1} KB, {:.1} messages",
             r.wire_bytes_per_document / 1000.0,
@@ -486,6 +505,7 @@ mod tests {
     fn buckets_cover_the_run() {
         let b = buckets(&[0.0, 1.0, 59.0, 61.0], 60.0);
         assert_eq!(b.iter().map(|(_, c)| c).sum::<usize>(), 4);
-        assert_eq!(b[0], (0.0, 2));
+        assert_eq!(b[0], (0.0, 1));
+        assert_eq!(b[59], (59.0, 1));
     }
 }

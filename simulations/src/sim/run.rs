@@ -4,26 +4,31 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use bytes::Bytes;
-use lienthong_node::context::NodeContext;
-use lienthong_node::store::DeliveryState;
-use lienthong_node::submit;
 use lienthong_protocol::MessageKind;
 use lienthong_protocol::edxml::StatusCode;
 use lienthong_protocol::envelope::PackageId;
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 
+use super::agency::Agency;
+use super::fleet::{Fleet, ProcessFleet};
 use super::ledger::Ledger;
 use super::messages;
 use super::plan::Plan;
 use super::report::{self, RunReport};
 use super::scenario::FaultKind;
 use super::world::World;
+
+/// How the nodes of a run are started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// In this process, on the memory transport through simulated links.
+    Memory,
+    /// Each a `lienthong` process on loopback TCP.
+    Processes,
+}
 
 /// How often the simulation looks at the clock.
 const TICK: Duration = Duration::from_millis(50);
@@ -37,6 +42,7 @@ const MAX_STATUS_ATTEMPTS: u32 = 50;
 /// When the nodes cannot be built or started.
 pub async fn run(
     plan: Plan,
+    transport: Transport,
     root: &Path,
     settings: &[(String, String)],
     progress: &mut dyn FnMut(&str),
@@ -48,7 +54,13 @@ pub async fn run(
         let plan = plan.clone();
         let root = root.to_path_buf();
         let settings = settings.to_vec();
-        tokio::task::spawn_blocking(move || World::build(&plan, &root, &settings)).await??
+        tokio::task::spawn_blocking(move || match transport {
+            Transport::Memory => World::build(&plan, &root, &settings).map(Fleet::Memory),
+            Transport::Processes => {
+                ProcessFleet::build(&plan, &root, &settings).map(Fleet::Processes)
+            }
+        })
+        .await??
     };
     progress(&format!(
         "{} nodes initialised and admitted in {:.1} s",
@@ -65,18 +77,22 @@ pub async fn run(
         first.len(),
         started.elapsed().as_secs_f64()
     ));
+    if transport == Transport::Processes && plan.networks.len() > 1 {
+        progress(
+            "note: on loopback every process reaches every other; the scenario's separate networks are not enforced",
+        );
+    }
     let mut sim = Simulation::new(plan.clone(), world);
     let outcome = sim.run(progress).await;
     let final_sweep = sim.sweep().await;
     sim.world.shutdown().await;
     outcome?;
     final_sweep?;
-    Ok(report::build(
-        &sim.plan,
-        &sim.ledger,
-        &sim.measures,
-        rss_before,
-    ))
+    let mut report = report::build(&sim.plan, &sim.ledger, &sim.measures, rss_before);
+    if transport == Transport::Processes {
+        report.transport = "processes".to_owned();
+    }
+    Ok(report)
 }
 
 /// Figures measured during the run, beside the ledger.
@@ -88,8 +104,6 @@ pub struct Measures {
     pub simulated_s: f64,
     /// The largest resident set seen, MB.
     pub peak_rss_mb: f64,
-    /// Frames written and gossip messages received by nodes that crashed since.
-    pub messages_of_crashed: u64,
     /// Messages on the wire in all.
     pub messages: u64,
     /// Bytes on the wire in all.
@@ -103,11 +117,13 @@ pub struct Measures {
     pub stored_unfetched: usize,
     /// Whether everything settled before the drain deadline.
     pub settled: bool,
+    /// The most peers connected per node, on average, seen during the run.
+    pub connections_per_node: f64,
 }
 
 struct Simulation {
     plan: Arc<Plan>,
-    world: World,
+    world: Fleet,
     ledger: Ledger,
     measures: Measures,
     next_poll: Vec<f64>,
@@ -148,7 +164,7 @@ enum Event {
 }
 
 impl Simulation {
-    fn new(plan: Arc<Plan>, world: World) -> Simulation {
+    fn new(plan: Arc<Plan>, world: Fleet) -> Simulation {
         let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x51);
         let poll = plan.poll.as_secs_f64();
         Simulation {
@@ -202,18 +218,23 @@ impl Simulation {
                 self.apply(event);
             }
             self.ledger.check_heals(now.0);
-            self.measures.peak_rss_mb = self.measures.peak_rss_mb.max(report::rss_mb());
+            self.measures.peak_rss_mb = self.measures.peak_rss_mb.max(self.world.rss_mb());
             let settled = self.settled();
             if last_report.elapsed() > Duration::from_secs(10) {
                 last_report = Instant::now();
                 let delivered = self.ledger.delivered_at.len();
+                let connections = self.world.connections_per_node().await;
+                self.measures.connections_per_node =
+                    self.measures.connections_per_node.max(connections);
                 progress(&format!(
-                    "t={:.0}s simulated ({:.0}%): {} of {} deliveries, {} receipts outstanding",
+                    "t={:.0}s simulated ({:.0}%): {} of {} deliveries, {} receipts outstanding, {:.1} peers connected per node, {:.0} MB",
                     now.1,
                     100.0 * now.1 / traffic_end,
                     delivered,
                     plan.deliveries(),
-                    self.ledger.outstanding().len()
+                    self.ledger.outstanding().len(),
+                    connections,
+                    self.world.rss_mb(),
                 ));
             }
             if now.1 >= traffic_end && settled {
@@ -228,12 +249,10 @@ impl Simulation {
         let now = self.now();
         self.measures.wall_s = now.0.duration_since(self.start).as_secs_f64();
         self.measures.simulated_s = now.1;
-        self.measures.bytes = self.world.links().bytes();
-        self.measures.messages = self.measures.messages_of_crashed
-            + (0..self.world.len())
-                .filter_map(|i| self.world.node(i))
-                .map(|ctx| messages_of(ctx))
-                .sum::<u64>();
+        if let Some((bytes, messages)) = self.world.wire() {
+            self.measures.bytes = bytes;
+            self.measures.messages = messages;
+        }
         self.measures.faults = plan
             .faults
             .iter()
@@ -273,9 +292,6 @@ impl Simulation {
                 tracing::info!(fault = %fault.label, "fault starts");
                 if fault.kind == FaultKind::Crash {
                     for &n in &fault.nodes {
-                        if let Some(ctx) = self.world.node(n) {
-                            self.measures.messages_of_crashed += messages_of(ctx);
-                        }
                         self.world.crash(n);
                     }
                 } else {
@@ -307,13 +323,13 @@ impl Simulation {
                 .filter(|(i, _)| started[*i] && !ended[*i])
                 .map(|(_, f)| f.clone())
                 .collect();
-            self.world.links().set_active(active);
+            self.world.set_link_faults(active);
         }
         Ok(())
     }
 
     /// What each running node's QLVB has to do now.
-    fn jobs(&mut self, now_s: f64) -> Vec<(Arc<NodeContext>, Job)> {
+    fn jobs(&mut self, now_s: f64) -> Vec<(Arc<dyn Agency>, Job)> {
         let plan = &self.plan;
         let mut jobs: Vec<Job> = (0..plan.sites.len())
             .map(|site| Job {
@@ -363,11 +379,10 @@ impl Simulation {
             }
         }
         let poll = plan.poll.as_secs_f64();
-        for site in 0..plan.sites.len() {
-            if self.next_poll[site] <= now_s {
-                self.next_poll[site] +=
-                    poll * ((now_s - self.next_poll[site]) / poll).ceil().max(1.0);
-                jobs[site].poll = true;
+        for (next, job) in self.next_poll.iter_mut().zip(jobs.iter_mut()) {
+            if *next <= now_s {
+                *next += poll * ((now_s - *next) / poll).ceil().max(1.0);
+                job.poll = true;
             }
         }
         for (d, doc) in plan.documents.iter().enumerate() {
@@ -394,18 +409,18 @@ impl Simulation {
                     && !j.poll
                     && j.observe.is_empty())
             })
-            .filter_map(|j| self.world.node(j.site).map(|ctx| (ctx.clone(), j)))
+            .filter_map(|j| self.world.agency(j.site).map(|agency| (agency, j)))
             .collect()
     }
 
     /// Runs the jobs on blocking threads (submissions sign and fsync), a few batches at
     /// once.
-    async fn execute(&self, jobs: Vec<(Arc<NodeContext>, Job)>) -> Vec<Event> {
+    async fn execute(&self, jobs: Vec<(Arc<dyn Agency>, Job)>) -> Vec<Event> {
         if jobs.is_empty() {
             return Vec::new();
         }
         let batches = 4.min(jobs.len());
-        let mut groups: Vec<Vec<(Arc<NodeContext>, Job)>> =
+        let mut groups: Vec<Vec<(Arc<dyn Agency>, Job)>> =
             (0..batches).map(|_| Vec::new()).collect();
         for (i, job) in jobs.into_iter().enumerate() {
             groups[i % batches].push(job);
@@ -414,8 +429,8 @@ impl Simulation {
             let plan = self.plan.clone();
             tokio::task::spawn_blocking(move || {
                 let mut events = Vec::new();
-                for (ctx, job) in group {
-                    run_job(&plan, &ctx, job, &mut events);
+                for (agency, job) in group {
+                    run_job(&plan, agency.as_ref(), job, &mut events);
                 }
                 events
             })
@@ -495,12 +510,12 @@ impl Simulation {
         let plan = self.plan.clone();
         let mut stored = 0;
         for site in 0..plan.sites.len() {
-            let Some(ctx) = self.world.node(site).cloned() else {
+            let Some(agency) = self.world.agency(site) else {
                 continue;
             };
-            let inbox = tokio::task::spawn_blocking(move || ctx.store.inbox(true))
+            let inbox = tokio::task::spawn_blocking(move || agency.inbox(true))
                 .await?
-                .context("reading an inbox")?;
+                .map_err(|e| anyhow::anyhow!("reading an inbox: {e}"))?;
             for entry in inbox {
                 if entry.kind != MessageKind::Edoc {
                     continue;
@@ -533,19 +548,14 @@ impl Simulation {
     }
 }
 
-fn messages_of(ctx: &NodeContext) -> u64 {
-    let counters = ctx.network.wire_counters();
-    counters.frames_sent.load(Ordering::Relaxed) + counters.gossip_received.load(Ordering::Relaxed)
-}
-
 /// One QLVB's work against its own node.
-fn run_job(plan: &Plan, ctx: &NodeContext, job: Job, events: &mut Vec<Event>) {
+fn run_job(plan: &Plan, agency: &dyn Agency, job: Job, events: &mut Vec<Event>) {
     for d in job.documents {
         let outcome = messages::document(plan, &plan.documents[d])
             .map_err(|e| e.to_string())
-            .and_then(|bytes| submit::submit(ctx, Bytes::from(bytes)).map_err(|e| e.to_string()));
+            .and_then(|bytes| agency.submit(bytes));
         events.push(match outcome {
-            Ok(submission) => Event::Accepted(d, submission.package_id),
+            Ok(package) => Event::Accepted(d, package),
             Err(why) => Event::Refused(d, why),
         });
     }
@@ -554,14 +564,14 @@ fn run_job(plan: &Plan, ctx: &NodeContext, job: Job, events: &mut Vec<Event>) {
         let id = messages::document_id(&plan.sites[doc.from].organ_id, doc.number);
         let outcome = messages::status(&from, &to, &id, code)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| submit::submit(ctx, Bytes::from(bytes)).map_err(|e| e.to_string()));
+            .and_then(|bytes| agency.submit(bytes));
         events.push(match outcome {
             Ok(_) => Event::StatusAccepted(d, r, code),
             Err(why) => Event::StatusRefused(d, r, why),
         });
     }
     if job.poll {
-        match ctx.store.inbox(false) {
+        match agency.inbox(false) {
             Ok(entries) => {
                 for entry in entries {
                     if let Some(number) = entry.document_id.as_deref().and_then(messages::number_of)
@@ -573,10 +583,7 @@ fn run_job(plan: &Plan, ctx: &NodeContext, job: Job, events: &mut Vec<Event>) {
                             kind: entry.kind,
                         });
                     }
-                    if let Err(e) = ctx
-                        .store
-                        .ack(&entry.package_id, lienthong_node::clock::now())
-                    {
+                    if let Err(e) = agency.ack(&entry.package_id) {
                         tracing::warn!(error = %e, "cannot acknowledge");
                     }
                 }
@@ -586,40 +593,23 @@ fn run_job(plan: &Plan, ctx: &NodeContext, job: Job, events: &mut Vec<Event>) {
     }
     for (d, package) in job.observe {
         let doc = &plan.documents[d];
-        let outbox = ctx.store.outbox(&package).unwrap_or_default();
-        let receipts = ctx.store.receipts(&package).unwrap_or_default();
-        let submitted = ctx
-            .store
-            .outgoing(&package)
-            .ok()
-            .flatten()
-            .map(|p| p.submitted_at);
+        let copies = match agency.copies(&package) {
+            Ok(copies) => copies,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read a status");
+                continue;
+            }
+        };
         for (r, &site) in doc.to.iter().enumerate() {
             let organ = &plan.sites[site].organ_id;
-            let entry = outbox.iter().find(|e| e.recipient.as_str() == organ);
-            let latency_01_ms =
-                entry
-                    .and_then(|e| e.delivered_at)
-                    .zip(submitted)
-                    .map(|(delivered, submitted)| {
-                        delivered.as_millis().saturating_sub(submitted.as_millis())
-                    });
-            let mut codes: Vec<StatusCode> = receipts
-                .iter()
-                .filter(|rc| rc.issuer().as_str() == organ)
-                .map(|rc| rc.code())
-                .collect();
-            if entry.is_some_and(|e| {
-                matches!(e.state, DeliveryState::Delivered | DeliveryState::Rejected)
-            }) && !codes.contains(&StatusCode::Arrived)
-            {
-                codes.push(StatusCode::Arrived);
-            }
+            let Some(copy) = copies.iter().find(|c| &c.recipient == organ) else {
+                continue;
+            };
             events.push(Event::Observed {
                 doc: d,
                 copy: r,
-                latency_01_ms,
-                codes,
+                latency_01_ms: copy.latency_01_ms,
+                codes: copy.codes.clone(),
             });
         }
     }

@@ -298,10 +298,10 @@ pub struct FaultSpec {
     /// For a partition: two networks whose nodes lose each other.
     #[serde(default)]
     pub networks: Vec<String>,
-    /// For `drop`: the share of transfers that reset the connection.
+    /// For `drop`: the share of writes (about one per frame) that reset the connection.
     #[serde(default)]
     pub rate: f64,
-    /// For `delay`: extra delay per transfer, in real time.
+    /// For `delay`: extra delay per write, in real time.
     #[serde(with = "humantime_serde", default)]
     pub delay: Duration,
 }

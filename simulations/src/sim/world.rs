@@ -29,10 +29,13 @@ const SIM_SETTINGS: &[(&str, &str)] = &[
     ("delivery.retry_initial", "\"200ms\""),
     ("delivery.retry_max", "\"3s\""),
     ("network.request_timeout", "\"20s\""),
+    // Connections opened for one DHT query or catch-up close soon instead of lingering
+    // ten minutes: in a federation of a thousand nodes they were most of the memory.
+    ("network.idle_connection_timeout", "\"60s\""),
     ("relay.pull_interval", "\"3s\""),
     ("relay.held_recheck", "\"10s\""),
     ("relay.server_forward_interval", "\"2s\""),
-    ("receipts.sync_interval", "\"10s\""),
+    ("receipts.sync_interval", "\"30s\""),
     ("receipts.retry_interval", "\"2s\""),
     ("federation.roster_poll_interval", "\"10s\""),
 ];
@@ -59,6 +62,8 @@ pub struct World {
     ports: Vec<u64>,
     links: Arc<SimLinks>,
     slots: Vec<Slot>,
+    /// Messages counted by nodes that crashed since (their counters went with them).
+    pub(super) crashed_messages: AtomicU64,
 }
 
 impl World {
@@ -70,55 +75,14 @@ impl World {
     pub fn build(plan: &Plan, root: &Path, settings: &[(String, String)]) -> anyhow::Result<World> {
         let base = NEXT_PORT.fetch_add(plan.sites.len() as u64 + 16, Ordering::Relaxed);
         let ports: Vec<u64> = (0..plan.sites.len() as u64).map(|i| base + i).collect();
-        let mut dirs = Vec::with_capacity(plan.sites.len());
-        for (site, port) in plan.sites.iter().zip(&ports) {
-            let dir = root.join("nodes").join(&site.organ_id);
-            init::init(
-                &dir,
-                &InitOptions {
-                    organ_id: site.organ_id.parse().context("agency id")?,
-                    name: site.name.clone(),
-                    listen: vec![format!("/memory/{port}")],
-                    api: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-                    role: if site.relay {
-                        Role::Relay
-                    } else {
-                        Role::Agency
-                    },
-                    mdns: false,
-                },
-            )
-            .with_context(|| format!("initialising {}", site.organ_id))?;
-            let all: Vec<(String, String)> = SIM_SETTINGS
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain(settings.iter().cloned())
-                .collect();
-            apply_settings(&dir, &all).with_context(|| format!("configuring {}", site.organ_id))?;
-            dirs.push(dir);
-        }
-        let federation = FederationDir::new(root.join("federation"));
-        federation.create(&format!("lienthong simulation {}", plan.scenario))?;
-        let admitted: Vec<(&Path, Vec<OrganId>)> = plan
-            .sites
-            .iter()
-            .zip(&dirs)
-            .map(|(site, dir)| {
-                let relays = site
-                    .relays
-                    .iter()
-                    .map(|r| r.parse().context("relay id"))
-                    .collect::<anyhow::Result<Vec<OrganId>>>()?;
-                Ok((dir.as_path(), relays))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        federation.admit_many(&admitted)?;
+        let dirs = prepare(plan, root, settings, |i| format!("/memory/{}", ports[i]))?;
         let links = Arc::new(SimLinks::new(plan, &ports));
         Ok(World {
             slots: plan.sites.iter().map(|_| Slot::Waiting).collect(),
             dirs,
             ports,
             links,
+            crashed_messages: AtomicU64::new(0),
         })
     }
 
@@ -188,6 +152,8 @@ impl World {
     /// Stops site `i` at once, as kill -9 does: its tasks are aborted where they stand.
     pub fn crash(&mut self, i: usize) {
         if let Slot::Up(node) = std::mem::replace(&mut self.slots[i], Slot::Waiting) {
+            self.crashed_messages
+                .fetch_add(messages_of(node.context()), Ordering::Relaxed);
             let weak = Arc::downgrade(node.context());
             drop(node);
             self.slots[i] = Slot::Down(weak);
@@ -206,6 +172,70 @@ impl World {
             .collect();
         futures::future::join_all(nodes.into_iter().map(Node::shutdown)).await;
     }
+}
+
+/// Request/response frames `ctx`'s node wrote and gossip messages it received.
+pub(super) fn messages_of(ctx: &NodeContext) -> u64 {
+    let counters = ctx.network.wire_counters();
+    counters.frames_sent.load(Ordering::Relaxed) + counters.gossip_received.load(Ordering::Relaxed)
+}
+
+/// Creates every node's data directory under `root` (listening where `listen` says), with
+/// the simulation's settings and the scenario's, and one federation admitting them all
+/// with their relays.
+///
+/// # Errors
+/// When a directory cannot be created or a setting does not apply.
+pub(super) fn prepare(
+    plan: &Plan,
+    root: &Path,
+    settings: &[(String, String)],
+    listen: impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut dirs = Vec::with_capacity(plan.sites.len());
+    for (i, site) in plan.sites.iter().enumerate() {
+        let dir = root.join("nodes").join(&site.organ_id);
+        init::init(
+            &dir,
+            &InitOptions {
+                organ_id: site.organ_id.parse().context("agency id")?,
+                name: site.name.clone(),
+                listen: vec![listen(i)],
+                api: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+                role: if site.relay {
+                    Role::Relay
+                } else {
+                    Role::Agency
+                },
+                mdns: false,
+            },
+        )
+        .with_context(|| format!("initialising {}", site.organ_id))?;
+        let all: Vec<(String, String)> = SIM_SETTINGS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain(settings.iter().cloned())
+            .collect();
+        apply_settings(&dir, &all).with_context(|| format!("configuring {}", site.organ_id))?;
+        dirs.push(dir);
+    }
+    let federation = FederationDir::new(root.join("federation"));
+    federation.create(&format!("lienthong simulation {}", plan.scenario))?;
+    let admitted: Vec<(&Path, Vec<OrganId>)> = plan
+        .sites
+        .iter()
+        .zip(&dirs)
+        .map(|(site, dir)| {
+            let relays = site
+                .relays
+                .iter()
+                .map(|r| r.parse().context("relay id"))
+                .collect::<anyhow::Result<Vec<OrganId>>>()?;
+            Ok((dir.as_path(), relays))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    federation.admit_many(&admitted)?;
+    Ok(dirs)
 }
 
 /// Starts a node, waiting first (bounded) for a crashed predecessor's aborted tasks to

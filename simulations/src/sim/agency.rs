@@ -1,0 +1,272 @@
+//! How a simulated QLVB reaches its own node: through the node's store and submit path
+//! when the node runs in this process, or through the HTTP API a real QLVB uses when it
+//! runs as its own `lienthong` process.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use lienthong_node::context::NodeContext;
+use lienthong_node::store::DeliveryState;
+use lienthong_node::submit;
+use lienthong_protocol::MessageKind;
+use lienthong_protocol::edxml::StatusCode;
+use lienthong_protocol::envelope::{PackageId, Timestamp};
+use serde_json::Value;
+
+/// A package waiting in (or fetched from) an inbox.
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    /// The package.
+    pub package_id: PackageId,
+    /// Document or status.
+    pub kind: MessageKind,
+    /// The `DocumentId` it carries or answers.
+    pub document_id: Option<String>,
+}
+
+/// One recipient's copy of a package, as its sender's node sees it.
+#[derive(Debug, Clone)]
+pub struct CopyView {
+    /// The recipient agency.
+    pub recipient: String,
+    /// Submit → receipt 01 recorded, ms.
+    pub latency_01_ms: Option<u64>,
+    /// Receipt codes signed by the recipient, 01 included once it arrived.
+    pub codes: Vec<StatusCode>,
+}
+
+/// What a QLVB does with its node.
+pub trait Agency: Send + Sync {
+    /// Submits edXML; the package id once it is durably accepted.
+    ///
+    /// # Errors
+    /// Why the node refused it.
+    fn submit(&self, body: Vec<u8>) -> Result<PackageId, String>;
+    /// The inbox: pending packages, or all with `all`.
+    ///
+    /// # Errors
+    /// When it cannot be read.
+    fn inbox(&self, all: bool) -> Result<Vec<InboxItem>, String>;
+    /// Acknowledges a package.
+    ///
+    /// # Errors
+    /// When the node refuses.
+    fn ack(&self, id: &PackageId) -> Result<(), String>;
+    /// Each recipient's copy of a package this node sent.
+    ///
+    /// # Errors
+    /// When the status cannot be read.
+    fn copies(&self, package: &PackageId) -> Result<Vec<CopyView>, String>;
+}
+
+impl Agency for NodeContext {
+    fn submit(&self, body: Vec<u8>) -> Result<PackageId, String> {
+        submit::submit(self, Bytes::from(body))
+            .map(|s| s.package_id)
+            .map_err(|e| e.to_string())
+    }
+
+    fn inbox(&self, all: bool) -> Result<Vec<InboxItem>, String> {
+        self.store
+            .inbox(all)
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| InboxItem {
+                        package_id: e.package_id,
+                        kind: e.kind,
+                        document_id: e.document_id,
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn ack(&self, id: &PackageId) -> Result<(), String> {
+        self.store
+            .ack(id, lienthong_node::clock::now())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn copies(&self, package: &PackageId) -> Result<Vec<CopyView>, String> {
+        let outbox = self.store.outbox(package).map_err(|e| e.to_string())?;
+        let receipts = self.store.receipts(package).map_err(|e| e.to_string())?;
+        let submitted = self
+            .store
+            .outgoing(package)
+            .map_err(|e| e.to_string())?
+            .map(|p| p.submitted_at);
+        Ok(outbox
+            .iter()
+            .map(|entry| {
+                let mut codes: Vec<StatusCode> = receipts
+                    .iter()
+                    .filter(|r| r.issuer() == &entry.recipient)
+                    .map(|r| r.code())
+                    .collect();
+                if matches!(
+                    entry.state,
+                    DeliveryState::Delivered | DeliveryState::Rejected
+                ) && !codes.contains(&StatusCode::Arrived)
+                {
+                    codes.push(StatusCode::Arrived);
+                }
+                CopyView {
+                    recipient: entry.recipient.to_string(),
+                    latency_01_ms: latency(submitted, entry.delivered_at),
+                    codes,
+                }
+            })
+            .collect())
+    }
+}
+
+fn latency(submitted: Option<Timestamp>, delivered: Option<Timestamp>) -> Option<u64> {
+    let (s, d) = (submitted?, delivered?);
+    Some(d.as_millis().saturating_sub(s.as_millis()))
+}
+
+/// A node reached over its HTTP API, as QLVB reaches it.
+#[derive(Debug, Clone)]
+pub struct HttpAgency {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl HttpAgency {
+    /// The API at `address` (`127.0.0.1:7180`) with bearer `token`.
+    pub fn new(address: &str, token: &str) -> HttpAgency {
+        HttpAgency {
+            base: format!("http://{address}"),
+            token: token.trim().to_owned(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<Value, String> {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!(
+                "GET {path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+
+    fn post(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value), String> {
+        let mut response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/xml")
+            .send(&body[..])
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+}
+
+fn package_id(value: &Value) -> Result<PackageId, String> {
+    value
+        .as_str()
+        .ok_or("no package id")?
+        .parse()
+        .map_err(|e| format!("{e}"))
+}
+
+fn timestamp(value: &Value) -> Option<Timestamp> {
+    value.as_str()?.parse().ok()
+}
+
+impl Agency for HttpAgency {
+    fn submit(&self, body: Vec<u8>) -> Result<PackageId, String> {
+        let (status, answer) = self.post("/api/v1/packages", body)?;
+        if status != 202 {
+            return Err(format!("{status} {answer}"));
+        }
+        package_id(&answer["package_id"])
+    }
+
+    fn inbox(&self, all: bool) -> Result<Vec<InboxItem>, String> {
+        let list = self.get(&format!("/api/v1/inbox?all={all}"))?;
+        list.as_array()
+            .ok_or("the inbox is not a list")?
+            .iter()
+            .map(|e| {
+                Ok(InboxItem {
+                    package_id: package_id(&e["package_id"])?,
+                    kind: if e["kind"] == "status" {
+                        MessageKind::Status
+                    } else {
+                        MessageKind::Edoc
+                    },
+                    document_id: e["document_id"].as_str().map(str::to_owned),
+                })
+            })
+            .collect()
+    }
+
+    fn ack(&self, id: &PackageId) -> Result<(), String> {
+        let (status, answer) = self.post(&format!("/api/v1/inbox/{id}/ack"), Vec::new())?;
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(format!("{status} {answer}"))
+        }
+    }
+
+    fn copies(&self, package: &PackageId) -> Result<Vec<CopyView>, String> {
+        let status = self.get(&format!("/api/v1/packages/{package}/status"))?;
+        let submitted = timestamp(&status["submitted_at"]);
+        Ok(status["recipients"]
+            .as_array()
+            .ok_or("no recipients")?
+            .iter()
+            .map(|r| {
+                let recipient = r["organ_id"].as_str().unwrap_or_default().to_owned();
+                let mut codes: Vec<StatusCode> = r["receipts"]
+                    .as_array()
+                    .map(|all| {
+                        all.iter()
+                            .filter(|x| x["issuer"].as_str() == Some(recipient.as_str()))
+                            .filter_map(|x| x["code"].as_str()?.parse::<u8>().ok())
+                            .filter_map(|n| StatusCode::from_number(n).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if matches!(r["state"].as_str(), Some("delivered" | "rejected"))
+                    && !codes.contains(&StatusCode::Arrived)
+                {
+                    codes.push(StatusCode::Arrived);
+                }
+                CopyView {
+                    latency_01_ms: latency(submitted, timestamp(&r["delivered_at"])),
+                    recipient,
+                    codes,
+                }
+            })
+            .collect())
+    }
+}
