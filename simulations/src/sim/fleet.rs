@@ -65,6 +65,29 @@ impl Fleet {
         }
     }
 
+    /// Restarts crashed sites: in the background in process (see [`World::restart`]), at
+    /// once for processes.
+    ///
+    /// # Errors
+    /// When a node cannot start.
+    pub fn restart(&mut self, sites: &[usize]) -> anyhow::Result<()> {
+        match self {
+            Fleet::Memory(w) => w.restart(sites),
+            Fleet::Processes(p) => tokio::task::block_in_place(|| p.start(sites)),
+        }
+    }
+
+    /// Collects nodes that finished restarting.
+    ///
+    /// # Errors
+    /// When a node could not restart.
+    pub fn restarted(&mut self) -> anyhow::Result<()> {
+        match self {
+            Fleet::Memory(w) => w.restarted(),
+            Fleet::Processes(_) => Ok(()),
+        }
+    }
+
     /// Stops site `i` at once, as kill -9 does (in a process run, it is kill -9).
     pub fn crash(&mut self, i: usize) {
         match self {

@@ -121,6 +121,11 @@ pub struct RunReport {
     pub statuses_sent: usize,
     /// Receipts (01 and statuses) issued and not known at their sender at the end.
     pub receipts_missing: usize,
+    /// Statuses QLVB still meant to send when the run ended (a progression cut short by
+    /// the drain deadline), and statuses the nodes refused for good.
+    pub statuses_pending: usize,
+    /// Statuses a node refused every time QLVB submitted them.
+    pub status_refusals: u32,
     /// Documents refused with 02.
     pub rejected: usize,
     /// Documents taken back (13 answered by 15).
@@ -198,12 +203,14 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
     let mut latencies_06 = Vec::new();
     let mut accepted = 0;
     let mut lost_examples = Vec::new();
+    let mut statuses_pending = 0;
     for (doc, sent) in plan.documents.iter().zip(&ledger.sent) {
         if sent.package.is_none() {
             continue;
         }
         accepted += 1;
         for (r, copy) in sent.copies.iter().enumerate() {
+            statuses_pending += usize::from(copy.next.is_some());
             if copy.seen.is_none() && lost_examples.len() < 20 {
                 lost_examples.push((
                     doc.number,
@@ -273,6 +280,8 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
         duplicates_applied: duplicates,
         statuses_sent: statuses,
         receipts_missing: ledger.outstanding().len(),
+        statuses_pending,
+        status_refusals: ledger.status_refusals,
         rejected,
         taken_back,
         latency_01_ms: Percentiles::of(latencies_01.clone()),

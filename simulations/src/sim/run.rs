@@ -204,8 +204,8 @@ impl Simulation {
         loop {
             ticker.tick().await;
             let now = self.now();
-            self.apply_faults(&mut fault_started, &mut fault_ended, now)
-                .await?;
+            self.world.restarted()?;
+            self.apply_faults(&mut fault_started, &mut fault_ended, now)?;
             let joining: Vec<usize> = (0..plan.sites.len())
                 .filter(|&i| !self.world.started(i) && plan.sites[i].joins.as_secs_f64() <= now.1)
                 .collect();
@@ -278,7 +278,7 @@ impl Simulation {
                 .all(|(d, s)| d.take_back_after.is_none() || s.take_back_sent)
     }
 
-    async fn apply_faults(
+    fn apply_faults(
         &mut self,
         started: &mut [bool],
         ended: &mut [bool],
@@ -308,7 +308,7 @@ impl Simulation {
                         .copied()
                         .filter(|&n| self.world.started(n))
                         .collect();
-                    self.world.start(&restart).await?;
+                    self.world.restart(&restart)?;
                 } else {
                     links_changed = true;
                 }

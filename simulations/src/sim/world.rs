@@ -64,7 +64,12 @@ pub struct World {
     slots: Vec<Slot>,
     /// Messages counted by nodes that crashed since (their counters went with them).
     pub(super) crashed_messages: AtomicU64,
+    /// Crashed nodes starting again.
+    restarting: futures::stream::FuturesUnordered<Restarting>,
 }
+
+/// A node starting again, and its site.
+type Restarting = std::pin::Pin<Box<dyn Future<Output = (usize, anyhow::Result<Node>)> + Send>>;
 
 impl World {
     /// Creates every node's data directory under `root`, one federation admitting them all
@@ -83,6 +88,7 @@ impl World {
             ports,
             links,
             crashed_messages: AtomicU64::new(0),
+            restarting: Default::default(),
         })
     }
 
@@ -114,32 +120,16 @@ impl World {
         !matches!(self.slots[i], Slot::Waiting)
     }
 
-    /// Starts (or restarts) the nodes of `sites`, a few at a time.
+    /// Starts (or restarts) the nodes of `sites`, a few at a time, and waits for them.
     ///
     /// # Errors
     /// When a node cannot start.
     pub async fn start(&mut self, sites: &[usize]) -> anyhow::Result<()> {
         for chunk in sites.chunks(16) {
-            let mut starting = Vec::new();
-            for &i in chunk {
-                if let Slot::Up(_) = self.slots[i] {
-                    continue;
-                }
-                let previous = match &self.slots[i] {
-                    Slot::Down(weak) => Some(weak.clone()),
-                    _ => None,
-                };
-                let dir = self.dirs[i].clone();
-                let options = NodeOptions {
-                    transport: Some(Transport::Linked(Links {
-                        local: self.ports[i],
-                        control: self.links.clone(),
-                    })),
-                    listen: Some(vec![format!("/memory/{}", self.ports[i]).parse()?]),
-                    api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-                };
-                starting.push(async move { (i, start_node(&dir, options, previous).await) });
-            }
+            let starting = chunk
+                .iter()
+                .filter_map(|&i| self.starter(i).transpose())
+                .collect::<anyhow::Result<Vec<_>>>()?;
             for (i, started) in futures::future::join_all(starting).await {
                 let node =
                     started.with_context(|| format!("starting {}", self.dirs[i].display()))?;
@@ -147,6 +137,62 @@ impl World {
             }
         }
         Ok(())
+    }
+
+    /// Restarts the nodes of `sites` in the background: a crashed node's aborted tasks
+    /// may take seconds to let go of its store, and the rest of the province goes on
+    /// meanwhile. [`World::restarted`] collects them.
+    ///
+    /// # Errors
+    /// When a node's options cannot be made.
+    pub fn restart(&mut self, sites: &[usize]) -> anyhow::Result<()> {
+        for &i in sites {
+            if let Some(starting) = self.starter(i)? {
+                self.restarting.push(Box::pin(starting));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the nodes restarted since the last call in their places.
+    ///
+    /// # Errors
+    /// When a node could not restart.
+    pub fn restarted(&mut self) -> anyhow::Result<()> {
+        use futures::FutureExt as _;
+        use futures::StreamExt as _;
+        while let Some(Some((i, started))) = self.restarting.next().now_or_never() {
+            let node = started.with_context(|| format!("restarting {}", self.dirs[i].display()))?;
+            self.slots[i] = Slot::Up(node);
+        }
+        Ok(())
+    }
+
+    /// The start of site `i`, unless it runs.
+    fn starter(
+        &self,
+        i: usize,
+    ) -> anyhow::Result<Option<impl Future<Output = (usize, anyhow::Result<Node>)> + Send + use<>>>
+    {
+        if let Slot::Up(_) = self.slots[i] {
+            return Ok(None);
+        }
+        let previous = match &self.slots[i] {
+            Slot::Down(weak) => Some(weak.clone()),
+            _ => None,
+        };
+        let dir = self.dirs[i].clone();
+        let options = NodeOptions {
+            transport: Some(Transport::Linked(Links {
+                local: self.ports[i],
+                control: self.links.clone(),
+            })),
+            listen: Some(vec![format!("/memory/{}", self.ports[i]).parse()?]),
+            api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        Ok(Some(async move {
+            (i, start_node(&dir, options, previous).await)
+        }))
     }
 
     /// Stops site `i` at once, as kill -9 does: its tasks are aborted where they stand.
