@@ -228,7 +228,7 @@ impl ProcessFleet {
         self.nodes
             .iter()
             .flatten()
-            .map(|n| process_rss_mb(n.info().pid))
+            .map(|n| super::report::rss_mb_of(&n.info().pid.to_string()))
             .sum()
     }
 
@@ -250,18 +250,6 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
         .iter()
         .map(|l| Ok(l.local_addr()?.port()))
         .collect()
-}
-
-fn process_rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 impl World {

@@ -165,7 +165,12 @@ pub struct RunReport {
 
 /// The resident memory of this process now, MB (Linux; 0 elsewhere).
 pub fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mb_of("self")
+}
+
+/// The resident memory of process `pid` (or `self`) now, MB (Linux; 0 elsewhere).
+pub fn rss_mb_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
