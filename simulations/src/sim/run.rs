@@ -33,6 +33,9 @@ pub enum Transport {
 /// How often the simulation looks at the clock.
 const TICK: Duration = Duration::from_millis(50);
 
+/// After the drain deadline, how long (real time) what is in flight may take to arrive.
+const CLOSING_GRACE: Duration = Duration::from_secs(60);
+
 /// Submissions a QLVB retries before it gives up on a status.
 const MAX_STATUS_ATTEMPTS: u32 = 50;
 
@@ -129,6 +132,8 @@ struct Simulation {
     next_poll: Vec<f64>,
     status_attempts: std::collections::HashMap<(usize, usize), u32>,
     start: Instant,
+    /// Past the drain deadline: QLVBs only poll and watch, they send nothing new.
+    closing: bool,
 }
 
 /// What one node's QLVB does in one tick.
@@ -180,6 +185,7 @@ impl Simulation {
             plan,
             world,
             start: Instant::now(),
+            closing: false,
         }
     }
 
@@ -200,6 +206,7 @@ impl Simulation {
         let mut fault_started = vec![false; plan.faults.len()];
         let mut fault_ended = vec![false; plan.faults.len()];
         let mut last_report = Instant::now();
+        let mut closing: Option<Instant> = None;
         self.start = Instant::now();
         loop {
             ticker.tick().await;
@@ -242,8 +249,24 @@ impl Simulation {
                 break;
             }
             if now.1 >= deadline {
-                progress("the drain deadline passed before everything settled");
-                break;
+                // QLVBs stop answering; what is in flight gets a bounded real-time grace
+                // to arrive, so that the report's missing receipts are the network's, not
+                // answers cut off mid-flight.
+                let since = *closing.get_or_insert_with(|| {
+                    progress("the drain deadline passed before every QLVB finished answering; waiting for what is in flight");
+                    Instant::now()
+                });
+                self.closing = true;
+                let arrived = self
+                    .ledger
+                    .sent
+                    .iter()
+                    .all(|s| s.package.is_none() || s.copies.iter().all(|c| c.seen.is_some()));
+                if (arrived && self.ledger.outstanding().is_empty())
+                    || since.elapsed() > CLOSING_GRACE
+                {
+                    break;
+                }
             }
         }
         let now = self.now();
@@ -400,6 +423,12 @@ impl Simulation {
             });
             if waiting {
                 jobs[doc.from].observe.push((d, package));
+            }
+        }
+        if self.closing {
+            for job in &mut jobs {
+                job.documents.clear();
+                job.statuses.clear();
             }
         }
         jobs.into_iter()
