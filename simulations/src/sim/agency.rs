@@ -150,42 +150,40 @@ impl HttpAgency {
     }
 
     fn get(&self, path: &str) -> Result<Value, String> {
-        let mut response = self
+        let response = self
             .agent
             .get(format!("{}{path}", self.base))
             .header("Authorization", format!("Bearer {}", self.token))
-            .call()
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
+            .call();
+        let (status, body) = read(response)?;
         if status != 200 {
-            return Err(format!(
-                "GET {path}: {status} {}",
-                String::from_utf8_lossy(&body)
-            ));
+            return Err(format!("GET {path}: {status} {body}"));
         }
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
+        Ok(body)
     }
 
     fn post(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value), String> {
-        let mut response = self
+        let response = self
             .agent
             .post(format!("{}{path}", self.base))
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", "application/xml")
-            .send(&body[..])
-            .map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Ok((status, value))
+            .send(&body[..]);
+        read(response)
     }
+}
+
+/// The status and JSON body of an answer (`null` when the body is not JSON).
+fn read(
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, Value), String> {
+    let mut response = response.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
 fn package_id(value: &Value) -> Result<PackageId, String> {

@@ -4,8 +4,6 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
@@ -250,39 +248,4 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
         .iter()
         .map(|l| Ok(l.local_addr()?.port()))
         .collect()
-}
-
-impl World {
-    /// Request/response frames and gossip messages so far, crashed nodes included.
-    pub fn messages(&self) -> u64 {
-        self.crashed_messages.load(Ordering::Relaxed)
-            + (0..self.len())
-                .filter_map(|i| self.node(i))
-                .map(|ctx| world::messages_of(ctx))
-                .sum::<u64>()
-    }
-
-    /// Peers connected per running node, on average (nodes that do not answer within a
-    /// second are left out).
-    pub async fn connections_per_node(&self) -> f64 {
-        let asks = (0..self.len())
-            .filter_map(|i| self.node(i).cloned())
-            .map(|ctx| async move {
-                tokio::time::timeout(Duration::from_secs(1), ctx.network.connected_peers())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .map(|list| list.iter().filter(|p| p.connected).count())
-            });
-        let counts: Vec<usize> = futures::future::join_all(asks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
-        if counts.is_empty() {
-            0.0
-        } else {
-            counts.iter().sum::<usize>() as f64 / counts.len() as f64
-        }
-    }
 }
