@@ -23,6 +23,7 @@
 //! - `roster_sync`: roster gossip, fetch on connect, the membership allow list.
 //! - [`rotation`]: switching to a rotated agency key.
 //! - [`metrics`]: counters for `/metrics`.
+//! - [`report`]: exchanges per counterpart over a period.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
 
@@ -48,6 +49,7 @@ pub mod node;
 pub(crate) mod presence;
 pub mod receipts;
 pub mod relay;
+pub mod report;
 pub(crate) mod roster_sync;
 pub mod rotation;
 pub mod store;

@@ -4,12 +4,17 @@
 //! wrong and where; `POST /api/v1/packages` answers only after the package is durable.
 
 mod auth;
+mod axis;
+mod backup;
+mod dashboard;
 mod error;
 mod inbox;
+mod latency;
 mod packages;
 mod peers;
 mod receipts;
 mod relay;
+mod report;
 mod time;
 
 use std::sync::Arc;
@@ -49,6 +54,9 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/relay", get(relay::view))
         .route("/api/v1/stuck", get(receipts::stuck))
         .route("/api/v1/receipts", get(receipts::log))
+        .merge(dashboard::authed_routes())
+        .merge(report::routes())
+        .merge(backup::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -65,7 +73,13 @@ pub(crate) fn router(state: ApiState) -> Router {
                 )
             }),
         )
+        .merge(dashboard::public_routes())
+        .merge(axis::routes(state.clone()))
         .merge(authed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            latency::observe,
+        ))
         .with_state(state)
 }
 

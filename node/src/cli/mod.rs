@@ -4,13 +4,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod client;
+mod doctor;
 mod edxml;
 mod federation;
 mod inbox;
 mod init;
 mod key;
 mod peers;
+mod progress;
+mod report;
 mod run;
 mod send;
 mod status;
@@ -54,6 +58,14 @@ enum Command {
     /// Work with edXML files offline.
     #[command(subcommand)]
     Edxml(edxml::EdxmlCommand),
+    /// Exchanges per counterpart over a period: sent, received, confirmed in time, completed, stuck.
+    Report(report::ReportArgs),
+    /// Check this node's config, key, roster, store and the reachability of its relays.
+    Doctor(doctor::DoctorArgs),
+    /// Write a consistent copy of the node's data while it runs.
+    Backup(backup::BackupArgs),
+    /// Restore a node's data directory from a backup (with the node stopped).
+    Restore(backup::RestoreArgs),
 }
 
 impl Cli {
@@ -83,5 +95,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Federation(command) => federation::run(command).map(ok),
         Command::Key(command) => key::run(command).map(ok),
         Command::Edxml(command) => edxml::run(command),
+        Command::Report(args) => report::run(args).map(ok),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Backup(args) => backup::backup(args).map(ok),
+        Command::Restore(args) => backup::restore(args).map(ok),
     }
 }

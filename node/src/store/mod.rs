@@ -85,9 +85,12 @@ use std::sync::Arc;
 
 use tracing::info;
 
+mod backup;
 mod encoding;
 mod error;
+mod feed;
 mod group_commit;
+mod history;
 mod incoming;
 mod keys;
 mod mailbox;

@@ -1,0 +1,1 @@
+//! Online backup: a consistent copy of every tree while the node runs.

@@ -1,0 +1,1 @@
+//! Packages sent and received over a period, for reports.
