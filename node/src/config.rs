@@ -6,7 +6,7 @@
 //! with every key present and documented ([`Config::to_documented_toml`]).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -127,12 +127,62 @@ pub struct ApiConfig {
     /// Where the HTTP API listens. Keep it on loopback: QLVB runs on the same server or
     /// reaches it through the agency's own reverse proxy.
     pub listen: SocketAddr,
+    /// The endpoints shaped like the national axis's, for QLVB software built on its SDK.
+    pub axis: AxisConfig,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7180)),
+            axis: AxisConfig::default(),
+        }
+    }
+}
+
+/// `[api.axis]`: the axis-compatible endpoints (`/sendEdoc`, `/getReceivedEdocList`, …).
+///
+/// They take the API's bearer token, or the axis SDK's HMAC headers signed with the
+/// shared secret in `secret_file`, so that a QLVB only changes its `service.endpoint`,
+/// `systemid` and `secret`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AxisConfig {
+    /// Whether the axis-compatible endpoints answer at all.
+    pub enabled: bool,
+    /// The `systemid` QLVB signs with (the SDK's `systemid` setting). Empty means this
+    /// agency's `organ_id`, which is what the national axis registers.
+    pub system_id: String,
+    /// The file holding the HMAC secret (the SDK's `secret` setting), mode 0600. A relative
+    /// path is taken from the data directory; `lienthong init` creates `axis.secret`.
+    pub secret_file: PathBuf,
+    /// How far a request's `timestamp` header may be from this node's clock; older or
+    /// newer signed requests are refused, so a captured one cannot be replayed later.
+    #[serde(with = "humantime_serde")]
+    pub timestamp_skew: Duration,
+}
+
+impl Default for AxisConfig {
+    fn default() -> Self {
+        AxisConfig {
+            enabled: true,
+            system_id: String::new(),
+            secret_file: PathBuf::from(AXIS_SECRET_FILE),
+            timestamp_skew: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The default name of the axis HMAC secret, in the data directory.
+pub const AXIS_SECRET_FILE: &str = "axis.secret";
+
+impl AxisConfig {
+    /// The `systemid` requests must carry: [`AxisConfig::system_id`], or the agency's id.
+    pub fn system_id_or<'a>(&'a self, organ_id: &'a OrganId) -> &'a str {
+        if self.system_id.trim().is_empty() {
+            organ_id.as_str()
+        } else {
+            self.system_id.trim()
         }
     }
 }
@@ -368,7 +418,14 @@ impl Config {
             path: shown.clone(),
             source,
         })?;
-        Config::parse(&text, &shown)
+        let mut config = Config::parse(&text, &shown)?;
+        // Files named in the config are relative to its directory, the data directory.
+        if let Some(dir) = path.parent()
+            && config.api.axis.secret_file.is_relative()
+        {
+            config.api.axis.secret_file = dir.join(&config.api.axis.secret_file);
+        }
+        Ok(config)
     }
 
     /// Parses and checks config text; `origin` names it in errors.
@@ -448,6 +505,14 @@ impl Config {
                 self.limits.max_package_size.display().iec()
             )));
         }
+        if self.api.axis.timestamp_skew.is_zero() {
+            return Err(invalid(
+                "api.axis.timestamp_skew must be above zero".to_owned(),
+            ));
+        }
+        if self.api.axis.secret_file.as_os_str().is_empty() {
+            return Err(invalid("api.axis.secret_file is empty".to_owned()));
+        }
         if self.limits.max_recipients == 0 {
             return Err(invalid(
                 "limits.max_recipients must be at least 1".to_owned(),
@@ -498,6 +563,17 @@ dht = {dht}
 # Where the local HTTP API listens (QLVB software and the lienthong CLI use it).
 # Keep it on loopback.
 listen = "{api}"
+
+[api.axis]
+# Serve the endpoints shaped like the national axis's (/sendEdoc, /getReceivedEdocList, …),
+# so QLVB software built on the axis SDK only changes its service.endpoint.
+enabled = {axis_enabled}
+# The systemid the SDK signs with; empty means this agency's organ_id.
+system_id = {axis_system_id:?}
+# The file with the SDK's HMAC secret (mode 0600); relative to the data directory.
+secret_file = {axis_secret:?}
+# How far a signed request's timestamp may be from this node's clock (refuses replays).
+timestamp_skew = "{axis_skew}"
 
 [delivery]
 # A recipient with no receipt 01 this long after submission is reported as stuck.
@@ -587,6 +663,10 @@ retry_interval = "{receipt_retry}"
             idle = d(&self.network.idle_connection_timeout),
             dht = self.network.dht,
             api = self.api.listen,
+            axis_enabled = self.api.axis.enabled,
+            axis_system_id = self.api.axis.system_id,
+            axis_secret = self.api.axis.secret_file.display().to_string(),
+            axis_skew = d(&self.api.axis.timestamp_skew),
             deadline = d(&self.delivery.receipt_deadline),
             urgent = d(&self.delivery.urgent_receipt_deadline),
             flash = d(&self.delivery.flash_receipt_deadline),
@@ -646,6 +726,31 @@ mod tests {
         let keys = text.lines().filter(|l| l.contains(" = ")).count();
         let comments = text.lines().filter(|l| l.starts_with('#')).count();
         assert!(comments > keys, "{text}");
+    }
+
+    #[test]
+    fn the_axis_secret_is_found_in_the_data_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        let mut config = sample();
+        config.api.axis.system_id = "vxp.saas.03".into();
+        std::fs::write(&path, config.to_documented_toml()).expect("writes");
+        let loaded = Config::load(&path).expect("loads");
+        assert_eq!(loaded.api.axis.secret_file, dir.path().join("axis.secret"));
+        assert_eq!(
+            loaded.api.axis.system_id_or(&loaded.organ_id),
+            "vxp.saas.03"
+        );
+        assert_eq!(
+            AxisConfig::default().system_id_or(&loaded.organ_id),
+            "000.00.01.H53"
+        );
+        let err = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[api.axis]\ntimestamp_skew = \"0s\"\n",
+            "c.toml",
+        )
+        .expect_err("zero skew");
+        assert!(err.to_string().contains("timestamp_skew"), "{err}");
     }
 
     #[test]

@@ -29,9 +29,9 @@ pub struct InitOptions {
     pub mdns: bool,
 }
 
-/// Creates `config.toml`, `agency.key` (0600), `api.token` (0600) and `identity.json` in
-/// `dir`. Refuses a directory that is already initialised: an agency key is never replaced
-/// by accident.
+/// Creates `config.toml`, `agency.key` (0600), `api.token` (0600), `axis.secret` (0600, the
+/// HMAC secret of the axis-compatible endpoints) and `identity.json` in `dir`. Refuses a
+/// directory that is already initialised: an agency key is never replaced by accident.
 ///
 /// # Errors
 /// When the directory is initialised already, or on I/O errors.
@@ -68,6 +68,12 @@ pub fn init(dir: &Path, options: &InitOptions) -> anyhow::Result<PublicIdentity>
     let token = hex::encode(&token.to_bytes()[..]);
     data_dir::create_secret(&data.api_token(), format!("{token}\n").as_bytes())
         .with_context(|| format!("writing {}", data.api_token().display()))?;
+    // The secret a QLVB puts in its axis SDK settings (`secret`); text, as the SDK keeps it.
+    let axis_secret = dir.join(crate::config::AXIS_SECRET_FILE);
+    let secret = lienthong_protocol::keys::AgencyKey::generate()?;
+    let secret = hex::encode(&secret.to_bytes()[..]);
+    data_dir::create_secret(&axis_secret, format!("{secret}\n").as_bytes())
+        .with_context(|| format!("writing {}", axis_secret.display()))?;
     let public = PublicIdentity {
         organ_id: config.organ_id.clone(),
         name: config.name.clone(),

@@ -17,6 +17,7 @@
 //! - [`delivery`]: the outbox, retries and the delivery engine.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
+//! - [`backup`]: backing up and restoring a whole node, store and files.
 //! - `presence`: announcing this node to the federation's members.
 //! - `discovery`: signed `OrganId → addresses` records in the Kademlia DHT.
 //! - `abuse`: per-peer rate and concurrency limits on inbound requests.
@@ -31,6 +32,7 @@
 
 pub(crate) mod abuse;
 pub mod api;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -354,6 +354,11 @@ impl RosterKeeper {
         Ok((keeper, receiver))
     }
 
+    /// The node's data directory, where the roster files are.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.dir
+    }
+
     /// The pinned root key.
     pub fn root(&self) -> Option<PublicKey> {
         self.root.lock().ok().and_then(|r| *r)

@@ -1,20 +1,44 @@
 //! Counters an operator reads at `/metrics` (Prometheus text): what the node refused and
-//! why, who it blocked, what it delivered and received.
+//! why, who it blocked, what it delivered and received, how long the local API takes.
+//! Every metric is described for operators in `docs/metrics.md`.
 //!
 //! Names follow Prometheus conventions (`lienthong_…_total` for counters); labels are short
-//! fixed words so that a hostile peer cannot create new series.
+//! fixed words so that a hostile peer cannot create new series. The one label that is not
+//! a fixed word, the API `route`, is a route template of the router (`/api/v1/packages/{id}`),
+//! never the path asked for, so it is a fixed set too.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::time::Duration;
+
+use lienthong_protocol::StatusCode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-/// A `reason` label.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Reason {
-    /// The reason, e.g. `wrong_key`.
-    pub reason: &'static str,
+use crate::store::StoreCounts;
+
+mod labels;
+#[cfg(test)]
+mod tests;
+
+pub use labels::{Code, DeliveryPath, Kind, Path, Reason, RequestLabels, UNMATCHED_ROUTE};
+use labels::{method_label, status_class};
+
+/// Bounds of the API latency buckets, in seconds: a read answers in a millisecond or so, a
+/// submission waits for an fsync (tens of milliseconds on a slow disk).
+const API_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Bounds of the submission-to-receipt-01 buckets, in seconds: from a LAN round trip to a
+/// recipient that came back the next day. 4 h is the default deadline.
+const DELIVERY_BUCKETS: [f64; 12] = [
+    0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14_400.0, 86_400.0, 604_800.0,
+];
+
+fn api_histogram() -> Histogram {
+    Histogram::new(API_BUCKETS)
 }
 
 /// The node's metrics.
@@ -63,6 +87,22 @@ pub struct Metrics {
     pub gossip_refused: Counter,
     /// Recipients without receipt 01 past the deadline, or that refused (02).
     pub stuck: Gauge,
+    /// Receipts about this agency's packages, by status code.
+    pub receipts_by_code: Family<Code, Counter>,
+    /// Deliveries completed, by how receipt 01 came back.
+    pub deliveries_by_path: Family<Path, Counter>,
+    /// Seconds from submission to receipt 01, per delivery.
+    pub delivery_seconds: Histogram,
+    /// Peers with an open connection (set when scraped).
+    pub peers_connected: Gauge,
+    /// Peers reached only through a relay's circuit (set when scraped).
+    pub peers_relayed: Gauge,
+    /// Bytes the store takes on disk (set when scraped).
+    pub store_size_bytes: Gauge,
+    /// Records in the store, by kind (set when scraped).
+    pub store_records: Family<Kind, Gauge>,
+    /// Local API request latency, by route template, method and status class.
+    pub api_requests: Family<RequestLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -197,8 +237,78 @@ impl Metrics {
             "Recipients without receipt 01 past the deadline, or that refused (02)",
             stuck.clone(),
         );
+        let receipts_by_code = Family::<Code, Counter>::default();
+        for code in StatusCode::ALL {
+            // Every code shows, at 0 until it happens, so alerts on rates see a series.
+            let _ = receipts_by_code.get_or_create(&Code {
+                code: code.as_str(),
+            });
+        }
+        registry.register(
+            "receipts_by_code",
+            "Receipts about this agency's packages recorded, by status code (01 includes the answers to deliveries)",
+            receipts_by_code.clone(),
+        );
+        let deliveries_by_path = Family::<Path, Counter>::default();
+        for path in DeliveryPath::ALL {
+            let _ = deliveries_by_path.get_or_create(&Path {
+                path: path.as_str(),
+            });
+        }
+        registry.register(
+            "deliveries_by_path",
+            "Deliveries completed with a verified receipt 01, by path: direct, relayed (circuit), mailbox, local, other",
+            deliveries_by_path.clone(),
+        );
+        let delivery_seconds = Histogram::new(DELIVERY_BUCKETS);
+        registry.register(
+            "delivery_seconds",
+            "Seconds from submission to the recipient's receipt 01",
+            delivery_seconds.clone(),
+        );
+        let peers_connected = Gauge::default();
+        registry.register(
+            "peers_connected",
+            "Peers with an open connection",
+            peers_connected.clone(),
+        );
+        let peers_relayed = Gauge::default();
+        registry.register(
+            "peers_relayed",
+            "Peers reached only through a relay's circuit",
+            peers_relayed.clone(),
+        );
+        let store_size_bytes = Gauge::default();
+        registry.register(
+            "store_size_bytes",
+            "Bytes the store takes on disk",
+            store_size_bytes.clone(),
+        );
+        let store_records = Family::<Kind, Gauge>::default();
+        registry.register(
+            "store_records",
+            "Records in the store, by kind",
+            store_records.clone(),
+        );
+        let api_requests =
+            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                api_histogram,
+            );
+        registry.register(
+            "api_request_duration_seconds",
+            "Local API request latency in seconds, by route template, method and status class",
+            api_requests.clone(),
+        );
         Metrics {
             registry,
+            receipts_by_code,
+            deliveries_by_path,
+            delivery_seconds,
+            peers_connected,
+            peers_relayed,
+            store_size_bytes,
+            store_records,
+            api_requests,
             receipts_handed,
             receipts_gossiped,
             receipts_observed,
@@ -229,6 +339,61 @@ impl Metrics {
         self.rejected.get_or_create(&Reason { reason }).inc();
     }
 
+    /// Counts a receipt recorded about this agency's packages.
+    pub fn receipt(&self, code: StatusCode) {
+        self.receipts_by_code
+            .get_or_create(&Code {
+                code: code.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts a delivery completed by a verified receipt 01, `since_submission` after the
+    /// package was submitted.
+    pub fn delivered(&self, path: DeliveryPath, since_submission: Duration) {
+        self.deliveries.inc();
+        self.deliveries_by_path
+            .get_or_create(&Path {
+                path: path.as_str(),
+            })
+            .inc();
+        self.delivery_seconds
+            .observe(since_submission.as_secs_f64());
+    }
+
+    /// Records one local API request.
+    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method_label(method),
+            status: status_class(status),
+        };
+        self.api_requests
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the store gauges, read when scraped.
+    pub fn set_store(&self, size_on_disk: u64, counts: &StoreCounts) {
+        self.store_size_bytes.set(to_gauge(size_on_disk));
+        for (kind, value) in [
+            ("outgoing", counts.outgoing),
+            ("pending_outbox", counts.pending_outbox),
+            ("inbox_unacked", counts.inbox_unacked),
+            ("receipts", counts.receipts),
+        ] {
+            self.store_records
+                .get_or_create(&Kind { kind })
+                .set(to_gauge(value));
+        }
+    }
+
+    /// Sets the peer gauges, read when scraped.
+    pub fn set_peers(&self, connected: usize, relayed: usize) {
+        self.peers_connected.set(to_gauge(connected as u64));
+        self.peers_relayed.set(to_gauge(relayed as u64));
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -236,4 +401,8 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+fn to_gauge(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -301,6 +301,7 @@ impl Node {
         data_dir::write_atomic(&data.daemon(), &serde_json::to_vec_pretty(&info)?, 0o644)
             .with_context(|| format!("writing {}", data.daemon().display()))?;
         info!(api = %api_addr, "node ready");
+        info!(url = %format_args!("http://{api_addr}/"), "dashboard: open the URL with #token=<api.token> appended");
         Ok(Node {
             ctx,
             shutdown,

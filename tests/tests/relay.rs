@@ -190,12 +190,14 @@ fn a_recipient_offline_gets_its_documents_from_the_mailbox_when_it_is_back() -> 
         let health = relay.get_json("/api/v1/relay").ok()?;
         (health["held"] == 0 && health["forward"] == 0).then_some(())
     })?;
-    assert_eq!(metric(relay, "lienthong_relay_held_total"), 2.0);
-    assert_eq!(metric(relay, "lienthong_relay_passed_total"), 2.0);
-    assert_eq!(
-        metric(relay, "lienthong_relay_receipts_forwarded_total"),
-        2.0
-    );
+    // A sender that comes back before collecting its receipt 01 from the relay finds the
+    // recipient still unreachable from its network and deposits again; the relay passes
+    // that copy on too and the recipient drops it as a duplicate (one copy above). So at
+    // least the two deposits were held, and every package held was passed on.
+    let held = metric(relay, "lienthong_relay_held_total");
+    assert!(held >= 2.0, "held {held}");
+    assert_eq!(metric(relay, "lienthong_relay_passed_total"), held);
+    assert!(metric(relay, "lienthong_relay_receipts_forwarded_total") >= 2.0);
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub(super) async fn require_token(
 }
 
 /// Compares without an early exit, so the time taken does not reveal how much matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -52,6 +52,21 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Its stable name for programs: `invalid_edxml`, `too_large`, `not_found`, …
+    pub fn kind(&self) -> &'static str {
+        self.body.error.kind
+    }
+
+    /// What was wrong, for people.
+    pub fn message(&self) -> &str {
+        &self.body.error.message
+    }
+
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)

@@ -14,6 +14,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::time::{rfc3339, rfc3339_opt};
 use crate::clock;
+use crate::context::NodeContext;
 use crate::store::{DeliveryState, Links};
 use crate::submit;
 
@@ -25,9 +26,15 @@ const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
 /// Reads the body up to the node's package limit. An oversized body is refused with 413
 /// without ever being held in memory.
 pub(super) async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Bytes, ApiError> {
-    use futures::StreamExt as _;
     let limit =
         usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
+    read_limited(body, limit).await
+}
+
+/// Reads the body up to `limit` bytes; a larger one is refused with 413 without ever being
+/// held in memory.
+pub(super) async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    use futures::StreamExt as _;
     let mut stream = body.into_data_stream();
     let mut buffer = bytes::BytesMut::new();
     let mut total = 0usize;
@@ -154,80 +161,88 @@ pub(super) async fn status(
 ) -> Result<Json<PackageStatus>, ApiError> {
     let id = parse_id(&id)?;
     let ctx = state.ctx.clone();
-    let found = tokio::task::spawn_blocking(
-        move || -> Result<Option<PackageStatus>, crate::store::StoreError> {
-            let Some(meta) = ctx.store.outgoing(&id)? else {
-                return Ok(None);
-            };
-            let outbox = ctx.store.outbox(&id)?;
-            let receipts = ctx.store.receipts(&id)?;
-            let now = clock::now();
-            let recipients = outbox
-                .into_iter()
-                .map(|entry| {
-                    let key = (entry.package_id, entry.recipient.clone());
-                    let state = match entry.state {
-                        DeliveryState::Delivered => "delivered",
-                        DeliveryState::Rejected => "rejected",
-                        _ if now > entry.deadline => "stuck",
-                        DeliveryState::HeldAtRelay => "held_at_relay",
-                        _ if ctx.is_sending(&key) => "sending",
-                        DeliveryState::Sending => "sending",
-                        DeliveryState::Queued => "queued",
-                    };
-                    let timeline = receipts
-                        .iter()
-                        .filter(|r| r.recipient() == &entry.recipient)
-                        .map(|r| ReceiptView {
-                            code: r.code().as_str(),
-                            issuer: r.issuer().clone(),
-                            time: r.issued_at(),
-                            description: r.description().map(str::to_owned),
-                        })
-                        .collect();
-                    let held = match entry.state {
-                        DeliveryState::HeldAtRelay => ctx
-                            .store
-                            .hold_of(&entry.package_id, &entry.recipient)
-                            .ok()
-                            .flatten()
-                            .and_then(|wire| SignedHold::from_wire(wire).ok())
-                            .map(|hold| HeldView {
-                                relay: hold.relay().clone(),
-                                held_at: hold.held_at(),
-                            }),
-                        _ => None,
-                    };
-                    RecipientStatus {
-                        held,
-                        organ_id: entry.recipient,
-                        state,
-                        attempts: entry.attempts,
-                        last_error: entry.last_error,
-                        deadline: entry.deadline,
-                        delivered_at: entry.delivered_at,
-                        receipts: timeline,
-                    }
-                })
-                .collect();
-            let links = ctx.store.links(&id)?;
-            Ok(Some(PackageStatus {
-                links,
-                package_id: meta.package_id,
-                kind: meta.kind,
-                document_id: meta.document_id,
-                subject: meta.subject,
-                submitted_at: meta.submitted_at,
-                recipients,
-            }))
-        },
-    )
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?
-    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let found = tokio::task::spawn_blocking(move || package_status(&ctx, id, clock::now()))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
     found
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no package {id} was sent from this node")))
+}
+
+/// The delivery status of one package this node sent, as of `now`; `None` when it sent
+/// no such package. Blocking: call it from `spawn_blocking`. Shared with the dashboard.
+pub(super) fn package_status(
+    ctx: &NodeContext,
+    id: PackageId,
+    now: Timestamp,
+) -> Result<Option<PackageStatus>, crate::store::StoreError> {
+    let Some(meta) = ctx.store.outgoing(&id)? else {
+        return Ok(None);
+    };
+    let outbox = ctx.store.outbox(&id)?;
+    let receipts = ctx.store.receipts(&id)?;
+    let recipients = outbox
+        .into_iter()
+        .map(|entry| {
+            let key = (entry.package_id, entry.recipient.clone());
+            let state = match entry.state {
+                DeliveryState::Delivered => "delivered",
+                DeliveryState::Rejected => "rejected",
+                _ if now > entry.deadline => "stuck",
+                DeliveryState::HeldAtRelay => "held_at_relay",
+                _ if ctx.is_sending(&key) => "sending",
+                DeliveryState::Sending => "sending",
+                DeliveryState::Queued => "queued",
+            };
+            let mut timeline: Vec<ReceiptView> = receipts
+                .iter()
+                .filter(|r| r.recipient() == &entry.recipient)
+                .map(|r| ReceiptView {
+                    code: r.code().as_str(),
+                    issuer: r.issuer().clone(),
+                    time: r.issued_at(),
+                    description: r.description().map(str::to_owned),
+                })
+                .collect();
+            // Receipts travel separately and may arrive in any order; the timeline is in
+            // the order their issuer made them (ties, within a millisecond, by code).
+            timeline.sort_by_key(|r| (r.time, r.code));
+            let held = match entry.state {
+                DeliveryState::HeldAtRelay => ctx
+                    .store
+                    .hold_of(&entry.package_id, &entry.recipient)
+                    .ok()
+                    .flatten()
+                    .and_then(|wire| SignedHold::from_wire(wire).ok())
+                    .map(|hold| HeldView {
+                        relay: hold.relay().clone(),
+                        held_at: hold.held_at(),
+                    }),
+                _ => None,
+            };
+            RecipientStatus {
+                held,
+                organ_id: entry.recipient,
+                state,
+                attempts: entry.attempts,
+                last_error: entry.last_error,
+                deadline: entry.deadline,
+                delivered_at: entry.delivered_at,
+                receipts: timeline,
+            }
+        })
+        .collect();
+    let links = ctx.store.links(&id)?;
+    Ok(Some(PackageStatus {
+        links,
+        package_id: meta.package_id,
+        kind: meta.kind,
+        document_id: meta.document_id,
+        subject: meta.subject,
+        submitted_at: meta.submitted_at,
+        recipients,
+    }))
 }
 
 /// A package this node sent, in the list.

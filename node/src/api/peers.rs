@@ -1,13 +1,15 @@
-//! `GET /api/v1/peers` and `GET /health`.
+//! `GET /api/v1/peers`, `GET /health` and `GET /metrics`.
 
 use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use tracing::warn;
 
 use super::ApiState;
 use super::error::ApiError;
+use crate::context::NodeContext;
 
 /// One federation member as this node sees it.
 #[derive(Debug, Serialize)]
@@ -33,7 +35,12 @@ pub(crate) struct PeerView {
 }
 
 pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerView>>, ApiError> {
-    let ctx = &state.ctx;
+    peer_views(&state.ctx).await.map(Json)
+}
+
+/// Every roster member, and every connected peer outside it, with its connection now.
+/// Shared with the dashboard.
+pub(super) async fn peer_views(ctx: &NodeContext) -> Result<Vec<PeerView>, ApiError> {
     let known = ctx
         .network
         .connected_peers()
@@ -99,12 +106,44 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
             standing: "not a member".to_owned(),
         });
     }
-    Ok(Json(views))
+    Ok(views)
 }
 
 /// Prometheus text. Served without the token, like `/health`, so that a monitoring
 /// system needs no secret; it holds counters, no document content.
+///
+/// The gauges that describe the node now (store size and records, peers, stuck) are read
+/// here, at each scrape, so they are never older than the scrape itself. A part that cannot
+/// be read keeps its last value (and the rest is still served): a scrape must not fail
+/// because the network loop is busy.
 pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::response::IntoResponse {
+    let ctx = &state.ctx;
+    let store = ctx.store.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let size = store.size_on_disk()?;
+        let counts = store.counts()?;
+        let stuck = crate::stuck::list(&store, crate::clock::now())?.len();
+        Ok::<_, crate::store::StoreError>((size, counts, stuck))
+    })
+    .await;
+    match read {
+        Ok(Ok((size, counts, stuck))) => {
+            ctx.metrics.set_store(size, &counts);
+            ctx.metrics
+                .stuck
+                .set(i64::try_from(stuck).unwrap_or(i64::MAX));
+        }
+        Ok(Err(e)) => warn!(error = %e, "metrics: cannot read the store"),
+        Err(e) => warn!(error = %e, "metrics: store task failed"),
+    }
+    match ctx.network.connected_peers().await {
+        Ok(peers) => {
+            let connected = peers.iter().filter(|p| p.connected).count();
+            let relayed = peers.iter().filter(|p| p.connected && p.relayed).count();
+            ctx.metrics.set_peers(connected, relayed);
+        }
+        Err(e) => warn!(error = %e, "metrics: cannot list peers"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -128,6 +167,8 @@ pub(super) struct Health {
     /// Received packages QLVB has not acknowledged.
     inbox_unacked: Option<u64>,
     version: &'static str,
+    /// The store's schema version (the running binary migrated the store to it on start).
+    schema_version: u32,
 }
 
 pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
@@ -146,5 +187,6 @@ pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
         pending_deliveries: counts.as_ref().map(|c| c.pending_outbox),
         inbox_unacked: counts.as_ref().map(|c| c.inbox_unacked),
         version: env!("CARGO_PKG_VERSION"),
+        schema_version: crate::store::SCHEMA_VERSION,
     })
 }

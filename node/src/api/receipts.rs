@@ -34,21 +34,23 @@ pub(super) async fn stuck(State(state): State<ApiState>) -> Result<Json<Vec<Stuc
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(Json(
-        list.into_iter()
-            .map(|s| StuckView {
-                package_id: s.package_id,
-                document_id: s.document_id,
-                subject: s.subject,
-                recipient: s.recipient,
-                reason: s.reason,
-                deadline: s.deadline,
-                attempts: s.attempts,
-                detail: s.detail,
-                relay: s.relay,
-            })
-            .collect(),
-    ))
+    Ok(Json(list.into_iter().map(StuckView::from).collect()))
+}
+
+impl From<stuck::Stuck> for StuckView {
+    fn from(s: stuck::Stuck) -> Self {
+        StuckView {
+            package_id: s.package_id,
+            document_id: s.document_id,
+            subject: s.subject,
+            recipient: s.recipient,
+            reason: s.reason,
+            deadline: s.deadline,
+            attempts: s.attempts,
+            detail: s.detail,
+            relay: s.relay,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

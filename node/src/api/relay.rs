@@ -1,6 +1,8 @@
 //! `GET /api/v1/relay`: on a relay, what it holds and for whom; on any node, its own
 //! relays and whether it holds a reservation on each.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use lienthong_protocol::OrganId;
@@ -11,6 +13,7 @@ use serde::Serialize;
 use super::ApiState;
 use super::error::ApiError;
 use crate::clock;
+use crate::context::NodeContext;
 
 /// The relay view.
 #[derive(Debug, Serialize)]
@@ -51,7 +54,11 @@ pub(crate) struct OwnRelayView {
 }
 
 pub(super) async fn view(State(state): State<ApiState>) -> Result<Json<RelayView>, ApiError> {
-    let ctx = state.ctx.clone();
+    relay_view(state.ctx).await.map(Json)
+}
+
+/// What this node holds as a relay, and its own relays. Shared with the dashboard.
+pub(super) async fn relay_view(ctx: Arc<NodeContext>) -> Result<RelayView, ApiError> {
     let peers = ctx
         .network
         .connected_peers()
@@ -106,12 +113,12 @@ pub(super) async fn view(State(state): State<ApiState>) -> Result<Json<RelayView
             });
         }
     }
-    Ok(Json(RelayView {
+    Ok(RelayView {
         relay: is_relay,
         held: counts.held,
         held_bytes: counts.held_bytes,
         forward: counts.forward,
         members,
         own_relays,
-    }))
+    })
 }

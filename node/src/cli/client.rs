@@ -1,6 +1,7 @@
 //! The CLI's side of the local API: finds the running daemon through `DIR/daemon.json`,
 //! authenticates with `DIR/api.token`, and turns API errors into readable messages.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,12 +10,28 @@ use lienthong_node::data_dir::{self, DataDir};
 use lienthong_node::federation::{DaemonInfo, read_json};
 use serde::de::DeserializeOwned;
 
+use super::progress::Progress;
+
+/// How long `running` waits for a daemon's `/health`: a live daemon answers at once.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A client of one node's API.
 #[derive(Debug)]
 pub(crate) struct ApiClient {
     base: String,
     token: String,
     agent: ureq::Agent,
+}
+
+/// A daemon found running, and what its `/health` said.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// A client of its API.
+    pub(crate) client: ApiClient,
+    /// Its `daemon.json`.
+    pub(crate) daemon: DaemonInfo,
+    /// Its `/health` answer.
+    pub(crate) health: serde_json::Value,
 }
 
 /// The data directory flag shared by the client commands.
@@ -48,6 +65,46 @@ impl ApiClient {
         })
     }
 
+    /// The daemon of `dir` if one runs: `daemon.json` names it and its API answers
+    /// `/health` as that node within a few seconds. `None` when the node is stopped, also
+    /// when it was killed and left a stale `daemon.json` behind.
+    ///
+    /// # Errors
+    /// When `daemon.json` names a daemon but the API token cannot be read.
+    pub(crate) fn running(dir: &Path) -> anyhow::Result<Option<Running>> {
+        let data = DataDir::new(dir);
+        let Ok(daemon) = read_json::<DaemonInfo>(&data.daemon()) else {
+            return Ok(None);
+        };
+        let client = ApiClient::for_data_dir(dir)?;
+        let answer = client
+            .agent
+            .get(format!("{}/health", client.base))
+            .config()
+            .timeout_global(Some(HEALTH_TIMEOUT))
+            .build()
+            .call();
+        let health = match answer {
+            Ok(mut response) if response.status().is_success() => response
+                .body_mut()
+                .read_to_string()
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .filter(|h| h["peer_id"] == daemon.peer_id.as_str()),
+            _ => None,
+        };
+        Ok(health.map(|health| Running {
+            client,
+            daemon,
+            health,
+        }))
+    }
+
+    /// The API's base URL.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     fn check(
         response: ureq::http::Response<ureq::Body>,
     ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
@@ -77,8 +134,9 @@ impl ApiClient {
         Ok(serde_json::from_str(&text)?)
     }
 
-    /// GET raw bytes.
-    pub(crate) fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+    /// GET raw bytes, showing progress on the terminal for a large download (see
+    /// `progress.rs`; never with `quiet`).
+    pub(crate) fn get_bytes(&self, path: &str, quiet: bool) -> anyhow::Result<Vec<u8>> {
         let response = self
             .agent
             .get(format!("{}{path}", self.base))
@@ -86,11 +144,66 @@ impl ApiClient {
             .call()
             .map_err(|e| anyhow!("cannot reach the node's API at {}: {e}", self.base))?;
         let mut response = Self::check(response)?;
-        Ok(response
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_vec()?)
+        let total = response.body().content_length();
+        let progress = Progress::for_transfer("receiving", total, quiet);
+        let mut bytes = Vec::with_capacity(
+            total
+                .and_then(|t| usize::try_from(t).ok())
+                .unwrap_or(0)
+                .min(1 << 30),
+        );
+        progress
+            .wrap(response.body_mut().with_config().limit(u64::MAX).reader())
+            .read_to_end(&mut bytes)?;
+        progress.finish();
+        Ok(bytes)
+    }
+
+    /// POST a file's bytes as they are read, get JSON back; shows progress on the terminal
+    /// for a large upload (never with `quiet`).
+    pub(crate) fn upload_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: impl Read,
+        len: u64,
+        quiet: bool,
+    ) -> anyhow::Result<T> {
+        let progress = Progress::for_transfer("sending", Some(len), quiet);
+        let mut reader = progress.wrap(body);
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/xml")
+            .header("Content-Length", len.to_string())
+            .send(ureq::SendBody::from_reader(&mut reader))
+            .map_err(|e| anyhow!("cannot reach the node's API at {}: {e}", self.base))?;
+        progress.finish();
+        let mut response = Self::check(response)?;
+        let text = response.body_mut().read_to_string()?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// POST a JSON request, get JSON back. No time limit: a backup of a large store takes
+    /// as long as it takes.
+    pub(crate) fn post_request<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .config()
+            .timeout_global(None)
+            .build()
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .send(request.to_string())
+            .map_err(|e| anyhow!("cannot reach the node's API at {}: {e}", self.base))?;
+        let mut response = Self::check(response)?;
+        let text = response.body_mut().read_to_string()?;
+        Ok(serde_json::from_str(&text)?)
     }
 
     /// POST a body, get JSON back.

@@ -59,11 +59,14 @@ pub(crate) struct FetchArgs {
     /// Write the edXML here instead of to standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Show no progress, even for a large package on a terminal.
+    #[arg(long)]
+    quiet: bool,
 }
 
 pub(crate) fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let client = ApiClient::for_data_dir(&args.node.data_dir)?;
-    let bytes = client.get_bytes(&format!("/api/v1/packages/{}", args.id))?;
+    let bytes = client.get_bytes(&format!("/api/v1/packages/{}", args.id), args.quiet)?;
     match args.out {
         Some(path) => lienthong_node::data_dir::write_atomic(&path, &bytes, 0o644)?,
         None => std::io::stdout().write_all(&bytes)?,

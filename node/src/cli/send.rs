@@ -21,10 +21,12 @@ pub(crate) struct SendArgs {
 }
 
 pub(crate) fn run(args: SendArgs) -> anyhow::Result<()> {
-    let body =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let reading = || format!("reading {}", args.file.display());
+    let file = std::fs::File::open(&args.file).with_context(reading)?;
+    let len = file.metadata().with_context(reading)?.len();
     let client = ApiClient::for_data_dir(&args.node.data_dir)?;
-    let answer: Value = client.post_json("/api/v1/packages", &body)?;
+    // Streamed from the file, with progress on a terminal for a large one.
+    let answer: Value = client.upload_json("/api/v1/packages", file, len, args.json)?;
     if args.json {
         println!("{answer}");
         return Ok(());

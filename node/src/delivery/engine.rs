@@ -21,10 +21,11 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::discovery;
 use crate::inbound;
+use crate::metrics::DeliveryPath;
 use crate::network::{NetworkEvent, RequestError};
 use crate::receipts;
 use crate::relay;
-use crate::store::{DeliveryState, OutboxEntry};
+use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
 use crate::submit::add;
 
 /// What the rest of the node tells the engine.
@@ -221,8 +222,15 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             })
             .await;
             match recorded {
-                Ok(Ok(_)) => {
-                    ctx.metrics.deliveries.inc();
+                Ok(Ok(outcome)) => {
+                    if outcome == crate::store::RecordOutcome::New {
+                        ctx.metrics.receipt(lienthong_protocol::StatusCode::Arrived);
+                    }
+                    let path = path_to(ctx, recipient).await;
+                    let taken = clock::now()
+                        .as_millis()
+                        .saturating_sub(entry.queued_at.as_millis());
+                    ctx.metrics.delivered(path, Duration::from_millis(taken));
                     info!(
                         target: "lienthong::events::delivered",
                         package = %package_id,
@@ -249,7 +257,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
                 rejected.last_error = Some(format!("refused by {recipient}: {rejection}"));
                 let store = ctx.store.clone();
                 match tokio::task::spawn_blocking(move || store.update_outbox(&rejected)).await {
-                    Ok(Ok(())) => Outcome::Done,
+                    Ok(Ok(_)) => Outcome::Done,
                     _ => Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max)),
                 }
             } else {
@@ -300,7 +308,11 @@ async fn hold_at_relay(
     })
     .await;
     match recorded {
-        Ok(Ok(())) => {
+        Ok(Ok(OutboxUpdate::KeptFinal)) => {
+            debug!(package = %hold.package_id(), recipient = %hold.recipient(), "the delivery ended while the package was deposited");
+            Outcome::Done
+        }
+        Ok(Ok(OutboxUpdate::Applied)) => {
             if first {
                 ctx.metrics.deliveries_held.inc();
             }
@@ -390,9 +402,32 @@ async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) 
     entry.last_error = Some(problem);
     let store = ctx.store.clone();
     match tokio::task::spawn_blocking(move || store.update_outbox(&entry)).await {
-        Ok(Ok(())) => {}
+        Ok(Ok(OutboxUpdate::KeptFinal)) => {
+            debug!("the delivery ended by another path during the attempt");
+            return Outcome::Done;
+        }
+        Ok(Ok(OutboxUpdate::Applied)) => {}
         Ok(Err(e)) => warn!(error = %e, "cannot record a failed attempt"),
         Err(e) => warn!(error = %e, "outbox update task failed"),
     }
     Outcome::Retry(next)
+}
+
+/// How the delivery that just completed travelled, as far as the network tells: in place
+/// for this node's own agency, else through a relay's circuit when that is the only
+/// connection to the recipient's node now, else directly.
+async fn path_to(ctx: &NodeContext, recipient: &lienthong_protocol::OrganId) -> DeliveryPath {
+    if recipient == &ctx.organ_id {
+        return DeliveryPath::Local;
+    }
+    let Some(peer) = ctx
+        .roster()
+        .and_then(|roster| roster.member(recipient).map(|m| m.peer_id))
+    else {
+        return DeliveryPath::Direct;
+    };
+    match ctx.network.connected_peers().await {
+        Ok(peers) if peers.iter().any(|p| p.peer_id == peer && p.relayed) => DeliveryPath::Relayed,
+        _ => DeliveryPath::Direct,
+    }
 }

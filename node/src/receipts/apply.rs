@@ -11,6 +11,7 @@ use lienthong_protocol::wire::{RejectReason, Rejection};
 use tracing::info;
 
 use crate::context::NodeContext;
+use crate::metrics::DeliveryPath;
 use crate::store::{DeliveryState, OutboxEntry, RecordOutcome};
 
 fn refuse(reason: RejectReason, detail: String) -> Rejection {
@@ -60,6 +61,8 @@ pub(crate) fn apply(
             ),
         ));
     }
+    // Whether the package waited in a relay's mailbox: then a 01 here is its delivery.
+    let mut was_held = false;
     let outbox_update = if receipt.code() == StatusCode::TakeBackRequested {
         // 13 comes from the sender to a recipient: this node must be that recipient and
         // must have received the package.
@@ -117,6 +120,7 @@ pub(crate) fn apply(
                 ),
             ));
         };
+        was_held = entry.state == DeliveryState::HeldAtRelay;
         outbox_change(entry, receipt)
     };
     let outcome = ctx
@@ -130,6 +134,20 @@ pub(crate) fn apply(
         })?;
     if outcome == RecordOutcome::New {
         ctx.metrics.receipts_recorded.inc();
+        ctx.metrics.receipt(receipt.code());
+        if let Some(update) = outbox_update
+            .as_ref()
+            .filter(|u| u.state == DeliveryState::Delivered)
+        {
+            let path = if was_held {
+                DeliveryPath::Mailbox
+            } else {
+                DeliveryPath::Other
+            };
+            let taken = now.as_millis().saturating_sub(update.queued_at.as_millis());
+            ctx.metrics
+                .delivered(path, std::time::Duration::from_millis(taken));
+        }
         info!(
             target: "lienthong::events::receipt",
             package = %receipt.package_id(),

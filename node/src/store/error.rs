@@ -109,6 +109,16 @@ pub enum StoreError {
         /// The recipient.
         recipient: OrganId,
     },
+    /// A backup could not be written (its path exists already: a backup never overwrites
+    /// one; or a file could not be written or synced), or a backup does not match its
+    /// manifest. Nothing of the store itself was changed.
+    #[error("backup {path}: {message}")]
+    Backup {
+        /// The backup directory.
+        path: PathBuf,
+        /// What went wrong, and what to do.
+        message: String,
+    },
     /// The records passed to one call disagree with each other; nothing was written.
     #[error("inconsistent input for package {package_id}")]
     InvalidInput {

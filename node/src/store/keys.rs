@@ -33,6 +33,8 @@
 //! | `sync_cursors` | agency id | `u64` BE, bare: that agency's log position this node has read up to (schema 3) |
 //! | `links` | `>` ‖ package (32) ‖ package it changes (32), and `<` ‖ changed ‖ changing | `[BussinessDocType]` (schema 3) |
 //! | `outbox_rejected` | same as `outbox`, for entries refused with receipt 02 | empty (schema 3) |
+//! | `meta` | `"feed_low_water:"` ‖ agency id | `u64` BE, bare: the `receipt_log` position up to which every receipt is collected by that agency's QLVB or not addressed to it (schema 4) |
+//! | `feed_collected` | agency len (u8) ‖ agency ‖ `receipt_log` position (u64 BE) above the agency's low-water mark | empty: its QLVB collected that receipt through the axis-compatible API (schema 4) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -68,11 +70,12 @@ pub(super) enum Tree {
     SyncCursors,
     Links,
     OutboxRejected,
+    FeedCollected,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 24] = [
+    pub(super) const ALL: [Tree; 25] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -97,6 +100,7 @@ impl Tree {
         Tree::SyncCursors,
         Tree::Links,
         Tree::OutboxRejected,
+        Tree::FeedCollected,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -126,6 +130,7 @@ impl Tree {
             Tree::SyncCursors => "sync_cursors",
             Tree::Links => "links",
             Tree::OutboxRejected => "outbox_rejected",
+            Tree::FeedCollected => "feed_collected",
         }
     }
 
@@ -142,6 +147,20 @@ pub(super) const COUNTS: &[u8] = b"counts";
 
 /// `meta` key of a relay's counters.
 pub(super) const RELAY_COUNTS: &[u8] = b"relay_counts";
+
+/// `meta`: one agency's low-water mark of the axis feed (see `feed.rs`).
+pub(super) fn feed_low_water(agency: &OrganId) -> Vec<u8> {
+    let mut key = b"feed_low_water:".to_vec();
+    key.extend_from_slice(agency.as_str().as_bytes());
+    key
+}
+
+/// `feed_collected`: the agency, then the collected receipt's log position.
+pub(super) fn feed_collected(agency: &OrganId, position: u64) -> Vec<u8> {
+    let mut key = agency_prefix(agency);
+    key.extend_from_slice(&position.to_be_bytes());
+    key
+}
 
 /// Length of a key in `receipts`: package id ‖ sequence.
 pub(super) const RECEIPT_KEY_LEN: usize = 32 + 8;

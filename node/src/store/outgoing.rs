@@ -264,26 +264,35 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the outbox entry for `(entry.package_id, entry.recipient)`, durably.
+    /// Replaces the outbox entry for `(entry.package_id, entry.recipient)`, durably, unless
+    /// the stored entry is already delivered or rejected and the update would make it
+    /// pending again.
+    ///
+    /// The delivery engine writes what it read before an attempt that can take seconds;
+    /// meanwhile the recipient's receipt 01 (or 02) may have arrived by another path and
+    /// ended the delivery. A late "retry later" must not undo that, or the entry would be
+    /// retried for ever against a receipt already recorded.
     ///
     /// # Errors
     /// [`StoreError::UnknownOutboxEntry`] when there is no such entry: outbox entries are
     /// only created by [`Store::submit`], never by an update. Nothing is written then.
-    pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<OutboxUpdate, StoreError> {
         let value = encoding::write("outbox entry", entry)?;
-        self.db().transaction("update outbox", |tx| {
+        let outcome = self.db().transaction("update outbox", |tx| {
             let mut counts = load_counts(tx)?;
-            replace_outbox_entry(tx, entry, &value, &mut counts)?;
-            save_counts(tx, &counts)
+            let outcome = replace_outbox_entry(tx, entry, &value, &mut counts, Replace::Any)?;
+            save_counts(tx, &counts)?;
+            Ok(outcome)
         })?;
         self.sync()?;
         debug!(
             package = %entry.package_id.fmt_short(),
             recipient = %entry.recipient,
             state = ?entry.state,
+            ?outcome,
             "outbox entry updated"
         );
-        Ok(())
+        Ok(outcome)
     }
 
     /// The packages `sender` sent for the edXML document `document_id`, oldest submission
@@ -307,15 +316,38 @@ impl Store {
     }
 }
 
+/// What [`Store::update_outbox`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum OutboxUpdate {
+    /// The entry is now as given.
+    Applied,
+    /// The stored entry had already ended (delivered or rejected) and the update would have
+    /// made it pending again: the stored entry was kept.
+    KeptFinal,
+}
+
+/// Which stored outbox entries [`replace_outbox_entry`] may replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Replace {
+    /// Any, except that an entry that has ended is never made pending again.
+    Any,
+    /// Only a pending one: for a receipt recorded before, whose first recording already
+    /// moved the entry if it could.
+    PendingOnly,
+}
+
 /// Inside a transaction: replaces an existing outbox entry (already encoded as `value`) and
 /// keeps the pending index and counter in step. Aborts with
-/// [`StoreError::UnknownOutboxEntry`] when there is none.
+/// [`StoreError::UnknownOutboxEntry`] when there is none. An entry that has ended
+/// (delivered or rejected) is never made pending again ([`OutboxUpdate::KeptFinal`]).
 pub(super) fn replace_outbox_entry(
     tx: &Tx<'_>,
     entry: &OutboxEntry,
     value: &[u8],
     counts: &mut StoreCounts,
-) -> Result<(), TxError> {
+    replace: Replace,
+) -> Result<OutboxUpdate, TxError> {
     let key = keys::outbox(&entry.package_id, &entry.recipient);
     let Some(old) = tx.get(Tree::Outbox, &key)? else {
         return Err(StoreError::UnknownOutboxEntry {
@@ -325,6 +357,9 @@ pub(super) fn replace_outbox_entry(
         .into());
     };
     let old: OutboxEntry = encoding::read(Tree::Outbox, &key, &old)?;
+    if !old.state.is_pending() && (entry.state.is_pending() || replace == Replace::PendingOnly) {
+        return Ok(OutboxUpdate::KeptFinal);
+    }
     tx.insert(Tree::Outbox, &key, value)?;
     match (
         old.state == DeliveryState::Rejected,
@@ -345,7 +380,7 @@ pub(super) fn replace_outbox_entry(
         }
         (true, true) | (false, false) => {}
     }
-    Ok(())
+    Ok(OutboxUpdate::Applied)
 }
 
 /// Checks that a submission's parts are about the same package and its recipients.

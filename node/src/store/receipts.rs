@@ -8,7 +8,7 @@ use super::encoding::{self, corrupt};
 use super::engine::{Db, Tx, TxError, Value};
 use super::error::{Corruption, InputProblem, StoreError};
 use super::keys::{self, Tree};
-use super::outgoing::replace_outbox_entry;
+use super::outgoing::{OutboxUpdate, Replace, replace_outbox_entry};
 use super::records::{OutboxEntry, StoreCounts};
 use super::{Store, load_counts, save_counts};
 
@@ -18,7 +18,8 @@ use super::{Store, load_counts, save_counts};
 pub enum RecordOutcome {
     /// The receipt (and the outbox update, if any) is now stored.
     New,
-    /// A receipt with this id was recorded before; nothing changed, not even the outbox.
+    /// A receipt with this id was recorded before; it was not recorded again, and the
+    /// outbox changed only if the update ended a delivery still pending.
     Duplicate,
 }
 
@@ -26,8 +27,10 @@ impl Store {
     /// Records a receipt the caller has verified, and, in the same transaction, the outbox
     /// entry it moves (e.g. to `Delivered` on a receipt 01). Durable on return.
     ///
-    /// Idempotent on the receipt id: a receipt seen before changes nothing, and its
-    /// `outbox_update` is not applied, so a replayed receipt cannot move an entry back.
+    /// Idempotent on the receipt id: a receipt seen before is not recorded again. Its
+    /// `outbox_update` is still applied when it ends a delivery that is pending (a receipt
+    /// 01 recorded by one path while the engine, on another, had just rescheduled the
+    /// entry), never the other way: an entry that has ended is never made pending again.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] when `outbox_update` is for another package or
@@ -49,12 +52,22 @@ impl Store {
 
         let outcome = self.db().transaction("record receipt", |tx| {
             if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
+                if let (Some(update), Some(value)) = (outbox_update, &update_value)
+                    && !update.state.is_pending()
+                {
+                    let mut counts = load_counts(tx)?;
+                    if replace_outbox_entry(tx, update, value, &mut counts, Replace::PendingOnly)?
+                        == OutboxUpdate::Applied
+                    {
+                        save_counts(tx, &counts)?;
+                    }
+                }
                 return Ok(RecordOutcome::Duplicate);
             }
             let mut counts = load_counts(tx)?;
             insert_receipt(tx, receipt, &receipt_value, &mut counts)?;
             if let (Some(update), Some(value)) = (outbox_update, &update_value) {
-                replace_outbox_entry(tx, update, value, &mut counts)?;
+                let _ = replace_outbox_entry(tx, update, value, &mut counts, Replace::Any)?;
             }
             save_counts(tx, &counts)?;
             Ok(RecordOutcome::New)

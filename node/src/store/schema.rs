@@ -21,7 +21,10 @@ use super::records::StoreCounts;
 /// - 3: adds the receipt log, receipts still to hand over, peers' cursors, document
 ///   references, links and the index of rejected outbox entries; the migration fills the
 ///   log, the references and the rejected index from what the store holds.
-pub(super) const CURRENT: u32 = 3;
+/// - 4: adds what QLVB has collected through the axis-compatible API (the feed's low-water
+///   mark and `feed_collected`); the migration starts the mark at the beginning of the
+///   receipt log, so the receipts a store already holds for its agency are offered to QLVB.
+pub(super) const CURRENT: u32 = 4;
 
 /// Brings the store in `db` to [`CURRENT`]: initialises a new store, refuses a newer one,
 /// migrates an older one. Durable when it returns.
@@ -118,6 +121,10 @@ fn step(db: &Db, from: u32) -> Result<Option<u32>, StoreError> {
         2 => {
             super::migrate_3::run(db)?;
             Ok(Some(3))
+        }
+        3 => {
+            super::migrate_4::run(db)?;
+            Ok(Some(4))
         }
         _ => Ok(None),
     }

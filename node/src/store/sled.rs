@@ -23,6 +23,21 @@
 //! acknowledged on top of a change that is not on disk; and dropping it skips sled's final
 //! flush, leaving the files as the last successful flush left them. Reopening (a restart)
 //! recovers from the log.
+//!
+//! # Pausing writers for a backup
+//!
+//! sled has no snapshot across trees, so a backup (`backup.rs`) copies every tree while no
+//! transaction runs: each transaction holds [`Db`]'s writer lock shared, and
+//! [`Db::pause_writers`] takes it exclusively. Reads never take it, so readers go on
+//! during a backup; writers wait until the copy is taken.
+//!
+//! # Generated ids survive a copy
+//!
+//! sled's id generator ([`Tx::generate_id`], the receipts' sequence numbers) lives in sled's
+//! own metadata, not in a tree, so a copy of the trees would start it again at zero and
+//! hand out numbers the original already used. A copy therefore records a floor (the next
+//! id of the original) in sled's default tree, which the store never uses otherwise
+//! ([`Db::set_id_floor`]), and every id is sled's counter plus that floor.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -32,7 +47,7 @@ use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -49,6 +64,9 @@ use super::keys::Tree;
 const LOG_FILE: &str = "db";
 /// sled 0.34's directory for values too large for the log.
 const BLOB_DIR: &str = "blobs";
+/// Key of the id floor in sled's default tree (a bare `u64`, big-endian); see "Generated
+/// ids survive a copy".
+const ID_FLOOR: &[u8] = b"lienthong_id_floor";
 
 /// An error from the storage engine or the file system under it. Opaque, so that callers
 /// never depend on which engine the store uses; [`io_kind`](Self::io_kind) tells an I/O
@@ -131,6 +149,10 @@ pub(super) struct Db {
     files: Mutex<SyncedFiles>,
     /// Set by the first failed write or flush; see "Fail-stop".
     failed: AtomicBool,
+    /// Held shared by every transaction, exclusively while a backup copies the trees.
+    writers: RwLock<()>,
+    /// Added to every id sled generates; see "Generated ids survive a copy".
+    id_floor: u64,
 }
 
 impl fmt::Debug for Db {
@@ -154,6 +176,7 @@ impl Db {
             .map(|tree| db.open_tree(tree.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| open_error(BackendError::engine(e)))?;
+        let id_floor = read_id_floor(&db).map_err(open_error)?;
         let files = SyncedFiles::open(dir).map_err(|e| open_error(BackendError::io(e)))?;
         Ok(Db {
             path: dir.to_owned(),
@@ -161,7 +184,47 @@ impl Db {
             trees,
             files: Mutex::new(files),
             failed: AtomicBool::new(false),
+            writers: RwLock::new(()),
+            id_floor,
         })
+    }
+
+    /// The directory the database is in.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops every transaction until the returned guard is dropped: transactions under way
+    /// finish first, new ones wait. Reads go on. For taking a consistent copy.
+    pub(super) fn pause_writers(&self) -> WritersPaused<'_> {
+        WritersPaused {
+            _guard: self.writers.write().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+
+    /// A number larger than any id this database handed out before (see
+    /// [`Tx::generate_id`]); what a copy of it records with [`Db::set_id_floor`].
+    pub(super) fn next_id(&self) -> Result<u64, StoreError> {
+        self.db
+            .generate_id()
+            .map(|id| id.saturating_add(self.id_floor))
+            .map_err(|e| StoreError::Read {
+                tree: "*",
+                source: BackendError::engine(e),
+            })
+    }
+
+    /// Makes every id this database generates from its next opening on larger than
+    /// `floor`. For a fresh copy, with the original's [`Db::next_id`]; durable at the next
+    /// flush.
+    pub(super) fn set_id_floor(&self, floor: u64) -> Result<(), StoreError> {
+        self.db
+            .insert(ID_FLOOR, &floor.to_be_bytes())
+            .map(drop)
+            .map_err(|e| StoreError::Transaction {
+                op: "set id floor",
+                source: BackendError::engine(e),
+            })
     }
 
     /// The value at `key`.
@@ -221,11 +284,13 @@ impl Db {
                 source: BackendError(BackendErrorKind::FailedEarlier),
             });
         }
+        let _writing = self.writers.read().unwrap_or_else(PoisonError::into_inner);
+        let id_floor = self.id_floor;
         let result = self
             .trees
             .as_slice()
             .transaction(|trees: &Vec<TransactionalTree>| {
-                body(&Tx { trees }).map_err(|error| match error.0 {
+                body(&Tx { trees, id_floor }).map_err(|error| match error.0 {
                     TxErrorKind::Abort(error) => ConflictableTransactionError::Abort(error),
                     TxErrorKind::Engine(error) => error.into(),
                 })
@@ -329,6 +394,25 @@ impl Drop for Db {
     }
 }
 
+/// Holds off every transaction while it lives; see [`Db::pause_writers`].
+pub(super) struct WritersPaused<'a> {
+    _guard: RwLockWriteGuard<'a, ()>,
+}
+
+/// The id floor a copy recorded; 0 for a database that is no copy.
+fn read_id_floor(db: &sled::Db) -> Result<u64, BackendError> {
+    let Some(value) = db.get(ID_FLOOR).map_err(BackendError::engine)? else {
+        return Ok(0);
+    };
+    let bytes: [u8; 8] = value[..].try_into().map_err(|_| {
+        BackendError::io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the id floor is {} bytes, not 8", value.len()),
+        ))
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
 /// How long [`open_when_unlocked`] waits for a just-closed database's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
@@ -416,6 +500,7 @@ impl DoubleEndedIterator for Scan {
 /// The view of every tree inside a transaction.
 pub(super) struct Tx<'a> {
     trees: &'a [TransactionalTree],
+    id_floor: u64,
 }
 
 impl Tx<'_> {
@@ -436,11 +521,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// A number larger than any this database handed out before, even across restarts.
-    /// Not contiguous: a retried transaction skips numbers.
+    /// A number larger than any this database handed out before, even across restarts
+    /// and in a restored backup. Not contiguous: a retried transaction skips numbers.
     pub(super) fn generate_id(&self) -> Result<u64, TxError> {
         self.trees[0]
             .generate_id()
+            .map(|id| id.saturating_add(self.id_floor))
             .map_err(|e| TxError(TxErrorKind::Engine(e.into())))
     }
 

@@ -14,6 +14,8 @@ use super::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, Store};
 mod concurrency;
 mod crash;
 mod durability;
+mod feed;
+mod history;
 mod incoming;
 mod mailbox;
 mod outgoing;

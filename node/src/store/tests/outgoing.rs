@@ -1,7 +1,7 @@
 //! Submitting packages and the outbox.
 
 use super::*;
-use crate::store::{InputProblem, StoreCounts, StoreError, SubmitOutcome};
+use crate::store::{InputProblem, OutboxUpdate, StoreCounts, StoreError, SubmitOutcome};
 
 #[test]
 fn submit_then_reads_back_package_metadata_and_outbox() {
@@ -111,26 +111,49 @@ fn pending_outbox_lists_only_queued_sending_and_held_entries() {
     assert_eq!(pending, expected_pending);
     assert_eq!(fx.store.counts().expect("counts").pending_outbox, 3);
 
-    // Moving entries in and out of the pending states moves them in and out of the list.
+    // Ending a delivery takes its entry out of the list.
     let mut delivered = expected_pending[0].clone();
     delivered.state = DeliveryState::Delivered;
     delivered.delivered_at = Some(ts(5));
-    fx.store.update_outbox(&delivered).expect("updates");
-    let mut requeued = fx
-        .store
-        .outbox(&fx.package(4).id())
-        .expect("reads")
-        .remove(0);
-    assert_eq!(requeued.state, DeliveryState::Rejected);
-    requeued.state = DeliveryState::Queued;
-    requeued.attempts = 3;
-    fx.store.update_outbox(&requeued).expect("updates");
-
+    assert_eq!(
+        fx.store.update_outbox(&delivered).expect("updates"),
+        OutboxUpdate::Applied
+    );
     let pending = fx.store.pending_outbox().expect("lists");
-    assert_eq!(pending.len(), 3);
+    assert_eq!(pending.len(), 2);
     assert!(!pending.contains(&expected_pending[0]));
-    assert!(pending.contains(&requeued));
-    assert_eq!(fx.store.counts().expect("counts").pending_outbox, 3);
+    assert_eq!(fx.store.counts().expect("counts").pending_outbox, 2);
+
+    // An entry that has ended is never made pending again: a late "retry later" from an
+    // attempt that started before the receipt arrived keeps the stored entry.
+    for ended in [delivered.clone(), {
+        let refused = fx
+            .store
+            .outbox(&fx.package(4).id())
+            .expect("reads")
+            .remove(0);
+        assert_eq!(refused.state, DeliveryState::Rejected);
+        refused
+    }] {
+        let mut requeued = ended.clone();
+        requeued.state = DeliveryState::Queued;
+        requeued.attempts = 3;
+        requeued.delivered_at = None;
+        assert_eq!(
+            fx.store.update_outbox(&requeued).expect("updates"),
+            OutboxUpdate::KeptFinal
+        );
+        let stored = fx
+            .store
+            .outbox(&ended.package_id)
+            .expect("reads")
+            .into_iter()
+            .find(|e| e.recipient == ended.recipient)
+            .expect("entry");
+        assert_eq!(stored, ended);
+    }
+    assert_eq!(fx.store.pending_outbox().expect("lists").len(), 2);
+    assert_eq!(fx.store.counts().expect("counts").pending_outbox, 2);
 }
 
 #[test]

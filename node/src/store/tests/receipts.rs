@@ -43,6 +43,58 @@ fn receipt_with_outbox_update_is_atomic_and_idempotent() {
 }
 
 #[test]
+fn a_known_receipt_still_ends_a_delivery_made_pending_again_meanwhile() {
+    // The receipt 01 arrived by one path while the delivery engine, on another, was
+    // rescheduling the entry; its next attempt is answered with the same receipt.
+    let fx = Fixture::new();
+    let package = fx.submit(1, None);
+    let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 5);
+    assert_eq!(
+        fx.store.record_receipt(&receipt, None).expect("records"),
+        RecordOutcome::New
+    );
+    let mut delivered = outbox_entry(package.id(), organ(RECIPIENTS[0]), DeliveryState::Delivered);
+    delivered.delivered_at = Some(ts(6));
+    assert_eq!(
+        fx.store
+            .record_receipt(&receipt, Some(&delivered))
+            .expect("records"),
+        RecordOutcome::Duplicate
+    );
+    let entry = fx
+        .store
+        .outbox(&package.id())
+        .expect("reads")
+        .into_iter()
+        .find(|e| e.recipient == organ(RECIPIENTS[0]))
+        .expect("entry exists");
+    assert_eq!(entry, delivered);
+    assert_eq!(fx.store.counts().expect("counts").pending_outbox, 1);
+    assert_eq!(
+        fx.store.receipts(&package.id()).expect("lists"),
+        std::slice::from_ref(&receipt)
+    );
+
+    // Once ended, a replay with another delivery time changes nothing.
+    let mut later = delivered.clone();
+    later.delivered_at = Some(ts(9));
+    assert_eq!(
+        fx.store
+            .record_receipt(&receipt, Some(&later))
+            .expect("records"),
+        RecordOutcome::Duplicate
+    );
+    let entry = fx
+        .store
+        .outbox(&package.id())
+        .expect("reads")
+        .into_iter()
+        .find(|e| e.recipient == organ(RECIPIENTS[0]))
+        .expect("entry exists");
+    assert_eq!(entry, delivered);
+}
+
+#[test]
 fn a_failing_outbox_update_leaves_no_receipt_behind() {
     let fx = Fixture::new();
     // Never submitted: the update names no entry, so the receipt must not be stored either.

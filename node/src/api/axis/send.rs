@@ -1,0 +1,268 @@
+//! `POST /sendEdoc`: a document or status message from QLVB, through the same submission
+//! path as `POST /api/v1/packages`, answered only once it is durable.
+//!
+//! The file comes as the multipart part `file_doc` (as the SDK sends it) or, leniently, as
+//! the whole body. `from`, `servicetype`, `messagetype`, `to` and `hash-file` come as
+//! request headers (the SDK's way), multipart text fields or query parameters:
+//!
+//! - `from`, when given, must be this node's agency and the file's `From`;
+//! - `messagetype`, when given, must be the file's kind (`edoc` or `status`);
+//! - `to`, when given (agency ids separated by `,` or `;`), must be among the file's
+//!   recipients: the file's `To` decides where it goes;
+//! - `hash-file`, when given, must be the SHA-256 (hex) of the file.
+//!
+//! Anything refused stores nothing. Sending the same file again answers with the same
+//! `DocId` (the package id) and stores nothing new.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use bytes::Bytes;
+use lienthong_protocol::{MessageKind, OrganId, edxml};
+use serde::Serialize;
+use sha2::Digest as _;
+use tracing::info;
+
+use super::envelope::{AxisResult, Fail, ok};
+use super::params::{Params, Source};
+use crate::api::ApiState;
+use crate::api::packages::read_limited;
+use crate::context::NodeContext;
+use crate::submit;
+
+/// Room for the multipart framing and text fields around a file of the largest size.
+const MULTIPART_OVERHEAD: usize = 1024 * 1024;
+/// The SDK's name for the file part.
+const FILE_PART: &str = "file_doc";
+
+#[derive(Serialize)]
+struct Sent {
+    #[serde(rename = "DocId")]
+    doc_id: String,
+}
+
+pub(super) async fn send_edoc(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> AxisResult {
+    let limit =
+        usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
+    // The body first: a client still sending would not receive an early answer.
+    let body = read_limited(body, limit.saturating_add(MULTIPART_OVERHEAD)).await?;
+    let mut params = Params::new(&headers, &uri)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let file = if content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/")
+    {
+        read_multipart(content_type, body, &mut params).await?
+    } else {
+        body
+    };
+    if file.iter().all(u8::is_ascii_whitespace) {
+        return Err(Fail::bad_request(format!(
+            "{FILE_PART} is empty: send the .edxml file as the multipart part {FILE_PART}"
+        )));
+    }
+    if file.len() > limit {
+        return Err(Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{FILE_PART} is {} bytes, larger than this node's limit of {limit} bytes",
+                file.len()
+            ),
+        ));
+    }
+    let checks = Checks::from_params(&params, &state.ctx.organ_id)?;
+    checks.hash(&file)?;
+    let ctx = state.ctx.clone();
+    let submission = tokio::task::spawn_blocking(move || -> Result<submit::Submission, Fail> {
+        checks.content(&ctx, &file)?;
+        Ok(submit::submit(&ctx, file)?)
+    })
+    .await??;
+    info!(
+        package = %submission.package_id.fmt_short(),
+        kind = %submission.kind,
+        duplicate = submission.duplicate,
+        "sendEdoc accepted"
+    );
+    Ok(ok(Sent {
+        doc_id: submission.package_id.to_string(),
+    }))
+}
+
+/// The file part; every text part joins the parameters.
+async fn read_multipart(
+    content_type: &str,
+    body: Bytes,
+    params: &mut Params,
+) -> Result<Bytes, Fail> {
+    let boundary = multer::parse_boundary(content_type).map_err(|e| {
+        Fail::bad_request(format!(
+            "Content-Type {content_type:?} is not multipart/form-data with a boundary: {e}"
+        ))
+    })?;
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let unreadable =
+        |e: multer::Error| Fail::bad_request(format!("the multipart body does not read: {e}"));
+    let mut file: Option<Bytes> = None;
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name.eq_ignore_ascii_case(FILE_PART) {
+            if file.is_some() {
+                return Err(Fail::bad_request(format!(
+                    "the multipart body has {FILE_PART} twice; send one file per call"
+                )));
+            }
+            file = Some(field.bytes().await.map_err(unreadable)?);
+        } else if field.file_name().is_none() && !name.is_empty() {
+            let value = field.text().await.map_err(unreadable)?;
+            params.add(name, value, Source::FormField);
+        }
+    }
+    file.ok_or_else(|| {
+        Fail::bad_request(format!(
+            "the multipart body has no part named {FILE_PART}: send the .edxml file in it"
+        ))
+    })
+}
+
+/// What the parameters say the file must be.
+#[derive(Debug)]
+struct Checks {
+    kind: Option<MessageKind>,
+    from: Option<OrganId>,
+    to: Vec<OrganId>,
+    hash: Option<[u8; 32]>,
+}
+
+impl Checks {
+    fn from_params(params: &Params, this: &OrganId) -> Result<Checks, Fail> {
+        params.check_service_type()?;
+        let kind = params.message_type()?;
+        let from = params
+            .get("from")?
+            .map(|text| {
+                let from = OrganId::parse(&text).map_err(|e| {
+                    Fail::bad_request(format!("from {text:?} is not an agency id: {e}"))
+                })?;
+                if &from != this {
+                    return Err(Fail::refused(format!(
+                        "from {from} is not this node's agency ({this}); send through the node of {from}"
+                    )));
+                }
+                Ok(from)
+            })
+            .transpose()?;
+        let to = params
+            .get("to")?
+            .map(|text| {
+                text.split([',', ';'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| {
+                        OrganId::parse(t).map_err(|e| {
+                            Fail::bad_request(format!("to {t:?} is not an agency id: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let hash = params
+            .get("hash-file")?
+            .map(|text| {
+                hex::decode(&text)
+                    .ok()
+                    .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                    .ok_or_else(|| {
+                        Fail::bad_request(format!(
+                            "hash-file {text:?} is not a SHA-256 in hexadecimal (64 digits)"
+                        ))
+                    })
+            })
+            .transpose()?;
+        Ok(Checks {
+            kind,
+            from,
+            to,
+            hash,
+        })
+    }
+
+    fn hash(&self, file: &[u8]) -> Result<(), Fail> {
+        let Some(expected) = self.hash else {
+            return Ok(());
+        };
+        let actual: [u8; 32] = sha2::Sha256::digest(file).into();
+        if actual != expected {
+            return Err(Fail::bad_request(format!(
+                "hash-file is {} but the SHA-256 of {FILE_PART} as received is {}: the file was changed or cut on the way",
+                hex::encode(expected),
+                hex::encode(actual)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks the file against the parameters. Blocking (parses the file).
+    fn content(&self, ctx: &NodeContext, file: &Bytes) -> Result<(), Fail> {
+        if self.kind.is_none() && self.from.is_none() && self.to.is_empty() {
+            return Ok(());
+        }
+        let options = edxml::ReadOptions {
+            max_size: usize::try_from(ctx.config.limits.max_package_size.as_u64())
+                .unwrap_or(usize::MAX),
+            ..edxml::ReadOptions::default()
+        };
+        let parsed = edxml::read_with(file.clone(), &options)
+            .map_err(|e| Fail::bad_request(format!("{FILE_PART} is not valid edXML: {e}")))?;
+        let message = &parsed.message;
+        if let Some(kind) = self.kind
+            && kind != message.kind()
+        {
+            return Err(Fail::refused(format!(
+                "messagetype is {kind} but {FILE_PART} is {} message",
+                match message.kind() {
+                    MessageKind::Edoc => "a document (edoc)",
+                    MessageKind::Status => "a status (status)",
+                }
+            )));
+        }
+        if let Some(from) = &self.from
+            && from != message.from()
+        {
+            return Err(Fail::refused(format!(
+                "from is {from} but the file's From/OrganId is {}",
+                message.from()
+            )));
+        }
+        let addressees = message.addressees();
+        let strangers: Vec<String> = self
+            .to
+            .iter()
+            .filter(|t| !addressees.contains(t))
+            .map(ToString::to_string)
+            .collect();
+        if !strangers.is_empty() {
+            return Err(Fail::refused(format!(
+                "to names {} but the file does not address it (its recipients: {}); the file's To decides where it goes",
+                strangers.join(", "),
+                addressees
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(())
+    }
+}

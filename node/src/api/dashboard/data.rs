@@ -1,0 +1,234 @@
+//! `GET /api/v1/dashboard`: everything the page shows, in one answer, so that one request
+//! per refresh is all the page costs the node.
+//!
+//! Built from the same functions as the other handlers (package status, inbox, stuck,
+//! peers, relay), so the dashboard never tells an operator something the API would not.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use lienthong_protocol::envelope::Timestamp;
+use lienthong_protocol::roster::Role;
+use serde::Serialize;
+
+use super::super::ApiState;
+use super::super::error::ApiError;
+use super::super::inbox::InboxView;
+use super::super::packages::{PackageStatus, ReceiptView, package_status};
+use super::super::peers::{PeerView, peer_views};
+use super::super::receipts::StuckView;
+use super::super::relay::{RelayView, relay_view};
+use super::super::time::rfc3339;
+use crate::clock;
+use crate::context::NodeContext;
+use crate::store::StoreError;
+use crate::stuck;
+
+/// How many sent documents, received documents and stuck recipients the dashboard lists,
+/// newest first (the oldest deadline first for stuck ones). Bounds the answer and the work
+/// of each refresh; the totals say how many there are in all, and the page says when it
+/// shows only part.
+pub(super) const SHOWN: usize = 200;
+
+/// The whole dashboard.
+#[derive(Debug, Serialize)]
+pub(super) struct Dashboard {
+    /// Which node answers.
+    node: NodeView,
+    /// When this answer was computed (node clock).
+    #[serde(serialize_with = "rfc3339")]
+    generated_at: Timestamp,
+    /// The counts at the top of the page.
+    summary: Summary,
+    /// Documents this agency sent, newest first, with each recipient's state and receipts.
+    sent: Listing<PackageStatus>,
+    /// Recipients with no receipt 01 by the deadline, or that refused, with the reason.
+    stuck: Listing<StuckView>,
+    /// Documents this agency received, newest first.
+    received: Listing<ReceivedView>,
+    /// Every roster member and every connected peer, with its connection now.
+    peers: Vec<PeerView>,
+    /// This node's relays and, on a relay, its members' mailboxes.
+    relay: RelayView,
+    /// Agency names by id, from the roster, to label recipients and senders.
+    names: BTreeMap<String, String>,
+}
+
+/// The node that answers.
+#[derive(Debug, Serialize)]
+struct NodeView {
+    organ_id: String,
+    name: String,
+    peer_id: String,
+    role: Role,
+    version: &'static str,
+    roster_serial: Option<u64>,
+}
+
+/// The counts an operator reads first.
+#[derive(Debug, Serialize)]
+struct Summary {
+    /// Packages this node sent.
+    sent: u64,
+    /// Packages this node received.
+    received: u64,
+    /// Received packages QLVB has not collected (acknowledged) yet.
+    waiting_for_qlvb: u64,
+    /// Sent documents with at least one stuck recipient.
+    stuck_documents: u64,
+    /// Stuck (document, recipient) pairs.
+    stuck_recipients: u64,
+    /// Outbox entries queued, sending or held at a relay.
+    pending_deliveries: u64,
+}
+
+/// Part of a list: the first `limit` items and how many there are in all.
+#[derive(Debug, Serialize)]
+struct Listing<T> {
+    items: Vec<T>,
+    total: u64,
+    limit: usize,
+}
+
+impl<T> Listing<T> {
+    fn new(items: Vec<T>, total: usize) -> Self {
+        Listing {
+            items,
+            total: u64::try_from(total).unwrap_or(u64::MAX),
+            limit: SHOWN,
+        }
+    }
+}
+
+/// A received document: the inbox entry and the latest status this agency sent about it.
+#[derive(Debug, Serialize)]
+struct ReceivedView {
+    #[serde(flatten)]
+    entry: InboxView,
+    /// This agency's own latest receipt for it: 01 on arrival, then what QLVB posted.
+    latest_status: Option<ReceiptView>,
+}
+
+/// The parts read from the store, in one blocking task.
+struct Stored {
+    summary: Summary,
+    sent: Listing<PackageStatus>,
+    stuck: Listing<StuckView>,
+    received: Listing<ReceivedView>,
+}
+
+pub(super) async fn dashboard(
+    State(state): State<ApiState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ctx = state.ctx.clone();
+    let now = clock::now();
+    let blocking = {
+        let ctx = ctx.clone();
+        async move {
+            tokio::task::spawn_blocking(move || stored(&ctx, now))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("the dashboard task failed: {e}")))?
+                .map_err(|e| ApiError::unavailable(e.to_string()))
+        }
+    };
+    let (stored, peers, relay) =
+        tokio::try_join!(blocking, peer_views(&ctx), relay_view(ctx.clone()))?;
+    let dashboard = Dashboard {
+        node: node_view(&ctx),
+        generated_at: now,
+        summary: stored.summary,
+        sent: stored.sent,
+        stuck: stored.stuck,
+        received: stored.received,
+        peers,
+        relay,
+        names: names(&ctx),
+    };
+    // Every answer is a fresh snapshot: no browser or proxy may keep one.
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(dashboard)))
+}
+
+fn stored(ctx: &Arc<NodeContext>, now: Timestamp) -> Result<Stored, StoreError> {
+    let store = &ctx.store;
+    let counts = store.counts()?;
+
+    let mut sent = Vec::new();
+    for package in store.list_outgoing(SHOWN)? {
+        if let Some(status) = package_status(ctx, package.package_id, now)? {
+            sent.push(status);
+        }
+    }
+
+    let stuck = stuck::list(store, now)?;
+    let stuck_documents = stuck
+        .iter()
+        .map(|s| s.package_id)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let stuck_total = stuck.len();
+    let stuck_shown = stuck.into_iter().take(SHOWN).map(StuckView::from).collect();
+
+    // The inbox index is by time, oldest first; the newest are at its end.
+    let inbox = store.inbox(true)?;
+    let received_total = inbox.len();
+    let mut received = Vec::new();
+    for entry in inbox.into_iter().rev().take(SHOWN) {
+        let latest_status = store
+            .receipts(&entry.package_id)?
+            .into_iter()
+            .rev()
+            .find(|r| r.issuer() == &ctx.organ_id)
+            .map(|r| ReceiptView {
+                code: r.code().as_str(),
+                issuer: r.issuer().clone(),
+                time: r.issued_at(),
+                description: r.description().map(str::to_owned),
+            });
+        received.push(ReceivedView {
+            entry: InboxView::from(entry),
+            latest_status,
+        });
+    }
+
+    let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    Ok(Stored {
+        summary: Summary {
+            sent: counts.outgoing,
+            received: as_u64(received_total),
+            waiting_for_qlvb: counts.inbox_unacked,
+            stuck_documents: as_u64(stuck_documents),
+            stuck_recipients: as_u64(stuck_total),
+            pending_deliveries: counts.pending_outbox,
+        },
+        sent: Listing::new(sent, usize::try_from(counts.outgoing).unwrap_or(usize::MAX)),
+        stuck: Listing::new(stuck_shown, stuck_total),
+        received: Listing::new(received, received_total),
+    })
+}
+
+fn node_view(ctx: &NodeContext) -> NodeView {
+    NodeView {
+        organ_id: ctx.organ_id.to_string(),
+        name: ctx.config.name.clone(),
+        peer_id: ctx.network.local_peer_id().to_string(),
+        role: ctx.config.role,
+        version: env!("CARGO_PKG_VERSION"),
+        roster_serial: ctx.roster().map(|r| r.serial()),
+    }
+}
+
+fn names(ctx: &NodeContext) -> BTreeMap<String, String> {
+    ctx.roster()
+        .map(|roster| {
+            roster
+                .members()
+                .iter()
+                .map(|m| (m.record.organ_id.to_string(), m.record.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

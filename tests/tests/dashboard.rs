@@ -1,0 +1,569 @@
+//! The operators' dashboard in a real browser: two agencies exchange documents, one
+//! recipient is never reachable, and headless Chromium opens each node's page with the
+//! token in the link's fragment. The page must show what was sent and what came back
+//! (03 Đã tiếp nhận), highlight the stuck document, list what the other node received,
+//! show the peers, switch to English and remember it, and say when the token is wrong.
+//!
+//! Needs Debian's `chromium` (`apt-get install -y chromium`); without it the test fails.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail, ensure};
+use lienthong_protocol::edxml::{
+    self, Code, Document, Message, Organization, PromulgationInfo, ResponseFor, Status, StatusCode,
+};
+use lienthong_tests::{Federation, ProcessNode, configure, wait_for};
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+/// How long one browser run may take before it is killed.
+const BROWSER_DEADLINE: Duration = Duration::from_secs(90);
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+const VPCP: &str = "000.00.00.G22";
+const NGHE_AN: &str = "000.00.00.H41";
+/// Admitted, never started: documents to it cannot arrive.
+const HA_NAM: &str = "000.00.00.H35";
+
+const ACCEPTED_SUBJECT: &str = "Về việc triển khai liên thông văn bản điện tử";
+const STUCK_SUBJECT: &str = "Về việc báo cáo tình hình tiếp nhận văn bản quý IV";
+
+fn document(from: &str, to: &[&str], number: u32, subject: &str) -> (String, Vec<u8>) {
+    let mut doc = Document::new(
+        Organization::new(from.parse().expect("id")),
+        to.iter()
+            .map(|id| Organization::new(id.parse().expect("id")))
+            .collect(),
+    );
+    let document_id = format!("{from},2025/11/20,{number}/VPCP-TTĐT");
+    doc.document_id = Some(document_id.clone());
+    doc.code = Some(Code {
+        number: number.to_string(),
+        notation: "VPCP-TTĐT".into(),
+    });
+    doc.promulgation = Some(PromulgationInfo {
+        place: Some("Hà Nội".into()),
+        date: edxml::EdxmlDate::new(2025, 11, 20),
+    });
+    doc.subject = Some(subject.to_owned());
+    let bytes = edxml::write(&Message::Document(Box::new(doc))).expect("writes");
+    (document_id, bytes)
+}
+
+/// Status 03 from `from` about `document_id`, which `to` sent.
+fn accepted(from: &str, to: &str, document_id: &str) -> Vec<u8> {
+    let message = Status {
+        from: Organization::new(from.parse().expect("id")),
+        response_for: ResponseFor {
+            organ_id: to.parse().expect("id"),
+            code: None,
+            promulgation_date: None,
+            document_id: Some(document_id.to_owned()),
+        },
+        staff: None,
+        code: StatusCode::Accepted,
+        description: Some("Đã vào sổ văn bản đến".to_owned()),
+        timestamp: None,
+    };
+    edxml::write(&Message::Status(Box::new(message))).expect("writes")
+}
+
+/// The browser, or a failure that says how to install it.
+fn chromium() -> PathBuf {
+    let path = PathBuf::from(CHROMIUM);
+    assert!(
+        path.is_file(),
+        "{CHROMIUM} is missing: the dashboard test needs a headless browser; install Debian's \
+         chromium package (apt-get install -y chromium)"
+    );
+    path
+}
+
+/// Opens `url` in headless Chromium with the profile in `profile` and returns the DOM's
+/// markup (without the script, whose text holds every label in both languages) once the
+/// page's script has run; with `screenshot`, saves the window there instead.
+fn browse(url: &str, profile: &Path, screenshot: Option<&Path>) -> anyhow::Result<String> {
+    let out_dir = profile.with_extension("out");
+    std::fs::create_dir_all(&out_dir)?;
+    let stdout_path = out_dir.join("dom.html");
+    let stderr_path = out_dir.join("stderr.txt");
+    let mut command = Command::new(chromium());
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        // Virtual time: the page's first load and one refresh, without waiting for them.
+        "--virtual-time-budget=8000",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    match screenshot {
+        Some(path) => {
+            command.arg(format!("--screenshot={}", path.display()));
+            command.arg("--window-size=1400,1000");
+        }
+        None => {
+            command.arg("--dump-dom");
+        }
+    }
+    let mut child = command
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path)?)
+        .stderr(std::fs::File::create(&stderr_path)?)
+        .spawn()
+        .with_context(|| format!("starting {CHROMIUM}"))?;
+    let status = wait_for("chromium to finish", BROWSER_DEADLINE, || {
+        child.try_wait().ok().flatten()
+    });
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let status = match status {
+        Ok(status) => status,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{e}\n--- chromium stderr ---\n{stderr}");
+        }
+    };
+    ensure!(
+        status.success(),
+        "chromium failed ({status})\n--- chromium stderr ---\n{stderr}"
+    );
+    let dom = std::fs::read_to_string(&stdout_path)?;
+    Ok(markup(&dom).to_owned())
+}
+
+/// One start tag: its name and attributes, values unescaped as far as the tests need.
+#[derive(Debug)]
+struct Tag {
+    name: String,
+    attrs: Vec<(String, String)>,
+    /// Where the tag starts in the DOM text.
+    at: usize,
+}
+
+impl Tag {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|x| x == class))
+    }
+}
+
+/// The page's markup without its script (at the end of its body), whose text holds every
+/// label in both languages.
+fn markup(html: &str) -> &str {
+    html.find("<script").map_or(html, |end| &html[..end])
+}
+
+/// Every start tag in serialised HTML (what `--dump-dom` prints), in order.
+fn tags(html: &str) -> Vec<Tag> {
+    let bytes = html.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'<' || !bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        let name_end = html[i..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .map_or(bytes.len(), |n| i + n);
+        let name = html[i..name_end].to_ascii_lowercase();
+        i = name_end;
+        let mut attrs = Vec::new();
+        loop {
+            while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b'/') {
+                i += 1;
+            }
+            if i >= bytes.len() || bytes[i] == b'>' {
+                i += 1;
+                break;
+            }
+            let key_end = html[i..]
+                .find(|c: char| c.is_whitespace() || c == '=' || c == '>')
+                .map_or(bytes.len(), |n| i + n);
+            let key = html[i..key_end].to_ascii_lowercase();
+            i = key_end;
+            let mut value = String::new();
+            if bytes.get(i) == Some(&b'=') {
+                i += 1;
+                if bytes.get(i) == Some(&b'"') {
+                    let end = html[i + 1..].find('"').map_or(bytes.len(), |n| i + 1 + n);
+                    value = unescape(&html[i + 1..end]);
+                    i = end + 1;
+                } else {
+                    let end = html[i..]
+                        .find(|c: char| c.is_whitespace() || c == '>')
+                        .map_or(bytes.len(), |n| i + n);
+                    value = unescape(&html[i..end]);
+                    i = end;
+                }
+            }
+            attrs.push((key, value));
+        }
+        found.push(Tag {
+            name,
+            attrs,
+            at: start,
+        });
+    }
+    found
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// The serialised element that starts with the first tag matching `name` and `attrs`, up
+/// to its closing tag (for `tr` and `div` rows and cells, which the page never nests in
+/// an element of the same name inside a row).
+fn element<'a>(dom: &'a str, name: &str, attrs: &[(&str, &str)]) -> anyhow::Result<&'a str> {
+    let tag = tags(dom)
+        .into_iter()
+        .find(|t| t.name == name && attrs.iter().all(|(k, v)| t.attr(k) == Some(*v)))
+        .ok_or_else(|| anyhow!("no <{name}> with {attrs:?} in the page:\n{dom}"))?;
+    let close = format!("</{name}>");
+    let end = dom[tag.at..]
+        .find(&close)
+        .map_or(dom.len(), |n| tag.at + n + close.len());
+    Ok(&dom[tag.at..end])
+}
+
+/// The first start tag matching `name` and `attrs`.
+fn start_tag(dom: &str, name: &str, attrs: &[(&str, &str)]) -> anyhow::Result<Tag> {
+    tags(dom)
+        .into_iter()
+        .find(|t| t.name == name && attrs.iter().all(|(k, v)| t.attr(k) == Some(*v)))
+        .ok_or_else(|| anyhow!("no <{name}> with {attrs:?} in:\n{dom}"))
+}
+
+/// A plain HTTP GET without a token; status line and body.
+fn get_without_token(node: &ProcessNode, path: &str) -> anyhow::Result<(String, String)> {
+    let mut stream = std::net::TcpStream::connect(&node.info().api_addr)?;
+    stream.set_read_timeout(Some(DEADLINE))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        node.info().api_addr
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    Ok((head.to_owned(), body.to_owned()))
+}
+
+/// A fresh browser profile inside the federation's temporary directory (removed with it).
+fn browser_dir(federation: &Federation, name: &str) -> PathBuf {
+    federation.dir().with_file_name(format!("browser-{name}"))
+}
+
+fn dashboard_url(node: &ProcessNode, query: &str) -> String {
+    let token = std::fs::read_to_string(node.dir().join("api.token")).expect("api.token");
+    format!(
+        "http://{}/{query}#token={}",
+        node.info().api_addr,
+        token.trim()
+    )
+}
+
+#[test]
+fn the_dashboard_shows_sent_received_stuck_and_peers_in_a_browser() -> anyhow::Result<()> {
+    chromium();
+    let federation = Federation::new("Bảng điều khiển")?;
+    // The Government Office reports a recipient as stuck two seconds after sending.
+    let vpcp_dir = federation.init(VPCP, "Văn phòng Chính phủ")?;
+    configure(&vpcp_dir, "receipt_deadline", "\"2s\"")?;
+    let vpcp = ProcessNode::start(&vpcp_dir)?;
+    federation.admit(&vpcp_dir)?;
+    let nghe_an = federation.start_node(NGHE_AN, "UBND tỉnh Nghệ An")?;
+    let ha_nam_dir = federation.init(HA_NAM, "UBND tỉnh Hà Nam")?;
+    federation.admit(&ha_nam_dir)?;
+    federation.wait_roster(&[&vpcp, &nghe_an])?;
+
+    // One document arrives and is accepted (03); the next also goes to Hà Nam, whose node
+    // never runs, so it is stuck there.
+    let (accepted_id, edxml) = document(VPCP, &[NGHE_AN], 101, ACCEPTED_SUBJECT);
+    let accepted_package = vpcp.submit(&edxml)?;
+    vpcp.wait_state(&accepted_package, NGHE_AN, "delivered", DEADLINE)?;
+    let (stuck_id, edxml) = document(VPCP, &[NGHE_AN, HA_NAM], 102, STUCK_SUBJECT);
+    let stuck_package = vpcp.submit(&edxml)?;
+    vpcp.wait_state(&stuck_package, NGHE_AN, "delivered", DEADLINE)?;
+    let (code, body) = nghe_an.post("/api/v1/packages", &accepted(NGHE_AN, VPCP, &accepted_id))?;
+    ensure!(
+        code == 202,
+        "status 03 refused: {code} {}",
+        String::from_utf8_lossy(&body)
+    );
+    wait_for("03 to reach the sender", DEADLINE, || {
+        let (_, codes) = vpcp.recipient_state(&accepted_package, NGHE_AN).ok()?;
+        (codes == ["01", "03"]).then_some(())
+    })?;
+    vpcp.wait_state(&stuck_package, HA_NAM, "stuck", DEADLINE)?;
+    // Nghệ An's QLVB collects the first document, not the second.
+    let (code, _) = nghe_an.post(&format!("/api/v1/inbox/{accepted_package}/ack"), b"")?;
+    ensure!(code == 200, "ack: {code}");
+    wait_for("the sender to be connected to Nghệ An", DEADLINE, || {
+        let peers = vpcp.get_json("/api/v1/peers").ok()?;
+        peers
+            .as_array()?
+            .iter()
+            .any(|p| p["organ_id"] == NGHE_AN && p["connected"] == true)
+            .then_some(())
+    })?;
+
+    // The page is public and holds no data; the data is behind the token.
+    let (head, page) = get_without_token(&vpcp, "/")?;
+    ensure!(head.starts_with("HTTP/1.1 200"), "GET /: {head}");
+    ensure!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{head}"
+    );
+    ensure!(
+        !page.contains(VPCP) && !page.contains(ACCEPTED_SUBJECT),
+        "the public page must hold no data"
+    );
+    let (head, _) = get_without_token(&vpcp, "/api/v1/dashboard")?;
+    ensure!(
+        head.starts_with("HTTP/1.1 401"),
+        "the dashboard data needs the token: {head}"
+    );
+
+    // The data the page shows.
+    let data = vpcp.get_json("/api/v1/dashboard")?;
+    assert_eq!(data["summary"]["sent"], 2, "{data:#}");
+    assert_eq!(data["summary"]["stuck_documents"], 1, "{data:#}");
+    assert_eq!(data["summary"]["stuck_recipients"], 1, "{data:#}");
+    assert_eq!(data["stuck"]["items"][0]["recipient"], HA_NAM, "{data:#}");
+    assert_eq!(
+        data["stuck"]["items"][0]["reason"], "recipient_unreachable",
+        "{data:#}"
+    );
+    assert_eq!(
+        data["sent"]["items"][0]["package_id"],
+        stuck_package.as_str(),
+        "newest first"
+    );
+    let received: Value = nghe_an.get_json("/api/v1/dashboard")?;
+    assert_eq!(received["summary"]["received"], 2, "{received:#}");
+    assert_eq!(received["summary"]["waiting_for_qlvb"], 1, "{received:#}");
+    assert_eq!(
+        received["received"]["items"][1]["package_id"],
+        accepted_package.as_str(),
+        "newest first: {received:#}"
+    );
+    assert_eq!(
+        received["received"]["items"][1]["latest_status"]["code"], "03",
+        "Nghệ An's own latest status for the first document: {received:#}"
+    );
+
+    // The sender's page, in Vietnamese.
+    let profile = browser_dir(&federation, "vpcp");
+    let dom = browse(&dashboard_url(&vpcp, ""), &profile, None)?;
+    assert!(dom.contains("lang=\"vi\""), "Vietnamese by default");
+    assert!(dom.contains("Văn bản đã gửi"), "{dom}");
+    assert!(dom.contains(ACCEPTED_SUBJECT), "{dom}");
+    assert!(
+        dom.contains(&accepted_id) && dom.contains(&stuck_id),
+        "{dom}"
+    );
+    let row = element(
+        &dom,
+        "tr",
+        &[("data-row", "sent"), ("data-package", &accepted_package)],
+    )?;
+    let cell = start_tag(row, "div", &[("data-recipient", NGHE_AN)])?;
+    assert_eq!(cell.attr("data-state"), Some("delivered"), "{row}");
+    assert_eq!(cell.attr("data-code"), Some("03"), "{row}");
+    assert!(row.contains("<b>03</b> Đã tiếp nhận"), "{row}");
+    let timeline = cell.attr("title").unwrap_or_default();
+    assert!(
+        timeline.contains("01 Đã đến") && timeline.contains("03 Đã tiếp nhận"),
+        "the cell's title holds the whole timeline: {timeline}"
+    );
+    assert_eq!(
+        start_tag(
+            &dom,
+            "tr",
+            &[("data-row", "sent"), ("data-package", &accepted_package)]
+        )?
+        .attr("data-stuck"),
+        Some("false")
+    );
+
+    let stuck_row = element(
+        &dom,
+        "tr",
+        &[("data-row", "sent"), ("data-package", &stuck_package)],
+    )?;
+    let stuck_tag = start_tag(
+        &dom,
+        "tr",
+        &[("data-row", "sent"), ("data-package", &stuck_package)],
+    )?;
+    assert_eq!(stuck_tag.attr("data-stuck"), Some("true"), "{stuck_row}");
+    assert!(stuck_tag.has_class("problem"), "{stuck_row}");
+    let stuck_cell = start_tag(stuck_row, "div", &[("data-recipient", HA_NAM)])?;
+    assert_eq!(stuck_cell.attr("data-state"), Some("stuck"), "{stuck_row}");
+    assert!(stuck_cell.has_class("state-stuck"), "{stuck_row}");
+    let arrived_cell = start_tag(stuck_row, "div", &[("data-recipient", NGHE_AN)])?;
+    assert_eq!(arrived_cell.attr("data-state"), Some("delivered"));
+    assert!(stuck_row.contains(STUCK_SUBJECT));
+
+    let stuck_card = start_tag(&dom, "div", &[("data-summary", "stuck")])?;
+    assert!(
+        stuck_card.has_class("alert"),
+        "the summary flags stuck documents"
+    );
+    let stuck_panel = start_tag(&dom, "section", &[("id", "stuck-panel")])?;
+    assert!(!stuck_panel.has_class("hidden"), "the stuck list is shown");
+    let stuck_entry = start_tag(
+        &dom,
+        "tr",
+        &[
+            ("data-row", "stuck"),
+            ("data-package", &stuck_package),
+            ("data-recipient", HA_NAM),
+        ],
+    )?;
+    assert_eq!(
+        stuck_entry.attr("data-reason"),
+        Some("recipient_unreachable")
+    );
+    assert!(dom.contains("Không liên lạc được với đơn vị nhận"));
+
+    let peer = start_tag(&dom, "tr", &[("data-row", "peer"), ("data-organ", NGHE_AN)])?;
+    assert_eq!(peer.attr("data-connection"), Some("connected"));
+    let absent = start_tag(&dom, "tr", &[("data-row", "peer"), ("data-organ", HA_NAM)])?;
+    assert_eq!(absent.attr("data-connection"), Some("disconnected"));
+    assert!(dom.contains("UBND tỉnh Nghệ An"));
+    assert!(
+        dom.contains("Cập nhật lúc"),
+        "the page says when it refreshed"
+    );
+    let banner = start_tag(&dom, "div", &[("id", "banner")])?;
+    assert!(banner.has_class("hidden"), "no error shown: {dom}");
+
+    // The recipient's page lists what it received.
+    let dom = browse(
+        &dashboard_url(&nghe_an, ""),
+        &browser_dir(&federation, "nghe-an"),
+        None,
+    )?;
+    assert!(dom.contains("Văn bản đã nhận"), "{dom}");
+    let first = start_tag(
+        &dom,
+        "tr",
+        &[
+            ("data-row", "received"),
+            ("data-package", &accepted_package),
+        ],
+    )?;
+    assert_eq!(first.attr("data-from"), Some(VPCP));
+    assert_eq!(first.attr("data-collected"), Some("true"));
+    let first_row = element(
+        &dom,
+        "tr",
+        &[
+            ("data-row", "received"),
+            ("data-package", &accepted_package),
+        ],
+    )?;
+    assert!(first_row.contains(&accepted_id), "{first_row}");
+    assert!(first_row.contains("03 Đã tiếp nhận"), "{first_row}");
+    let second = start_tag(
+        &dom,
+        "tr",
+        &[("data-row", "received"), ("data-package", &stuck_package)],
+    )?;
+    assert_eq!(second.attr("data-collected"), Some("false"));
+    assert!(
+        element(
+            &dom,
+            "tr",
+            &[("data-row", "received"), ("data-package", &stuck_package)]
+        )?
+        .contains("01 Đã đến"),
+        "the recipient's own 01 is its latest status for the second document"
+    );
+    assert!(
+        start_tag(&dom, "tr", &[("data-row", "peer"), ("data-organ", VPCP)])?
+            .attr("data-connection")
+            == Some("connected")
+    );
+
+    // In English, and the choice is remembered in the same browser profile.
+    let dom = browse(&dashboard_url(&vpcp, "?lang=en"), &profile, None)?;
+    assert!(dom.contains("lang=\"en\""), "{dom}");
+    for label in [
+        "Sent documents",
+        "Received documents",
+        "Federation nodes",
+        "Stuck documents",
+        "Updated at",
+        "<b>03</b> Accepted",
+        "The recipient cannot be reached",
+    ] {
+        assert!(
+            dom.contains(label),
+            "no {label:?} in the English page:\n{dom}"
+        );
+    }
+    assert!(!dom.contains("Văn bản đã gửi"), "{dom}");
+    let dom = browse(&dashboard_url(&vpcp, ""), &profile, None)?;
+    assert!(
+        dom.contains("lang=\"en\"") && dom.contains("Sent documents"),
+        "English is remembered without ?lang=en"
+    );
+
+    // A wrong token is said to be wrong, and nothing is shown.
+    let wrong = format!("http://{}/#token=not-the-token", vpcp.info().api_addr);
+    let dom = browse(&wrong, &browser_dir(&federation, "wrong-token"), None)?;
+    let banner = start_tag(&dom, "div", &[("id", "banner")])?;
+    assert_eq!(banner.attr("data-kind"), Some("unauthorized"), "{dom}");
+    assert!(dom.contains("Token không đúng"), "{dom}");
+    assert!(!dom.contains(ACCEPTED_SUBJECT));
+    assert!(!start_tag(&dom, "div", &[("id", "login")])?.has_class("hidden"));
+
+    // A screenshot for people to look at.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(shots)?;
+    let png = shots.join("dashboard.png");
+    let _ = std::fs::remove_file(&png);
+    browse(
+        &dashboard_url(&vpcp, "?lang=vi"),
+        &browser_dir(&federation, "screenshot"),
+        Some(&png),
+    )?;
+    let size = std::fs::metadata(&png)
+        .with_context(|| format!("no screenshot at {}", png.display()))?
+        .len();
+    ensure!(
+        size > 20_000,
+        "the screenshot at {} is only {size} bytes",
+        png.display()
+    );
+    println!("dashboard screenshot: {}", png.display());
+    Ok(())
+}
