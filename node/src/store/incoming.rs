@@ -159,6 +159,26 @@ impl Store {
         Ok(entries)
     }
 
+    /// The newest `limit` received packages, newest first, with how many the inbox holds in
+    /// all (acknowledged or not): what a dashboard shows without reading every entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn newest_inbox(&self, limit: usize) -> Result<(Vec<InboxEntry>, usize), StoreError> {
+        let index = Tree::InboxByTime;
+        let mut entries = Vec::with_capacity(limit.min(1024));
+        for item in self.db().iter(index).rev().take(limit) {
+            let (key, _) = item?;
+            let id = index_target(index, &key)?;
+            let entry = self
+                .inbox_entry(&id)?
+                .ok_or_else(|| dangling(index, &key, "inbox entry"))?;
+            entries.push(entry);
+        }
+        // Keys only: the index's values are empty.
+        Ok((entries, self.db().len(index)))
+    }
+
     /// The inbox entry of one accepted package.
     ///
     /// # Errors

@@ -172,11 +172,9 @@ fn stored(ctx: &Arc<NodeContext>, now: Timestamp) -> Result<Stored, StoreError> 
     let stuck_total = stuck.len();
     let stuck_shown = stuck.into_iter().take(SHOWN).map(StuckView::from).collect();
 
-    // The inbox index is by time, oldest first; the newest are at its end.
-    let inbox = store.inbox(true)?;
-    let received_total = inbox.len();
+    let (newest, received_total) = store.newest_inbox(SHOWN)?;
     let mut received = Vec::new();
-    for entry in inbox.into_iter().rev().take(SHOWN) {
+    for entry in newest {
         let latest_status = store
             .receipts(&entry.package_id)?
             .into_iter()

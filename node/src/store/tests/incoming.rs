@@ -54,6 +54,10 @@ fn inbox_lists_oldest_first_and_ack_moves_through_its_states() {
     let oldest_first = [packages[1].id(), packages[2].id(), packages[0].id()];
     assert_eq!(ids(fx.store.inbox(false).expect("lists")), oldest_first);
     assert_eq!(fx.store.counts().expect("counts").inbox_unacked, 3);
+    // The dashboard's view: the newest few, newest first, and how many there are in all.
+    let (newest, total) = fx.store.newest_inbox(2).expect("lists");
+    assert_eq!(ids(newest), [packages[0].id(), packages[2].id()]);
+    assert_eq!(total, 3);
 
     let acked = packages[2].id();
     assert_eq!(
