@@ -24,10 +24,10 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{EnvelopeLimits, ReceiptId, SignedReceipt, Timestamp};
 use tracing::debug;
 
-use super::encoding::corrupt;
-use super::error::{Corruption, StoreError};
+use super::error::StoreError;
 use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
+use super::receipt_log::{read_position, read_u64};
 use super::receipts::{receipt_at, receipt_key};
 use super::records::InboxEntry;
 use super::{Store, mailbox::addressee};
@@ -291,22 +291,4 @@ struct FeedScan {
 
 fn read_mark(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
     read_u64(Tree::Meta, key, value)
-}
-
-fn read_position(key: &[u8]) -> Result<u64, StoreError> {
-    read_u64(Tree::ReceiptLog, key, key)
-}
-
-fn read_u64(tree: Tree, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] = bytes.try_into().map_err(|_| {
-        corrupt(
-            tree,
-            key,
-            Corruption::Length {
-                expected: 8,
-                found: bytes.len(),
-            },
-        )
-    })?;
-    Ok(u64::from_be_bytes(bytes))
 }

@@ -184,11 +184,13 @@ pub(super) fn queue_delivery(
     )
 }
 
-fn read_position(key: &[u8]) -> Result<u64, StoreError> {
+/// A `receipt_log` key's position.
+pub(super) fn read_position(key: &[u8]) -> Result<u64, StoreError> {
     read_u64(Tree::ReceiptLog, key, key)
 }
 
-fn read_u64(tree: Tree, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+/// A big-endian `u64` stored bare (a key or a value), or a corruption naming where.
+pub(super) fn read_u64(tree: Tree, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
     let bytes: [u8; 8] = bytes.try_into().map_err(|_| {
         corrupt(
             tree,

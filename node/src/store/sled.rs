@@ -365,8 +365,8 @@ impl Db {
         self.flush()
     }
 
-    /// Entries in a tree, by scanning it: for tests that check the counters.
-    #[cfg(test)]
+    /// Entries in a tree, by scanning its keys: for index trees without a counter, and for
+    /// tests that check the counters.
     pub(super) fn len(&self, tree: Tree) -> usize {
         self.tree(tree).len()
     }
