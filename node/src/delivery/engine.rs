@@ -185,65 +185,52 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
         return Outcome::Done;
     }
 
-    let response = if recipient == &ctx.organ_id {
+    let answer = if recipient == &ctx.organ_id {
         // A package to this node's own agency is delivered in place.
-        let ctx2 = ctx.clone();
-        let local = ctx.network.local_peer_id();
-        match tokio::task::spawn_blocking(move || inbound::accept_package(&ctx2, local, &package))
-            .await
-        {
-            Ok(response) => Ok(response),
-            Err(e) => Err(format!("local delivery failed: {e}")),
-        }
+        Answer::Local(Box::new(package.clone()))
     } else {
-        match send(ctx, recipient, Request::Deliver(package.clone())).await {
+        match send_frame(ctx, recipient, Request::Deliver(package.clone())).await {
             // Neither a direct connection nor a circuit through its relays reached the
             // recipient: leave the package sealed at one of its relays.
             Err(problem) => return hold_at_relay(ctx, entry, &package, problem).await,
-            answered => answered,
+            Ok(frame) => Answer::Frame(frame),
         }
+    };
+    let settled = {
+        let ctx2 = ctx.clone();
+        let key = key.clone();
+        let entry = entry.clone();
+        tokio::task::spawn_blocking(move || settle(&ctx2, &key, &entry, answer)).await
+    };
+    let response = match settled {
+        Ok(Settled::Recorded { outcome, duplicate }) => {
+            if outcome == crate::store::RecordOutcome::New {
+                ctx.metrics.receipt(lienthong_protocol::StatusCode::Arrived);
+            }
+            let path = path_to(ctx, recipient).await;
+            let taken = clock::now()
+                .as_millis()
+                .saturating_sub(entry.queued_at.as_millis());
+            ctx.metrics.delivered(path, Duration::from_millis(taken));
+            info!(
+                target: "lienthong::events::delivered",
+                package = %package_id,
+                recipient = %recipient,
+                duplicate,
+                "delivered; receipt 01 recorded"
+            );
+            return Outcome::Done;
+        }
+        Ok(Settled::BadReceipt(problem)) => {
+            warn!(package = %package_id, recipient = %recipient, problem = %problem, "delivery answered with a bad receipt");
+            return retry(ctx, entry, problem).await;
+        }
+        Ok(Settled::Failed(problem)) => return retry(ctx, entry, problem).await,
+        Ok(Settled::Answered(response)) => Ok(response),
+        Err(e) => Err(format!("delivery task failed: {e}")),
     };
 
     match response {
-        Ok(Response::Delivered { receipt, duplicate }) => {
-            if let Err(problem) = receipts::check_delivery_receipt(ctx, key, &receipt) {
-                warn!(package = %package_id, recipient = %recipient, problem = %problem, "delivery answered with a bad receipt");
-                return retry(ctx, entry, problem).await;
-            }
-            let mut delivered = entry.clone();
-            delivered.state = DeliveryState::Delivered;
-            // When this node learned of the delivery; the receipt keeps the recipient's time.
-            delivered.delivered_at = Some(clock::now());
-            delivered.last_error = None;
-            delivered.attempts += 1;
-            let store = ctx.store.clone();
-            let recorded = tokio::task::spawn_blocking(move || {
-                store.record_receipt(&receipt, Some(&delivered))
-            })
-            .await;
-            match recorded {
-                Ok(Ok(outcome)) => {
-                    if outcome == crate::store::RecordOutcome::New {
-                        ctx.metrics.receipt(lienthong_protocol::StatusCode::Arrived);
-                    }
-                    let path = path_to(ctx, recipient).await;
-                    let taken = clock::now()
-                        .as_millis()
-                        .saturating_sub(entry.queued_at.as_millis());
-                    ctx.metrics.delivered(path, Duration::from_millis(taken));
-                    info!(
-                        target: "lienthong::events::delivered",
-                        package = %package_id,
-                        recipient = %recipient,
-                        duplicate,
-                        "delivered; receipt 01 recorded"
-                    );
-                    Outcome::Done
-                }
-                Ok(Err(e)) => retry(ctx, entry, format!("receipt could not be stored: {e}")).await,
-                Err(e) => retry(ctx, entry, format!("receipt task failed: {e}")).await,
-            }
-        }
         Ok(Response::Rejected(rejection)) => {
             let final_refusal = matches!(
                 rejection.reason,
@@ -274,6 +261,67 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
             .await
         }
         Err(problem) => retry(ctx, entry, problem).await,
+    }
+}
+
+/// The recipient's answer to one attempt, before it is decoded.
+enum Answer {
+    /// The frame a peer answered with.
+    Frame(bytes::Bytes),
+    /// A package to this node's own agency, delivered in place on the same blocking thread.
+    Local(Box<lienthong_protocol::envelope::SignedPackage>),
+}
+
+/// What became of an answer once decoded, checked and, for a receipt 01, recorded.
+enum Settled {
+    /// The receipt is checked and durably recorded with the delivered outbox entry.
+    Recorded {
+        /// Whether the receipt was new to the store.
+        outcome: crate::store::RecordOutcome,
+        /// Whether the recipient had accepted the package before.
+        duplicate: bool,
+    },
+    /// The answer carried a receipt that is not this delivery's receipt 01.
+    BadReceipt(String),
+    /// The answer could not be decoded, or the receipt could not be stored.
+    Failed(String),
+    /// Any other answer (a refusal, busy, something unexpected), for the caller to handle.
+    Answered(Response),
+}
+
+/// Decodes the answer, checks its receipt and records it, on one blocking thread: the
+/// signature check and the fsync both block, and one hop to the thread pool per delivery
+/// instead of two keeps the sender's thread switches down when thousands are in flight.
+fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Answer) -> Settled {
+    let recipient = &key.1;
+    let response = match answer {
+        Answer::Frame(frame) => match Response::decode(frame, &ctx.limits) {
+            Ok(response) => response,
+            Err(e) => {
+                return Settled::Failed(format!(
+                    "{recipient} answered with a malformed frame: {e}"
+                ));
+            }
+        },
+        Answer::Local(package) => {
+            inbound::accept_package(ctx, ctx.network.local_peer_id(), &package)
+        }
+    };
+    let Response::Delivered { receipt, duplicate } = response else {
+        return Settled::Answered(response);
+    };
+    if let Err(problem) = receipts::check_delivery_receipt(ctx, key, &receipt) {
+        return Settled::BadReceipt(problem);
+    }
+    let mut delivered = entry.clone();
+    delivered.state = DeliveryState::Delivered;
+    // When this node learned of the delivery; the receipt keeps the recipient's time.
+    delivered.delivered_at = Some(clock::now());
+    delivered.last_error = None;
+    delivered.attempts += 1;
+    match ctx.store.record_receipt(&receipt, Some(&delivered)) {
+        Ok(outcome) => Settled::Recorded { outcome, duplicate },
+        Err(e) => Settled::Failed(format!("receipt could not be stored: {e}")),
     }
 }
 
@@ -345,6 +393,21 @@ pub(crate) async fn send(
     recipient: &lienthong_protocol::OrganId,
     request: Request,
 ) -> Result<Response, String> {
+    let frame = send_frame(ctx, recipient, request).await?;
+    let limits = ctx.limits;
+    tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
+        .await
+        .map_err(|e| format!("decoding task failed: {e}"))?
+        .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
+}
+
+/// [`send`], leaving the answer's frame undecoded, for a caller that decodes it on a
+/// blocking thread it needs anyway.
+async fn send_frame(
+    ctx: &NodeContext,
+    recipient: &lienthong_protocol::OrganId,
+    request: Request,
+) -> Result<bytes::Bytes, String> {
     let roster = ctx.roster().ok_or("this node has no roster")?;
     let member = roster
         .member(recipient)
@@ -353,8 +416,10 @@ pub(crate) async fn send(
     relay::add_routes(ctx, &roster, member)
         .await
         .map_err(|e| format!("network unavailable: {e}"))?;
-    let frame = match ctx.network.request(peer, request.encode()).await {
-        Ok(frame) => frame,
+    // Encoded once: a large package is copied into its frame only here.
+    let encoded = request.encode();
+    match ctx.network.request(peer, encoded.clone()).await {
+        Ok(frame) => Ok(frame),
         Err(RequestError::DialFailure { reason }) => {
             // The roster's hints may be stale: ask the DHT where the node is now.
             let Some(found) = discovery::lookup(ctx, recipient).await else {
@@ -366,17 +431,12 @@ pub(crate) async fn send(
                 .await
                 .map_err(|e| format!("network unavailable: {e}"))?;
             ctx.network
-                .request(peer, request.encode())
+                .request(peer, encoded)
                 .await
-                .map_err(|e| format!("cannot reach {recipient}: {e}"))?
+                .map_err(|e| format!("cannot reach {recipient}: {e}"))
         }
-        Err(e) => return Err(format!("cannot reach {recipient}: {e}")),
-    };
-    let limits = ctx.limits;
-    tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
-        .await
-        .map_err(|e| format!("decoding task failed: {e}"))?
-        .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
+        Err(e) => Err(format!("cannot reach {recipient}: {e}")),
+    }
 }
 
 /// A peer answered `Busy`: it is up and asks for a moment, so the next attempt comes after
@@ -420,12 +480,18 @@ async fn path_to(ctx: &NodeContext, recipient: &lienthong_protocol::OrganId) -> 
     if recipient == &ctx.organ_id {
         return DeliveryPath::Local;
     }
-    let Some(peer) = ctx
-        .roster()
-        .and_then(|roster| roster.member(recipient).map(|m| m.peer_id))
-    else {
+    let Some(roster) = ctx.roster() else {
         return DeliveryPath::Direct;
     };
+    let Some(member) = roster.member(recipient) else {
+        return DeliveryPath::Direct;
+    };
+    // A circuit runs through one of the relays the recipient names: when it names none,
+    // the connection is direct, and the event loop is not asked (a round trip per delivery).
+    if member.record.relays.is_empty() {
+        return DeliveryPath::Direct;
+    }
+    let peer = member.peer_id;
     match ctx.network.connected_peers().await {
         Ok(peers) if peers.iter().any(|p| p.peer_id == peer && p.relayed) => DeliveryPath::Relayed,
         _ => DeliveryPath::Direct,

@@ -67,65 +67,74 @@ impl Store {
         index: &PackageIndex,
         issued: Option<&SignedReceipt>,
     ) -> Result<SubmitOutcome, StoreError> {
-        let id = package.id();
         check_submission(package, meta, entries)?;
-        let issued = issued.map(|receipt| (receipt, encoding::encode_blob(&receipt.to_wire())));
-
-        // Encode everything up front: the transaction body may run more than once.
-        let wire = encoding::encode_blob(&package.to_wire());
-        let meta_value = encoding::write("outgoing package", meta)?;
-        let outbox = entries
-            .iter()
-            .map(|entry| {
-                let key = keys::outbox(&id, &entry.recipient);
-                let value = encoding::write("outbox entry", entry)?;
-                Ok((key, value, entry.state.is_pending()))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let pending = outbox.iter().filter(|(_, _, pending)| *pending).count() as u64;
-        let document_key = meta
-            .document_id
-            .as_deref()
-            .map(|document| keys::document(package.sender(), document, meta.submitted_at, &id));
-
-        let outcome = self.db().transaction("submit", |tx| {
-            if tx.get(Tree::Outgoing, id.as_bytes())?.is_some() {
-                return Ok(SubmitOutcome::AlreadyStored);
-            }
-            // The same package may already be here as an incoming one: same id, same bytes
-            // that matter. Keep what is there.
-            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
-                tx.insert(Tree::Packages, id.as_bytes(), &wire)?;
-            }
-            tx.insert(Tree::Outgoing, id.as_bytes(), &meta_value)?;
-            tx.insert(
-                Tree::OutgoingByTime,
-                &keys::by_time(meta.submitted_at, &id),
-                &[],
-            )?;
-            for (key, value, is_pending) in &outbox {
-                tx.insert(Tree::Outbox, key, value)?;
-                if *is_pending {
-                    tx.insert(Tree::OutboxPending, key, &[])?;
-                }
-            }
-            if let Some(key) = &document_key {
-                tx.insert(Tree::Documents, key, &[])?;
-            }
-            insert_index(tx, package.sender(), &id, index)?;
-            let mut counts = load_counts(tx)?;
-            counts.outgoing += 1;
-            counts.pending_outbox += pending;
-            if let Some((receipt, value)) = &issued {
-                let key = insert_receipt(tx, receipt, value, &mut counts)?;
-                queue_delivery(tx, receipt, &key)?;
-            }
-            save_counts(tx, &counts)?;
-            Ok(SubmitOutcome::Stored)
-        })?;
-        self.sync()?;
-        debug!(package = %id.fmt_short(), recipients = entries.len(), ?outcome, "package submitted");
+        let prepare = || Submission::prepare(package, meta, entries, index, issued);
+        // Concurrent submissions share one transaction and one sync (see
+        // `group_commit.rs`, "Batching transactions too").
+        let submitted = match self
+            .inner
+            .commit
+            .submissions
+            .run(prepare()?, |batch| self.submit_batch(batch))
+        {
+            Some(submitted) => submitted,
+            // The batch that held it panicked before storing anything: store it alone.
+            None => self.submit_alone(prepare()?),
+        };
+        let (outcome, ticket) = submitted?;
+        // Everyone in the batch shares its ticket, so one flush serves them all; the next
+        // batch commits meanwhile.
+        self.inner.commit.wait(ticket, || self.db().flush())?;
+        debug!(package = %package.id().fmt_short(), recipients = entries.len(), ?outcome, "package submitted");
         Ok(outcome)
+    }
+
+    /// Stores a batch of submissions in one transaction, not yet durable; each result
+    /// carries the group-commit ticket to wait for. When the shared transaction fails,
+    /// each submission is tried alone, so that one refused submission does not refuse
+    /// the others.
+    fn submit_batch(&self, batch: Vec<Submission>) -> Vec<Submitted> {
+        if batch.len() == 1 {
+            return batch
+                .into_iter()
+                .map(|one| self.submit_alone(one))
+                .collect();
+        }
+        match self.store_batch(&batch) {
+            Ok(outcomes) => {
+                let ticket = self.inner.commit.ticket();
+                outcomes
+                    .into_iter()
+                    .map(|outcome| Ok((outcome, ticket)))
+                    .collect()
+            }
+            Err(_) => batch
+                .into_iter()
+                .map(|submission| self.submit_alone(submission))
+                .collect(),
+        }
+    }
+
+    /// One submission in its own transaction.
+    fn submit_alone(&self, submission: Submission) -> Submitted {
+        let outcome = self
+            .store_batch(std::slice::from_ref(&submission))?
+            .pop()
+            .unwrap_or(SubmitOutcome::AlreadyStored);
+        Ok((outcome, self.inner.commit.ticket()))
+    }
+
+    /// The batch in one transaction; not yet durable.
+    fn store_batch(&self, batch: &[Submission]) -> Result<Vec<SubmitOutcome>, StoreError> {
+        self.db().transaction("submit", |tx| {
+            let mut counts = load_counts(tx)?;
+            let outcomes = batch
+                .iter()
+                .map(|submission| submission.apply(tx, &mut counts))
+                .collect::<Result<Vec<_>, TxError>>()?;
+            save_counts(tx, &counts)?;
+            Ok(outcomes)
+        })
     }
 
     /// The package with this id, sent or received, read back and verified.
@@ -313,6 +322,95 @@ impl Store {
                 index_target(Tree::Documents, &key)
             })
             .collect()
+    }
+}
+
+/// A submission ready for a shared transaction: everything encoded up front, since the
+/// transaction body may run more than once.
+pub(super) struct Submission {
+    id: PackageId,
+    sender: OrganId,
+    wire: Vec<u8>,
+    meta_value: Vec<u8>,
+    by_time: [u8; 40],
+    /// Key, value, and whether the entry is pending.
+    outbox: Vec<(Vec<u8>, Vec<u8>, bool)>,
+    pending: u64,
+    document_key: Option<Vec<u8>>,
+    index: PackageIndex,
+    issued: Option<(SignedReceipt, Vec<u8>)>,
+}
+
+/// What a batch did with one submission: its outcome and the group-commit ticket that
+/// makes it durable, or why it was refused (nothing of it stored then).
+pub(super) type Submitted = Result<(SubmitOutcome, u64), StoreError>;
+
+impl Submission {
+    fn prepare(
+        package: &SignedPackage,
+        meta: &OutgoingPackage,
+        entries: &[OutboxEntry],
+        index: &PackageIndex,
+        issued: Option<&SignedReceipt>,
+    ) -> Result<Submission, StoreError> {
+        let id = package.id();
+        let outbox = entries
+            .iter()
+            .map(|entry| {
+                let key = keys::outbox(&id, &entry.recipient);
+                let value = encoding::write("outbox entry", entry)?;
+                Ok((key, value, entry.state.is_pending()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Submission {
+            id,
+            sender: package.sender().clone(),
+            wire: encoding::encode_blob(&package.to_wire()),
+            meta_value: encoding::write("outgoing package", meta)?,
+            by_time: keys::by_time(meta.submitted_at, &id),
+            pending: outbox.iter().filter(|(_, _, pending)| *pending).count() as u64,
+            outbox,
+            document_key: meta
+                .document_id
+                .as_deref()
+                .map(|document| keys::document(package.sender(), document, meta.submitted_at, &id)),
+            index: index.clone(),
+            issued: issued
+                .map(|receipt| (receipt.clone(), encoding::encode_blob(&receipt.to_wire()))),
+        })
+    }
+
+    /// Inside the shared transaction: stores this submission unless its package id is
+    /// stored already, counting it in `counts`.
+    fn apply(&self, tx: &Tx<'_>, counts: &mut StoreCounts) -> Result<SubmitOutcome, TxError> {
+        let id = self.id.as_bytes();
+        if tx.get(Tree::Outgoing, id)?.is_some() {
+            return Ok(SubmitOutcome::AlreadyStored);
+        }
+        // The same package may already be here as an incoming one: same id, same bytes
+        // that matter. Keep what is there.
+        if tx.get(Tree::Packages, id)?.is_none() {
+            tx.insert(Tree::Packages, id, &self.wire)?;
+        }
+        tx.insert(Tree::Outgoing, id, &self.meta_value)?;
+        tx.insert(Tree::OutgoingByTime, &self.by_time, &[])?;
+        for (key, value, is_pending) in &self.outbox {
+            tx.insert(Tree::Outbox, key, value)?;
+            if *is_pending {
+                tx.insert(Tree::OutboxPending, key, &[])?;
+            }
+        }
+        if let Some(key) = &self.document_key {
+            tx.insert(Tree::Documents, key, &[])?;
+        }
+        insert_index(tx, &self.sender, &self.id, &self.index)?;
+        counts.outgoing += 1;
+        counts.pending_outbox += self.pending;
+        if let Some((receipt, value)) = &self.issued {
+            let key = insert_receipt(tx, receipt, value, counts)?;
+            queue_delivery(tx, receipt, &key)?;
+        }
+        Ok(SubmitOutcome::Stored)
     }
 }
 

@@ -5,10 +5,15 @@
 //! `{name, value, unit}` of the limit (raw loopback TCP, raw fsync, …) measured in the same
 //! run, so a figure is read as a share of what the machine can do, not as an absolute.
 
+mod components;
+mod direct;
 mod documents;
+mod email;
+mod gossip;
 mod limits;
 mod nodes;
 mod relayed;
+mod scenarios;
 
 use serde::Serialize;
 
@@ -51,8 +56,38 @@ impl Figure {
     }
 }
 
+/// The groups of figures, by the name `--only` takes.
+pub const GROUPS: &[(&str, &str)] = &[
+    ("limits", "raw loopback TCP, raw fsync"),
+    (
+        "components",
+        "ed25519, quick-xml and sled alone, beside the node's use of them",
+    ),
+    (
+        "direct",
+        "two node processes: idle RSS, small and large documents, ingest",
+    ),
+    (
+        "relayed",
+        "through a relay circuit and a mailbox (network namespaces, root)",
+    ),
+    (
+        "gossip",
+        "1,000 receipts to every node of a 100-node province",
+    ),
+    (
+        "email",
+        "the same documents by email through two local Postfix instances",
+    ),
+    ("hub", "a province as a federation beside a central hub"),
+    (
+        "national",
+        "national-1000.toml: 1,000 nodes in this process (about 10 minutes)",
+    ),
+];
+
 /// How much work the run does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BenchOptions {
     /// Small documents sent for the throughput figure.
     pub small_documents: usize,
@@ -62,6 +97,15 @@ pub struct BenchOptions {
     pub latency_rate: f64,
     /// Size of the large attachment, bytes.
     pub large_attachment: usize,
+    /// The groups to run (names of [`GROUPS`]); `None`: all but those `skip` names.
+    pub only: Option<Vec<String>>,
+    /// Groups left out of a full run (the quick run leaves out `national`).
+    pub skip: Vec<String>,
+    /// The scenario of the `national` group, when not `national-1000.toml` (to try the
+    /// plumbing on a small one).
+    pub national_scenario: Option<std::path::PathBuf>,
+    /// The `hub` group runs the full Bình Thuận scenario, not its small version.
+    pub hub_full: bool,
 }
 
 impl Default for BenchOptions {
@@ -71,23 +115,58 @@ impl Default for BenchOptions {
             latency_documents: 400,
             latency_rate: 100.0,
             large_attachment: 20 * 1024 * 1024,
+            only: None,
+            skip: Vec::new(),
+            national_scenario: None,
+            hub_full: false,
         }
     }
 }
 
 impl BenchOptions {
-    /// A shorter run, for a quick look.
+    /// A shorter run, for a quick look: fewer documents, and no national scenario.
     pub fn quick() -> Self {
         BenchOptions {
             small_documents: 300,
             latency_documents: 100,
             latency_rate: 50.0,
-            large_attachment: 20 * 1024 * 1024,
+            skip: vec!["national".to_owned()],
+            ..BenchOptions::default()
         }
+    }
+
+    /// Whether group `name` runs.
+    pub fn runs(&self, name: &str) -> bool {
+        match &self.only {
+            Some(only) => only.iter().any(|o| o == name),
+            None => !self.skip.iter().any(|s| s == name),
+        }
+    }
+
+    /// Checks `--only`'s names against [`GROUPS`].
+    ///
+    /// # Errors
+    /// Names the unknown group and lists the known ones.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for name in self.only.iter().flatten() {
+            if !GROUPS.iter().any(|(g, _)| g == name) {
+                anyhow::bail!(
+                    "unknown figure group {name:?}; the groups are: {}",
+                    GROUPS
+                        .iter()
+                        .map(|(g, _)| *g)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 }
 
-/// Runs every benchmark and returns the figures.
+/// Runs the selected benchmarks and returns the figures. A group that cannot run here
+/// (no network namespaces, no Postfix) is skipped with a warning saying why and how to
+/// set it up; the others go on.
 ///
 /// # Errors
 /// When a node cannot be started or a measurement fails.
@@ -95,120 +174,66 @@ pub fn run(
     options: &BenchOptions,
     progress: &mut dyn FnMut(&Figure),
 ) -> anyhow::Result<Vec<Figure>> {
+    options.check()?;
     let mut figures = Vec::new();
     let mut emit = |f: Figure, figures: &mut Vec<Figure>| {
         progress(&f);
         figures.push(f);
     };
-
-    let tcp = limits::raw_tcp_throughput()?;
-    emit(tcp.clone(), &mut figures);
-    let tcp_rate = limits::raw_tcp_round_trips(10 * 1024, 8, options.small_documents.max(1000))?;
-    emit(tcp_rate.clone(), &mut figures);
-    let (tcp_p50, tcp_p99) =
-        limits::raw_tcp_latency(10 * 1024, options.latency_documents.max(200))?;
-    emit(tcp_p50.clone(), &mut figures);
-    emit(tcp_p99.clone(), &mut figures);
-    let fsync = limits::fsync_rate()?;
-    emit(fsync.clone(), &mut figures);
-
-    let pair = nodes::Pair::start()?;
-    emit(
-        Figure::new("idle_rss_mb", pair.idle_rss_mb()?, "MB", None),
-        &mut figures,
-    );
-
-    let direct = pair.route();
-    let small = nodes::small_throughput(&direct, options.small_documents, 0)?;
-
-    let (p50, p99) = nodes::small_latency(
-        &direct,
-        options.latency_documents,
-        options.latency_rate,
-        500_000,
-    )?;
-    let direct_p50 = Figure::new("direct_small_p50_ms", p50, "ms", Some(&tcp_p50));
-    let direct_p99 = Figure::new("direct_small_p99_ms", p99, "ms", Some(&tcp_p99));
-    let direct_small = Figure::new("direct_small_docs_per_s", small, "docs/s", Some(&tcp_rate));
-    emit(direct_small.clone(), &mut figures);
-    emit(direct_p50.clone(), &mut figures);
-    emit(direct_p99.clone(), &mut figures);
-
-    let large = nodes::large_throughput(&direct, options.large_attachment, 900_000)?;
-    let direct_large = Figure::new("direct_large_mb_per_s", large, "MB/s", Some(&tcp));
-    emit(direct_large.clone(), &mut figures);
-
-    emit(
-        Figure::new("loaded_rss_mb", pair.rss_mb(pair.sender())?, "MB", None),
-        &mut figures,
-    );
-
-    // Last of the pair: it leaves entries for the offline member pending.
-    let ingest = nodes::ingest(&pair, options.small_documents)?;
-    emit(
-        Figure::new("ingest_docs_per_s", ingest, "docs/s", Some(&fsync)),
-        &mut figures,
-    );
-    drop(pair);
-
-    // Through a relay: a circuit to a unit that cannot be dialled, and the mailbox of one
-    // that takes no connections, each beside the direct figure.
-    // They need network namespaces (root): without them the run says so and goes on.
-    let province = match relayed::Province::start() {
-        Ok(province) => province,
-        Err(e) => {
-            eprintln!("warning: relayed and mailbox figures not measured: {e:#}");
-            return Ok(figures);
+    for (group, _) in GROUPS {
+        if !options.runs(group) {
+            eprintln!(
+                "note: {group} figures skipped (selected with --only, or left out by --quick)"
+            );
         }
-    };
-    for (kind, route, first) in [
-        ("relayed", province.circuit(), 2_000_000),
-        ("mailbox", province.mailbox(), 3_000_000),
-    ] {
-        let small = nodes::small_throughput(&route, options.small_documents, first)?;
-        emit(
-            Figure::new(
-                &format!("{kind}_small_docs_per_s"),
-                small,
-                "docs/s",
-                Some(&direct_small),
-            ),
-            &mut figures,
-        );
-        let (p50, p99) = nodes::small_latency(
-            &route,
-            options.latency_documents,
-            options.latency_rate,
-            first + 500_000,
-        )?;
-        emit(
-            Figure::new(
-                &format!("{kind}_small_p50_ms"),
-                p50,
-                "ms",
-                Some(&direct_p50),
-            ),
-            &mut figures,
-        );
-        emit(
-            Figure::new(
-                &format!("{kind}_small_p99_ms"),
-                p99,
-                "ms",
-                Some(&direct_p99),
-            ),
-            &mut figures,
-        );
-        let large = nodes::large_throughput(&route, options.large_attachment, first + 900_000)?;
-        emit(
-            Figure::new(
-                &format!("{kind}_large_mb_per_s"),
-                large,
-                "MB/s",
-                Some(&direct_large),
-            ),
-            &mut figures,
-        );
+    }
+
+    let mut direct_small = None;
+    let mut receipt_verify = None;
+    if options.runs("components") {
+        let signatures = components::signatures()?;
+        receipt_verify = signatures.last().cloned();
+        for f in signatures {
+            emit(f, &mut figures);
+        }
+        for f in components::xml()? {
+            emit(f, &mut figures);
+        }
+    }
+    let needs_direct = options.runs("direct") || options.runs("relayed");
+    if options.runs("limits") || options.runs("components") || needs_direct {
+        direct_small = direct::run(options, &mut |f| emit(f, &mut figures))?;
+    }
+    if options.runs("gossip") {
+        let verify = match receipt_verify {
+            Some(f) => f,
+            None => components::signatures()?
+                .pop()
+                .ok_or_else(|| anyhow::anyhow!("no receipt verification figure"))?,
+        };
+        for f in gossip::thousand_receipts(&verify)? {
+            emit(f, &mut figures);
+        }
+    }
+    if options.runs("email") {
+        match email::run(options.small_documents, direct_small.as_ref()) {
+            Ok(found) => {
+                for f in found {
+                    emit(f, &mut figures);
+                }
+            }
+            Err(e) => eprintln!("warning: email figures not measured: {e:#}"),
+        }
+    }
+    if options.runs("hub") {
+        for f in scenarios::hub(options.hub_full)? {
+            emit(f, &mut figures);
+        }
+    }
+    if options.runs("national") {
+        for f in scenarios::national(options.national_scenario.as_deref())? {
+            emit(f, &mut figures);
+        }
     }
     Ok(figures)
 }

@@ -14,6 +14,8 @@ const SENDER: &str = "000.00.01.H53";
 const RECIPIENT: &str = "000.00.02.H53";
 const OFFLINE: &str = "000.00.03.H53";
 const CLIENTS: usize = 8;
+/// Concurrent QLVB clients for the ingest figure.
+const INGEST_CLIENTS: usize = 64;
 
 /// A sender and a recipient process, and an admitted member that never runs.
 pub(super) struct Pair {
@@ -134,13 +136,52 @@ fn now_ms() -> u64 {
 }
 
 /// Durable submissions per second through the API, to a member that is offline (so that
-/// delivery work does not run alongside).
+/// delivery work does not run alongside), from [`INGEST_CLIENTS`] concurrent QLVB clients
+/// that each keep their HTTP connection open, as a province's QLVB servers submitting at
+/// once do. Concurrent submissions are what let the store's group commit share fsyncs.
 pub(super) fn ingest(pair: &Pair, count: usize) -> anyhow::Result<f64> {
     let documents = (0..count)
         .map(|n| document(SENDER, OFFLINE, 1_000_000 + n, 10 * 1024))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let url = format!("http://{}/api/v1/packages", pair.sender.info().api_addr);
+    let token = std::fs::read_to_string(pair.sender.dir().join("api.token"))?;
+    let authorization = format!("Bearer {}", token.trim());
+    let documents = Arc::new(documents);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
-    submit_all(&pair.sender, documents)?;
+    let clients: Vec<_> = (0..INGEST_CLIENTS)
+        .map(|_| {
+            let (url, authorization) = (url.clone(), authorization.clone());
+            let (documents, next) = (documents.clone(), next.clone());
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                // One agent per client: it keeps the connection alive between submissions.
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(120)))
+                    .build()
+                    .into();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(doc) = documents.get(i) else {
+                        return Ok(());
+                    };
+                    let mut response = agent
+                        .post(&url)
+                        .header("Authorization", &authorization)
+                        .header("Content-Type", "application/xml")
+                        .send(&doc[..])?;
+                    let status = response.status().as_u16();
+                    let body = response.body_mut().read_to_string()?;
+                    if status != 202 {
+                        anyhow::bail!("submit: {status} {body}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().map_err(|_| anyhow!("client panicked"))??;
+    }
     Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 

@@ -49,9 +49,21 @@ enum Command {
         /// Also write the figures as a JSON array to this file.
         #[arg(long)]
         json: Option<PathBuf>,
-        /// A shorter run.
+        /// A shorter run: fewer documents, and without the national scenario (about ten
+        /// minutes on two cores).
         #[arg(long)]
         quick: bool,
+        /// Run only these groups of figures, comma-separated: limits, components, direct,
+        /// relayed, gossip, email, hub, national.
+        #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME]")]
+        only: Option<Vec<String>>,
+        /// For `national`: run this scenario file instead of national-1000.toml (to try
+        /// the plumbing on a small one).
+        #[arg(long)]
+        national_scenario: Option<PathBuf>,
+        /// For `hub`: the full Bình Thuận scenario instead of its small version.
+        #[arg(long)]
+        hub_full: bool,
     },
 }
 
@@ -100,12 +112,21 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { json, quick } => {
-            let options = if quick {
+        Command::Bench {
+            json,
+            quick,
+            only,
+            national_scenario,
+            hub_full,
+        } => {
+            let mut options = if quick {
                 BenchOptions::quick()
             } else {
                 BenchOptions::default()
             };
+            options.only = only;
+            options.national_scenario = national_scenario;
+            options.hub_full = hub_full;
             let figures = bench::run(&options, &mut |f| {
                 eprintln!("  {} = {:.2} {}", f.name, f.value, f.unit);
             })?;

@@ -1,0 +1,149 @@
+//! The machine's raw limits and two (or, through a relay, more) real node processes beside
+//! them: the figures of the `limits`, `direct` and `relayed` groups, and sled's flushed
+//! writes of the `components` group beside raw fsync.
+
+use super::{BenchOptions, Figure, components, limits, nodes, relayed};
+
+/// Runs the selected groups among these, handing each figure to `emit` as it is measured.
+/// Returns `direct_small_docs_per_s` when it was measured (the email figure stands beside
+/// it).
+///
+/// # Errors
+/// When a node cannot be started or a measurement fails.
+pub(super) fn run(
+    options: &BenchOptions,
+    emit: &mut dyn FnMut(Figure),
+) -> anyhow::Result<Option<Figure>> {
+    let nodes_needed = options.runs("direct") || options.runs("relayed");
+    let fsync = if options.runs("limits") || options.runs("components") || nodes_needed {
+        let fsync = limits::fsync_rate()?;
+        emit(fsync.clone());
+        Some(fsync)
+    } else {
+        None
+    };
+    let sled = if options.runs("components") {
+        let mut sled = components::sled_flush_rate()?;
+        if let Some(fsync) = &fsync {
+            sled = Figure::new(&sled.name, sled.value, &sled.unit, Some(fsync));
+        }
+        emit(sled.clone());
+        Some(sled)
+    } else {
+        None
+    };
+    if !nodes_needed && !options.runs("limits") {
+        return Ok(None);
+    }
+    let tcp = limits::raw_tcp_throughput()?;
+    emit(tcp.clone());
+    let tcp_rate = limits::raw_tcp_round_trips(10 * 1024, 8, options.small_documents.max(1000))?;
+    emit(tcp_rate.clone());
+    let (tcp_p50, tcp_p99) =
+        limits::raw_tcp_latency(10 * 1024, options.latency_documents.max(200))?;
+    emit(tcp_p50.clone());
+    emit(tcp_p99.clone());
+    if !nodes_needed {
+        return Ok(None);
+    }
+
+    let pair = nodes::Pair::start()?;
+    emit(Figure::new("idle_rss_mb", pair.idle_rss_mb()?, "MB", None));
+
+    let direct = pair.route();
+    let small = nodes::small_throughput(&direct, options.small_documents, 0)?;
+
+    let (p50, p99) = nodes::small_latency(
+        &direct,
+        options.latency_documents,
+        options.latency_rate,
+        500_000,
+    )?;
+    let direct_p50 = Figure::new("direct_small_p50_ms", p50, "ms", Some(&tcp_p50));
+    let direct_p99 = Figure::new("direct_small_p99_ms", p99, "ms", Some(&tcp_p99));
+    let direct_small = Figure::new("direct_small_docs_per_s", small, "docs/s", Some(&tcp_rate));
+    emit(direct_small.clone());
+    emit(direct_p50.clone());
+    emit(direct_p99.clone());
+
+    let large = nodes::large_throughput(&direct, options.large_attachment, 900_000)?;
+    let direct_large = Figure::new("direct_large_mb_per_s", large, "MB/s", Some(&tcp));
+    emit(direct_large.clone());
+
+    emit(Figure::new(
+        "loaded_rss_mb",
+        pair.rss_mb(pair.sender())?,
+        "MB",
+        None,
+    ));
+
+    // Last of the pair: it leaves entries for the offline member pending.
+    let ingest = nodes::ingest(&pair, options.small_documents)?;
+    emit(Figure::new(
+        "ingest_docs_per_s",
+        ingest,
+        "docs/s",
+        fsync.as_ref(),
+    ));
+    if let Some(sled) = &sled {
+        emit(Figure::new(
+            "ingest_docs_per_s_beside_sled",
+            ingest,
+            "docs/s",
+            Some(sled),
+        ));
+    }
+    drop(pair);
+
+    if !options.runs("relayed") {
+        return Ok(Some(direct_small));
+    }
+    // Through a relay: a circuit to a unit that cannot be dialled, and the mailbox of one
+    // that takes no connections, each beside the direct figure.
+    // They need network namespaces (root): without them the run says so and goes on.
+    let province = match relayed::Province::start() {
+        Ok(province) => province,
+        Err(e) => {
+            eprintln!("warning: relayed and mailbox figures not measured: {e:#}");
+            return Ok(Some(direct_small));
+        }
+    };
+    for (kind, route, first) in [
+        ("relayed", province.circuit(), 2_000_000),
+        ("mailbox", province.mailbox(), 3_000_000),
+    ] {
+        let small = nodes::small_throughput(&route, options.small_documents, first)?;
+        emit(Figure::new(
+            &format!("{kind}_small_docs_per_s"),
+            small,
+            "docs/s",
+            Some(&direct_small),
+        ));
+        let (p50, p99) = nodes::small_latency(
+            &route,
+            options.latency_documents,
+            options.latency_rate,
+            first + 500_000,
+        )?;
+        emit(Figure::new(
+            &format!("{kind}_small_p50_ms"),
+            p50,
+            "ms",
+            Some(&direct_p50),
+        ));
+        emit(Figure::new(
+            &format!("{kind}_small_p99_ms"),
+            p99,
+            "ms",
+            Some(&direct_p99),
+        ));
+        let large = nodes::large_throughput(&route, options.large_attachment, first + 900_000)?;
+        emit(Figure::new(
+            &format!("{kind}_large_mb_per_s"),
+            large,
+            "MB/s",
+            Some(&direct_large),
+        ));
+    }
+    Ok(Some(direct_small))
+}

@@ -1,0 +1,123 @@
+//! Whole scenarios run as `lienthong-sim run` runs them (every node in this process, on the
+//! memory transport): the national scale (1,000 nodes) and a province's federation beside
+//! the central hub it would replace.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::Figure;
+use crate::sim::plan::Mode;
+use crate::sim::report::RunReport;
+use crate::sim::{self, SimOptions};
+
+/// The scenarios shipped with the simulations.
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+/// Runs a scenario file without chaos, with its own seed, progress on stderr.
+fn run(path: &Path) -> anyhow::Result<Vec<RunReport>> {
+    let outcome = sim::run_file(path, &SimOptions::default(), &mut |line| {
+        eprintln!("    {line}");
+    })
+    .with_context(|| format!("running {}", path.display()))?;
+    Ok(outcome.runs)
+}
+
+/// `national-1000.toml` (or `scenario` instead, to try the plumbing on a small one): wall
+/// time and the process's peak RSS. Reference: the scenario's simulated time, which the run
+/// compresses by its time scale.
+pub(super) fn national(scenario: Option<&Path>) -> anyhow::Result<Vec<Figure>> {
+    let path = scenario.map_or_else(
+        || scenarios_dir().join("national-1000.toml"),
+        Path::to_owned,
+    );
+    let runs = run(&path)?;
+    let federation = runs
+        .iter()
+        .find(|r| r.mode == Mode::Federation)
+        .context("the national scenario made no federation run")?;
+    let simulated = Figure::new(
+        "national_1000_simulated_s",
+        federation.simulated_s,
+        "s",
+        None,
+    );
+    let nodes = Figure::new(
+        "national_1000_nodes",
+        federation.nodes as f64,
+        "nodes",
+        None,
+    );
+    Ok(vec![
+        Figure::new(
+            "national_1000_wall_s",
+            federation.wall_s,
+            "s",
+            Some(&simulated),
+        ),
+        nodes.clone(),
+        Figure::new("national_1000_peak_mb", federation.peak_rss_mb, "MB", None),
+        Figure::new(
+            "national_1000_mb_per_node",
+            federation.memory_per_node_mb,
+            "MB",
+            None,
+        ),
+        Figure::new(
+            "national_1000_delivered_ratio",
+            federation.delivered_ratio,
+            "ratio",
+            None,
+        ),
+    ])
+}
+
+/// A province run twice, as a federation and through one central hub (the scenario's
+/// `[hub]`, with the hub's own slowdowns and outage): time to receipt 01 and the share
+/// delivered, each hub figure beside the federation's. `full`: the full Bình Thuận
+/// scenario instead of its small version.
+pub(super) fn hub(full: bool) -> anyhow::Result<Vec<Figure>> {
+    let path = if full {
+        scenarios_dir().join("binh-thuan-2025.toml")
+    } else {
+        scenarios_dir().join("small").join("binh-thuan-2025.toml")
+    };
+    let runs = run(&path)?;
+    let find = |mode: Mode| {
+        runs.iter()
+            .find(|r| r.mode == mode)
+            .with_context(|| format!("{} made no {mode} run", path.display()))
+    };
+    let federation = find(Mode::Federation)?;
+    let hub = find(Mode::Hub)?;
+    let size = if full { "full" } else { "small" };
+    let mut figures = Vec::new();
+    for (what, unit, of) in [
+        (
+            "p50_s",
+            "s",
+            (|r: &RunReport| r.latency_01_ms.p50 / 1000.0) as fn(&RunReport) -> f64,
+        ),
+        ("p99_s", "s", |r: &RunReport| r.latency_01_ms.p99 / 1000.0),
+        ("delivered_ratio", "ratio", |r: &RunReport| {
+            r.delivered_ratio
+        }),
+    ] {
+        let fed = Figure::new(
+            &format!("federation_{size}_{what}"),
+            of(federation),
+            unit,
+            None,
+        );
+        figures.push(fed.clone());
+        figures.push(Figure::new(
+            &format!("hub_{size}_{what}"),
+            of(hub),
+            unit,
+            Some(&fed),
+        ));
+    }
+    Ok(figures)
+}
