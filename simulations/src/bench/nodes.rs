@@ -24,11 +24,22 @@ pub(super) struct Pair {
     recipient: ProcessNode,
 }
 
+/// Per-peer limits raised for throughput runs. The defaults (200 requests/s per peer, a
+/// burst of 400) protect a node from one misbehaving member; a bench that sends thousands of
+/// documents from one agency to one other would measure that limit instead of the node.
+pub(super) const THROUGHPUT_SETTINGS: [(&str, &str); 2] =
+    [("peer_rate", "5000.0"), ("peer_burst", "10000")];
+
 impl Pair {
     pub(super) fn start() -> anyhow::Result<Pair> {
         let federation = Federation::new("Đo hiệu năng")?;
         let sender_dir = federation.init(SENDER, "Văn phòng UBND tỉnh")?;
         let recipient_dir = federation.init(RECIPIENT, "Sở Nội vụ")?;
+        for dir in [&sender_dir, &recipient_dir] {
+            for (key, value) in THROUGHPUT_SETTINGS {
+                crate::process::configure(dir, key, value)?;
+            }
+        }
         let offline_dir = federation.init(OFFLINE, "Sở Tư pháp")?;
         federation.admit(&offline_dir)?;
         // Benchmarks log only problems: logging every package would measure the terminal.

@@ -37,7 +37,10 @@ impl Province {
                 SitePlan::agency(MAILBOX_ONLY, "Chi cục Thuế khu vực", &[Net::Tax])
                     .with("reserve", "false"),
             ],
-            settings: Vec::new(),
+            settings: super::nodes::THROUGHPUT_SETTINGS
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
             // Benchmarks log only problems: logging every package would measure the disk.
             log: Some("warn".to_owned()),
         };
