@@ -83,6 +83,44 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Records several verified receipts that move no outbox entry (those a monitoring
+    /// node keeps from a gossiped batch) in one transaction and one sync: one fsync per
+    /// batch instead of one per receipt, so that a burst of gossip is taken as fast as it
+    /// comes instead of overflowing the gossip queue. Durable on return; idempotent per
+    /// receipt id, as [`record_receipt`](Self::record_receipt).
+    ///
+    /// # Errors
+    /// An engine or [`StoreError::Sync`] error; then none of them is recorded.
+    pub fn record_receipts(
+        &self,
+        receipts: &[SignedReceipt],
+    ) -> Result<Vec<RecordOutcome>, StoreError> {
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Vec<u8>> = receipts
+            .iter()
+            .map(|receipt| encoding::encode_blob(&receipt.to_wire()))
+            .collect();
+        let outcomes = self.db().transaction("record receipts", |tx| {
+            let mut counts = load_counts(tx)?;
+            let mut outcomes = Vec::with_capacity(receipts.len());
+            for (receipt, value) in receipts.iter().zip(&values) {
+                if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
+                    outcomes.push(RecordOutcome::Duplicate);
+                } else {
+                    insert_receipt(tx, receipt, value, &mut counts)?;
+                    outcomes.push(RecordOutcome::New);
+                }
+            }
+            save_counts(tx, &counts)?;
+            Ok(outcomes)
+        })?;
+        self.sync()?;
+        debug!(receipts = receipts.len(), "receipts recorded");
+        Ok(outcomes)
+    }
+
     /// The receipts recorded about one package, in the order they were recorded, each read
     /// back and verified.
     ///

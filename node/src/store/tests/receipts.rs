@@ -160,3 +160,38 @@ fn an_update_for_another_recipient_is_refused() {
     }
     assert_eq!(fx.store.receipts(&package.id()).expect("lists"), []);
 }
+
+#[test]
+fn a_batch_of_receipts_is_recorded_once_each_with_one_sync() {
+    let fx = Fixture::new();
+    let package = fx.submit(1, None);
+    let first = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 5);
+    assert_eq!(
+        fx.store.record_receipt(&first, None).expect("records"),
+        RecordOutcome::New
+    );
+    let batch = [
+        first.clone(),
+        fx.receipt(&package, RECIPIENTS[1], StatusCode::Arrived, 6),
+        fx.receipt(&package, RECIPIENTS[0], StatusCode::Accepted, 7),
+    ];
+    let syncs = fx.store.sync_stats().syncs;
+    assert_eq!(
+        fx.store.record_receipts(&batch).expect("records"),
+        [
+            RecordOutcome::Duplicate,
+            RecordOutcome::New,
+            RecordOutcome::New
+        ]
+    );
+    assert_eq!(fx.store.sync_stats().syncs, syncs + 1);
+    assert_eq!(fx.store.receipts(&package.id()).expect("lists"), batch);
+    assert_eq!(fx.store.counts().expect("counts").receipts, 3);
+    // Again: nothing new, nothing counted twice.
+    assert_eq!(
+        fx.store.record_receipts(&batch).expect("records"),
+        [RecordOutcome::Duplicate; 3]
+    );
+    assert_eq!(fx.store.counts().expect("counts").receipts, 3);
+    assert_eq!(fx.store.record_receipts(&[]).expect("records"), []);
+}
