@@ -431,21 +431,14 @@ mod tests {
     use lienthong_protocol::envelope::{
         EnvelopeLimits, PackageFields, ReceiptFields, SignedPackage, SignedReceipt,
     };
-    use lienthong_protocol::{AgencyKey, MessageKind, OrganId, StatusCode};
+    use lienthong_protocol::{AgencyKey, MessageKind, StatusCode};
 
     use super::*;
+    use crate::store::tests::{organ, ts};
     use crate::store::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage};
 
     const SENDER: &str = "000.00.00.G22";
     const RECIPIENT: &str = "000.00.00.H53";
-
-    fn organ(text: &str) -> OrganId {
-        OrganId::parse(text).expect("valid agency id")
-    }
-
-    fn ts(n: u64) -> Timestamp {
-        Timestamp::from_millis(1_795_239_540_000 + n)
-    }
 
     /// Package `n` with `padding` bytes of content beyond its number.
     fn package(key: &AgencyKey, n: u64, padding: usize) -> SignedPackage {

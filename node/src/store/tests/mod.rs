@@ -84,11 +84,11 @@ impl Fixture {
     }
 }
 
-fn organ(text: &str) -> OrganId {
+pub(super) fn organ(text: &str) -> OrganId {
     OrganId::parse(text).expect("valid agency id")
 }
 
-fn ts(millis: u64) -> Timestamp {
+pub(super) fn ts(millis: u64) -> Timestamp {
     Timestamp::from_millis(1_795_239_540_000 + millis)
 }
 

@@ -3,6 +3,16 @@
 use super::*;
 use crate::store::{InputProblem, RecordOutcome, StoreError};
 
+/// The outbox entry of `package` for the first recipient.
+fn entry_of(fx: &Fixture, package: &SignedPackage) -> OutboxEntry {
+    fx.store
+        .outbox(&package.id())
+        .expect("reads")
+        .into_iter()
+        .find(|e| e.recipient == organ(RECIPIENTS[0]))
+        .expect("entry exists")
+}
+
 #[test]
 fn receipt_with_outbox_update_is_atomic_and_idempotent() {
     let fx = Fixture::new();
@@ -17,15 +27,7 @@ fn receipt_with_outbox_update_is_atomic_and_idempotent() {
             .expect("records"),
         RecordOutcome::New
     );
-    let entry_of = |fx: &Fixture| {
-        fx.store
-            .outbox(&package.id())
-            .expect("reads")
-            .into_iter()
-            .find(|e| e.recipient == organ(RECIPIENTS[0]))
-            .expect("entry exists")
-    };
-    assert_eq!(entry_of(&fx), delivered);
+    assert_eq!(entry_of(&fx, &package), delivered);
     let counts = fx.store.counts().expect("counts");
     assert_eq!((counts.receipts, counts.pending_outbox), (1, 1));
 
@@ -37,7 +39,7 @@ fn receipt_with_outbox_update_is_atomic_and_idempotent() {
             .expect("records"),
         RecordOutcome::Duplicate
     );
-    assert_eq!(entry_of(&fx), delivered);
+    assert_eq!(entry_of(&fx, &package), delivered);
     assert_eq!(fx.store.counts().expect("counts"), counts);
     assert_eq!(fx.store.receipts(&package.id()).expect("lists"), [receipt]);
 }
@@ -61,13 +63,7 @@ fn a_known_receipt_still_ends_a_delivery_made_pending_again_meanwhile() {
             .expect("records"),
         RecordOutcome::Duplicate
     );
-    let entry = fx
-        .store
-        .outbox(&package.id())
-        .expect("reads")
-        .into_iter()
-        .find(|e| e.recipient == organ(RECIPIENTS[0]))
-        .expect("entry exists");
+    let entry = entry_of(&fx, &package);
     assert_eq!(entry, delivered);
     assert_eq!(fx.store.counts().expect("counts").pending_outbox, 1);
     assert_eq!(
@@ -84,13 +80,7 @@ fn a_known_receipt_still_ends_a_delivery_made_pending_again_meanwhile() {
             .expect("records"),
         RecordOutcome::Duplicate
     );
-    let entry = fx
-        .store
-        .outbox(&package.id())
-        .expect("reads")
-        .into_iter()
-        .find(|e| e.recipient == organ(RECIPIENTS[0]))
-        .expect("entry exists");
+    let entry = entry_of(&fx, &package);
     assert_eq!(entry, delivered);
 }
 
