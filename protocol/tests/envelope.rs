@@ -226,6 +226,31 @@ fn rejects_receipt_body_signed_and_presented_as_a_package() {
 }
 
 #[test]
+fn a_stored_receipt_is_peeked_at_without_its_signature_and_garbage_is_refused() {
+    let receipt = small_receipt();
+    let wire = receipt.to_wire();
+    assert_eq!(
+        SignedReceipt::peek_stored(&wire, &limits()).expect("peeks"),
+        *receipt.fields()
+    );
+    // The statement is read whatever key and signature it carries: a scan decides what
+    // to verify.
+    let mut resigned = wire.to_vec();
+    resigned[10] ^= 1;
+    assert_eq!(
+        SignedReceipt::peek_stored(&resigned, &limits()).expect("peeks"),
+        *receipt.fields()
+    );
+    for len in 0..wire.len() {
+        assert!(
+            SignedReceipt::peek_stored(&wire[..len], &limits()).is_err(),
+            "receipt cut at {len} was peeked at"
+        );
+    }
+    assert!(SignedReceipt::peek_stored(&small_package().to_wire(), &limits()).is_err());
+}
+
+#[test]
 fn rejects_every_truncation_with_an_error() {
     let package = small_package().to_wire();
     for len in 0..package.len() {

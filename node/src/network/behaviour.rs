@@ -128,6 +128,11 @@ impl Behaviour {
     }
 }
 
+/// Heartbeats a received message stays cached, awaiting the node's verdict.
+const GOSSIP_HISTORY_HEARTBEATS: usize = 10;
+/// How long a message to forward may wait for its connection.
+const GOSSIP_FORWARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// gossipsub with signed messages, strict validation and validation by the node.
 ///
 /// - `Signed`: every message carries its author and a signature by the author's key, so no
@@ -136,6 +141,10 @@ impl Behaviour {
 ///   on it with `report_gossip`; a forged or stale roster stops at the first honest node.
 /// - Peer scoring stays off: a rejected message only stops there; the node blocks repeat
 ///   offenders itself.
+/// - A received message waits in the cache for the node's verdict ten heartbeats (about
+///   10 s, not gossipsub's 5): a node checking a province's burst on a busy machine must
+///   not lose what it has not yet judged. What is forwarded may wait 5 s (not 1 s) for a
+///   slow connection before it is dropped: a receipt is still news after a second.
 ///
 /// # Errors
 ///
@@ -150,6 +159,8 @@ pub(crate) fn gossipsub(
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
         .max_transmit_size(options.gossip_max_message_size)
+        .history_length(GOSSIP_HISTORY_HEARTBEATS)
+        .forward_queue_duration(GOSSIP_FORWARD_WAIT)
         .build()
         .map_err(|error| NetworkError::GossipSetup {
             reason: error.to_string(),

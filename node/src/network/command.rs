@@ -73,11 +73,10 @@ pub(crate) enum Command {
         data: Bytes,
         reply: Reply<Result<(), NetworkError>>,
     },
-    /// Sent by `report_gossip`; answered once gossipsub has forwarded or dropped the message.
+    /// Sent by `report_gossip` and `report_gossip_all`; answered once gossipsub has
+    /// forwarded or dropped every message reported.
     ReportGossip {
-        id: GossipMessageId,
-        source: PeerId,
-        acceptance: GossipAcceptance,
+        reports: Vec<(GossipMessageId, PeerId, GossipAcceptance)>,
         reply: Reply<()>,
     },
     /// Sent by `set_allowed`; answered once the list is in force and the connections of the
@@ -156,16 +155,9 @@ impl fmt::Debug for Command {
                 .field("topic", topic)
                 .field("data_len", &data.len())
                 .finish(),
-            Self::ReportGossip {
-                id,
-                source,
-                acceptance,
-                ..
-            } => f
+            Self::ReportGossip { reports, .. } => f
                 .debug_struct("ReportGossip")
-                .field("id", id)
-                .field("source", source)
-                .field("acceptance", acceptance)
+                .field("reports", reports)
                 .finish(),
             Self::SetAllowed { peers, .. } => f
                 .debug_struct("SetAllowed")

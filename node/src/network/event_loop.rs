@@ -323,13 +323,10 @@ impl EventLoop {
             Command::Publish { topic, data, reply } => {
                 let _ = reply.send(self.publish_gossip(topic, data));
             }
-            Command::ReportGossip {
-                id,
-                source,
-                acceptance,
-                reply,
-            } => {
-                self.report_gossip(&id, source, acceptance);
+            Command::ReportGossip { reports, reply } => {
+                for (id, source, acceptance) in reports {
+                    self.report_gossip(&id, source, acceptance);
+                }
                 let _ = reply.send(());
             }
             Command::SetAllowed { peers, reply } => {

@@ -7,7 +7,7 @@
 //! [`report_gossip`](super::NetworkHandle::report_gossip). Only `Accept` forwards it, so a
 //! forged or replayed roster stops at the first honest node.
 //!
-//! The report must come within gossipsub's cache lifetime (five heartbeats, about 5 s): after
+//! The report must come within gossipsub's cache lifetime (ten heartbeats, about 10 s): after
 //! that the message is gone, the report is only logged, and nothing is forwarded.
 
 use std::fmt;

@@ -356,7 +356,7 @@ impl NetworkHandle {
     /// drop it (`Reject` also holds it against `source`).
     ///
     /// A report for a message gossipsub no longer holds (reported already, or later than its
-    /// cache keeps messages, about 5 s) is logged and changes nothing.
+    /// cache keeps messages, about 10 s) is logged and changes nothing.
     ///
     /// # Errors
     ///
@@ -371,13 +371,26 @@ impl NetworkHandle {
         source: PeerId,
         acceptance: GossipAcceptance,
     ) -> Result<(), NetworkError> {
-        self.call(|reply| Command::ReportGossip {
-            id,
-            source,
-            acceptance,
-            reply,
-        })
-        .await
+        self.report_gossip_all(vec![(id, source, acceptance)]).await
+    }
+
+    /// Reports the node's verdicts on many received messages at once, as
+    /// [`report_gossip`](Self::report_gossip) does for one: one round trip to the event
+    /// loop for a whole burst.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Once queued, the reports take effect even if this future is dropped.
+    pub async fn report_gossip_all(
+        &self,
+        reports: Vec<(GossipMessageId, PeerId, GossipAcceptance)>,
+    ) -> Result<(), NetworkError> {
+        self.call(|reply| Command::ReportGossip { reports, reply })
+            .await
     }
 
     /// Sets the federation membership: `Some(peers)` refuses connections from and to every

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lienthong_protocol::envelope::SignedReceipt;
+use lienthong_protocol::envelope::{ReceiptFields, SignedReceipt};
 use lienthong_protocol::gossip::{MAX_GOSSIP_RECEIPTS, decode_receipt_batch, encode_receipt_batch};
 use lienthong_protocol::{OrganId, StatusCode};
 use tokio::sync::mpsc;
@@ -59,9 +59,9 @@ pub(crate) fn subscriptions(organ_id: &OrganId, national: bool) -> Vec<String> {
 }
 
 /// The topics a receipt goes to.
-fn topics_of(receipt: &SignedReceipt) -> Vec<String> {
-    let sender = province_topic(receipt.sender());
-    let recipient = province_topic(receipt.recipient());
+fn topics_of(receipt: &ReceiptFields) -> Vec<String> {
+    let sender = province_topic(&receipt.sender);
+    let recipient = province_topic(&receipt.recipient);
     if sender == recipient {
         vec![sender]
     } else {
@@ -90,8 +90,14 @@ pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
         tokio::time::sleep(LINGER).await;
         loop {
             let store = ctx.store.clone();
+            let me = ctx.organ_id.clone();
             let page = match tokio::task::spawn_blocking(move || {
-                store.receipts_since(cursor, |_| true, MAX_GOSSIP_RECEIPTS * 4, SCAN_LIMIT)
+                store.receipts_since(
+                    cursor,
+                    |r| r.issuer() == &me,
+                    MAX_GOSSIP_RECEIPTS * 4,
+                    SCAN_LIMIT,
+                )
             })
             .await
             {
@@ -105,10 +111,7 @@ pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
             cursor = page.next_cursor;
             let mut by_topic: BTreeMap<String, Vec<SignedReceipt>> = BTreeMap::new();
             for receipt in page.receipts {
-                if receipt.issuer() != &ctx.organ_id {
-                    continue;
-                }
-                for topic in topics_of(&receipt) {
+                for topic in topics_of(receipt.fields()) {
                     by_topic.entry(topic).or_default().push(receipt.clone());
                 }
             }
@@ -131,6 +134,12 @@ pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
     }
 }
 
+/// Messages taken off the queue for one check: what a burst has queued is checked
+/// together, what a monitoring node keeps of it recorded with one fsync, and the verdicts
+/// reported in one call, so a node keeps up with a province's bursts and reports within
+/// gossipsub's cache lifetime.
+const DRAIN: usize = 64;
+
 /// Checks and records gossiped receipt batches until `shutdown`, reporting each to
 /// gossipsub.
 pub(crate) async fn receive(
@@ -139,33 +148,79 @@ pub(crate) async fn receive(
     shutdown: CancellationToken,
 ) {
     loop {
-        let message = tokio::select! {
+        let first = tokio::select! {
             () = shutdown.cancelled() => return,
             message = messages.recv() => match message {
                 Some(message) => message,
                 None => return,
             },
         };
+        let mut queued = vec![first];
+        while queued.len() < DRAIN {
+            match messages.try_recv() {
+                Ok(message) => queued.push(message),
+                Err(_) => break,
+            }
+        }
         let worker = ctx.clone();
-        let author = message.author;
-        let data = message.data.clone();
-        let acceptance =
-            match tokio::task::spawn_blocking(move || take_batch(&worker, author, &data)).await {
-                Ok(acceptance) => acceptance,
-                Err(_) => GossipAcceptance::Ignore,
-            };
-        let _ = ctx
-            .network
-            .report_gossip(message.id, message.source, acceptance)
-            .await;
+        let checked: Vec<(Option<libp2p::PeerId>, bytes::Bytes)> =
+            queued.iter().map(|m| (m.author, m.data.clone())).collect();
+        let verdicts = tokio::task::spawn_blocking(move || take_batches(&worker, &checked))
+            .await
+            .unwrap_or_else(|_| vec![GossipAcceptance::Ignore; queued.len()]);
+        let reports = queued
+            .into_iter()
+            .zip(verdicts)
+            .map(|(message, acceptance)| (message.id, message.source, acceptance))
+            .collect();
+        let _ = ctx.network.report_gossip_all(reports).await;
     }
 }
 
-/// Verifies a batch and keeps what this node keeps; the verdict for gossipsub.
+/// Verifies each batch and keeps what this node keeps; the verdict on each for gossipsub.
+/// What a monitoring node keeps of all the valid batches is recorded in one transaction
+/// and one fsync; if that fails, none of them is vouched for.
+fn take_batches(
+    ctx: &NodeContext,
+    messages: &[(Option<libp2p::PeerId>, bytes::Bytes)],
+) -> Vec<GossipAcceptance> {
+    let mut verdicts = Vec::with_capacity(messages.len());
+    let mut watched = Vec::new();
+    for (author, data) in messages {
+        verdicts.push(take_batch(ctx, *author, data, &mut watched));
+    }
+    if watched.is_empty() {
+        return verdicts;
+    }
+    match ctx.store.record_receipts(&watched) {
+        Ok(outcomes) => {
+            let new = outcomes
+                .iter()
+                .filter(|o| **o == RecordOutcome::New)
+                .count();
+            ctx.metrics.receipts_observed.inc_by(new as u64);
+        }
+        Err(e) => {
+            // Not kept, so not vouched for: gossipsub does not pass the batches on from
+            // here, and catching up brings these receipts later.
+            warn!(error = %e, receipts = watched.len(), "gossiped receipts could not be stored");
+            for verdict in &mut verdicts {
+                if *verdict == GossipAcceptance::Accept {
+                    *verdict = GossipAcceptance::Ignore;
+                }
+            }
+        }
+    }
+    verdicts
+}
+
+/// Verifies one batch, applies the receipts about this agency's own packages, and adds
+/// to `watched` what a monitoring node keeps of the others; the verdict for gossipsub.
 fn take_batch(
     ctx: &NodeContext,
     author: Option<libp2p::PeerId>,
     data: &bytes::Bytes,
+    watched: &mut Vec<SignedReceipt>,
 ) -> GossipAcceptance {
     let refuse = |why: String| {
         ctx.metrics.gossip_refused.inc();
@@ -196,13 +251,12 @@ fn take_batch(
         }
     }
     // Receipts about this agency's packages go one by one through `apply` (they move the
-    // outbox); what a monitoring node keeps of the others is recorded in one transaction
-    // and one fsync for the whole batch (their issuers were checked above).
-    let mut watched = Vec::new();
-    for receipt in &receipts {
-        if is_mine(ctx, receipt) {
-            match keep(ctx, receipt) {
-                Ok(Some(RecordOutcome::New)) => {
+    // outbox); the others a monitoring node keeps are recorded with the rest of the drain
+    // (their issuers were checked above).
+    for receipt in receipts {
+        if is_mine(ctx, &receipt) {
+            match super::apply(ctx, &receipt) {
+                Ok(RecordOutcome::New) => {
                     ctx.metrics.receipts_observed.inc();
                 }
                 Ok(_) => {}
@@ -211,22 +265,7 @@ fn take_batch(
                 }
             }
         } else if ctx.config.receipts.monitor && receipt.issuer() != &ctx.organ_id {
-            watched.push(receipt.clone());
-        }
-    }
-    match ctx.store.record_receipts(&watched) {
-        Ok(outcomes) => {
-            let new = outcomes
-                .iter()
-                .filter(|o| **o == RecordOutcome::New)
-                .count();
-            ctx.metrics.receipts_observed.inc_by(new as u64);
-        }
-        Err(e) => {
-            // Not kept, so not vouched for: gossipsub does not pass the batch on from here,
-            // and catching up brings these receipts later.
-            warn!(error = %e, receipts = watched.len(), "gossiped receipts could not be stored");
-            return GossipAcceptance::Ignore;
+            watched.push(receipt);
         }
     }
     GossipAcceptance::Accept
@@ -242,37 +281,59 @@ fn is_mine(ctx: &NodeContext, receipt: &SignedReceipt) -> bool {
     }
 }
 
-/// Records a receipt from gossip or a catch-up if this node keeps it: one about this
-/// agency's packages always (through [`super::apply`], which checks it against the roster
-/// and the outbox), any other only on a monitoring node, once its issuer and key check
-/// against the roster. `None`: not kept here.
+/// Records what this node keeps of receipts from a catch-up: those about this agency's
+/// packages always (one by one through [`super::apply`], which checks each against the
+/// roster and the outbox), any other only on a monitoring node once its issuer and key
+/// check against the roster, all of those in one transaction and one fsync. Returns how
+/// many were new here.
 ///
 /// # Errors
-/// Why a receipt this node would keep was refused.
-pub(crate) fn keep(
+/// The store's, when the monitored receipts cannot be recorded.
+pub(crate) fn keep_all(
     ctx: &NodeContext,
-    receipt: &SignedReceipt,
-) -> Result<Option<RecordOutcome>, String> {
-    if is_mine(ctx, receipt) {
-        return super::apply(ctx, receipt)
-            .map(Some)
-            .map_err(|r| r.to_string());
+    receipts: &[SignedReceipt],
+) -> Result<u64, crate::store::StoreError> {
+    let mut new = 0u64;
+    let mut watched = Vec::new();
+    let roster = ctx.roster();
+    let now = clock::now();
+    for receipt in receipts {
+        if receipt.issuer() == &ctx.organ_id {
+            continue;
+        }
+        if is_mine(ctx, receipt) {
+            match super::apply(ctx, receipt) {
+                Ok(RecordOutcome::New) => new += 1,
+                Ok(_) => {}
+                Err(problem) => {
+                    debug!(receipt = %receipt.id(), %problem, "receipt not taken");
+                }
+            }
+        } else if ctx.config.receipts.monitor {
+            let checked = match &roster {
+                Some(roster) => check_issuer(roster, receipt, now),
+                None => Err("no roster".to_owned()),
+            };
+            match checked {
+                Ok(()) => watched.push(receipt.clone()),
+                Err(problem) => {
+                    debug!(receipt = %receipt.id(), %problem, "receipt not taken");
+                }
+            }
+        }
     }
-    if !ctx.config.receipts.monitor || receipt.issuer() == &ctx.organ_id {
-        return Ok(None);
-    }
-    let roster = ctx.roster().ok_or("no roster")?;
-    check_issuer(&roster, receipt, clock::now())?;
-    ctx.store
-        .record_receipt(receipt, None)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    let outcomes = ctx.store.record_receipts(&watched)?;
+    new += outcomes
+        .iter()
+        .filter(|o| **o == RecordOutcome::New)
+        .count() as u64;
+    Ok(new)
 }
 
 /// Whether `requester` could have seen `receipt` by gossip: it is a party, or the receipt
 /// went to the topic of its province. What catching up gives a peer.
-pub(crate) fn visible_to(receipt: &SignedReceipt, requester: &OrganId) -> bool {
-    if receipt.sender() == requester || receipt.recipient() == requester {
+pub(crate) fn visible_to(receipt: &ReceiptFields, requester: &OrganId) -> bool {
+    if &receipt.sender == requester || &receipt.recipient == requester {
         return true;
     }
     let theirs = province_topic(requester);

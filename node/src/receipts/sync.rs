@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt as _;
+
 use libp2p::PeerId;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::wire::{MAX_RECEIPT_BATCH, RejectReason, Request, Response};
@@ -21,13 +23,14 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::network::NetworkEvent;
-use crate::store::RecordOutcome;
 
 /// Log entries the answering side reads for one request, whatever it returns: bounds the
 /// work a request can cause.
 const SCAN_LIMIT: usize = 4096;
 /// Requests per catch-up with one peer: bounds one catch-up whatever the peer says.
 const MAX_ROUNDS: usize = 256;
+/// Members a monitoring node catches up with at once in its periodic sweep.
+const SWEEP_CONCURRENCY: usize = 4;
 
 /// Answers [`Request::ReceiptsSince`] from `peer`.
 pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -> Response {
@@ -43,9 +46,9 @@ pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -
     let agency = member.record.organ_id.clone();
     let limit = usize::try_from(limit.min(MAX_RECEIPT_BATCH)).unwrap_or(1);
     let me = ctx.organ_id.clone();
-    let wanted = |receipt: &lienthong_protocol::envelope::SignedReceipt| {
-        receipt.sender() == &agency
-            || receipt.recipient() == &agency
+    let wanted = |receipt: &lienthong_protocol::envelope::ReceiptFields| {
+        receipt.sender == agency
+            || receipt.recipient == agency
             || (receipt.issuer() == &me && super::gossip::visible_to(receipt, &agency))
     };
     match ctx.store.receipts_since(cursor, wanted, limit, SCAN_LIMIT) {
@@ -77,16 +80,26 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
     let mut events = ctx.network.subscribe();
     let mut tick = tokio::time::interval(ctx.config.receipts.sync_interval);
     tick.tick().await;
+    let mut sweep: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         let peers: Vec<PeerId> = tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {
                 if ctx.config.receipts.monitor {
                     // A monitoring office catches up with every member of its province,
-                    // connected or not: gossip it missed has no other way back.
-                    for agency in province_members(&ctx) {
+                    // connected or not: gossip it missed has no other way back. A few at a
+                    // time, and one sweep at a time: a province of a hundred members asked
+                    // all at once is a burst of dials and log scans for every one of them.
+                    if sweep.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
                         let ctx = ctx.clone();
-                        tokio::spawn(async move { catch_up(&ctx, &agency).await });
+                        sweep = Some(tokio::spawn(async move {
+                            futures::stream::iter(province_members(&ctx))
+                                .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
+                                    let ctx = ctx.clone();
+                                    async move { catch_up(&ctx, &agency).await }
+                                })
+                                .await;
+                        }));
                     }
                     continue;
                 }
@@ -181,19 +194,7 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
         let worker = ctx.clone();
         let from = agency.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            let mut new = 0u64;
-            for receipt in &receipts {
-                if receipt.issuer() == &worker.organ_id {
-                    continue;
-                }
-                match super::gossip::keep(&worker, receipt) {
-                    Ok(Some(RecordOutcome::New)) => new += 1,
-                    Ok(_) => {}
-                    Err(problem) => {
-                        debug!(receipt = %receipt.id(), %problem, "receipt from catch-up not taken");
-                    }
-                }
-            }
+            let new = super::gossip::keep_all(&worker, &receipts)?;
             // Every member is asked every interval; most answers move nothing, and a
             // durable write for each would cost an fsync per peer per interval.
             if next_cursor == cursor {

@@ -7,12 +7,12 @@
 //! position `n` has seen everything below it.
 
 use lienthong_protocol::OrganId;
-use lienthong_protocol::envelope::{EnvelopeLimits, ReceiptId, SignedReceipt};
+use lienthong_protocol::envelope::{EnvelopeLimits, ReceiptFields, ReceiptId, SignedReceipt};
 
 use super::encoding::{self, corrupt};
 use super::error::{Corruption, StoreError};
 use super::keys::{self, Tree};
-use super::receipts::{receipt_at, receipt_key};
+use super::receipts::{receipt_at, receipt_key, statement_at, verify_stored};
 use super::{Store, mailbox::addressee};
 
 /// One page of the log for one agency.
@@ -36,7 +36,7 @@ impl Store {
     pub fn receipts_since(
         &self,
         cursor: u64,
-        wanted: impl Fn(&SignedReceipt) -> bool,
+        wanted: impl Fn(&ReceiptFields) -> bool,
         limit: usize,
         scan_limit: usize,
     ) -> Result<ReceiptPage, StoreError> {
@@ -55,11 +55,13 @@ impl Store {
             }
             let position = read_position(&key)?;
             let receipt_key = receipt_key(Tree::ReceiptLog, &key, &value)?;
-            let receipt = receipt_at(self.db(), &receipt_key, &limits)?
+            // What the scan passes over is not verified: only what it returns is.
+            let (fields, wire) = statement_at(self.db(), &receipt_key, &limits)?
                 .ok_or_else(|| super::outgoing::dangling(Tree::ReceiptLog, &key, "receipt"))?;
             page.next_cursor = position;
-            if wanted(&receipt) {
-                page.receipts.push(receipt);
+            if wanted(&fields) {
+                page.receipts
+                    .push(verify_stored(&receipt_key, wire, &limits)?);
             }
         }
         Ok(page)

@@ -2,7 +2,8 @@
 
 use tracing::debug;
 
-use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, SignedReceipt};
+use bytes::Bytes;
+use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, ReceiptFields, SignedReceipt};
 
 use super::encoding::{self, corrupt};
 use super::engine::{Db, Tx, TxError, Value};
@@ -176,13 +177,40 @@ pub(super) fn receipt_at(
         .transpose()
 }
 
+/// The statement of the receipt at `key` without its signature checked, and the
+/// receipt's wire form: what a scan filters on before verifying, with
+/// [`verify_stored`], only the receipts it keeps.
+pub(super) fn statement_at(
+    db: &Db,
+    key: &[u8],
+    limits: &EnvelopeLimits,
+) -> Result<Option<(ReceiptFields, Bytes)>, StoreError> {
+    let Some(value) = db.get(Tree::Receipts, key)? else {
+        return Ok(None);
+    };
+    encoding::check_blob(&value).map_err(|problem| corrupt(Tree::Receipts, key, problem))?;
+    let wire = value.into_bytes_from(1);
+    let fields = SignedReceipt::peek_stored(&wire, limits)
+        .map_err(|source| corrupt(Tree::Receipts, key, Corruption::Envelope { source }))?;
+    Ok(Some((fields, wire)))
+}
+
 fn read_receipt(
     key: &[u8],
     value: Value,
     limits: &EnvelopeLimits,
 ) -> Result<SignedReceipt, StoreError> {
     encoding::check_blob(&value).map_err(|problem| corrupt(Tree::Receipts, key, problem))?;
-    SignedReceipt::from_wire(value.into_bytes_from(1), limits)
+    verify_stored(key, value.into_bytes_from(1), limits)
+}
+
+/// Reads the stored receipt `wire` (from `key`), its signature checked.
+pub(super) fn verify_stored(
+    key: &[u8],
+    wire: Bytes,
+    limits: &EnvelopeLimits,
+) -> Result<SignedReceipt, StoreError> {
+    SignedReceipt::from_wire(wire, limits)
         .map_err(|source| corrupt(Tree::Receipts, key, Corruption::Envelope { source }))
 }
 

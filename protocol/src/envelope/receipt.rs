@@ -103,6 +103,31 @@ impl SignedReceipt {
         Self::parse_unverified(wire, limits)?.verify_one(limits)
     }
 
+    /// The statement of a receipt read back from one's own store, without checking its
+    /// signature: for choosing which of many stored receipts to read with
+    /// [`from_wire`](Self::from_wire), so that a scan of a long receipt log verifies only
+    /// what it returns. Never act on what it gives for a receipt from the wire.
+    ///
+    /// # Errors
+    /// An [`EnvelopeError`] naming the first check that failed, as `from_wire` would,
+    /// except a bad signature.
+    pub fn peek_stored(
+        wire: &[u8],
+        limits: &EnvelopeLimits,
+    ) -> Result<ReceiptFields, EnvelopeError> {
+        // The signer key is not read either: decompressing it costs as much as the rest.
+        let prefix = Prefix::read(wire, EnvelopeKind::Receipt)?;
+        let body_end = PREFIX_LEN.saturating_add(prefix.signed_len);
+        let body = wire
+            .get(PREFIX_LEN..body_end)
+            .ok_or(EnvelopeError::Truncated {
+                section: Section::ReceiptWire,
+                offset: wire.len(),
+                field: Field::SignedBytes,
+            })?;
+        decode_body(body, limits)
+    }
+
     /// The checks of [`from_wire`](Self::from_wire) that come before the signature: the
     /// prefix, the sizes and the signer key. Batch reading
     /// ([`receipts_from_wire`](super::receipts_from_wire)) runs these on every receipt, then

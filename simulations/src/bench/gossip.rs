@@ -3,14 +3,13 @@
 //! monitoring node (`receipts.monitor = true`) so that each keeps every receipt of the
 //! province. 100 documents, each to 10 recipients, make 1,000 receipts 01, which the
 //! recipients' nodes sign on arrival and gossip; the figure is the time from the first
-//! submission until every node holds all 1,000.
+//! submission until every node holds all 1,000, beside the time until the last copy
+//! arrived (and its receipt was signed). What gossip misses, a monitoring node's periodic
+//! catch-up (every 30 s in simulations) brings.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use lienthong_protocol::StatusCode;
-use lienthong_protocol::envelope::ReceiptId;
 
 use super::Figure;
 use crate::sim::agency::Agency as _;
@@ -27,6 +26,8 @@ const DOCUMENTS: usize = 100;
 const RECIPIENTS: usize = 10;
 /// How long the receipts may take before the run gives up.
 const DEADLINE: Duration = Duration::from_secs(300);
+/// How often the run says how far the receipts have spread.
+const PROGRESS: Duration = Duration::from_secs(10);
 
 /// One province (level-1 code H11) of [`AGENCIES`] agencies on one network, nothing sent
 /// by itself. Listed rather than generated: a generated province holds at most 99.
@@ -100,6 +101,7 @@ pub(super) fn thousand_receipts(receipt_verify: &Figure) -> anyhow::Result<Vec<F
     let _runtime = runtime.enter();
     let mut world = World::build(&plan, dir.path(), &settings)?;
     runtime.block_on(world.start(&all))?;
+    eprintln!("gossip: {AGENCIES} nodes started");
     // Let the province's gossip mesh form before the clock starts, as in service.
     runtime.block_on(tokio::time::sleep(Duration::from_secs(3)));
 
@@ -111,46 +113,60 @@ pub(super) fn thousand_receipts(receipt_verify: &Figure) -> anyhow::Result<Vec<F
                 .await?
                 .map_err(|e| anyhow::anyhow!("submitting a document: {e}"))?;
         }
-        let expected = DOCUMENTS * RECIPIENTS;
-        let mut seen: Vec<(u64, HashSet<ReceiptId>)> =
-            agencies.iter().map(|_| (0, HashSet::new())).collect();
+        eprintln!(
+            "gossip: {DOCUMENTS} documents submitted in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        let expected = (DOCUMENTS * RECIPIENTS) as u64;
+        let stores: Vec<_> = agencies
+            .iter()
+            .map(|&i| world.node(i).map(|node| node.store.clone()))
+            .collect::<Option<_>>()
+            .context("a node stopped")?;
+        let mut progress = Instant::now();
+        let mut all_signed: Option<f64> = None;
         loop {
-            let mut complete = 0;
-            for (k, &i) in agencies.iter().enumerate() {
-                let node = world.node(i).context("a node stopped")?;
-                let (cursor, ids) = &mut seen[k];
-                loop {
-                    let page = node.store.receipts_since(
-                        *cursor,
-                        |r| r.code() == StatusCode::Arrived,
-                        10_000,
-                        10_000,
-                    )?;
-                    ids.extend(page.receipts.iter().map(|r| r.id()));
-                    *cursor = page.next_cursor;
-                    if !page.more {
-                        break;
-                    }
-                }
-                if ids.len() >= expected {
-                    complete += 1;
-                }
+            // Every receipt of the run is a receipt 01, so a node's receipt count is how
+            // many of them it holds. Read off the runtime: the nodes share it.
+            let stores = stores.clone();
+            let counts: Vec<_> = tokio::task::spawn_blocking(move || {
+                stores
+                    .iter()
+                    .map(|store| store.counts())
+                    .collect::<Result<_, _>>()
+            })
+            .await??;
+            let held: Vec<u64> = counts.iter().map(|c| c.receipts).collect();
+            let complete = held.iter().filter(|&&n| n >= expected).count();
+            let least = held.iter().copied().min().unwrap_or(0);
+            // Nothing is acknowledged in the run: every received copy is still unacked.
+            let delivered: u64 = counts.iter().map(|c| c.inbox_unacked).sum();
+            if delivered >= expected && all_signed.is_none() {
+                all_signed = Some(start.elapsed().as_secs_f64());
             }
             if complete == agencies.len() {
-                return anyhow::Ok(start.elapsed().as_secs_f64());
+                let held = start.elapsed().as_secs_f64();
+                return anyhow::Ok((all_signed.unwrap_or(held), held));
+            }
+            if progress.elapsed() >= PROGRESS {
+                progress = Instant::now();
+                eprintln!(
+                    "gossip: {:.0} s, {delivered} of {expected} copies delivered, {complete} of {} nodes hold all {expected} receipts, the fewest {least}",
+                    start.elapsed().as_secs_f64(),
+                    agencies.len()
+                );
             }
             if start.elapsed() > DEADLINE {
-                let least = seen.iter().map(|(_, ids)| ids.len()).min().unwrap_or(0);
                 anyhow::bail!(
                     "after {DEADLINE:?}, {complete} of {} nodes had all {expected} receipts (the fewest: {least})",
                     agencies.len()
                 );
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
     runtime.block_on(world.shutdown());
-    let secs = outcome?;
+    let (signed, held) = outcome?;
     let verified = Figure::new(
         "verify_1000_receipts_one_core_s",
         1000.0 / receipt_verify.value.max(f64::MIN_POSITIVE),
@@ -159,9 +175,10 @@ pub(super) fn thousand_receipts(receipt_verify: &Figure) -> anyhow::Result<Vec<F
     );
     Ok(vec![
         verified.clone(),
+        Figure::new("gossip_1000_receipts_signed_s", signed, "s", None),
         Figure::new(
             "gossip_1000_receipts_100_nodes_s",
-            secs,
+            held,
             "s",
             Some(&verified),
         ),
