@@ -250,24 +250,10 @@ fn take_batch(
             return refuse(format!("receipt {i} is {problem}"));
         }
     }
-    // Receipts about this agency's packages go one by one through `apply` (they move the
-    // outbox); the others a monitoring node keeps are recorded with the rest of the drain
-    // (their issuers were checked above).
-    for receipt in receipts {
-        if is_mine(ctx, &receipt) {
-            match super::apply(ctx, &receipt) {
-                Ok(RecordOutcome::New) => {
-                    ctx.metrics.receipts_observed.inc();
-                }
-                Ok(_) => {}
-                Err(problem) => {
-                    debug!(receipt = %receipt.id(), %problem, "gossiped receipt not kept");
-                }
-            }
-        } else if ctx.config.receipts.monitor && receipt.issuer() != &ctx.organ_id {
-            watched.push(receipt);
-        }
-    }
+    // Issuers checked: what concerns this agency is applied now, and what a monitoring
+    // node keeps of the rest is recorded with the rest of the drain.
+    let new = sort_out(ctx, &receipts, true, watched);
+    ctx.metrics.receipts_observed.inc_by(new);
     GossipAcceptance::Accept
 }
 
@@ -293,41 +279,54 @@ pub(crate) fn keep_all(
     ctx: &NodeContext,
     receipts: &[SignedReceipt],
 ) -> Result<u64, crate::store::StoreError> {
-    let mut new = 0u64;
     let mut watched = Vec::new();
-    let roster = ctx.roster();
+    let new = sort_out(ctx, receipts, false, &mut watched);
+    let outcomes = ctx.store.record_receipts(&watched)?;
+    Ok(new
+        + outcomes
+            .iter()
+            .filter(|o| **o == RecordOutcome::New)
+            .count() as u64)
+}
+
+/// Applies the receipts about this agency's packages one by one through [`super::apply`]
+/// (they move the outbox), and adds to `watched` those of the others a monitoring node
+/// keeps, for the caller to record together: their issuers checked against the roster
+/// here unless `issuers_checked`. Returns how many were applied as new.
+fn sort_out(
+    ctx: &NodeContext,
+    receipts: &[SignedReceipt],
+    issuers_checked: bool,
+    watched: &mut Vec<SignedReceipt>,
+) -> u64 {
+    let mut new = 0u64;
+    let roster = if issuers_checked { None } else { ctx.roster() };
     let now = clock::now();
     for receipt in receipts {
         if receipt.issuer() == &ctx.organ_id {
             continue;
         }
-        if is_mine(ctx, receipt) {
-            match super::apply(ctx, receipt) {
-                Ok(RecordOutcome::New) => new += 1,
-                Ok(_) => {}
-                Err(problem) => {
-                    debug!(receipt = %receipt.id(), %problem, "receipt not taken");
-                }
-            }
-        } else if ctx.config.receipts.monitor {
-            let checked = match &roster {
-                Some(roster) => check_issuer(roster, receipt, now),
-                None => Err("no roster".to_owned()),
-            };
-            match checked {
-                Ok(()) => watched.push(receipt.clone()),
-                Err(problem) => {
-                    debug!(receipt = %receipt.id(), %problem, "receipt not taken");
-                }
-            }
+        let kept = if is_mine(ctx, receipt) {
+            super::apply(ctx, receipt)
+                .map(|outcome| new += u64::from(outcome == RecordOutcome::New))
+                .map_err(|r| r.to_string())
+        } else if !ctx.config.receipts.monitor {
+            Ok(())
+        } else if issuers_checked {
+            watched.push(receipt.clone());
+            Ok(())
+        } else {
+            roster
+                .as_ref()
+                .ok_or_else(|| "no roster".to_owned())
+                .and_then(|roster| check_issuer(roster, receipt, now))
+                .map(|()| watched.push(receipt.clone()))
+        };
+        if let Err(problem) = kept {
+            debug!(receipt = %receipt.id(), %problem, "receipt not kept");
         }
     }
-    let outcomes = ctx.store.record_receipts(&watched)?;
-    new += outcomes
-        .iter()
-        .filter(|o| **o == RecordOutcome::New)
-        .count() as u64;
-    Ok(new)
+    new
 }
 
 /// Whether `requester` could have seen `receipt` by gossip: it is a party, or the receipt
