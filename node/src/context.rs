@@ -1,7 +1,7 @@
 //! What every part of a running node shares: who it is, its settings, its store, its
 //! network handle and the current roster.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use lienthong_protocol::OrganId;
@@ -51,6 +51,10 @@ pub struct NodeContext {
     pub delivery: mpsc::Sender<DeliveryCommand>,
     /// Deliveries being attempted now, for the status API's `sending`.
     pub sending: Mutex<HashSet<DeliveryKey>>,
+    /// Recipients the delivery engine found unreachable, with the problem its last attempt
+    /// met: their other deliveries wait for the next attempt without one of their own, so
+    /// their stored entries do not say why; the status API and stuck list take it from here.
+    pub(crate) unreachable: Mutex<HashMap<OrganId, String>>,
     /// Opens packages sealed to this agency.
     pub opening: Opening,
     /// On a relay node: who it serves, and its forwarding task's wake-up.
@@ -72,6 +76,21 @@ impl NodeContext {
     /// Whether a delivery is being attempted now.
     pub fn is_sending(&self, key: &DeliveryKey) -> bool {
         self.sending.lock().is_ok_and(|s| s.contains(key))
+    }
+
+    /// Notes (`Some`) or clears (`None`) why `recipient` cannot be reached.
+    pub(crate) fn set_unreachable(&self, recipient: &OrganId, problem: Option<String>) {
+        if let Ok(mut unreachable) = self.unreachable.lock() {
+            match problem {
+                Some(problem) => unreachable.insert(recipient.clone(), problem),
+                None => unreachable.remove(recipient),
+            };
+        }
+    }
+
+    /// Why `recipient` cannot be reached now, if the delivery engine found it so.
+    pub(crate) fn unreachable_problem(&self, recipient: &OrganId) -> Option<String> {
+        self.unreachable.lock().ok()?.get(recipient).cloned()
     }
 }
 

@@ -204,6 +204,7 @@ impl Node {
             lookups: Default::default(),
             delivery: delivery_tx,
             sending: Mutex::new(Default::default()),
+            unreachable: Mutex::new(Default::default()),
             opening,
             relay: relay_server,
             max_frame_size,

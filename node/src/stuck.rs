@@ -71,6 +71,22 @@ pub fn list(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
     Ok(stuck)
 }
 
+/// [`list`], with what the delivery engine knows of each unreachable recipient: its
+/// deliveries that wait for the next attempt to it (see the scheduler's "One probe per
+/// unreachable recipient") carry no error of their own.
+///
+/// # Errors
+/// A store error.
+pub(crate) fn list_explained(ctx: &NodeContext, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
+    let mut stuck = list(&ctx.store, now)?;
+    for entry in &mut stuck {
+        if entry.detail.is_none() && matches!(entry.reason, StuckReason::RecipientUnreachable) {
+            entry.detail = ctx.unreachable_problem(&entry.recipient);
+        }
+    }
+    Ok(stuck)
+}
+
 fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
     let meta = store.outgoing(&entry.package_id)?;
     let (reason, relay) = match entry.state {

@@ -547,6 +547,89 @@ fn a_roster_signed_by_another_authority_is_ignored_by_a_running_node() -> anyhow
     Ok(())
 }
 
+/// The sender's `delivery_retries` counter: failed attempts recorded.
+fn delivery_retries(node: &ProcessNode) -> anyhow::Result<u64> {
+    let (_, body) = node.get("/metrics")?;
+    let text = String::from_utf8(body)?;
+    text.lines()
+        .find(|l| l.contains("delivery_retries") && !l.starts_with('#'))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .context("no delivery_retries in /metrics")
+}
+
+#[test]
+fn a_burst_to_an_offline_unit_waits_behind_one_attempt_and_goes_when_it_connects()
+-> anyhow::Result<()> {
+    let federation = Federation::new("đơn vị mất kết nối")?;
+    let sender_dir = federation.init("000.00.00.G22", "Văn phòng Chính phủ")?;
+    let offline_dir = federation.init("000.00.00.H41", "UBND tỉnh Nghệ An")?;
+    // The next attempt after a failure comes 5 to 10 minutes later: within this test,
+    // only the recipient connecting can send what waits.
+    for key in ["retry_initial", "retry_max"] {
+        lienthong_tests::configure(&sender_dir, key, "\"600s\"")?;
+    }
+    federation.admit(&offline_dir)?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.wait_roster(&[&sender])?;
+
+    let template = String::from_utf8(sample("edoc_new.edxml"))?
+        .replace("000.00.00.A80", "000.00.00.G22")
+        .replace("28.22.H17", "000.00.00.H41");
+    let document = |n: usize| {
+        template
+            .replace("7816/VPCP", &format!("{n}/VPCP"))
+            .into_bytes()
+    };
+    let status = |package: &str| -> Option<Value> {
+        let status = sender
+            .get_json(&format!("/api/v1/packages/{package}/status"))
+            .ok()?;
+        Some(status["recipients"][0].clone())
+    };
+    // The first package finds the unit unreachable.
+    let first = sender.submit(&document(0))?;
+    wait_for("the first attempt to fail", DELIVERY, || {
+        let r = status(&first)?;
+        (r["attempts"].as_u64()? == 1).then_some(())
+    })?;
+    let retries = delivery_retries(&sender)?;
+
+    // A burst to it: no package is tried on its own, and each says why it waits.
+    let burst = (1..=20)
+        .map(|n| sender.submit(&document(n)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for package in &burst {
+        let r = wait_for(
+            "the recipient's problem on a waiting package",
+            DELIVERY,
+            || {
+                let r = status(package)?;
+                r["last_error"]
+                    .as_str()?
+                    .contains("000.00.00.H41")
+                    .then_some(r)
+            },
+        )?;
+        assert_eq!(r["attempts"], 0, "{package} waited: {r}");
+        assert_eq!(r["state"], "queued", "{package}: {r}");
+    }
+    assert_eq!(
+        delivery_retries(&sender)?,
+        retries,
+        "no attempt was made for the burst"
+    );
+
+    // The unit comes back: everything goes at once, not at the next retry.
+    let recipient = ProcessNode::start(&offline_dir)?;
+    for package in std::iter::once(&first).chain(&burst) {
+        sender.wait_state(package, "000.00.00.H41", "delivered", DELIVERY)?;
+    }
+    assert_eq!(received(&recipient, &burst[19]).len(), 1);
+    Ok(())
+}
+
 #[test]
 fn a_recipient_without_receipt_01_after_the_deadline_is_stuck() -> anyhow::Result<()> {
     let federation = Federation::new("quá hạn")?;

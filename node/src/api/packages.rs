@@ -221,12 +221,20 @@ pub(super) fn package_status(
                     }),
                 _ => None,
             };
+            // A delivery waiting for the next attempt to its unreachable recipient has
+            // no error of its own; the engine knows the recipient's.
+            let last_error = match entry.state {
+                DeliveryState::Queued | DeliveryState::Sending => ctx
+                    .unreachable_problem(&entry.recipient)
+                    .or(entry.last_error),
+                _ => entry.last_error,
+            };
             RecipientStatus {
                 held,
                 organ_id: entry.recipient,
                 state,
                 attempts: entry.attempts,
-                last_error: entry.last_error,
+                last_error,
                 deadline: entry.deadline,
                 delivered_at: entry.delivered_at,
                 receipts: timeline,

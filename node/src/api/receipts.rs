@@ -29,8 +29,8 @@ pub(crate) struct StuckView {
 }
 
 pub(super) async fn stuck(State(state): State<ApiState>) -> Result<Json<Vec<StuckView>>, ApiError> {
-    let store = state.ctx.store.clone();
-    let list = tokio::task::spawn_blocking(move || stuck::list(&store, clock::now()))
+    let ctx = state.ctx.clone();
+    let list = tokio::task::spawn_blocking(move || stuck::list_explained(&ctx, clock::now()))
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(|e| ApiError::unavailable(e.to_string()))?;

@@ -42,6 +42,18 @@ enum Outcome {
     Done,
     /// Try again at this time.
     Retry(Timestamp),
+    /// Neither the recipient nor any relay of its could be reached (the problem says
+    /// why): try again at this time, and let its other deliveries wait for that try (see
+    /// the scheduler's "One probe per unreachable recipient").
+    Unreachable(Timestamp, String),
+}
+
+/// An attempt's outcome, and whether a way to the recipient worked: its node answered
+/// (whatever it said), or a relay of its took the package to hold.
+#[derive(Debug)]
+struct Attempted {
+    outcome: Outcome,
+    reached: bool,
 }
 
 /// The engine; see the module docs.
@@ -62,7 +74,7 @@ impl DeliveryEngine {
     ) {
         let mut scheduler = Scheduler::new();
         let mut events = ctx.network.subscribe();
-        let (done_tx, mut done_rx) = mpsc::channel::<(DeliveryKey, Outcome)>(1024);
+        let (done_tx, mut done_rx) = mpsc::channel::<(DeliveryKey, Attempted)>(1024);
         let concurrency = ctx.config.delivery.concurrency;
         let mut rescan = tokio::time::interval(RESCAN_INTERVAL);
         let mut known: std::collections::HashSet<DeliveryKey> = std::collections::HashSet::new();
@@ -77,17 +89,43 @@ impl DeliveryEngine {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some((key, outcome)) = done_rx.recv() => {
+                Some((key, attempted)) = done_rx.recv() => {
                     scheduler.finished(&key);
                     if let Ok(mut sending) = ctx.sending.lock() {
                         sending.remove(&key);
                     }
-                    match outcome {
+                    let recipient = key.1.clone();
+                    // An attempt that tells nothing of the recipient (its entry was gone, the
+                    // store failed, a relay was busy) hands the wait on to the next probe.
+                    let undecided = !attempted.reached && scheduler.is_unreachable(&recipient);
+                    match attempted.outcome {
                         Outcome::Done => {
                             scheduler.remove(&key);
                             known.remove(&key);
+                            if undecided {
+                                scheduler.unreachable(&recipient, clock::now());
+                            }
                         }
-                        Outcome::Retry(at) => scheduler.schedule(key, at),
+                        Outcome::Retry(at) => {
+                            scheduler.schedule(key, at);
+                            if undecided {
+                                scheduler.unreachable(&recipient, at);
+                            }
+                        }
+                        Outcome::Unreachable(at, problem) => {
+                            scheduler.schedule(key, at);
+                            scheduler.unreachable(&recipient, at);
+                            ctx.set_unreachable(&recipient, Some(problem));
+                        }
+                    }
+                    if attempted.reached {
+                        let moved = scheduler.reachable(&recipient, clock::now());
+                        if moved > 0 {
+                            debug!(recipient = %recipient, moved, "recipient answered; deliveries that waited for it go now");
+                        }
+                    }
+                    if !scheduler.is_unreachable(&recipient) {
+                        ctx.set_unreachable(&recipient, None);
                     }
                 }
                 Some(command) = commands.recv() => match command {
@@ -104,6 +142,7 @@ impl DeliveryEngine {
                     if let Ok(NetworkEvent::PeerConnected(peer)) = event
                         && let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer, clock::now()).map(|m| m.record.organ_id.clone())) {
                             let moved = scheduler.wake(&member, clock::now());
+                            ctx.set_unreachable(&member, None);
                             if moved > 0 {
                                 debug!(recipient = %member, moved, "recipient reachable again; retrying now");
                             }
@@ -139,8 +178,9 @@ impl DeliveryEngine {
                 let done = done_tx.clone();
                 tokio::spawn(
                     async move {
-                        let outcome = attempt(&ctx, &key).await;
-                        let _ = done.send((key, outcome)).await;
+                        let mut reached = false;
+                        let outcome = attempt(&ctx, &key, &mut reached).await;
+                        let _ = done.send((key, Attempted { outcome, reached })).await;
                     }
                     .in_current_span(),
                 );
@@ -149,8 +189,9 @@ impl DeliveryEngine {
     }
 }
 
-/// One attempt to deliver one package to one recipient.
-async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
+/// One attempt to deliver one package to one recipient. `reached` is set once a way to
+/// the recipient worked (see [`Attempted`]).
+async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) -> Outcome {
     let (package_id, recipient) = key;
     let loaded = {
         let store = ctx.store.clone();
@@ -192,8 +233,11 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey) -> Outcome {
         match send_frame(ctx, recipient, Request::Deliver(package.clone())).await {
             // Neither a direct connection nor a circuit through its relays reached the
             // recipient: leave the package sealed at one of its relays.
-            Err(problem) => return hold_at_relay(ctx, entry, &package, problem).await,
-            Ok(frame) => Answer::Frame(frame),
+            Err(problem) => return hold_at_relay(ctx, entry, &package, problem, reached).await,
+            Ok(frame) => {
+                *reached = true;
+                Answer::Frame(frame)
+            }
         }
     };
     let settled = {
@@ -333,12 +377,20 @@ async fn hold_at_relay(
     entry: OutboxEntry,
     package: &lienthong_protocol::envelope::SignedPackage,
     problem: String,
+    reached: &mut bool,
 ) -> Outcome {
     let hold = match relay::deposit(ctx, package, &entry.recipient).await {
-        Ok(hold) => hold,
+        Ok(hold) => {
+            *reached = true;
+            hold
+        }
         Err(relay::DepositError::Busy) => return soon(ctx),
         Err(relay::DepositError::Failed(no_relay)) => {
-            return retry(ctx, entry, format!("{problem}; {no_relay}")).await;
+            let problem = format!("{problem}; {no_relay}");
+            return match retry(ctx, entry, problem.clone()).await {
+                Outcome::Retry(at) => Outcome::Unreachable(at, problem),
+                other => other,
+            };
         }
     };
     let mut held = entry;

@@ -163,7 +163,7 @@ fn stored(ctx: &Arc<NodeContext>, now: Timestamp) -> Result<Stored, StoreError> 
         }
     }
 
-    let stuck = stuck::list(store, now)?;
+    let stuck = stuck::list_explained(ctx, now)?;
     let stuck_documents = stuck
         .iter()
         .map(|s| s.package_id)
