@@ -201,7 +201,9 @@ pub struct DeliveryConfig {
     /// The deadline for flash documents (Hỏa tốc, Hỏa tốc hẹn giờ).
     #[serde(with = "humantime_serde")]
     pub flash_receipt_deadline: Duration,
-    /// The first retry waits this long; each further one doubles it, with jitter.
+    /// The first retry waits this long; each further one doubles it, with jitter. Once a
+    /// recipient is found unreachable, its other packages wait for its next retry instead
+    /// of each being tried, and all go when it answers or connects.
     #[serde(with = "humantime_serde")]
     pub retry_initial: Duration,
     /// Retries never wait longer than this.
