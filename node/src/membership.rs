@@ -30,8 +30,8 @@ use crate::identity::peer_id_of;
 /// One member, with what the network layer needs precomputed.
 #[derive(Debug, Clone)]
 pub struct Member {
-    /// The roster record.
-    pub record: AgencyRecord,
+    /// The roster record, shared with the roster it came from.
+    pub record: Arc<AgencyRecord>,
     /// Its peer id (derived from its key, and equal to the record's).
     pub peer_id: PeerId,
     /// The address hints that parse as multiaddrs.
@@ -98,10 +98,11 @@ impl Membership {
     /// # Errors
     /// [`MembershipError::PeerIdMismatch`].
     pub fn new(bundle: RosterBundle) -> Result<Self, MembershipError> {
-        let mut members = Vec::new();
-        let mut by_organ = HashMap::new();
-        let mut by_peer = HashMap::new();
-        for record in &bundle.roster().agencies {
+        let agencies = &bundle.roster().agencies;
+        let mut members = Vec::with_capacity(agencies.len());
+        let mut by_organ = HashMap::with_capacity(agencies.len());
+        let mut by_peer = HashMap::with_capacity(agencies.len());
+        for record in agencies {
             let derived = checked_peer_id(&record.organ_id, &record.public_key, &record.peer_id)?;
             for previous in &record.previous_keys {
                 let old =

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -77,8 +78,8 @@ pub struct Roster {
     pub root_serial: u64,
     /// Every section's serial.
     pub version: RosterVersion,
-    /// Every agency of every section.
-    pub agencies: Vec<AgencyRecord>,
+    /// Every agency of every section (the sections' records, shared).
+    pub agencies: Vec<Arc<AgencyRecord>>,
     /// The root's delegations.
     pub delegations: Vec<Delegation>,
     by_organ: HashMap<OrganId, usize>,
@@ -87,7 +88,7 @@ pub struct Roster {
 impl Roster {
     /// The record of an agency, whatever its standing.
     pub fn agency(&self, organ_id: &OrganId) -> Option<&AgencyRecord> {
-        self.by_organ.get(organ_id).map(|i| &self.agencies[*i])
+        self.by_organ.get(organ_id).map(|i| &*self.agencies[*i])
     }
 
     /// An agency's standing at `now`; `None` when the roster does not list it.

@@ -1,6 +1,7 @@
 //! One authority's signed part of the roster.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -28,9 +29,11 @@ pub struct RosterSection {
     pub serial: u64,
     /// When the authority signed this version.
     pub issued_at: Timestamp,
-    /// The agencies this authority admits.
+    /// The agencies this authority admits. Shared, not copied, with the effective roster
+    /// and a node's membership index: a national roster lists a thousand agencies, and a
+    /// province run on one machine holds one roster per node.
     #[serde(default)]
-    pub agencies: Vec<AgencyRecord>,
+    pub agencies: Vec<Arc<AgencyRecord>>,
     /// Delegations to other authorities; honoured only in the root's section.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delegations: Vec<Delegation>,
@@ -55,19 +58,25 @@ impl RosterSection {
 
     /// The record of an agency.
     pub fn agency(&self, organ_id: &crate::OrganId) -> Option<&AgencyRecord> {
-        self.agencies.iter().find(|a| &a.organ_id == organ_id)
+        self.agencies
+            .iter()
+            .find(|a| &a.organ_id == organ_id)
+            .map(|a| &**a)
     }
 
     /// The record of an agency, to change it.
     pub fn agency_mut(&mut self, organ_id: &crate::OrganId) -> Option<&mut AgencyRecord> {
-        self.agencies.iter_mut().find(|a| &a.organ_id == organ_id)
+        self.agencies
+            .iter_mut()
+            .find(|a| &a.organ_id == organ_id)
+            .map(Arc::make_mut)
     }
 
     /// Adds or replaces the record with the same `OrganId`.
     pub fn upsert(&mut self, record: AgencyRecord) {
         match self.agency_mut(&record.organ_id.clone()) {
             Some(existing) => *existing = record,
-            None => self.agencies.push(record),
+            None => self.agencies.push(Arc::new(record)),
         }
     }
 
