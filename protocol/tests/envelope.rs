@@ -251,6 +251,36 @@ fn a_stored_receipt_is_peeked_at_without_its_signature_and_garbage_is_refused() 
 }
 
 #[test]
+fn a_stored_package_is_read_back_without_its_signature_but_every_other_check() {
+    let package = small_package();
+    let wire = package.to_wire();
+    let read = SignedPackage::from_stored(wire.clone(), &limits()).expect("reads");
+    assert_eq!(read.id(), package.id());
+    assert_eq!(read.fields(), package.fields());
+    assert_eq!(read.to_wire(), wire);
+    // The signature is not checked again: a flipped signature byte reads, where
+    // `from_wire` refuses it.
+    let mut resigned = wire.to_vec();
+    resigned[40] ^= 1;
+    let resigned = Bytes::from(resigned);
+    assert!(SignedPackage::from_wire(resigned.clone(), &limits()).is_err());
+    assert_eq!(
+        SignedPackage::from_stored(resigned, &limits())
+            .expect("reads")
+            .id(),
+        package.id()
+    );
+    // Everything else is: a cut package, or one of another kind, is refused.
+    for len in 0..wire.len() {
+        assert!(
+            SignedPackage::from_stored(wire.slice(..len), &limits()).is_err(),
+            "package cut at {len} was read"
+        );
+    }
+    assert!(SignedPackage::from_stored(small_receipt().to_wire(), &limits()).is_err());
+}
+
+#[test]
 fn rejects_every_truncation_with_an_error() {
     let package = small_package().to_wire();
     for len in 0..package.len() {

@@ -197,7 +197,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         let store = ctx.store.clone();
         let id = *package_id;
         tokio::task::spawn_blocking(move || {
-            Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package(&id)?))
+            Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package_to_send(&id)?))
         })
         .await
     };

@@ -7,7 +7,7 @@ use tracing::debug;
 
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{
-    EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt,
+    EnvelopeError, EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt,
 };
 
 use super::encoding::{self, corrupt};
@@ -143,10 +143,29 @@ impl Store {
     /// [`StoreError::Corrupt`] when the stored bytes no longer read as a package under
     /// the default [`EnvelopeLimits`]; [`StoreError::Read`].
     pub fn package(&self, id: &PackageId) -> Result<Option<SignedPackage>, StoreError> {
+        self.read_package(id, SignedPackage::from_wire)
+    }
+
+    /// A package this node sent, read back without checking its signature and content hash
+    /// again ([`SignedPackage::from_stored`]): it was signed here before it was stored, and
+    /// each delivery attempt reads it. Every other check of [`package`](Self::package)
+    /// still runs.
+    ///
+    /// # Errors
+    /// As [`package`](Self::package).
+    pub fn package_to_send(&self, id: &PackageId) -> Result<Option<SignedPackage>, StoreError> {
+        self.read_package(id, SignedPackage::from_stored)
+    }
+
+    fn read_package(
+        &self,
+        id: &PackageId,
+        read: fn(Bytes, &EnvelopeLimits) -> Result<SignedPackage, EnvelopeError>,
+    ) -> Result<Option<SignedPackage>, StoreError> {
         let Some(wire) = self.package_wire(id)? else {
             return Ok(None);
         };
-        SignedPackage::from_wire(wire, &EnvelopeLimits::default())
+        read(wire, &EnvelopeLimits::default())
             .map(Some)
             .map_err(|source| {
                 corrupt(
