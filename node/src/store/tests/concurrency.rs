@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Instant;
 
 use super::*;
-use crate::store::SubmitOutcome;
+use crate::store::{RecordOutcome, StoreError, SubmitOutcome};
 
 /// Signs `count` packages per thread before any timing starts, so that the measurements
 /// and the flush counts are about the store, not ed25519.
@@ -96,4 +96,77 @@ fn throughput() {
             stats.syncs as f64 / stats.flushes.max(1) as f64,
         );
     }
+}
+
+#[test]
+fn concurrent_receipts_settle_their_deliveries_and_a_refused_one_harms_no_other() {
+    const THREADS: u64 = 8;
+    const PER_THREAD: u64 = 25;
+    let fx = Fixture::new();
+    let recipient = organ(RECIPIENTS[0]);
+    // Per thread: receipts 01 for submitted packages, each moving its entry to delivered,
+    // and, for thread 0, one for a package never submitted, whose update names no entry.
+    let mut work: Vec<Vec<(SignedReceipt, OutboxEntry, bool)>> = Vec::new();
+    for thread in 0..THREADS {
+        let mut items = Vec::new();
+        for n in 0..PER_THREAD {
+            let package = fx.submit(thread * 1000 + n + 1, None);
+            let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 5);
+            let delivered = outbox_entry(package.id(), recipient.clone(), DeliveryState::Delivered);
+            items.push((receipt, delivered, true));
+        }
+        if thread == 0 {
+            let stray = fx.package(999_999);
+            let receipt = fx.receipt(&stray, RECIPIENTS[0], StatusCode::Arrived, 5);
+            let update = outbox_entry(stray.id(), recipient.clone(), DeliveryState::Delivered);
+            items.insert(PER_THREAD as usize / 2, (receipt, update, false));
+        }
+        work.push(items);
+    }
+    let before = fx.store.counts().expect("counts");
+    let syncs_before = fx.store.sync_stats();
+
+    let start = Arc::new(Barrier::new(THREADS as usize));
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|items| {
+            let store = fx.store.clone();
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for (receipt, update, exists) in items {
+                    let recorded = store.record_receipt(&receipt, Some(&update));
+                    if exists {
+                        assert_eq!(recorded.expect("records"), RecordOutcome::New);
+                    } else {
+                        assert!(
+                            matches!(recorded, Err(StoreError::UnknownOutboxEntry { .. })),
+                            "{recorded:?}"
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("recording thread");
+    }
+
+    let settled = THREADS * PER_THREAD;
+    let after = fx.store.counts().expect("counts");
+    assert_eq!(after.receipts, before.receipts + settled);
+    assert_eq!(after.pending_outbox, before.pending_outbox - settled);
+    let stats = fx.store.sync_stats();
+    let (syncs, flushes) = (
+        stats.syncs - syncs_before.syncs,
+        stats.flushes - syncs_before.flushes,
+    );
+    assert_eq!(
+        syncs, settled,
+        "one sync per recording that was not refused"
+    );
+    assert!(
+        flushes < syncs / 2,
+        "recordings should share flushes: {stats:?}"
+    );
 }
