@@ -42,9 +42,10 @@ enum Outcome {
     Done,
     /// Try again at this time.
     Retry(Timestamp),
-    /// Neither the recipient nor any relay of its could be reached (the problem says
-    /// why): try again at this time, and let its other deliveries wait for that try (see
-    /// the scheduler's "One probe per unreachable recipient").
+    /// No connection to the recipient could be made and no relay of its took the package
+    /// (the problem says why): try again at this time, and let its other deliveries wait
+    /// for that try (see the scheduler's "One probe per unreachable recipient"). A request
+    /// lost on a connection that was there is an ordinary [`Retry`](Self::Retry).
     Unreachable(Timestamp, String),
 }
 
@@ -233,7 +234,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         match send_frame(ctx, recipient, Request::Deliver(package.clone())).await {
             // Neither a direct connection nor a circuit through its relays reached the
             // recipient: leave the package sealed at one of its relays.
-            Err(problem) => return hold_at_relay(ctx, entry, &package, problem, reached).await,
+            Err(failed) => return hold_at_relay(ctx, entry, &package, failed, reached).await,
             Ok(frame) => {
                 *reached = true;
                 Answer::Frame(frame)
@@ -376,9 +377,13 @@ async fn hold_at_relay(
     ctx: &Arc<NodeContext>,
     entry: OutboxEntry,
     package: &lienthong_protocol::envelope::SignedPackage,
-    problem: String,
+    failed: SendFailure,
     reached: &mut bool,
 ) -> Outcome {
+    let SendFailure {
+        problem,
+        unreachable,
+    } = failed;
     let hold = match relay::deposit(ctx, package, &entry.recipient).await {
         Ok(hold) => {
             *reached = true;
@@ -388,7 +393,7 @@ async fn hold_at_relay(
         Err(relay::DepositError::Failed(no_relay)) => {
             let problem = format!("{problem}; {no_relay}");
             return match retry(ctx, entry, problem.clone()).await {
-                Outcome::Retry(at) => Outcome::Unreachable(at, problem),
+                Outcome::Retry(at) if unreachable => Outcome::Unreachable(at, problem),
                 other => other,
             };
         }
@@ -445,12 +450,32 @@ pub(crate) async fn send(
     recipient: &lienthong_protocol::OrganId,
     request: Request,
 ) -> Result<Response, String> {
-    let frame = send_frame(ctx, recipient, request).await?;
+    let frame = send_frame(ctx, recipient, request)
+        .await
+        .map_err(|failed| failed.problem)?;
     let limits = ctx.limits;
     tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
         .await
         .map_err(|e| format!("decoding task failed: {e}"))?
         .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
+}
+
+/// Why [`send_frame`] got no answer.
+struct SendFailure {
+    problem: String,
+    /// No connection to the recipient could be made at all (every dial failed), as
+    /// opposed to a request lost on a connection that was there (a timeout, a reset): only
+    /// then do its other deliveries wait behind one attempt (see [`Outcome::Unreachable`]).
+    unreachable: bool,
+}
+
+impl SendFailure {
+    fn other(problem: String) -> Self {
+        SendFailure {
+            problem,
+            unreachable: false,
+        }
+    }
 }
 
 /// [`send`], leaving the answer's frame undecoded, for a caller that decodes it on a
@@ -459,35 +484,39 @@ async fn send_frame(
     ctx: &NodeContext,
     recipient: &lienthong_protocol::OrganId,
     request: Request,
-) -> Result<bytes::Bytes, String> {
-    let roster = ctx.roster().ok_or("this node has no roster")?;
+) -> Result<bytes::Bytes, SendFailure> {
+    let roster = ctx
+        .roster()
+        .ok_or_else(|| SendFailure::other("this node has no roster".to_owned()))?;
     let member = roster
         .member(recipient)
-        .ok_or_else(|| format!("{recipient} is not in the roster"))?;
+        .ok_or_else(|| SendFailure::other(format!("{recipient} is not in the roster")))?;
     let peer = member.peer_id;
+    let unavailable = |e| SendFailure::other(format!("network unavailable: {e}"));
     relay::add_routes(ctx, &roster, member)
         .await
-        .map_err(|e| format!("network unavailable: {e}"))?;
+        .map_err(unavailable)?;
+    let failed = |e: RequestError| SendFailure {
+        unreachable: matches!(e, RequestError::DialFailure { .. }),
+        problem: format!("cannot reach {recipient}: {e}"),
+    };
     // Encoded once: a large package is copied into its frame only here.
     let encoded = request.encode();
     match ctx.network.request(peer, encoded.clone()).await {
         Ok(frame) => Ok(frame),
-        Err(RequestError::DialFailure { reason }) => {
+        Err(dial @ RequestError::DialFailure { .. }) => {
             // The roster's hints may be stale: ask the DHT where the node is now.
             let Some(found) = discovery::lookup(ctx, recipient).await else {
-                return Err(format!("cannot reach {recipient}: {reason}"));
+                return Err(failed(dial));
             };
             debug!(recipient = %recipient, addresses = ?found, "found current addresses in the DHT");
             ctx.network
                 .add_addresses(peer, found)
                 .await
-                .map_err(|e| format!("network unavailable: {e}"))?;
-            ctx.network
-                .request(peer, encoded)
-                .await
-                .map_err(|e| format!("cannot reach {recipient}: {e}"))
+                .map_err(unavailable)?;
+            ctx.network.request(peer, encoded).await.map_err(failed)
         }
-        Err(e) => Err(format!("cannot reach {recipient}: {e}")),
+        Err(e) => Err(failed(e)),
     }
 }
 
