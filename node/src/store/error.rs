@@ -119,6 +119,17 @@ pub enum StoreError {
         /// What went wrong, and what to do.
         message: String,
     },
+    /// A large package's own file (see `package_files.rs`) could not be written, synced or
+    /// read: a full disk, permissions, a file removed by hand. A failed write changed
+    /// nothing and leaves the store writable; repeat the call once the cause is fixed.
+    #[error("package file {path}")]
+    PackageFile {
+        /// The file, or the directory of package files.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The records passed to one call disagree with each other; nothing was written.
     #[error("inconsistent input for package {package_id}")]
     InvalidInput {
@@ -171,6 +182,12 @@ pub enum Corruption {
         /// What the envelope reader said.
         #[source]
         source: EnvelopeError,
+    },
+    /// A large package's file holds other bytes than its reference in the store says.
+    #[error("{problem}")]
+    PackageFile {
+        /// What differs, naming the file.
+        problem: String,
     },
     /// An index or reference names a record that is not there.
     #[error("{what} is missing")]

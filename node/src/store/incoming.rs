@@ -10,6 +10,7 @@ use super::encoding;
 use super::error::{InputProblem, StoreError};
 use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
+use super::packages::StagedPackage;
 use super::receipts::{insert_receipt, receipt_at, receipt_key};
 use super::records::InboxEntry;
 use super::references::{PackageIndex, insert_index};
@@ -85,7 +86,21 @@ impl Store {
         let id = package.id();
         check_acceptance(&id, entry, receipt)?;
 
-        let wire = encoding::encode_blob(&package.to_wire());
+        let staged = self.stage(package)?;
+        let result = self.accept_staged(package, &staged, entry, receipt, index);
+        self.unstage(&id, &staged);
+        result
+    }
+
+    fn accept_staged(
+        &self,
+        package: &SignedPackage,
+        staged: &StagedPackage,
+        entry: &InboxEntry,
+        receipt: &SignedReceipt,
+        index: &PackageIndex,
+    ) -> Result<IncomingOutcome, StoreError> {
+        let id = package.id();
         let entry_value = encoding::write("inbox entry", entry)?;
         let receipt_value = encoding::encode_blob(&receipt.to_wire());
         let by_time = keys::by_time(entry.received_at, &id);
@@ -99,7 +114,7 @@ impl Store {
                 return Ok(Accepted::Before(reference.to_vec()));
             }
             if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
-                tx.insert(Tree::Packages, id.as_bytes(), &wire)?;
+                tx.insert(Tree::Packages, id.as_bytes(), &staged.value)?;
             }
             tx.insert(Tree::Inbox, id.as_bytes(), &entry_value)?;
             tx.insert(Tree::InboxByTime, &by_time, &[])?;

@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | `meta` | `"schema_version"` | `u32` BE, bare (every version of the code must read it) |
 //! | `meta` | `"counts"` | [`StoreCounts`](super::StoreCounts) |
-//! | `packages` | package id (32) | blob: the package's wire bytes |
+//! | `packages` | package id (32) | blob: the package's wire bytes; or, above 128 KB, a reference to the file that holds them (schema 5, `package_files.rs`) |
 //! | `outgoing` | package id (32) | [`OutgoingPackage`](super::OutgoingPackage) |
 //! | `outgoing_by_time` | submitted at (u64 BE ms) ‖ package id (32) | empty |
 //! | `outbox` | package id (32) ‖ recipient agency id | [`OutboxEntry`](super::OutboxEntry) |

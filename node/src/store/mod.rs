@@ -63,6 +63,8 @@
 //! # Layout
 //!
 //! - `mod.rs`: [`Store`], opening, counters, sync.
+//! - `packages.rs`: package bytes, read back, replaced; `package_files.rs`: large
+//!   packages' bytes in files of their own, outside the engine.
 //! - `outgoing.rs`: submitting packages and the outbox.
 //! - `incoming.rs`: accepting packages and the inbox.
 //! - `receipts.rs`: recording and listing receipts.
@@ -77,7 +79,8 @@
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
 //! - `encoding.rs`: versioned values (a marker byte, then postcard or raw bytes).
 //! - `schema.rs`: the schema version and migrations.
-//! - `backup.rs`: online backup, and checking a store or a backup at rest.
+//! - `backup.rs`: online backup, and checking a store or a backup at rest;
+//!   `backup_files.rs`: the package files of a backup.
 //! - `group_commit.rs`: sharing fsyncs between writers.
 //! - `sled.rs`: the adapter, the only file that uses the sled crate.
 //! - `error.rs`: [`StoreError`].
@@ -88,7 +91,10 @@ use std::sync::Arc;
 
 use tracing::info;
 
+use lienthong_protocol::envelope::PackageId;
+
 mod backup;
+mod backup_files;
 mod encoding;
 mod error;
 mod feed;
@@ -100,6 +106,8 @@ mod mailbox;
 mod migrate_3;
 mod migrate_4;
 mod outgoing;
+mod package_files;
+mod packages;
 mod receipt_log;
 mod receipts;
 mod records;
@@ -132,6 +140,7 @@ use encoding::corrupt;
 use engine::{Db, Tx, TxError};
 use group_commit::GroupCommit;
 use keys::Tree;
+use package_files::{PackageFiles, Stored};
 
 /// The node's durable state. Cheap to clone (an `Arc`); `Send + Sync`.
 ///
@@ -145,6 +154,7 @@ pub struct Store {
 struct Inner {
     db: Db,
     commit: GroupCommit,
+    files: PackageFiles,
 }
 
 impl fmt::Debug for Store {
@@ -159,20 +169,25 @@ impl Store {
     /// Opens the store in `dir`, creating it (and `dir`) if needed.
     ///
     /// A new store gets the current schema version; an existing one must have it, or be
-    /// migrated to it.
+    /// migrated to it. Package files that no committed transaction references (a crash
+    /// came between a file's write and its transaction) are removed.
     ///
     /// # Errors
     /// [`StoreError::Open`] when the directory cannot be used (or another process has it
     /// open), [`StoreError::SchemaTooNew`] when a newer lienthong wrote it,
-    /// [`StoreError::SchemaUnsupported`] when no migration applies.
+    /// [`StoreError::SchemaUnsupported`] when no migration applies,
+    /// [`StoreError::PackageFile`] when the package files cannot be listed or removed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let db = Db::open(dir)?;
         schema::prepare(&db)?;
+        let files = PackageFiles::of(dir);
+        files.sweep(|id, generation| package_file_referenced(&db, id, generation))?;
         info!(path = %dir.display(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 commit: GroupCommit::default(),
+                files,
             }),
         })
     }
@@ -195,7 +210,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Read`] if the engine cannot tell.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db().size_on_disk()
+        Ok(self.db().size_on_disk()? + self.inner.files.size()?)
     }
 
     /// How many syncs writers asked for and how many flushes served them, since this
@@ -212,6 +227,19 @@ impl Store {
     fn sync(&self) -> Result<(), StoreError> {
         self.inner.commit.sync(|| self.inner.db.flush())
     }
+}
+
+/// Whether the `packages` tree references this package file. A value that does not read
+/// counts as a reference: the sweep at opening never removes what it cannot rule out.
+fn package_file_referenced(db: &Db, id: &PackageId, generation: u64) -> Result<bool, StoreError> {
+    let Some(value) = db.get(Tree::Packages, id.as_bytes())? else {
+        return Ok(false);
+    };
+    Ok(match Stored::decode(&value) {
+        Ok(Stored::File(file)) => file.generation == generation,
+        Ok(Stored::Inline(_)) => false,
+        Err(_) => true,
+    })
 }
 
 /// The record counters, read inside a transaction to be updated with it.

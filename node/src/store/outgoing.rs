@@ -2,18 +2,16 @@
 
 use std::collections::HashSet;
 
-use bytes::Bytes;
 use tracing::debug;
 
 use lienthong_protocol::OrganId;
-use lienthong_protocol::envelope::{
-    EnvelopeError, EnvelopeLimits, MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt,
-};
+use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt};
 
 use super::encoding::{self, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, InputProblem, StoreError};
 use super::keys::{self, Tree};
+use super::packages::StagedPackage;
 use super::receipt_log::queue_delivery;
 use super::receipts::insert_receipt;
 use super::records::{DeliveryState, OutboxEntry, OutgoingPackage, StoreCounts};
@@ -68,7 +66,23 @@ impl Store {
         issued: Option<&SignedReceipt>,
     ) -> Result<SubmitOutcome, StoreError> {
         check_submission(package, meta, entries)?;
-        let prepare = || Submission::prepare(package, meta, entries, index, issued);
+        let staged = self.stage(package)?;
+        let result = self.submit_staged(package, &staged, meta, entries, index, issued);
+        self.unstage(&package.id(), &staged);
+        result
+    }
+
+    fn submit_staged(
+        &self,
+        package: &SignedPackage,
+        staged: &StagedPackage,
+        meta: &OutgoingPackage,
+        entries: &[OutboxEntry],
+        index: &PackageIndex,
+        issued: Option<&SignedReceipt>,
+    ) -> Result<SubmitOutcome, StoreError> {
+        let prepare =
+            || Submission::prepare(package, staged.value.clone(), meta, entries, index, issued);
         // Concurrent submissions share one transaction and one sync (see
         // `group_commit.rs`, "Batching transactions too").
         let submitted = match self
@@ -135,59 +149,6 @@ impl Store {
             save_counts(tx, &counts)?;
             Ok(outcomes)
         })
-    }
-
-    /// The package with this id, sent or received, read back and verified.
-    ///
-    /// # Errors
-    /// [`StoreError::Corrupt`] when the stored bytes no longer read as a package under
-    /// the default [`EnvelopeLimits`]; [`StoreError::Read`].
-    pub fn package(&self, id: &PackageId) -> Result<Option<SignedPackage>, StoreError> {
-        self.read_package(id, SignedPackage::from_wire)
-    }
-
-    /// A package this node sent, read back without checking its signature and content hash
-    /// again ([`SignedPackage::from_stored`]): it was signed here before it was stored, and
-    /// each delivery attempt reads it. Every other check of [`package`](Self::package)
-    /// still runs.
-    ///
-    /// # Errors
-    /// As [`package`](Self::package).
-    pub fn package_to_send(&self, id: &PackageId) -> Result<Option<SignedPackage>, StoreError> {
-        self.read_package(id, SignedPackage::from_stored)
-    }
-
-    fn read_package(
-        &self,
-        id: &PackageId,
-        read: fn(Bytes, &EnvelopeLimits) -> Result<SignedPackage, EnvelopeError>,
-    ) -> Result<Option<SignedPackage>, StoreError> {
-        let Some(wire) = self.package_wire(id)? else {
-            return Ok(None);
-        };
-        read(wire, &EnvelopeLimits::default())
-            .map(Some)
-            .map_err(|source| {
-                corrupt(
-                    Tree::Packages,
-                    id.as_bytes(),
-                    Corruption::Envelope { source },
-                )
-            })
-    }
-
-    /// The package's wire bytes as stored, without reading them (e.g. to send them on).
-    ///
-    /// # Errors
-    /// [`StoreError::Corrupt`] when the value's version marker is wrong;
-    /// [`StoreError::Read`].
-    pub fn package_wire(&self, id: &PackageId) -> Result<Option<Bytes>, StoreError> {
-        let Some(value) = self.db().get(Tree::Packages, id.as_bytes())? else {
-            return Ok(None);
-        };
-        encoding::check_blob(&value)
-            .map_err(|problem| corrupt(Tree::Packages, id.as_bytes(), problem))?;
-        Ok(Some(value.into_bytes_from(1)))
     }
 
     /// Metadata of a package this node sent.
@@ -267,31 +228,6 @@ impl Store {
         Ok(entries)
     }
 
-    /// Replaces a stored package with the same package signed again (after this agency's
-    /// key rotation). The id covers everything but the signer, so it is unchanged and
-    /// recipients that already hold the package answer idempotently. Durable on return.
-    ///
-    /// # Errors
-    /// [`StoreError::InvalidInput`] when no package with this id is stored; nothing is
-    /// written then.
-    pub fn replace_package(&self, package: &SignedPackage) -> Result<(), StoreError> {
-        let id = package.id();
-        let wire = encoding::encode_blob(&package.to_wire());
-        self.db().transaction("replace package", |tx| {
-            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
-                return Err(StoreError::InvalidInput {
-                    package_id: id,
-                    problem: InputProblem::UnknownPackage,
-                }
-                .into());
-            }
-            tx.insert(Tree::Packages, id.as_bytes(), &wire)
-        })?;
-        self.sync()?;
-        debug!(package = %id.fmt_short(), "package signed again");
-        Ok(())
-    }
-
     /// Replaces the outbox entry for `(entry.package_id, entry.recipient)`, durably, unless
     /// the stored entry is already delivered or rejected and the update would make it
     /// pending again.
@@ -349,6 +285,7 @@ impl Store {
 pub(super) struct Submission {
     id: PackageId,
     sender: OrganId,
+    /// The `packages` value (see `packages.rs`).
     wire: Vec<u8>,
     meta_value: Vec<u8>,
     by_time: [u8; 40],
@@ -367,6 +304,7 @@ pub(super) type Submitted = Result<(SubmitOutcome, u64), StoreError>;
 impl Submission {
     fn prepare(
         package: &SignedPackage,
+        wire: Vec<u8>,
         meta: &OutgoingPackage,
         entries: &[OutboxEntry],
         index: &PackageIndex,
@@ -384,7 +322,7 @@ impl Submission {
         Ok(Submission {
             id,
             sender: package.sender().clone(),
-            wire: encoding::encode_blob(&package.to_wire()),
+            wire,
             meta_value: encoding::write("outgoing package", meta)?,
             by_time: keys::by_time(meta.submitted_at, &id),
             pending: outbox.iter().filter(|(_, _, pending)| *pending).count() as u64,

@@ -24,7 +24,10 @@ use super::records::StoreCounts;
 /// - 4: adds what QLVB has collected through the axis-compatible API (the feed's low-water
 ///   mark and `feed_collected`); the migration starts the mark at the beginning of the
 ///   receipt log, so the receipts a store already holds for its agency are offered to QLVB.
-pub(super) const CURRENT: u32 = 4;
+/// - 5: keeps large packages' bytes in files beside the engine's (`package_files.rs`).
+///   Nothing to convert: packages stored inline stay readable. But a version 4 binary must
+///   not open a store whose `packages` tree references files it would not back up.
+pub(super) const CURRENT: u32 = 5;
 
 /// Brings the store in `db` to [`CURRENT`]: initialises a new store, refuses a newer one,
 /// migrates an older one. Durable when it returns.
@@ -125,6 +128,13 @@ fn step(db: &Db, from: u32) -> Result<Option<u32>, StoreError> {
         3 => {
             super::migrate_4::run(db)?;
             Ok(Some(4))
+        }
+        4 => {
+            // Version 5 only added package files, which the first large package creates.
+            db.transaction("migrate 4 to 5", |tx| {
+                tx.insert(Tree::Meta, keys::SCHEMA_VERSION, &5u32.to_be_bytes())
+            })?;
+            Ok(Some(5))
         }
         _ => Ok(None),
     }

@@ -94,7 +94,8 @@ fn check_after_crash(store: &Store, acked: &[PackageId]) {
 /// How many acknowledged submits the parent waits for before it kills the child.
 const ACKS_BEFORE_KILL: usize = 150;
 
-/// The cardinal rule, for real: a child process submits packages from four threads and
+/// The cardinal rule, for real: a child process submits packages from four threads (one
+/// of them large packages, kept in files of their own) and
 /// prints each id once `submit` has returned; the parent kills it with SIGKILL mid-stream,
 /// reopens the store and finds every package whose id was printed.
 ///
@@ -138,8 +139,14 @@ fn crash_child() {
             let store = store.clone();
             thread::spawn(move || {
                 let key = AgencyKey::generate().expect("generates a key");
+                // One thread's packages are large, kept in files of their own.
+                let padding = if thread == 3 {
+                    crate::store::package_files::INLINE_LIMIT + 512
+                } else {
+                    512
+                };
                 for n in (thread << 32).. {
-                    let package = signed_package(&key, n, 512);
+                    let package = signed_package(&key, n, padding);
                     let _ = store
                         .submit(
                             &package,
@@ -289,4 +296,66 @@ fn full_disk_child() {
     }
     drop(store);
     println!("closed");
+}
+
+/// A large package that does not fit on the disk is refused before the engine is touched:
+/// no partial file stays, the store does not turn fail-stop, and once space is freed the
+/// same open store takes writes again. Runs on the small file system of
+/// [`a_full_disk_is_an_error`].
+#[test]
+fn a_large_package_on_a_full_disk_is_refused_and_the_store_stays_writable() {
+    let (_disk, base) = match std::env::var_os(FULL_DISK_DIR) {
+        Some(base) => (None, std::path::PathBuf::from(base)),
+        None => {
+            let disk = SmallDisk::mount();
+            let base = disk.dir.path().to_path_buf();
+            (Some(disk), base)
+        }
+    };
+    let dir = tempfile::tempdir_in(&base).expect("temporary directory on the small disk");
+    let ballast = dir.path().join("ballast");
+    std::fs::write(&ballast, vec![0; 2 << 20]).expect("writes the ballast");
+    let store_dir = dir.path().join("store");
+    let store = Store::open(&store_dir).expect("opens");
+    let key = AgencyKey::generate().expect("generates a key");
+    let submit = |n: u64, padding: usize| {
+        let package = signed_package(&key, n, padding);
+        store
+            .submit(
+                &package,
+                &meta(&package, None, ts(n)),
+                &entries(&package, DeliveryState::Queued),
+            )
+            .map(|_| package.id())
+    };
+
+    let mut acked = Vec::new();
+    let error = loop {
+        assert!(acked.len() < 64, "an 8 MiB disk took 64 packages of 1 MiB");
+        match submit(acked.len() as u64, 1 << 20) {
+            Ok(id) => acked.push(id),
+            Err(error) => break error,
+        }
+    };
+    match &error {
+        StoreError::PackageFile { source, .. } => {
+            assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{error}");
+        }
+        other => panic!("a large package on a full disk failed with {other:?}"),
+    }
+    let files = std::fs::read_dir(store_dir.join(crate::store::package_files::FILES_DIR))
+        .expect("lists")
+        .count();
+    assert_eq!(
+        files,
+        acked.len(),
+        "the refused package left no file behind"
+    );
+    assert_eq!(store.counts().expect("counts").outgoing, acked.len() as u64);
+
+    std::fs::remove_file(&ballast).expect("frees space");
+    acked.push(submit(1 << 20, 1 << 20).expect("the same store writes again"));
+    drop(store);
+    let store = Store::open(&store_dir).expect("reopens");
+    check_after_crash(&store, &acked);
 }

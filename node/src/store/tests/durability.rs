@@ -109,7 +109,8 @@ fn everything_written_is_still_there_after_reopening() {
 #[test]
 fn a_package_too_large_for_the_log_survives_reopening() {
     let fx = Fixture::new();
-    // 2 MiB: past sled's log segment, so it goes to a separate blob file.
+    // 2 MiB: past sled's log segment, and past the inline limit, so it goes to a file of
+    // its own (see `package_files.rs`).
     let package = signed_package(&fx.key, 1, 2 << 20);
     let outcome = fx
         .store
@@ -120,10 +121,10 @@ fn a_package_too_large_for_the_log_survives_reopening() {
         )
         .expect("submits");
     assert_eq!(outcome, crate::store::SubmitOutcome::Stored);
-    let blobs = std::fs::read_dir(fx.dir.path().join("blobs"))
-        .expect("sled made a blob directory")
+    let files = std::fs::read_dir(fx.dir.path().join(crate::store::package_files::FILES_DIR))
+        .expect("the store made a directory of package files")
         .count();
-    assert!(blobs > 0, "the package went to a blob file");
+    assert_eq!(files, 1, "the package went to a file of its own");
     let fx = fx.reopen();
     assert_eq!(
         fx.store.package(&package.id()).expect("reads"),
@@ -140,8 +141,8 @@ fn a_new_store_gets_the_current_schema_version() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &4u32.to_be_bytes());
-    assert_eq!(schema::CURRENT, 4);
+    assert_eq!(&*version, &5u32.to_be_bytes());
+    assert_eq!(schema::CURRENT, 5);
     // And it stays so across reopening.
     let fx = fx.reopen();
     assert_eq!(fx.store.counts().expect("counts"), Default::default());
@@ -152,19 +153,19 @@ fn a_store_from_a_newer_version_is_refused() {
     let fx = Fixture::new();
     fx.store
         .db()
-        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &5u32.to_be_bytes())
-        .expect("plants version 5");
+        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &6u32.to_be_bytes())
+        .expect("plants version 6");
     let dir = fx.dir;
     drop(fx.store);
     match Store::open(dir.path()) {
         Err(
             error @ StoreError::SchemaTooNew {
-                found: 5,
-                supported: 4,
+                found: 6,
+                supported: 5,
             },
         ) => assert_eq!(
             error.to_string(),
-            "store schema version 5 is newer than version 4, the newest this lienthong reads"
+            "store schema version 6 is newer than version 5, the newest this lienthong reads"
         ),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -183,7 +184,7 @@ fn a_version_without_a_migration_is_refused() {
         Store::open(dir.path()),
         Err(StoreError::SchemaUnsupported {
             found: 0,
-            supported: 4
+            supported: 5
         })
     ));
 }
@@ -227,7 +228,7 @@ fn a_version_1_store_is_migrated_with_its_data() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &4u32.to_be_bytes());
+    assert_eq!(&*version, &schema::CURRENT.to_be_bytes());
     assert_eq!(
         fx.store.package(&package.id()).expect("reads"),
         Some(package)

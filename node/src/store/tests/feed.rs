@@ -186,7 +186,7 @@ fn a_listing_stops_at_its_limits_and_says_so() {
 }
 
 #[test]
-fn a_schema_3_store_opens_as_4_with_its_receipts_listed() {
+fn a_schema_3_store_is_migrated_with_its_receipts_listed() {
     let fx = Fixture::new();
     let package = fx.submit(1, None);
     let arrived = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 1);
@@ -214,11 +214,11 @@ fn a_schema_3_store_opens_as_4_with_its_receipts_listed() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &4u32.to_be_bytes());
+    assert_eq!(&*version, &crate::store::SCHEMA_VERSION.to_be_bytes());
     assert_eq!(low_water(&fx), 0);
     assert_eq!(listed(&fx), [arrived.id(), accepted.id()]);
 
-    // A schema 4 store opens as it is, its collections kept.
+    // A migrated store opens as it is, its collections kept.
     assert_eq!(
         fx.store
             .collect_receipt(&organ(SENDER), &arrived.id())

@@ -19,6 +19,7 @@ mod history;
 mod incoming;
 mod mailbox;
 mod outgoing;
+mod package_files;
 mod receipts;
 
 /// The sending agency of every test package.
