@@ -1,4 +1,4 @@
-//! Receipts: what a node takes from others ([`apply`]), what it signs for the status
+//! Receipts: what a node takes from others (`apply`), what it signs for the status
 //! messages its QLVB posts (`issue`), how those reach their addressee (`deliver`), how a
 //! province watches them (`gossip`), and how two nodes catch up after a partition
 //! (`sync`).

@@ -54,7 +54,7 @@ use super::encoding;
 use super::engine::Db;
 use super::error::{Corruption, StoreError};
 use super::keys::{self, Tree};
-use super::package_files::PackageFiles;
+use super::package_files::{PackageFiles, Removals};
 use super::records::StoreCounts;
 use super::{Store, schema};
 
@@ -124,7 +124,7 @@ impl Store {
     /// [`StoreError::Backup`] when `dest` exists (a backup never overwrites a path) or
     /// cannot be written; a read error of this store. `dest` is removed again on error.
     pub fn backup(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
-        take_backup(self.db(), dest, true)
+        take_backup(self.db(), dest, Some(&self.inner.removals))
     }
 }
 
@@ -136,7 +136,7 @@ impl Store {
 /// [`Store::backup`].
 pub fn backup_stopped(dir: &Path, dest: &Path) -> Result<BackupSummary, StoreError> {
     let db = open_existing(dir)?;
-    take_backup(&db, dest, false)
+    take_backup(&db, dest, None)
 }
 
 /// Reads a store's schema version and counters without migrating or changing it; `None`
@@ -233,8 +233,13 @@ pub fn verify_copy(dir: &Path, manifest: &BackupSummary) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Copies `db` into `dest`; with `online`, holding writers off during the copy.
-fn take_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, StoreError> {
+/// Copies `db` into `dest`. Online (with the running store's `removals`), writers wait
+/// while the trees are copied and file removals while the files are.
+fn take_backup(
+    db: &Db,
+    dest: &Path,
+    removals: Option<&Removals>,
+) -> Result<BackupSummary, StoreError> {
     if db.has_failed() {
         // Memory may hold a change the disk does not: copying it would back up a state
         // that never was durable.
@@ -244,7 +249,7 @@ fn take_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, Stor
         ));
     }
     claim(dest)?;
-    let result = write_backup(db, dest, online);
+    let result = write_backup(db, dest, removals);
     if result.is_err() {
         // The directory is ours: `claim` created it.
         let _ = fs::remove_dir_all(dest);
@@ -252,7 +257,12 @@ fn take_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, Stor
     result
 }
 
-fn write_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, StoreError> {
+fn write_backup(
+    db: &Db,
+    dest: &Path,
+    removals: Option<&Removals>,
+) -> Result<BackupSummary, StoreError> {
+    let online = removals.is_some();
     let io_error = |what: &str, e: io::Error| backup_error(dest, format!("{what}: {e}"));
     let copy = Db::open(&dest.join(STORE_DIR))?;
     let started = Instant::now();
@@ -269,6 +279,9 @@ fn write_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, Sto
     for tree in Tree::ALL {
         trees.insert(tree.name().to_owned(), copy_tree(db, &copy, tree)?);
     }
+    // Before writers resume, so that no file the copied trees reference is removed before
+    // it is copied.
+    let removals_held = removals.map(Removals::hold);
     drop(paused);
     let writers_paused = if online {
         started.elapsed()
@@ -278,6 +291,7 @@ fn write_backup(db: &Db, dest: &Path, online: bool) -> Result<BackupSummary, Sto
     copy.set_id_floor(id_floor)?;
     copy.flush()?;
     let files = backup_files::copy(&copy, db.path(), &dest.join(STORE_DIR))?;
+    drop(removals_held);
     drop(copy);
     sync_dir(&dest.join(STORE_DIR)).map_err(|e| io_error("syncing the store copy", e))?;
 

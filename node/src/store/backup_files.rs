@@ -1,9 +1,10 @@
 //! A backup's package files: large packages' bytes (see `package_files.rs`) copied beside
 //! the store copy, and checked with it before a restore.
 //!
-//! The copy happens after writers resume. That is safe because a file a committed
-//! transaction referenced is never removed while the store is open (only the sweep when
-//! the node starts removes files, and only unreferenced ones), and files never change.
+//! The copy happens after writers resume. That is safe because files never change, and no
+//! file the copied trees reference is removed meanwhile: a package's file only by the
+//! sweep when the node starts, a relay's mailbox file once released, and those removals
+//! wait until the backup has copied the files (`Removals` in `package_files.rs`).
 
 use std::fs::{self, File};
 use std::path::Path;
@@ -82,26 +83,33 @@ pub(super) fn check(db: &Db, dir: &Path) -> Result<Option<String>, StoreError> {
     Ok(None)
 }
 
-/// The package files `db`'s `packages` tree references. Values that do not read are left
-/// to the readers that report them.
+/// The package files `db`'s `packages` and `mailbox_sealed` trees reference. Values that
+/// do not read are left to the readers that report them.
 fn referenced(db: &Db) -> Result<Vec<(PackageId, FileRef)>, StoreError> {
     let mut files = Vec::new();
-    for entry in db.iter(Tree::Packages) {
-        let (key, value) = entry?;
-        let Ok(Stored::File(file)) = Stored::decode(&value) else {
-            continue;
-        };
-        let id = <[u8; 32]>::try_from(&key[..]).map_err(|_| {
-            corrupt(
-                Tree::Packages,
-                &key,
-                Corruption::Length {
-                    expected: 32,
-                    found: key.len(),
-                },
-            )
-        })?;
-        files.push((PackageId::from_bytes(id), file));
+    // The package id is the whole `packages` key and the end of a `mailbox_sealed` one.
+    for tree in [Tree::Packages, Tree::MailboxSealed] {
+        for entry in db.iter(tree) {
+            let (key, value) = entry?;
+            let Ok(Stored::File(file)) = Stored::decode(&value) else {
+                continue;
+            };
+            let id = key
+                .len()
+                .checked_sub(32)
+                .and_then(|start| <[u8; 32]>::try_from(&key[start..]).ok())
+                .ok_or_else(|| {
+                    corrupt(
+                        tree,
+                        &key,
+                        Corruption::Length {
+                            expected: 32,
+                            found: key.len(),
+                        },
+                    )
+                })?;
+            files.push((PackageId::from_bytes(id), file));
+        }
     }
     Ok(files)
 }

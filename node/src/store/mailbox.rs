@@ -23,6 +23,8 @@ use super::encoding::{self, Initial, Versioned, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, StoreError};
 use super::keys::{self, Tree};
+use super::package_files::Stored;
+use super::packages::StagedPackage;
 
 /// One sealed package a relay holds for a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,23 +108,39 @@ impl Store {
     /// answer the sender with.
     ///
     /// Idempotent on (package, recipient): a second deposit changes nothing and answers
-    /// [`HoldOutcome::AlreadyHeld`] with the first entry.
+    /// [`HoldOutcome::AlreadyHeld`] with the first entry. Sealed packages over 128 KB are
+    /// kept in files of their own (see `package_files.rs`), removed once released.
     ///
     /// # Errors
     /// An engine or [`StoreError::Sync`] error: nothing may be acknowledged then.
+    /// [`StoreError::PackageFile`] when a large package's file cannot be written: nothing
+    /// changed.
     pub fn hold(&self, entry: &MailboxEntry, sealed: &[u8]) -> Result<HoldOutcome, StoreError> {
-        let key = keys::mailbox(&entry.recipient, entry.held_at, &entry.package_id);
         let id_key = keys::outbox(&entry.package_id, &entry.recipient);
+        let staged = self.stage_bytes(&entry.package_id, sealed, || {
+            Ok(self.db().get(Tree::MailboxIds, &id_key)?.is_some())
+        })?;
+        let result = self.hold_staged(entry, &id_key, &staged);
+        self.unstage(&entry.package_id, &staged);
+        result
+    }
+
+    fn hold_staged(
+        &self,
+        entry: &MailboxEntry,
+        id_key: &[u8],
+        staged: &StagedPackage,
+    ) -> Result<HoldOutcome, StoreError> {
+        let key = keys::mailbox(&entry.recipient, entry.held_at, &entry.package_id);
         let entry_value = encoding::write("mailbox entry", entry)?;
-        let sealed_value = encoding::encode_blob(sealed);
         let key_value = encoding::encode_blob(&key);
         let outcome = self.db().transaction("hold", |tx| {
-            if let Some(existing) = tx.get(Tree::MailboxIds, &id_key)? {
-                let existing_key = blob_bytes(Tree::MailboxIds, &id_key, &existing)?;
+            if let Some(existing) = tx.get(Tree::MailboxIds, id_key)? {
+                let existing_key = blob_bytes(Tree::MailboxIds, id_key, &existing)?;
                 let value = tx.get(Tree::Mailbox, existing_key)?.ok_or_else(|| {
                     corrupt(
                         Tree::MailboxIds,
-                        &id_key,
+                        id_key,
                         Corruption::Missing {
                             what: "mailbox entry",
                         },
@@ -132,8 +150,8 @@ impl Store {
                 return Ok(HoldOutcome::AlreadyHeld(first));
             }
             tx.insert(Tree::Mailbox, &key, &entry_value)?;
-            tx.insert(Tree::MailboxSealed, &key, &sealed_value)?;
-            tx.insert(Tree::MailboxIds, &id_key, &key_value)?;
+            tx.insert(Tree::MailboxSealed, &key, &staged.value)?;
+            tx.insert(Tree::MailboxIds, id_key, &key_value)?;
             let mut counts = load_relay_counts(tx)?;
             counts.held += 1;
             counts.held_bytes += entry.size;
@@ -173,11 +191,8 @@ impl Store {
                     },
                 )
             })?;
-            encoding::check_blob(&sealed).map_err(|p| corrupt(Tree::MailboxSealed, &key, p))?;
-            held.push(HeldPackage {
-                entry,
-                sealed: sealed.into_bytes_from(1),
-            });
+            let sealed = self.stored_bytes(Tree::MailboxSealed, &key, &entry.package_id, sealed)?;
+            held.push(HeldPackage { entry, sealed });
         }
         Ok(held)
     }
@@ -267,15 +282,21 @@ impl Store {
         let id_key = keys::outbox(&package_id, &recipient);
         let forward_key = keys::forward(addressee(receipt), &receipt.id());
         let receipt_value = encoding::encode_blob(&receipt.to_wire());
-        let released = self.db().transaction("release", |tx| {
+        let (released, file) = self.db().transaction("release", |tx| {
             let mut counts = load_relay_counts(tx)?;
             let mut released = false;
+            let mut file = None;
             if let Some(reference) = tx.get(Tree::MailboxIds, &id_key)? {
                 let key = blob_bytes(Tree::MailboxIds, &id_key, &reference)?.to_vec();
                 if let Some(value) = tx.get(Tree::Mailbox, &key)? {
                     let entry: MailboxEntry = encoding::read(Tree::Mailbox, &key, &value)?;
                     counts.held = counts.held.saturating_sub(1);
                     counts.held_bytes = counts.held_bytes.saturating_sub(entry.size);
+                }
+                if let Some(sealed) = tx.get(Tree::MailboxSealed, &key)?
+                    && let Ok(Stored::File(stored)) = Stored::decode(&sealed)
+                {
+                    file = Some(stored.generation);
                 }
                 tx.remove(Tree::Mailbox, &key)?;
                 tx.remove(Tree::MailboxSealed, &key)?;
@@ -287,9 +308,12 @@ impl Store {
                 counts.forward += 1;
             }
             save_relay_counts(tx, &counts)?;
-            Ok(released)
+            Ok((released, file))
         })?;
         self.sync()?;
+        if let Some(generation) = file {
+            self.inner.removals.remove(&package_id, generation);
+        }
         debug!(
             package = %package_id.fmt_short(),
             %recipient,

@@ -91,8 +91,6 @@ use std::sync::Arc;
 
 use tracing::info;
 
-use lienthong_protocol::envelope::PackageId;
-
 mod backup;
 mod backup_files;
 mod encoding;
@@ -140,7 +138,7 @@ use encoding::corrupt;
 use engine::{Db, Tx, TxError};
 use group_commit::GroupCommit;
 use keys::Tree;
-use package_files::{PackageFiles, Stored};
+use package_files::{PackageFiles, Removals};
 
 /// The node's durable state. Cheap to clone (an `Arc`); `Send + Sync`.
 ///
@@ -155,6 +153,8 @@ struct Inner {
     db: Db,
     commit: GroupCommit,
     files: PackageFiles,
+    /// A relay's mailbox files, removed once released (see `package_files.rs`).
+    removals: Removals,
 }
 
 impl fmt::Debug for Store {
@@ -181,12 +181,13 @@ impl Store {
         let db = Db::open(dir)?;
         schema::prepare(&db)?;
         let files = PackageFiles::of(dir);
-        files.sweep(|id, generation| package_file_referenced(&db, id, generation))?;
+        files.sweep(|id, generation| packages::file_referenced(&db, id, generation))?;
         info!(path = %dir.display(), "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 commit: GroupCommit::default(),
+                removals: Removals::new(files.clone()),
                 files,
             }),
         })
@@ -227,19 +228,6 @@ impl Store {
     fn sync(&self) -> Result<(), StoreError> {
         self.inner.commit.sync(|| self.inner.db.flush())
     }
-}
-
-/// Whether the `packages` tree references this package file. A value that does not read
-/// counts as a reference: the sweep at opening never removes what it cannot rule out.
-fn package_file_referenced(db: &Db, id: &PackageId, generation: u64) -> Result<bool, StoreError> {
-    let Some(value) = db.get(Tree::Packages, id.as_bytes())? else {
-        return Ok(false);
-    };
-    Ok(match Stored::decode(&value) {
-        Ok(Stored::File(file)) => file.generation == generation,
-        Ok(Stored::Inline(_)) => false,
-        Err(_) => true,
-    })
 }
 
 /// The record counters, read inside a transaction to be updated with it.

@@ -19,12 +19,17 @@
 //! package's old file. [`PackageFiles::sweep`] removes those when the store opens. Files are
 //! never changed once written.
 //!
+//! A relay's mailbox keeps large sealed packages the same way, and removes each file once
+//! the transaction that released it is durable ([`Removals`]); while a backup copies files,
+//! removals wait for it, so a backup never misses a file its trees reference.
+//!
 //! Writing the file touches nothing the engine holds, so a full disk at that point refuses
 //! the call with [`StoreError::PackageFile`] and leaves the store writable.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -269,6 +274,77 @@ impl PackageFiles {
     }
 }
 
+/// Removals of files whose references are gone, held back while a backup copies files.
+#[derive(Debug)]
+pub(super) struct Removals {
+    files: PackageFiles,
+    state: Mutex<RemovalState>,
+}
+
+#[derive(Debug, Default)]
+struct RemovalState {
+    /// Backups copying files now.
+    copying: usize,
+    /// Files to remove once they are done.
+    deferred: Vec<(PackageId, u64)>,
+}
+
+impl Removals {
+    pub(super) fn new(files: PackageFiles) -> Removals {
+        Removals {
+            files,
+            state: Mutex::default(),
+        }
+    }
+
+    /// Removes a file no committed transaction references any more, now or, while a
+    /// backup copies files, once it is done. A crash before then leaves it to the sweep.
+    pub(super) fn remove(&self, id: &PackageId, generation: u64) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.copying > 0 {
+            state.deferred.push((*id, generation));
+        } else {
+            drop(state);
+            self.files.remove(id, generation);
+        }
+    }
+
+    /// Holds removals back until the returned guard is dropped. Take it before writers
+    /// resume after a backup's copy of the trees.
+    pub(super) fn hold(&self) -> RemovalsHeld<'_> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .copying += 1;
+        RemovalsHeld { removals: self }
+    }
+}
+
+/// Removals wait while this lives; see [`Removals::hold`].
+pub(super) struct RemovalsHeld<'a> {
+    removals: &'a Removals,
+}
+
+impl Drop for RemovalsHeld<'_> {
+    fn drop(&mut self) {
+        let deferred = {
+            let mut state = self
+                .removals
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.copying -= 1;
+            if state.copying > 0 {
+                return;
+            }
+            std::mem::take(&mut state.deferred)
+        };
+        for (id, generation) in deferred {
+            self.removals.files.remove(&id, generation);
+        }
+    }
+}
+
 /// Why [`PackageFiles::read`] failed: the file could not be read, or it reads wrong.
 #[derive(Debug)]
 pub(super) enum ReadFailure {
@@ -362,6 +438,31 @@ mod tests {
             files.read(&id, &file_ref),
             Err(ReadFailure::Io(StoreError::PackageFile { .. }))
         ));
+    }
+
+    #[test]
+    fn removals_wait_while_a_backup_copies_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = PackageFiles::of(dir.path());
+        let removals = Removals::new(files.clone());
+        let id = PackageId::from_bytes([3; 32]);
+        let first = files.write(&id, b"first").expect("writes");
+        let second = files.write(&id, b"second").expect("writes");
+
+        let held = removals.hold();
+        let also_held = removals.hold();
+        removals.remove(&id, first.generation);
+        assert!(files.path(&id, first.generation).exists());
+        drop(held);
+        assert!(
+            files.path(&id, first.generation).exists(),
+            "one backup still copies"
+        );
+        drop(also_held);
+        assert!(!files.path(&id, first.generation).exists());
+
+        removals.remove(&id, second.generation);
+        assert!(!files.path(&id, second.generation).exists());
     }
 
     #[test]

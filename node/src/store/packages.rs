@@ -8,6 +8,7 @@ use lienthong_protocol::envelope::{EnvelopeError, EnvelopeLimits, PackageId, Sig
 
 use super::Store;
 use super::encoding::{self, corrupt};
+use super::engine::{Db, Value};
 use super::error::{Corruption, InputProblem, StoreError};
 use super::keys::Tree;
 use super::package_files::{FileRef, INLINE_LIMIT, ReadFailure, Stored};
@@ -28,23 +29,33 @@ impl Store {
     /// # Errors
     /// [`StoreError::PackageFile`] when the file cannot be written; nothing changed.
     pub(super) fn stage(&self, package: &SignedPackage) -> Result<StagedPackage, StoreError> {
-        let wire = package.to_wire();
-        if wire.len() > INLINE_LIMIT
-            && self
-                .db()
-                .get(Tree::Packages, package.id().as_bytes())?
-                .is_none()
-        {
-            return self.stage_file(&package.id(), &wire);
-        }
-        Ok(StagedPackage {
-            value: encoding::encode_blob(&wire),
-            file: None,
+        let id = package.id();
+        self.stage_bytes(&id, &package.to_wire(), || {
+            Ok(self.db().get(Tree::Packages, id.as_bytes())?.is_some())
         })
     }
 
-    fn stage_file(&self, id: &PackageId, wire: &[u8]) -> Result<StagedPackage, StoreError> {
-        let file = self.inner.files.write(id, wire)?;
+    /// Prepares package `id`'s bytes (its wire bytes, or sealed for a relay's member) for a
+    /// transaction: in a file when large, unless `stored_already` (asked of large ones
+    /// only, so that small ones cost no extra lookup) says the transaction will find them
+    /// stored and keep what is there.
+    ///
+    /// # Errors
+    /// [`StoreError::PackageFile`] when the file cannot be written; nothing changed. An
+    /// error of `stored_already`.
+    pub(super) fn stage_bytes(
+        &self,
+        id: &PackageId,
+        bytes: &[u8],
+        stored_already: impl FnOnce() -> Result<bool, StoreError>,
+    ) -> Result<StagedPackage, StoreError> {
+        if bytes.len() <= INLINE_LIMIT || stored_already()? {
+            return Ok(StagedPackage {
+                value: encoding::encode_blob(bytes),
+                file: None,
+            });
+        }
+        let file = self.inner.files.write(id, bytes)?;
         Ok(StagedPackage {
             value: file.encode(),
             file: Some(file),
@@ -53,22 +64,43 @@ impl Store {
 
     /// Removes a staged file that its transaction did not reference (it failed, or found
     /// the package stored already). Files a transaction did reference stay until a start
-    /// of the node finds them unreferenced, so that a backup under way never misses one.
+    /// of the node finds them unreferenced, or, in a relay's mailbox, until released.
     pub(super) fn unstage(&self, id: &PackageId, staged: &StagedPackage) {
         let Some(file) = staged.file else {
             return;
         };
-        let referenced = match self.db().get(Tree::Packages, id.as_bytes()) {
-            Ok(Some(value)) => matches!(
-                Stored::decode(&value),
-                Ok(Stored::File(stored)) if stored.generation == file.generation
-            ),
-            Ok(None) => false,
-            // Cannot tell: keep it; the next start decides.
-            Err(_) => true,
-        };
-        if !referenced {
+        // When it cannot tell, it keeps the file; the next start decides.
+        if !file_referenced(self.db(), id, file.generation).unwrap_or(true) {
             self.inner.files.remove(id, file.generation);
+        }
+    }
+
+    /// The bytes a `packages` or `mailbox_sealed` value holds or references, for package
+    /// `id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming `tree` and `key` when the value does not read or the
+    /// file holds other bytes than recorded; [`StoreError::PackageFile`] when the file
+    /// cannot be read.
+    pub(super) fn stored_bytes(
+        &self,
+        tree: Tree,
+        key: &[u8],
+        id: &PackageId,
+        value: Value,
+    ) -> Result<Bytes, StoreError> {
+        let file = match Stored::decode(&value) {
+            Ok(Stored::Inline(_)) => None,
+            Ok(Stored::File(file)) => Some(file),
+            Err(problem) => return Err(corrupt(tree, key, problem)),
+        };
+        let Some(file) = file else {
+            return Ok(value.into_bytes_from(1));
+        };
+        match self.inner.files.read(id, &file) {
+            Ok(bytes) => Ok(bytes),
+            Err(ReadFailure::Io(error)) => Err(error),
+            Err(ReadFailure::Corrupt(problem)) => Err(corrupt(tree, key, problem)),
         }
     }
 
@@ -122,21 +154,8 @@ impl Store {
         let Some(value) = self.db().get(Tree::Packages, id.as_bytes())? else {
             return Ok(None);
         };
-        let file = match Stored::decode(&value) {
-            Ok(Stored::Inline(_)) => None,
-            Ok(Stored::File(file)) => Some(file),
-            Err(problem) => return Err(corrupt(Tree::Packages, id.as_bytes(), problem)),
-        };
-        let Some(file) = file else {
-            return Ok(Some(value.into_bytes_from(1)));
-        };
-        match self.inner.files.read(id, &file) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(ReadFailure::Io(error)) => Err(error),
-            Err(ReadFailure::Corrupt(problem)) => {
-                Err(corrupt(Tree::Packages, id.as_bytes(), problem))
-            }
-        }
+        self.stored_bytes(Tree::Packages, id.as_bytes(), id, value)
+            .map(Some)
     }
 
     /// Replaces a stored package with the same package signed again (after this agency's
@@ -150,15 +169,7 @@ impl Store {
     /// be written; nothing changed.
     pub fn replace_package(&self, package: &SignedPackage) -> Result<(), StoreError> {
         let id = package.id();
-        let wire = package.to_wire();
-        let staged = if wire.len() > INLINE_LIMIT {
-            self.stage_file(&id, &wire)?
-        } else {
-            StagedPackage {
-                value: encoding::encode_blob(&wire),
-                file: None,
-            }
-        };
+        let staged = self.stage_bytes(&id, &package.to_wire(), || Ok(false))?;
         let result = self
             .db()
             .transaction("replace package", |tx| {
@@ -177,4 +188,41 @@ impl Store {
         debug!(package = %id.fmt_short(), "package signed again");
         Ok(())
     }
+}
+
+/// Whether a committed `packages` or `mailbox_sealed` value references package `id`'s file
+/// of this generation. A value that does not read counts as a reference: the sweep never
+/// removes what it cannot rule out.
+///
+/// # Errors
+/// Read errors of the trees.
+pub(super) fn file_referenced(
+    db: &Db,
+    id: &PackageId,
+    generation: u64,
+) -> Result<bool, StoreError> {
+    let references = |value: &[u8]| match Stored::decode(value) {
+        Ok(Stored::File(file)) => file.generation == generation,
+        Ok(Stored::Inline(_)) => false,
+        Err(_) => true,
+    };
+    if let Some(value) = db.get(Tree::Packages, id.as_bytes())?
+        && references(&value)
+    {
+        return Ok(true);
+    }
+    // The mailbox holds a package once per member it is for (`mailbox_ids` is keyed by
+    // package id, then member).
+    for item in db.scan_prefix(Tree::MailboxIds, id.as_bytes()) {
+        let (_, key) = item?;
+        if encoding::check_blob(&key).is_err() {
+            return Ok(true);
+        }
+        if let Some(value) = db.get(Tree::MailboxSealed, &key[1..])?
+            && references(&value)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

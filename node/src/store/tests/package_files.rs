@@ -1,12 +1,15 @@
 //! Large packages in files of their own: stored once, read back and checked, swept when
-//! nothing references them, carried by backups.
+//! nothing references them, carried by backups; a relay's large sealed packages the same
+//! way, removed once released.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::store::package_files::{FILES_DIR, INLINE_LIMIT};
-use crate::store::{IncomingOutcome, STORE_DIR, StoreError, SubmitOutcome, verify_copy};
+use crate::store::{
+    HoldOutcome, IncomingOutcome, MailboxEntry, STORE_DIR, StoreError, SubmitOutcome, verify_copy,
+};
 
 /// Content padding that puts a package above the inline limit.
 const LARGE: usize = INLINE_LIMIT + 4096;
@@ -187,4 +190,94 @@ fn a_backup_carries_the_files_and_its_check_finds_one_missing() {
     let error = verify_copy(&copy, &summary).expect_err("a file is missing");
     let text = error.to_string();
     assert!(text.contains(&format!("package {}", large.id())), "{text}");
+}
+
+fn mailbox_entry(package: &SignedPackage, recipient: &str, size: usize) -> MailboxEntry {
+    MailboxEntry {
+        package_id: package.id(),
+        sender: organ(SENDER),
+        recipient: organ(recipient),
+        held_at: ts(5),
+        size: size as u64,
+        hold: vec![1; 8],
+    }
+}
+
+/// A relay holds a large sealed package in a file per member, survives a restart with it,
+/// and removes each member's file once that member's receipt releases it.
+#[test]
+fn a_relay_holds_a_large_sealed_package_in_a_file_until_it_is_released() {
+    let fx = Fixture::new();
+    let package = signed_package(&fx.key, 1, 0);
+    let sealed = vec![0xa7; LARGE];
+    for recipient in RECIPIENTS {
+        let entry = mailbox_entry(&package, recipient, sealed.len());
+        assert_eq!(
+            fx.store.hold(&entry, &sealed).expect("holds"),
+            HoldOutcome::Held
+        );
+        // A second deposit finds it held and writes no second file.
+        assert!(matches!(
+            fx.store.hold(&entry, &sealed).expect("holds"),
+            HoldOutcome::AlreadyHeld(_)
+        ));
+    }
+    assert_eq!(files_in(fx.dir.path()).len(), 2);
+
+    let fx = fx.reopen();
+    assert_eq!(
+        files_in(fx.dir.path()).len(),
+        2,
+        "the sweep keeps held files"
+    );
+    let held = fx.store.mailbox(&organ(RECIPIENTS[0]), 10).expect("lists");
+    assert_eq!(held.len(), 1);
+    assert_eq!(&held[0].sealed[..], &sealed[..]);
+
+    let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 6);
+    assert!(fx.store.release(&receipt).expect("releases"));
+    assert_eq!(
+        files_in(fx.dir.path()).len(),
+        1,
+        "the released file is removed"
+    );
+    let held = fx.store.mailbox(&organ(RECIPIENTS[1]), 10).expect("lists");
+    assert_eq!(&held[0].sealed[..], &sealed[..]);
+}
+
+/// A member's file released while a backup copies files stays until the copy is done, so
+/// the backup, whose trees still hold it, has it too.
+#[test]
+fn a_backup_has_every_mailbox_file_its_trees_reference() {
+    let fx = Fixture::new();
+    let package = signed_package(&fx.key, 1, 0);
+    let sealed = vec![0x3c; LARGE];
+    let entry = mailbox_entry(&package, RECIPIENTS[0], sealed.len());
+    assert_eq!(
+        fx.store.hold(&entry, &sealed).expect("holds"),
+        HoldOutcome::Held
+    );
+    let held = fx.store.inner.removals.hold();
+    let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 6);
+    assert!(fx.store.release(&receipt).expect("releases"));
+    assert_eq!(
+        files_in(fx.dir.path()).len(),
+        1,
+        "held back while files are copied"
+    );
+    drop(held);
+    assert!(files_in(fx.dir.path()).is_empty());
+
+    assert_eq!(
+        fx.store.hold(&entry, &sealed).expect("holds again"),
+        HoldOutcome::Held
+    );
+    let backup = fx.dir.path().join("backup");
+    let summary = fx.store.backup(&backup).expect("backs up");
+    let copy = backup.join(STORE_DIR);
+    assert_eq!(files_in(&copy).len(), 1);
+    verify_copy(&copy, &summary).expect("the copy matches");
+    let restored = Store::open(&copy).expect("opens the copy");
+    let held = restored.mailbox(&organ(RECIPIENTS[0]), 10).expect("lists");
+    assert_eq!(&held[0].sealed[..], &sealed[..]);
 }
