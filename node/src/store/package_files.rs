@@ -223,23 +223,14 @@ impl PackageFiles {
         &self,
         referenced: impl Fn(&PackageId, u64) -> Result<bool, StoreError>,
     ) -> Result<usize, StoreError> {
-        let failed = |source| StoreError::PackageFile {
-            path: self.dir.clone(),
-            source,
-        };
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(error) => return Err(failed(error)),
-        };
         let mut removed = 0;
-        for entry in entries {
-            let entry = entry.map_err(failed)?;
+        for entry in self.entries()? {
+            let entry = entry.map_err(|e| self.failed(e))?;
             let Some((id, generation)) = entry.file_name().to_str().and_then(parse_name) else {
                 continue;
             };
             if !referenced(&id, generation)? {
-                fs::remove_file(entry.path()).map_err(failed)?;
+                fs::remove_file(entry.path()).map_err(|e| self.failed(e))?;
                 removed += 1;
             }
         }
@@ -257,20 +248,30 @@ impl PackageFiles {
     /// # Errors
     /// [`StoreError::PackageFile`] when the directory cannot be listed.
     pub(super) fn size(&self) -> Result<u64, StoreError> {
-        let failed = |source| StoreError::PackageFile {
-            path: self.dir.clone(),
-            source,
-        };
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(error) => return Err(failed(error)),
-        };
         let mut total = 0;
-        for entry in entries {
-            total += entry.and_then(|e| e.metadata()).map_err(failed)?.len();
+        for entry in self.entries()? {
+            total += entry
+                .and_then(|e| e.metadata())
+                .map_err(|e| self.failed(e))?
+                .len();
         }
         Ok(total)
+    }
+
+    /// The directory's entries; none before the first large package made it.
+    fn entries(&self) -> Result<impl Iterator<Item = io::Result<fs::DirEntry>>, StoreError> {
+        match fs::read_dir(&self.dir) {
+            Ok(entries) => Ok(Some(entries).into_iter().flatten()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None.into_iter().flatten()),
+            Err(error) => Err(self.failed(error)),
+        }
+    }
+
+    fn failed(&self, source: io::Error) -> StoreError {
+        StoreError::PackageFile {
+            path: self.dir.clone(),
+            source,
+        }
     }
 }
 

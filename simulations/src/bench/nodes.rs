@@ -242,20 +242,30 @@ pub(super) fn small_latency(
     Ok(percentiles(&mut samples))
 }
 
-/// MB/s for one document with a large attachment, from submission to receipt 01.
+/// How many large documents a large-attachment figure sends, one after the other.
+const LARGE_DOCUMENTS: usize = 3;
+
+/// MB/s for a document with a large attachment, from submission to receipt 01: the median
+/// of [`LARGE_DOCUMENTS`] sent one after the other, since one document alone is at the
+/// mercy of whatever else the machine did in that quarter of a second.
 pub(super) fn large_throughput(
     route: &Route,
     attachment: usize,
     first: usize,
 ) -> anyhow::Result<f64> {
-    let doc = document(route.from, route.to, first, attachment * 4 / 3 + 1400)?;
-    let baseline = route.pending()?;
-    let start = now_ms();
-    let package = route.sender.submit(&doc)?;
-    route.wait_delivered(baseline, Duration::from_secs(300))?;
-    let delivered = delivered_at(&route.sender, &package)?;
-    let secs = (delivered.saturating_sub(start)).max(1) as f64 / 1000.0;
-    Ok(doc.len() as f64 / secs / 1e6)
+    let mut rates = Vec::with_capacity(LARGE_DOCUMENTS);
+    for n in first..first + LARGE_DOCUMENTS {
+        let doc = document(route.from, route.to, n, attachment * 4 / 3 + 1400)?;
+        let baseline = route.pending()?;
+        let start = now_ms();
+        let package = route.sender.submit(&doc)?;
+        route.wait_delivered(baseline, Duration::from_secs(300))?;
+        let delivered = delivered_at(&route.sender, &package)?;
+        let secs = (delivered.saturating_sub(start)).max(1) as f64 / 1000.0;
+        rates.push(doc.len() as f64 / secs / 1e6);
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[rates.len() / 2])
 }
 
 /// When the sender recorded the recipient's receipt 01, in ms since the epoch.

@@ -175,6 +175,21 @@ struct SmallDisk {
 }
 
 impl SmallDisk {
+    /// A temporary directory on the small file system named by `FULL_DISK_DIR`, or on one
+    /// mounted now (kept mounted while the returned disk lives).
+    fn dir() -> (Option<SmallDisk>, tempfile::TempDir) {
+        let (disk, base) = match std::env::var_os(FULL_DISK_DIR) {
+            Some(base) => (None, std::path::PathBuf::from(base)),
+            None => {
+                let disk = SmallDisk::mount();
+                let base = disk.dir.path().to_path_buf();
+                (Some(disk), base)
+            }
+        };
+        let dir = tempfile::tempdir_in(&base).expect("temporary directory on the small disk");
+        (disk, dir)
+    }
+
     fn mount() -> SmallDisk {
         let dir = tempfile::tempdir().expect("mount point");
         let status = std::process::Command::new("mount")
@@ -208,15 +223,7 @@ impl Drop for SmallDisk {
 /// small file system named by `LIENTHONG_STORE_FULL_DISK_DIR`.
 #[test]
 fn a_full_disk_is_an_error() {
-    let (_disk, base) = match std::env::var_os(FULL_DISK_DIR) {
-        Some(base) => (None, std::path::PathBuf::from(base)),
-        None => {
-            let disk = SmallDisk::mount();
-            let base = disk.dir.path().to_path_buf();
-            (Some(disk), base)
-        }
-    };
-    let dir = tempfile::tempdir_in(&base).expect("temporary directory on the small disk");
+    let (_disk, dir) = SmallDisk::dir();
     // Room to free once the disk is full, so that the store can be reopened.
     let ballast = dir.path().join("ballast");
     std::fs::write(&ballast, vec![0; 1 << 20]).expect("writes the ballast");
@@ -304,15 +311,7 @@ fn full_disk_child() {
 /// [`a_full_disk_is_an_error`].
 #[test]
 fn a_large_package_on_a_full_disk_is_refused_and_the_store_stays_writable() {
-    let (_disk, base) = match std::env::var_os(FULL_DISK_DIR) {
-        Some(base) => (None, std::path::PathBuf::from(base)),
-        None => {
-            let disk = SmallDisk::mount();
-            let base = disk.dir.path().to_path_buf();
-            (Some(disk), base)
-        }
-    };
-    let dir = tempfile::tempdir_in(&base).expect("temporary directory on the small disk");
+    let (_disk, dir) = SmallDisk::dir();
     let ballast = dir.path().join("ballast");
     std::fs::write(&ballast, vec![0; 2 << 20]).expect("writes the ballast");
     let store_dir = dir.path().join("store");

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::store::package_files::{FILES_DIR, INLINE_LIMIT};
 use crate::store::{
-    HoldOutcome, IncomingOutcome, MailboxEntry, STORE_DIR, StoreError, SubmitOutcome, verify_copy,
+    BackupSummary, HoldOutcome, IncomingOutcome, MailboxEntry, STORE_DIR, StoreError,
+    SubmitOutcome, verify_copy,
 };
 
 /// Content padding that puts a package above the inline limit.
@@ -22,6 +23,17 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     };
     files.sort();
     files
+}
+
+/// Backs the store up and checks that the copy holds one package file and matches its
+/// manifest; the copy's store directory and the manifest.
+fn backup_with_one_file(fx: &Fixture) -> (PathBuf, BackupSummary) {
+    let backup = fx.dir.path().join("backup");
+    let summary = fx.store.backup(&backup).expect("backs up");
+    let copy = backup.join(STORE_DIR);
+    assert_eq!(files_in(&copy).len(), 1);
+    verify_copy(&copy, &summary).expect("the copy matches");
+    (copy, summary)
 }
 
 fn submit(fx: &Fixture, package: &SignedPackage) -> SubmitOutcome {
@@ -173,11 +185,7 @@ fn a_backup_carries_the_files_and_its_check_finds_one_missing() {
         submit(&fx, &signed_package(&fx.key, 2, 0)),
         SubmitOutcome::Stored
     );
-    let backup = fx.dir.path().join("backup");
-    let summary = fx.store.backup(&backup).expect("backs up");
-    let copy = backup.join(STORE_DIR);
-    assert_eq!(files_in(&copy).len(), 1);
-    verify_copy(&copy, &summary).expect("the copy matches");
+    let (copy, summary) = backup_with_one_file(&fx);
     {
         let restored = Store::open(&copy).expect("opens the copy");
         assert_eq!(
@@ -272,11 +280,7 @@ fn a_backup_has_every_mailbox_file_its_trees_reference() {
         fx.store.hold(&entry, &sealed).expect("holds again"),
         HoldOutcome::Held
     );
-    let backup = fx.dir.path().join("backup");
-    let summary = fx.store.backup(&backup).expect("backs up");
-    let copy = backup.join(STORE_DIR);
-    assert_eq!(files_in(&copy).len(), 1);
-    verify_copy(&copy, &summary).expect("the copy matches");
+    let (copy, _) = backup_with_one_file(&fx);
     let restored = Store::open(&copy).expect("opens the copy");
     let held = restored.mailbox(&organ(RECIPIENTS[0]), 10).expect("lists");
     assert_eq!(&held[0].sealed[..], &sealed[..]);
