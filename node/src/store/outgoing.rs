@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use tracing::debug;
 
 use lienthong_protocol::OrganId;
@@ -286,7 +287,7 @@ pub(super) struct Submission {
     id: PackageId,
     sender: OrganId,
     /// The `packages` value (see `packages.rs`).
-    wire: Vec<u8>,
+    wire: Bytes,
     meta_value: Vec<u8>,
     by_time: [u8; 40],
     /// Key, value, and whether the entry is pending.
@@ -304,7 +305,7 @@ pub(super) type Submitted = Result<(SubmitOutcome, u64), StoreError>;
 impl Submission {
     fn prepare(
         package: &SignedPackage,
-        wire: Vec<u8>,
+        wire: Bytes,
         meta: &OutgoingPackage,
         entries: &[OutboxEntry],
         index: &PackageIndex,

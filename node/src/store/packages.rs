@@ -16,8 +16,9 @@ use super::package_files::{FileRef, INLINE_LIMIT, ReadFailure, Stored};
 /// A package's `packages` value, ready for a transaction; its file, when large, is already
 /// durable. Hand it back to [`Store::release`] once the transaction is done.
 pub(super) struct StagedPackage {
-    /// What the transaction stores under the package id.
-    pub(super) value: Vec<u8>,
+    /// What the transaction stores under the package id; shared, not copied, by a
+    /// submission's retries.
+    pub(super) value: Bytes,
     file: Option<FileRef>,
 }
 
@@ -51,13 +52,13 @@ impl Store {
     ) -> Result<StagedPackage, StoreError> {
         if bytes.len() <= INLINE_LIMIT || stored_already()? {
             return Ok(StagedPackage {
-                value: encoding::encode_blob(bytes),
+                value: encoding::encode_blob(bytes).into(),
                 file: None,
             });
         }
         let file = self.inner.files.write(id, bytes)?;
         Ok(StagedPackage {
-            value: file.encode(),
+            value: file.encode().into(),
             file: Some(file),
         })
     }

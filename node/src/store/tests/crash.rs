@@ -164,6 +164,23 @@ fn crash_child() {
     }
 }
 
+/// Submits package `n` of `key` with `padding` extra content bytes; its id once stored.
+fn submit_padded(
+    store: &Store,
+    key: &AgencyKey,
+    n: u64,
+    padding: usize,
+) -> Result<PackageId, StoreError> {
+    let package = signed_package(key, n, padding);
+    store
+        .submit(
+            &package,
+            &meta(&package, None, ts(n)),
+            &entries(&package, DeliveryState::Queued),
+        )
+        .map(|_| package.id())
+}
+
 /// Set to a directory on a small file system to run [`a_full_disk_is_an_error`].
 const FULL_DISK_DIR: &str = "LIENTHONG_STORE_FULL_DISK_DIR";
 
@@ -269,16 +286,7 @@ fn full_disk_child() {
     println!();
     let store = Store::open(Path::new(&dir)).expect("opens");
     let key = AgencyKey::generate().expect("generates a key");
-    let submit = |n: u64, padding: usize| {
-        let package = signed_package(&key, n, padding);
-        store
-            .submit(
-                &package,
-                &meta(&package, None, ts(n)),
-                &entries(&package, DeliveryState::Queued),
-            )
-            .map(|_| package.id())
-    };
+    let submit = |n: u64, padding: usize| submit_padded(&store, &key, n, padding);
     let mut n = 0;
     let error = loop {
         match submit(n, 64 << 10) {
@@ -317,16 +325,7 @@ fn a_large_package_on_a_full_disk_is_refused_and_the_store_stays_writable() {
     let store_dir = dir.path().join("store");
     let store = Store::open(&store_dir).expect("opens");
     let key = AgencyKey::generate().expect("generates a key");
-    let submit = |n: u64, padding: usize| {
-        let package = signed_package(&key, n, padding);
-        store
-            .submit(
-                &package,
-                &meta(&package, None, ts(n)),
-                &entries(&package, DeliveryState::Queued),
-            )
-            .map(|_| package.id())
-    };
+    let submit = |n: u64, padding: usize| submit_padded(&store, &key, n, padding);
 
     let mut acked = Vec::new();
     let error = loop {
