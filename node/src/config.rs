@@ -101,6 +101,12 @@ pub struct NetworkConfig {
     /// How long an idle connection to a peer is kept for reuse.
     #[serde(with = "humantime_serde")]
     pub idle_connection_timeout: Duration,
+    /// How often each connection is pinged: the round-trip time the dashboard shows, and
+    /// how a connection whose peer vanished without closing it (a cable pulled) is found
+    /// dead. Each ping is a stream of its own; a node with a few dozen connections does not
+    /// notice them, a thousand simulated nodes on one machine do.
+    #[serde(with = "humantime_serde")]
+    pub ping_interval: Duration,
     /// Publish this node's address in the Kademlia DHT, and look up there a member whose
     /// roster addresses fail. A fallback for nodes that moved; every query reaches dozens of
     /// nodes, so in a federation of a thousand nodes it costs more connections than it
@@ -115,6 +121,7 @@ impl Default for NetworkConfig {
             mdns: true,
             request_timeout: Duration::from_secs(60),
             idle_connection_timeout: Duration::from_secs(600),
+            ping_interval: Duration::from_secs(15),
             dht: true,
         }
     }
@@ -456,6 +463,11 @@ impl Config {
                 invalid(format!("network.listen: {addr:?} is not a multiaddr: {e}"))
             })?;
         }
+        if self.network.ping_interval.is_zero() {
+            return Err(invalid(
+                "network.ping_interval must be above zero".to_owned(),
+            ));
+        }
         if self.delivery.concurrency == 0 {
             return Err(invalid(
                 "delivery.concurrency must be at least 1".to_owned(),
@@ -557,6 +569,9 @@ mdns = {mdns}
 request_timeout = "{request_timeout}"
 # How long an idle connection to a peer is kept for reuse.
 idle_connection_timeout = "{idle}"
+# How often each connection is pinged (round-trip time; finding connections whose peer
+# vanished).
+ping_interval = "{ping}"
 # Publish this node's address in the Kademlia DHT and look there for members whose roster
 # addresses fail. Turn off in very large federations: every DHT query reaches dozens of nodes.
 dht = {dht}
@@ -663,6 +678,7 @@ retry_interval = "{receipt_retry}"
             mdns = self.network.mdns,
             request_timeout = d(&self.network.request_timeout),
             idle = d(&self.network.idle_connection_timeout),
+            ping = d(&self.network.ping_interval),
             dht = self.network.dht,
             api = self.api.listen,
             axis_enabled = self.api.axis.enabled,
@@ -793,5 +809,12 @@ mod tests {
         )
         .expect_err("too large");
         assert!(err.to_string().contains("max_package_size"), "{err}");
+
+        let err = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[network]\nping_interval = \"0s\"\n",
+            "c.toml",
+        )
+        .expect_err("a connection pinged without pause");
+        assert!(err.to_string().contains("network.ping_interval"), "{err}");
     }
 }

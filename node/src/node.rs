@@ -131,6 +131,7 @@ impl Node {
                 .saturating_add(FRAME_OVERHEAD),
             request_timeout: config.network.request_timeout,
             idle_connection_timeout: config.network.idle_connection_timeout,
+            ping_interval: config.network.ping_interval,
             busy_response: Response::Busy.encode(),
             gossip_topics: {
                 let mut topics = vec![roster_sync::ROSTER_TOPIC.to_owned()];

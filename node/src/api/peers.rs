@@ -43,7 +43,7 @@ pub(super) async fn list(State(state): State<ApiState>) -> Result<Json<Vec<PeerV
 pub(super) async fn peer_views(ctx: &NodeContext) -> Result<Vec<PeerView>, ApiError> {
     let known = ctx
         .network
-        .connected_peers()
+        .known_peers()
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut by_peer: HashMap<_, _> = known.into_iter().map(|p| (p.peer_id, p)).collect();

@@ -119,7 +119,7 @@ impl Behaviour {
             relay_client,
             dcutr: dcutr::Behaviour::new(peer_id),
             identify,
-            ping: ping::Behaviour::new(ping::Config::new()),
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(options.ping_interval)),
             kademlia: kademlia.into(),
             mdns: mdns.into(),
             gossipsub,

@@ -42,8 +42,12 @@ pub(crate) enum Command {
         payload: Bytes,
         reply: RequestReply,
     },
-    /// Sent by `connected_peers`; answered with every peer the node knows.
-    Peers { reply: Reply<Vec<PeerInfo>> },
+    /// Sent by `known_peers` and `connected_peers`; answered with every peer the node
+    /// knows, or only those connected now.
+    Peers {
+        connected_only: bool,
+        reply: Reply<Vec<PeerInfo>>,
+    },
     /// Sent by `kad_put`; answered when the put query finishes.
     KadPut {
         key: Vec<u8>,

@@ -302,8 +302,11 @@ impl EventLoop {
                 payload,
                 reply,
             } => self.start_request(peer, payload, reply),
-            Command::Peers { reply } => {
-                let _ = reply.send(self.peers.infos());
+            Command::Peers {
+                connected_only,
+                reply,
+            } => {
+                let _ = reply.send(self.peers.infos(connected_only));
             }
             Command::KadPut { key, value, reply } => self.start_kad_put(key, value, reply),
             Command::KadGet { key, reply } => self.start_kad_get(key, reply),

@@ -130,7 +130,8 @@ pub use gossip::{GossipAcceptance, GossipMessage, GossipMessageId};
 pub use handle::{Inbound, NetworkEvent, NetworkHandle};
 pub use options::{
     DEFAULT_GOSSIP_MAX_MESSAGE_SIZE, DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport, WireCounters,
+    DEFAULT_PING_INTERVAL, DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport,
+    WireCounters,
 };
 pub use peers::PeerInfo;
 pub use relay::{

@@ -20,6 +20,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long an idle connection stays open, so repeated deliveries to a peer reuse it.
 pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Default for [`Options::ping_interval`]: libp2p's own.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Default capacity of the inbound request queue, the gossip queue and the command queue.
 pub const DEFAULT_QUEUE: usize = 256;
@@ -78,6 +80,8 @@ pub struct Options {
     pub request_timeout: Duration,
     /// How long a connection without open streams is kept before it is closed.
     pub idle_connection_timeout: Duration,
+    /// How often each connection is pinged.
+    pub ping_interval: Duration,
     /// Capacity of the queue of inbound requests to the router. When it is full, a new
     /// request is answered with `busy_response` at once.
     pub inbound_queue: usize,
@@ -121,6 +125,7 @@ impl Default for Options {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             idle_connection_timeout: DEFAULT_IDLE_CONNECTION_TIMEOUT,
+            ping_interval: DEFAULT_PING_INTERVAL,
             inbound_queue: DEFAULT_QUEUE,
             command_queue: DEFAULT_QUEUE,
             busy_response: Bytes::new(),

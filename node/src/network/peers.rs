@@ -176,10 +176,11 @@ impl PeerBook {
         self.peers.get_mut(peer)?.last_dial_error.take()
     }
 
-    /// Every known peer, connected or not.
-    pub(crate) fn infos(&self) -> Vec<PeerInfo> {
+    /// Every known peer, or only those connected now.
+    pub(crate) fn infos(&self, connected_only: bool) -> Vec<PeerInfo> {
         self.peers
             .iter()
+            .filter(|(_, state)| !connected_only || state.connections > 0)
             .map(|(peer_id, state)| PeerInfo {
                 peer_id: *peer_id,
                 addresses: state.dial_order(),
@@ -284,13 +285,13 @@ mod tests {
         let mut book = PeerBook::default();
         let peer = PeerId::random();
         book.add_hints(peer, vec![addr(1)]);
-        let infos = book.infos();
+        let infos = book.infos(false);
         assert_eq!(infos.len(), 1);
         assert!(!infos[0].connected);
         book.connection_opened(peer, 1, false);
         book.connection_opened(peer, 2, false);
         book.set_rtt(peer, Duration::from_millis(3));
-        let info = &book.infos()[0];
+        let info = &book.infos(false)[0];
         assert!(info.connected && !info.relayed);
         assert_eq!(info.rtt, Some(Duration::from_millis(3)));
     }
@@ -313,7 +314,7 @@ mod tests {
     fn relayed_while_every_open_connection_is_a_circuit() {
         let mut book = PeerBook::default();
         let peer = PeerId::random();
-        let relayed = |book: &PeerBook| book.infos()[0].relayed;
+        let relayed = |book: &PeerBook| book.infos(false)[0].relayed;
 
         book.connection_opened(peer, 1, true);
         assert!(relayed(&book));

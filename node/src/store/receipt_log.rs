@@ -89,17 +89,18 @@ impl Store {
             .map_or(Ok(0), |value| read_u64(Tree::SyncCursors, key, &value))
     }
 
-    /// Records how far this node has read `peer`'s log, durably: the receipts read are
-    /// recorded before the cursor moves past them.
+    /// Records how far this node has read `peer`'s log. The receipts read must be recorded
+    /// (durably) before the cursor moves past them; the cursor itself is not flushed: one
+    /// lost in a crash only makes the next catch-up read those receipts again, which are
+    /// then known and change nothing. Every member is caught up with every interval, so a
+    /// flush each would be an fsync per peer per interval.
     ///
     /// # Errors
-    /// An engine or [`StoreError::Sync`] error.
+    /// An engine error, or the store failed earlier.
     pub fn set_sync_cursor(&self, peer: &OrganId, cursor: u64) -> Result<(), StoreError> {
         let key = peer.as_str().as_bytes();
-        self.db().transaction("set sync cursor", |tx| {
-            tx.insert(Tree::SyncCursors, key, &cursor.to_be_bytes())
-        })?;
-        self.sync()
+        self.db()
+            .write_hint(Tree::SyncCursors, key, &cursor.to_be_bytes())
     }
 
     /// The agencies with receipts this node issued and has not yet handed over.

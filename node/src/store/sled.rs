@@ -307,6 +307,39 @@ impl Db {
         })
     }
 
+    /// Writes one key outside any transaction, without flushing: for a hint whose loss in a
+    /// crash only costs work done again (how far a peer's log was read), never for a fact
+    /// anyone was told. A transaction takes sled 0.34's process-wide lock exclusively,
+    /// while a single insert shares it; so a hint written once per catch-up does not hold
+    /// up every other writer (and, in a simulation, every other node's store). It reaches
+    /// the disk with the next flush. It waits for a backup like any writer and, like one,
+    /// is refused once the store has failed.
+    pub(super) fn write_hint(
+        &self,
+        tree: Tree,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        let op = "write hint";
+        if self.has_failed() {
+            return Err(StoreError::Transaction {
+                op,
+                source: BackendError(BackendErrorKind::FailedEarlier),
+            });
+        }
+        let _writing = self.writers.read().unwrap_or_else(PoisonError::into_inner);
+        self.tree(tree)
+            .insert(key, value)
+            .map(drop)
+            .map_err(|source| {
+                self.fail(op, &source);
+                StoreError::Transaction {
+                    op,
+                    source: BackendError::engine(source),
+                }
+            })
+    }
+
     /// Makes everything committed so far durable: sled's flush, then the fsyncs it leaves
     /// out (see the module docs). Called by one thread at a time, through group commit.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
@@ -416,6 +449,17 @@ fn read_id_floor(db: &sled::Db) -> Result<u64, BackendError> {
 /// How long [`open_when_unlocked`] waits for a just-closed database's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(2);
 
+/// How often sled's own background thread wakes, in ms (sled's default is 500).
+///
+/// Every change the store acknowledges is flushed by the store itself before the answer
+/// (`group_commit.rs`), so that thread adds no durability; it is kept because it is also
+/// where sled 0.34 cleans its log segments (`attempt_gc`), which it does until no segment
+/// is left to clean on each wake. But each wake ends with an fsync of the log even when
+/// nothing was written: at 500 ms an idle node fsyncs twice a second for ever, and the
+/// thousand stores of a national simulation made 2,000 fsyncs and 2,000 thread wake-ups a
+/// second between them while the nodes had almost nothing to write.
+const BACKGROUND_FLUSH_EVERY_MS: u64 = 10_000;
+
 /// Opens sled, waiting up to [`LOCK_WAIT`] while its file lock is held.
 ///
 /// sled's I/O threads let go of the file a moment after the last handle is dropped, so
@@ -426,7 +470,11 @@ fn open_when_unlocked(dir: &Path) -> sled::Result<sled::Db> {
     let deadline = Instant::now() + LOCK_WAIT;
     let mut pause = Duration::from_millis(1);
     loop {
-        match sled::Config::new().path(dir).open() {
+        match sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(BACKGROUND_FLUSH_EVERY_MS))
+            .open()
+        {
             Err(error) if is_lock_held(&error) && Instant::now() < deadline => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));

@@ -38,7 +38,7 @@ async fn peer_list_tracks_connection_and_disconnect() {
     a.knows(&b).await;
     let b_id = b.peer_id();
 
-    let before = a.handle.connected_peers().await.expect("peers");
+    let before = a.handle.known_peers().await.expect("peers");
     let info = before
         .iter()
         .find(|info| info.peer_id == b_id)
@@ -61,11 +61,16 @@ async fn peer_list_tracks_connection_and_disconnect() {
         *event == NetworkEvent::PeerDisconnected(b_id)
     })
     .await;
-    let after = a.handle.connected_peers().await.expect("peers");
+    let after = a.handle.known_peers().await.expect("peers");
     assert!(
         after
             .iter()
             .any(|info| info.peer_id == b_id && !info.connected)
+    );
+    let connected = a.handle.connected_peers().await.expect("peers");
+    assert!(
+        connected.iter().all(|info| info.peer_id != b_id),
+        "only peers connected now: {connected:?}"
     );
 }
 

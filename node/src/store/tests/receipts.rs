@@ -185,3 +185,23 @@ fn a_batch_of_receipts_is_recorded_once_each_with_one_sync() {
     assert_eq!(fx.store.counts().expect("counts").receipts, 3);
     assert_eq!(fx.store.record_receipts(&[]).expect("records"), []);
 }
+
+#[test]
+fn a_sync_cursor_is_kept_without_a_flush_of_its_own_and_survives_reopening() {
+    let fx = Fixture::new();
+    let peer = organ(RECIPIENTS[1]);
+    assert_eq!(fx.store.sync_cursor(&peer).expect("reads"), 0, "none yet");
+    let before = fx.store.sync_stats();
+    fx.store.set_sync_cursor(&peer, 41).expect("writes");
+    fx.store.set_sync_cursor(&peer, 42).expect("moves");
+    assert_eq!(fx.store.sync_cursor(&peer).expect("reads"), 42);
+    assert_eq!(
+        fx.store.sync_stats(),
+        before,
+        "a cursor asks for no flush: losing one only repeats a catch-up"
+    );
+    // The next durable write carries it to disk with everything else.
+    fx.submit(1, None);
+    let fx = fx.reopen();
+    assert_eq!(fx.store.sync_cursor(&peer).expect("reads"), 42);
+}
