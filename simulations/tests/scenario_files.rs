@@ -84,6 +84,11 @@ fn check_common(file: &str, s: &Scenario) {
         "{file}: qlvb.poll is at least 0.2 s of real time"
     );
     assert_eq!(q.progression, ["03", "04", "05", "06"], "{file}");
+    let settings: Vec<(String, String)> =
+        s.node.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Err(e) = lienthong_simulations::sim::world::check_settings(&settings) {
+        panic!("{file}: [node] does not make a valid node config: {e:#}");
+    }
     assert!(
         (0.01..=0.03).contains(&q.reject_share),
         "{file}: reject_share"

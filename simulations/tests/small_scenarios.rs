@@ -117,6 +117,28 @@ fn binh_thuan_2025_federation_beside_the_hub() {
 }
 
 #[test]
+fn tay_ninh_2014_with_chaos() {
+    kept_its_promise(&run("tay-ninh-2014", true)[0]);
+}
+
+#[test]
+fn quang_ngai_2016_with_chaos() {
+    kept_its_promise(&run("quang-ngai-2016", true)[0]);
+}
+
+#[test]
+fn dong_nai_2010_rollout_with_chaos() {
+    kept_its_promise(&run("dong-nai-2010-rollout", true)[0]);
+}
+
+#[test]
+fn binh_thuan_2025_federation_and_hub_with_chaos() {
+    let runs = run("binh-thuan-2025", true);
+    assert_eq!(runs.len(), 2, "federation and hub");
+    runs.iter().for_each(kept_its_promise);
+}
+
+#[test]
 fn national_provinces_with_chaos() {
     kept_its_promise(&run("national", true)[0]);
 }

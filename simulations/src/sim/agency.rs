@@ -33,6 +33,9 @@ pub struct CopyView {
     pub latency_01_ms: Option<u64>,
     /// Receipt codes signed by the recipient, 01 included once it arrived.
     pub codes: Vec<StatusCode>,
+    /// Where the sender's delivery stands, in words (state, attempts, last error): what a
+    /// report says of a copy that never arrived.
+    pub delivery: String,
 }
 
 /// What a QLVB does with its node.
@@ -116,9 +119,22 @@ impl Agency for NodeContext {
                     recipient: entry.recipient.to_string(),
                     latency_01_ms: latency(submitted, entry.delivered_at),
                     codes,
+                    delivery: delivery_words(
+                        &format!("{:?}", entry.state).to_lowercase(),
+                        entry.attempts,
+                        entry.last_error.as_deref(),
+                    ),
                 }
             })
             .collect())
+    }
+}
+
+/// "queued, 4 attempts, last: dial failed" for a report.
+fn delivery_words(state: &str, attempts: u32, last_error: Option<&str>) -> String {
+    match last_error {
+        Some(error) => format!("{state}, {attempts} attempts, last: {error}"),
+        None => format!("{state}, {attempts} attempts"),
     }
 }
 
@@ -263,6 +279,14 @@ impl Agency for HttpAgency {
                     latency_01_ms: latency(submitted, timestamp(&r["delivered_at"])),
                     recipient,
                     codes,
+                    delivery: delivery_words(
+                        r["state"].as_str().unwrap_or("unknown"),
+                        r["attempts"]
+                            .as_u64()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .unwrap_or_default(),
+                        r["last_error"].as_str(),
+                    ),
                 }
             })
             .collect())

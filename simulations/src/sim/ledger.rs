@@ -34,6 +34,8 @@ pub struct Copy {
     pub taken_back: bool,
     /// 06 known at the sender: simulated seconds after submission.
     pub completed_after_s: Option<f64>,
+    /// For a copy that never arrived: what its sender's node said of it at the end.
+    pub sender_view: Option<String>,
 }
 
 impl Copy {

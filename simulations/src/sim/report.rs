@@ -113,8 +113,8 @@ pub struct RunReport {
     pub delivered_ratio: f64,
     /// Accepted pairs never stored by their recipient. Must be 0.
     pub lost: usize,
-    /// The first lost pairs, for whoever investigates: (document number, from, to).
-    pub lost_examples: Vec<(u64, String, String)>,
+    /// The first lost pairs, with their sender's view of them, for whoever investigates.
+    pub lost_examples: Vec<LostCopy>,
     /// Documents handed to a recipient's QLVB more than once. Must be 0.
     pub duplicates_applied: usize,
     /// Statuses (02–06, 15) the recipients' QLVB sent.
@@ -161,6 +161,23 @@ pub struct RunReport {
     /// Latencies to receipt 01, real ms, for the charts.
     #[serde(skip)]
     pub latencies_01: Vec<f64>,
+}
+
+/// How many lost copies a report names.
+pub const LOST_EXAMPLES: usize = 20;
+
+/// A copy its sender's node accepted that never reached its recipient's store.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostCopy {
+    /// The document's number in the plan.
+    pub document: u64,
+    /// The sending agency.
+    pub from: String,
+    /// The recipient agency.
+    pub to: String,
+    /// Where the sender's node said its delivery stood at the end (state, attempts, last
+    /// error), when it could be asked.
+    pub sender_view: Option<String>,
 }
 
 /// The resident memory of this process now, MB (Linux; 0 elsewhere).
@@ -216,12 +233,13 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
         accepted += 1;
         for (r, copy) in sent.copies.iter().enumerate() {
             statuses_pending += usize::from(copy.next.is_some());
-            if copy.seen.is_none() && lost_examples.len() < 20 {
-                lost_examples.push((
-                    doc.number,
-                    plan.sites[doc.from].organ_id.clone(),
-                    plan.sites[doc.to[r]].organ_id.clone(),
-                ));
+            if copy.seen.is_none() && lost_examples.len() < LOST_EXAMPLES {
+                lost_examples.push(LostCopy {
+                    document: doc.number,
+                    from: plan.sites[doc.from].organ_id.clone(),
+                    to: plan.sites[doc.to[r]].organ_id.clone(),
+                    sender_view: copy.sender_view.clone(),
+                });
             }
             expected += 1;
             delivered += usize::from(copy.seen.is_some());
@@ -413,6 +431,26 @@ pub fn table(runs: &[RunReport]) -> String {
             let _ = write!(out, "  {v:<col$}");
         }
         out.push('\n');
+    }
+    for run in runs.iter().filter(|r| !r.lost_examples.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nnot arrived ({}), first {}:",
+            run.mode,
+            run.lost_examples.len()
+        );
+        for lost in &run.lost_examples {
+            let _ = writeln!(
+                out,
+                "  document {} {} → {}: {}",
+                lost.document,
+                lost.from,
+                lost.to,
+                lost.sender_view
+                    .as_deref()
+                    .unwrap_or("the sender could not be asked")
+            );
+        }
     }
     out
 }

@@ -36,6 +36,15 @@ const TICK: Duration = Duration::from_millis(50);
 /// After the drain deadline, how long (real time) what is in flight may take to arrive.
 const CLOSING_GRACE: Duration = Duration::from_secs(60);
 
+/// Past [`CLOSING_GRACE`], the wait goes on while copies or receipts are still arriving
+/// (one did within [`CLOSING_PROGRESS`]), up to this long in all: on a machine shared by a
+/// thousand nodes, a copy still on its way is late, not lost, and the report should say
+/// which it is.
+const CLOSING_GRACE_MAX: Duration = Duration::from_secs(240);
+
+/// How recent the last arrival must be for the closing wait to go on past its minimum.
+const CLOSING_PROGRESS: Duration = Duration::from_secs(30);
+
 /// Submissions a QLVB retries before it gives up on a status.
 const MAX_STATUS_ATTEMPTS: u32 = 50;
 
@@ -207,6 +216,7 @@ impl Simulation {
         let mut fault_ended = vec![false; plan.faults.len()];
         let mut last_report = Instant::now();
         let mut closing: Option<Instant> = None;
+        let mut arrivals = (0usize, 0usize, Instant::now());
         self.start = Instant::now();
         loop {
             ticker.tick().await;
@@ -262,8 +272,16 @@ impl Simulation {
                     .sent
                     .iter()
                     .all(|s| s.package.is_none() || s.copies.iter().all(|c| c.seen.is_some()));
-                if (arrived && self.ledger.outstanding().is_empty())
-                    || since.elapsed() > CLOSING_GRACE
+                let outstanding = self.ledger.outstanding().len();
+                let delivered = self.ledger.delivered_at.len();
+                if (delivered, outstanding) != (arrivals.0, arrivals.1) {
+                    arrivals = (delivered, outstanding, Instant::now());
+                }
+                let waited = since.elapsed();
+                let still_arriving = arrivals.2.elapsed() < CLOSING_PROGRESS;
+                if (arrived && outstanding == 0)
+                    || (waited > CLOSING_GRACE && !still_arriving)
+                    || waited > CLOSING_GRACE_MAX
                 {
                     break;
                 }
@@ -573,6 +591,42 @@ impl Simulation {
             }
         }
         self.measures.stored_unfetched = stored;
+        self.ask_senders_of_unarrived().await
+    }
+
+    /// For the first copies that never arrived, where their senders' nodes say delivery
+    /// stands: the report's lead for whoever investigates a loss.
+    async fn ask_senders_of_unarrived(&mut self) -> anyhow::Result<()> {
+        let plan = self.plan.clone();
+        let unarrived: Vec<(usize, usize, PackageId)> = plan
+            .documents
+            .iter()
+            .enumerate()
+            .flat_map(|(d, _)| {
+                let sent = &self.ledger.sent[d];
+                sent.copies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.seen.is_none())
+                    .filter_map(move |(r, _)| sent.package.map(|(p, _, _)| (d, r, p)))
+            })
+            .take(report::LOST_EXAMPLES)
+            .collect();
+        for (d, r, package) in unarrived {
+            let doc = &plan.documents[d];
+            let Some(agency) = self.world.agency(doc.from) else {
+                continue;
+            };
+            let copies = tokio::task::spawn_blocking(move || agency.copies(&package)).await?;
+            let recipient = &plan.sites[doc.to[r]].organ_id;
+            self.ledger.sent[d].copies[r].sender_view = Some(match copies {
+                Ok(copies) => copies
+                    .into_iter()
+                    .find(|c| &c.recipient == recipient)
+                    .map_or_else(|| "no such recipient".to_owned(), |c| c.delivery),
+                Err(e) => format!("cannot be read: {e}"),
+            });
+        }
         Ok(())
     }
 }
