@@ -187,13 +187,10 @@ pub(super) fn package_status(
         .map(|entry| {
             let key = (entry.package_id, entry.recipient.clone());
             let state = match entry.state {
-                DeliveryState::Delivered => "delivered",
-                DeliveryState::Rejected => "rejected",
+                DeliveryState::Delivered | DeliveryState::Rejected => entry.state.as_str(),
                 _ if now > entry.deadline => "stuck",
-                DeliveryState::HeldAtRelay => "held_at_relay",
-                _ if ctx.is_sending(&key) => "sending",
-                DeliveryState::Sending => "sending",
-                DeliveryState::Queued => "queued",
+                DeliveryState::Queued if ctx.is_sending(&key) => DeliveryState::Sending.as_str(),
+                other => other.as_str(),
             };
             let mut timeline: Vec<ReceiptView> = receipts
                 .iter()

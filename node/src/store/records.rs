@@ -31,6 +31,18 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// The name the API, the CLI and reports use: `queued`, `sending`, `held_at_relay`,
+    /// `delivered`, `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sending => "sending",
+            DeliveryState::HeldAtRelay => "held_at_relay",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Rejected => "rejected",
+        }
+    }
+
     /// Whether the delivery engine still has work to do: queued, sending or held at a
     /// relay. A restarted node resumes exactly these.
     pub fn is_pending(self) -> bool {

@@ -278,12 +278,7 @@ impl Db {
         op: &'static str,
         body: impl Fn(&Tx<'_>) -> Result<T, TxError>,
     ) -> Result<T, StoreError> {
-        if self.has_failed() {
-            return Err(StoreError::Transaction {
-                op,
-                source: BackendError(BackendErrorKind::FailedEarlier),
-            });
-        }
+        self.refuse_if_failed(op)?;
         let _writing = self.writers.read().unwrap_or_else(PoisonError::into_inner);
         let id_floor = self.id_floor;
         let result = self
@@ -321,12 +316,7 @@ impl Db {
         value: &[u8],
     ) -> Result<(), StoreError> {
         let op = "write hint";
-        if self.has_failed() {
-            return Err(StoreError::Transaction {
-                op,
-                source: BackendError(BackendErrorKind::FailedEarlier),
-            });
-        }
+        self.refuse_if_failed(op)?;
         let _writing = self.writers.read().unwrap_or_else(PoisonError::into_inner);
         self.tree(tree)
             .insert(key, value)
@@ -366,6 +356,17 @@ impl Db {
     /// Whether an earlier write or flush failed.
     pub(super) fn has_failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
+    }
+
+    /// Refuses write `op` once an earlier write or flush failed; see "Fail-stop".
+    fn refuse_if_failed(&self, op: &'static str) -> Result<(), StoreError> {
+        if self.has_failed() {
+            return Err(StoreError::Transaction {
+                op,
+                source: BackendError(BackendErrorKind::FailedEarlier),
+            });
+        }
+        Ok(())
     }
 
     /// Marks the database failed; see "Fail-stop".

@@ -120,7 +120,7 @@ impl Agency for NodeContext {
                     latency_01_ms: latency(submitted, entry.delivered_at),
                     codes,
                     delivery: delivery_words(
-                        &format!("{:?}", entry.state).to_lowercase(),
+                        entry.state.as_str(),
                         entry.attempts,
                         entry.last_error.as_deref(),
                     ),
