@@ -35,7 +35,8 @@
 //! Sharing the fsync is not enough with sled 0.34: every transaction also seals and writes
 //! sled's log buffer (twice, with a `sync_file_range` each) and holds sled's process-wide
 //! write lock, so writers that each run their own transaction still queue one behind the
-//! other. [`Batcher`] lets concurrent writers of the same kind (submissions from QLVB)
+//! other. [`Batcher`] lets concurrent writers of the same kind (submissions from QLVB,
+//! packages accepted from a peer, receipts recorded; see `shared_write.rs`)
 //! share one transaction as well: the first caller leads, takes every item queued so far,
 //! applies them together (one transaction, one sync), and hands each caller its result;
 //! callers arriving meanwhile queue for the next batch.
@@ -44,6 +45,8 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
+
+use super::shared_write::WriteBatcher;
 
 /// How many syncs were asked for and how many flushes it took: with group commit under
 /// concurrent writers, `flushes` stays well below `syncs`.
@@ -60,8 +63,13 @@ pub struct SyncStats {
 pub(super) struct GroupCommit {
     state: Mutex<State>,
     flushed: Condvar,
-    /// Submissions from QLVB, applied in shared transactions (`outgoing.rs`).
-    pub(super) submissions: Batcher<super::outgoing::Submission, super::outgoing::Submitted>,
+    /// Submissions from QLVB (`outgoing.rs`), applied in shared transactions
+    /// (`shared_write.rs`).
+    pub(super) submissions: WriteBatcher<super::outgoing::Submission>,
+    /// Packages accepted from peers (`incoming.rs`).
+    pub(super) acceptances: WriteBatcher<super::incoming::Acceptance>,
+    /// Receipts recorded with the outbox entries they move (`receipts.rs`).
+    pub(super) receipts: WriteBatcher<super::receipts::ReceiptRecord>,
 }
 
 #[derive(Debug, Default)]

@@ -1,19 +1,25 @@
 //! The receiving side: packages this node accepted, and the inbox QLVB reads.
 
+use bytes::Bytes;
 use tracing::debug;
+
+use lienthong_protocol::OrganId;
 
 use lienthong_protocol::envelope::{
     EnvelopeLimits, PackageId, SignedPackage, SignedReceipt, Timestamp,
 };
 
 use super::encoding;
+use super::engine::{Tx, TxError};
 use super::error::{InputProblem, StoreError};
 use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
 use super::packages::StagedPackage;
 use super::receipts::{insert_receipt, receipt_at, receipt_key};
 use super::records::InboxEntry;
+use super::records::StoreCounts;
 use super::references::{PackageIndex, insert_index};
+use super::shared_write::SharedWrite;
 use super::{Store, load_counts, save_counts};
 
 /// What [`Store::accept_incoming`] did.
@@ -44,8 +50,9 @@ pub enum AckOutcome {
     Unknown,
 }
 
-/// What the transaction found for a package accepted before: the key of its receipt.
-enum Accepted {
+/// What an acceptance found: nothing before, or a package accepted before and the key of
+/// its arrival receipt.
+pub(super) enum Accepted {
     New,
     Before(Vec<u8>),
 }
@@ -101,39 +108,11 @@ impl Store {
         index: &PackageIndex,
     ) -> Result<IncomingOutcome, StoreError> {
         let id = package.id();
-        let entry_value = encoding::write("inbox entry", entry)?;
-        let receipt_value = encoding::encode_blob(&receipt.to_wire());
-        let by_time = keys::by_time(entry.received_at, &id);
-        let unacked = entry.acked_at.is_none();
-
-        let accepted = self.db().transaction("accept incoming", |tx| {
-            if tx.get(Tree::Inbox, id.as_bytes())?.is_some() {
-                let reference = tx
-                    .get(Tree::Arrivals, id.as_bytes())?
-                    .ok_or_else(|| dangling(Tree::Arrivals, id.as_bytes(), "arrival receipt"))?;
-                return Ok(Accepted::Before(reference.to_vec()));
-            }
-            if tx.get(Tree::Packages, id.as_bytes())?.is_none() {
-                tx.insert(Tree::Packages, id.as_bytes(), &staged.value)?;
-            }
-            tx.insert(Tree::Inbox, id.as_bytes(), &entry_value)?;
-            tx.insert(Tree::InboxByTime, &by_time, &[])?;
-            insert_index(tx, package.sender(), &id, index)?;
-            let mut counts = load_counts(tx)?;
-            if unacked {
-                tx.insert(Tree::InboxUnacked, &by_time, &[])?;
-                counts.inbox_unacked += 1;
-            }
-            let receipt_key = insert_receipt(tx, receipt, &receipt_value, &mut counts)?;
-            tx.insert(
-                Tree::Arrivals,
-                id.as_bytes(),
-                &encoding::encode_blob(&receipt_key),
-            )?;
-            save_counts(tx, &counts)?;
-            Ok(Accepted::New)
+        // A sender pushes up to `delivery.concurrency` packages at once: their acceptances
+        // share one transaction and one sync (`shared_write.rs`).
+        let accepted = self.write_shared(&self.inner.commit.acceptances, || {
+            Acceptance::prepare(package, staged, entry, receipt, index)
         })?;
-        self.sync()?;
 
         let outcome = match accepted {
             Accepted::New => IncomingOutcome::Stored,
@@ -249,6 +228,73 @@ impl Store {
         let key = receipt_key(Tree::Arrivals, id.as_bytes(), reference)?;
         receipt_at(self.db(), &key, &EnvelopeLimits::default())?
             .ok_or_else(|| dangling(Tree::Arrivals, id.as_bytes(), "arrival receipt"))
+    }
+}
+
+/// One package accepted from a peer, ready to be applied inside a shared transaction.
+pub(super) struct Acceptance {
+    id: PackageId,
+    sender: OrganId,
+    /// The `packages` value (see `packages.rs`).
+    wire: Bytes,
+    entry_value: Vec<u8>,
+    by_time: [u8; 40],
+    unacked: bool,
+    index: PackageIndex,
+    receipt: SignedReceipt,
+    receipt_value: Vec<u8>,
+}
+
+impl Acceptance {
+    fn prepare(
+        package: &SignedPackage,
+        staged: &StagedPackage,
+        entry: &InboxEntry,
+        receipt: &SignedReceipt,
+        index: &PackageIndex,
+    ) -> Result<Acceptance, StoreError> {
+        let id = package.id();
+        Ok(Acceptance {
+            id,
+            sender: package.sender().clone(),
+            wire: staged.value.clone(),
+            entry_value: encoding::write("inbox entry", entry)?,
+            by_time: keys::by_time(entry.received_at, &id),
+            unacked: entry.acked_at.is_none(),
+            index: index.clone(),
+            receipt: receipt.clone(),
+            receipt_value: encoding::encode_blob(&receipt.to_wire()),
+        })
+    }
+}
+
+impl SharedWrite for Acceptance {
+    type Output = Accepted;
+    const WHAT: &'static str = "accept incoming";
+
+    /// Stores the package, its inbox entry and its arrival receipt, unless the package was
+    /// accepted before (by an earlier batch, or earlier in this one).
+    fn apply(&self, tx: &Tx<'_>, counts: &mut StoreCounts) -> Result<Accepted, TxError> {
+        let id = self.id.as_bytes();
+        if tx.get(Tree::Inbox, id)?.is_some() {
+            let reference = tx
+                .get(Tree::Arrivals, id)?
+                .ok_or_else(|| dangling(Tree::Arrivals, id, "arrival receipt"))?;
+            return Ok(Accepted::Before(reference.to_vec()));
+        }
+        if tx.get(Tree::Packages, id)?.is_none() {
+            tx.insert(Tree::Packages, id, &self.wire)?;
+        }
+        tx.insert(Tree::Inbox, id, &self.entry_value)?;
+        tx.insert(Tree::InboxByTime, &self.by_time, &[])?;
+        insert_index(tx, &self.sender, &self.id, &self.index)?;
+        if self.unacked {
+            tx.insert(Tree::InboxUnacked, &self.by_time, &[])?;
+            counts.inbox_unacked += 1;
+        }
+        let receipt_key = insert_receipt(tx, &self.receipt, &self.receipt_value, counts)?;
+        tx.insert(Tree::Arrivals, id, &encoding::encode_blob(&receipt_key))?;
+        Ok(Accepted::New)
     }
 }
 

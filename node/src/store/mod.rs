@@ -81,7 +81,8 @@
 //! - `schema.rs`: the schema version and migrations.
 //! - `backup.rs`: online backup, and checking a store or a backup at rest;
 //!   `backup_files.rs`: the package files of a backup.
-//! - `group_commit.rs`: sharing fsyncs between writers.
+//! - `group_commit.rs`: sharing fsyncs between writers; `shared_write.rs`: sharing
+//!   transactions between concurrent writes of one kind.
 //! - `sled.rs`: the adapter, the only file that uses the sled crate.
 //! - `error.rs`: [`StoreError`].
 
@@ -111,6 +112,7 @@ mod receipts;
 mod records;
 mod references;
 mod schema;
+mod shared_write;
 mod sled;
 #[cfg(test)]
 mod tests;

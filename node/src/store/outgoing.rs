@@ -8,6 +8,7 @@ use tracing::debug;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageId, SignedPackage, SignedReceipt};
 
+use super::Store;
 use super::encoding::{self, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, InputProblem, StoreError};
@@ -17,7 +18,7 @@ use super::receipt_log::queue_delivery;
 use super::receipts::insert_receipt;
 use super::records::{DeliveryState, OutboxEntry, OutgoingPackage, StoreCounts};
 use super::references::{PackageIndex, insert_index};
-use super::{Store, load_counts, save_counts};
+use super::shared_write::SharedWrite;
 
 /// What [`Store::submit`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,74 +83,12 @@ impl Store {
         index: &PackageIndex,
         issued: Option<&SignedReceipt>,
     ) -> Result<SubmitOutcome, StoreError> {
-        let prepare =
-            || Submission::prepare(package, staged.value.clone(), meta, entries, index, issued);
-        // Concurrent submissions share one transaction and one sync (see
-        // `group_commit.rs`, "Batching transactions too").
-        let submitted = match self
-            .inner
-            .commit
-            .submissions
-            .run(prepare()?, |batch| self.submit_batch(batch))
-        {
-            Some(submitted) => submitted,
-            // The batch that held it panicked before storing anything: store it alone.
-            None => self.submit_alone(prepare()?),
-        };
-        let (outcome, ticket) = submitted?;
-        // Everyone in the batch shares its ticket, so one flush serves them all; the next
-        // batch commits meanwhile.
-        self.inner.commit.wait(ticket, || self.db().flush())?;
+        // Concurrent submissions share one transaction and one sync (`shared_write.rs`).
+        let outcome = self.write_shared(&self.inner.commit.submissions, || {
+            Submission::prepare(package, staged.value.clone(), meta, entries, index, issued)
+        })?;
         debug!(package = %package.id().fmt_short(), recipients = entries.len(), ?outcome, "package submitted");
         Ok(outcome)
-    }
-
-    /// Stores a batch of submissions in one transaction, not yet durable; each result
-    /// carries the group-commit ticket to wait for. When the shared transaction fails,
-    /// each submission is tried alone, so that one refused submission does not refuse
-    /// the others.
-    fn submit_batch(&self, batch: Vec<Submission>) -> Vec<Submitted> {
-        if batch.len() == 1 {
-            return batch
-                .into_iter()
-                .map(|one| self.submit_alone(one))
-                .collect();
-        }
-        match self.store_batch(&batch) {
-            Ok(outcomes) => {
-                let ticket = self.inner.commit.ticket();
-                outcomes
-                    .into_iter()
-                    .map(|outcome| Ok((outcome, ticket)))
-                    .collect()
-            }
-            Err(_) => batch
-                .into_iter()
-                .map(|submission| self.submit_alone(submission))
-                .collect(),
-        }
-    }
-
-    /// One submission in its own transaction.
-    fn submit_alone(&self, submission: Submission) -> Submitted {
-        let outcome = self
-            .store_batch(std::slice::from_ref(&submission))?
-            .pop()
-            .unwrap_or(SubmitOutcome::AlreadyStored);
-        Ok((outcome, self.inner.commit.ticket()))
-    }
-
-    /// The batch in one transaction; not yet durable.
-    fn store_batch(&self, batch: &[Submission]) -> Result<Vec<SubmitOutcome>, StoreError> {
-        self.db().transaction("submit", |tx| {
-            let mut counts = load_counts(tx)?;
-            let outcomes = batch
-                .iter()
-                .map(|submission| submission.apply(tx, &mut counts))
-                .collect::<Result<Vec<_>, TxError>>()?;
-            save_counts(tx, &counts)?;
-            Ok(outcomes)
-        })
     }
 
     /// Metadata of a package this node sent.
@@ -243,11 +182,8 @@ impl Store {
     /// only created by [`Store::submit`], never by an update. Nothing is written then.
     pub fn update_outbox(&self, entry: &OutboxEntry) -> Result<OutboxUpdate, StoreError> {
         let value = encoding::write("outbox entry", entry)?;
-        let outcome = self.db().transaction("update outbox", |tx| {
-            let mut counts = load_counts(tx)?;
-            let outcome = replace_outbox_entry(tx, entry, &value, &mut counts, Replace::Any)?;
-            save_counts(tx, &counts)?;
-            Ok(outcome)
+        let outcome = self.with_counts("update outbox", |tx, counts| {
+            replace_outbox_entry(tx, entry, &value, counts, Replace::Any)
         })?;
         self.sync()?;
         debug!(
@@ -298,10 +234,6 @@ pub(super) struct Submission {
     issued: Option<(SignedReceipt, Vec<u8>)>,
 }
 
-/// What a batch did with one submission: its outcome and the group-commit ticket that
-/// makes it durable, or why it was refused (nothing of it stored then).
-pub(super) type Submitted = Result<(SubmitOutcome, u64), StoreError>;
-
 impl Submission {
     fn prepare(
         package: &SignedPackage,
@@ -337,9 +269,14 @@ impl Submission {
                 .map(|receipt| (receipt.clone(), encoding::encode_blob(&receipt.to_wire()))),
         })
     }
+}
 
-    /// Inside the shared transaction: stores this submission unless its package id is
-    /// stored already, counting it in `counts`.
+impl SharedWrite for Submission {
+    type Output = SubmitOutcome;
+    const WHAT: &'static str = "submit";
+
+    /// Stores this submission unless its package id is stored already, counting it in
+    /// `counts`.
     fn apply(&self, tx: &Tx<'_>, counts: &mut StoreCounts) -> Result<SubmitOutcome, TxError> {
         let id = self.id.as_bytes();
         if tx.get(Tree::Outgoing, id)?.is_some() {

@@ -5,13 +5,14 @@ use tracing::debug;
 use bytes::Bytes;
 use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, ReceiptFields, SignedReceipt};
 
+use super::Store;
 use super::encoding::{self, corrupt};
 use super::engine::{Db, Tx, TxError, Value};
 use super::error::{Corruption, InputProblem, StoreError};
 use super::keys::{self, Tree};
-use super::outgoing::{OutboxUpdate, Replace, replace_outbox_entry};
+use super::outgoing::{Replace, replace_outbox_entry};
 use super::records::{OutboxEntry, StoreCounts};
-use super::{Store, load_counts, save_counts};
+use super::shared_write::SharedWrite;
 
 /// What [`Store::record_receipt`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,34 +47,23 @@ impl Store {
         if let Some(update) = outbox_update {
             check_update(receipt, update)?;
         }
-        let receipt_value = encoding::encode_blob(&receipt.to_wire());
-        let update_value = outbox_update
-            .map(|update| encoding::write("outbox entry", update))
-            .transpose()?;
-
-        let outcome = self.db().transaction("record receipt", |tx| {
-            if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
-                if let (Some(update), Some(value)) = (outbox_update, &update_value)
-                    && !update.state.is_pending()
-                {
-                    let mut counts = load_counts(tx)?;
-                    if replace_outbox_entry(tx, update, value, &mut counts, Replace::PendingOnly)?
-                        == OutboxUpdate::Applied
-                    {
-                        save_counts(tx, &counts)?;
-                    }
-                }
-                return Ok(RecordOutcome::Duplicate);
-            }
-            let mut counts = load_counts(tx)?;
-            insert_receipt(tx, receipt, &receipt_value, &mut counts)?;
-            if let (Some(update), Some(value)) = (outbox_update, &update_value) {
-                let _ = replace_outbox_entry(tx, update, value, &mut counts, Replace::Any)?;
-            }
-            save_counts(tx, &counts)?;
-            Ok(RecordOutcome::New)
+        // The same receipt reaches a sender by several paths (the delivery's answer, then
+        // gossip and catch-ups): one it has, with nothing to move, needs no transaction,
+        // only the sync that makes sure the recording it found is durable.
+        if outbox_update.is_none()
+            && self
+                .db()
+                .get(Tree::ReceiptIds, receipt.id().as_bytes())?
+                .is_some()
+        {
+            self.sync()?;
+            return Ok(RecordOutcome::Duplicate);
+        }
+        // A sender records the receipts 01 of every package it pushed at once: they share
+        // one transaction and one sync (`shared_write.rs`).
+        let outcome = self.write_shared(&self.inner.commit.receipts, || {
+            ReceiptRecord::prepare(receipt, outbox_update)
         })?;
-        self.sync()?;
         debug!(
             receipt = %receipt.id().fmt_short(),
             package = %receipt.package_id().fmt_short(),
@@ -103,18 +93,16 @@ impl Store {
             .iter()
             .map(|receipt| encoding::encode_blob(&receipt.to_wire()))
             .collect();
-        let outcomes = self.db().transaction("record receipts", |tx| {
-            let mut counts = load_counts(tx)?;
+        let outcomes = self.with_counts("record receipts", |tx, counts| {
             let mut outcomes = Vec::with_capacity(receipts.len());
             for (receipt, value) in receipts.iter().zip(&values) {
                 if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
                     outcomes.push(RecordOutcome::Duplicate);
                 } else {
-                    insert_receipt(tx, receipt, value, &mut counts)?;
+                    insert_receipt(tx, receipt, value, counts)?;
                     outcomes.push(RecordOutcome::New);
                 }
             }
-            save_counts(tx, &counts)?;
             Ok(outcomes)
         })?;
         self.sync()?;
@@ -137,6 +125,55 @@ impl Store {
                 read_receipt(&key, value, &limits)
             })
             .collect()
+    }
+}
+
+/// A verified receipt and the outbox entry it moves, ready to be applied inside a shared
+/// transaction.
+pub(super) struct ReceiptRecord {
+    receipt: SignedReceipt,
+    value: Vec<u8>,
+    update: Option<(OutboxEntry, Vec<u8>)>,
+}
+
+impl ReceiptRecord {
+    fn prepare(
+        receipt: &SignedReceipt,
+        outbox_update: Option<&OutboxEntry>,
+    ) -> Result<ReceiptRecord, StoreError> {
+        Ok(ReceiptRecord {
+            receipt: receipt.clone(),
+            value: encoding::encode_blob(&receipt.to_wire()),
+            update: outbox_update
+                .map(|update| Ok((update.clone(), encoding::write("outbox entry", update)?)))
+                .transpose()?,
+        })
+    }
+}
+
+impl SharedWrite for ReceiptRecord {
+    type Output = RecordOutcome;
+    const WHAT: &'static str = "record receipt";
+
+    /// See [`Store::record_receipt`]: a receipt recorded before (by an earlier batch, or
+    /// earlier in this one) only ends a pending delivery.
+    fn apply(&self, tx: &Tx<'_>, counts: &mut StoreCounts) -> Result<RecordOutcome, TxError> {
+        if tx
+            .get(Tree::ReceiptIds, self.receipt.id().as_bytes())?
+            .is_some()
+        {
+            if let Some((update, value)) = &self.update
+                && !update.state.is_pending()
+            {
+                let _ = replace_outbox_entry(tx, update, value, counts, Replace::PendingOnly)?;
+            }
+            return Ok(RecordOutcome::Duplicate);
+        }
+        insert_receipt(tx, &self.receipt, &self.value, counts)?;
+        if let Some((update, value)) = &self.update {
+            let _ = replace_outbox_entry(tx, update, value, counts, Replace::Any)?;
+        }
+        Ok(RecordOutcome::New)
     }
 }
 

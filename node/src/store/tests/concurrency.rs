@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Instant;
 
 use super::*;
-use crate::store::{RecordOutcome, StoreError, SubmitOutcome};
+use crate::store::{IncomingOutcome, RecordOutcome, StoreError, SubmitOutcome};
 
 /// Signs `count` packages per thread before any timing starts, so that the measurements
 /// and the flush counts are about the store, not ed25519.
@@ -169,4 +169,150 @@ fn concurrent_receipts_settle_their_deliveries_and_a_refused_one_harms_no_other(
         flushes < syncs / 2,
         "recordings should share flushes: {stats:?}"
     );
+}
+
+#[test]
+fn concurrent_acceptances_store_each_package_once_and_share_flushes() {
+    const THREADS: u64 = 8;
+    const PACKAGES: u64 = 100;
+    let fx = Fixture::new();
+    // Every thread accepts every package, each with a receipt of its own, as resends from
+    // a sender that timed out would arrive: exactly one acceptance per package stores it,
+    // and every other one answers with that acceptance's receipt, whether it ran in an
+    // earlier transaction or earlier in the same shared one.
+    let packages: Vec<SignedPackage> = (0..PACKAGES).map(|n| fx.package(n)).collect();
+    let work: Vec<Vec<(SignedPackage, SignedReceipt, InboxEntry)>> = (0..THREADS)
+        .map(|thread| {
+            packages
+                .iter()
+                .map(|package| {
+                    let at = 10 + thread;
+                    let receipt = fx.receipt(package, RECIPIENTS[0], StatusCode::Arrived, at);
+                    (package.clone(), receipt, inbox_entry(package, at))
+                })
+                .collect()
+        })
+        .collect();
+    let syncs_before = fx.store.sync_stats();
+
+    let start = Arc::new(Barrier::new(THREADS as usize));
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|items| {
+            let store = fx.store.clone();
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                items
+                    .into_iter()
+                    .map(|(package, receipt, entry)| {
+                        let outcome = store
+                            .accept_incoming(&package, &entry, &receipt)
+                            .expect("accepts");
+                        (package.id(), receipt, outcome)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for handle in handles {
+        answers.extend(handle.join().expect("accepting thread"));
+    }
+
+    for package in &packages {
+        let id = package.id();
+        let stored: Vec<&SignedReceipt> = answers
+            .iter()
+            .filter(|(of, _, outcome)| *of == id && *outcome == IncomingOutcome::Stored)
+            .map(|(_, receipt, _)| receipt)
+            .collect();
+        assert_eq!(stored.len(), 1, "{id} stored once");
+        let kept = stored[0];
+        for (_, _, outcome) in answers.iter().filter(|(of, _, _)| *of == id) {
+            match outcome {
+                IncomingOutcome::Stored => {}
+                IncomingOutcome::Duplicate(receipt) => assert_eq!(receipt, kept),
+            }
+        }
+        assert_eq!(
+            fx.store.receipts(&id).expect("lists"),
+            std::slice::from_ref(kept)
+        );
+        assert_eq!(
+            fx.store.package(&id).expect("reads").as_ref(),
+            Some(package)
+        );
+    }
+    let counts = fx.store.counts().expect("counts");
+    assert_eq!(
+        (counts.inbox_unacked, counts.receipts),
+        (PACKAGES, PACKAGES)
+    );
+    assert_eq!(fx.store.inbox(true).expect("lists").len() as u64, PACKAGES);
+    let stats = fx.store.sync_stats();
+    let (syncs, flushes) = (
+        stats.syncs - syncs_before.syncs,
+        stats.flushes - syncs_before.flushes,
+    );
+    assert_eq!(syncs, THREADS * PACKAGES);
+    assert!(
+        flushes < syncs / 2,
+        "acceptances should share flushes: {stats:?}"
+    );
+}
+
+#[test]
+fn one_receipt_recorded_by_several_threads_at_once_is_new_exactly_once() {
+    const THREADS: usize = 8;
+    const PACKAGES: u64 = 50;
+    let fx = Fixture::new();
+    let recipient = organ(RECIPIENTS[0]);
+    // The receipt 01 of each package reaches the sender by several paths at once (the
+    // delivery's answer, gossip, a catch-up): one recording is new, the others are
+    // duplicates, and the delivery ends once.
+    let work: Vec<(SignedReceipt, OutboxEntry)> = (0..PACKAGES)
+        .map(|n| {
+            let package = fx.submit(n + 1, None);
+            let receipt = fx.receipt(&package, RECIPIENTS[0], StatusCode::Arrived, 5);
+            let delivered = outbox_entry(package.id(), recipient.clone(), DeliveryState::Delivered);
+            (receipt, delivered)
+        })
+        .collect();
+    let before = fx.store.counts().expect("counts");
+    let work = Arc::new(work);
+    let start = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (store, work, start) = (fx.store.clone(), Arc::clone(&work), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                work.iter()
+                    .map(|(receipt, delivered)| {
+                        store
+                            .record_receipt(receipt, Some(delivered))
+                            .expect("records")
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.join().expect("recording thread"));
+    }
+    for (n, (receipt, _)) in work.iter().enumerate() {
+        let new = outcomes
+            .iter()
+            .filter(|thread| thread[n] == RecordOutcome::New)
+            .count();
+        assert_eq!(new, 1, "receipt {} recorded as new once", receipt.id());
+        assert_eq!(
+            fx.store.receipts(&receipt.package_id()).expect("lists"),
+            std::slice::from_ref(receipt)
+        );
+    }
+    let after = fx.store.counts().expect("counts");
+    assert_eq!(after.receipts, before.receipts + PACKAGES);
+    assert_eq!(after.pending_outbox, before.pending_outbox - PACKAGES);
 }

@@ -41,6 +41,17 @@ fn receipt_with_outbox_update_is_atomic_and_idempotent() {
     );
     assert_eq!(entry_of(&fx, &package), delivered);
     assert_eq!(fx.store.counts().expect("counts"), counts);
+
+    // The same receipt again by gossip, with nothing to move: a duplicate, and still
+    // synced before the answer, so the recording it found is durable.
+    let syncs = fx.store.sync_stats().syncs;
+    assert_eq!(
+        fx.store.record_receipt(&receipt, None).expect("records"),
+        RecordOutcome::Duplicate
+    );
+    assert_eq!(fx.store.sync_stats().syncs, syncs + 1);
+    assert_eq!(entry_of(&fx, &package), delivered);
+    assert_eq!(fx.store.counts().expect("counts"), counts);
     assert_eq!(fx.store.receipts(&package.id()).expect("lists"), [receipt]);
 }
 
