@@ -4,7 +4,6 @@ use bytes::Bytes;
 use tracing::debug;
 
 use lienthong_protocol::OrganId;
-
 use lienthong_protocol::envelope::{
     EnvelopeLimits, PackageId, SignedPackage, SignedReceipt, Timestamp,
 };
@@ -16,8 +15,7 @@ use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
 use super::packages::StagedPackage;
 use super::receipts::{insert_receipt, receipt_at, receipt_key};
-use super::records::InboxEntry;
-use super::records::StoreCounts;
+use super::records::{InboxEntry, StoreCounts};
 use super::references::{PackageIndex, insert_index};
 use super::shared_write::SharedWrite;
 use super::{Store, load_counts, save_counts};

@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Instant;
 
 use super::*;
-use crate::store::{IncomingOutcome, RecordOutcome, StoreError, SubmitOutcome};
+use crate::store::{IncomingOutcome, RecordOutcome, StoreError, SubmitOutcome, SyncStats};
 
 /// Signs `count` packages per thread before any timing starts, so that the measurements
 /// and the flush counts are about the store, not ed25519.
@@ -18,6 +18,12 @@ fn presigned(threads: u64, count: u64) -> Vec<Vec<SignedPackage>> {
                 .collect()
         })
         .collect()
+}
+
+/// Syncs asked for and flushes made since `before`.
+fn syncs_and_flushes_since(store: &Store, before: SyncStats) -> (u64, u64) {
+    let now = store.sync_stats();
+    (now.syncs - before.syncs, now.flushes - before.flushes)
 }
 
 /// Submits every batch, one thread per batch, all starting together.
@@ -156,18 +162,14 @@ fn concurrent_receipts_settle_their_deliveries_and_a_refused_one_harms_no_other(
     let after = fx.store.counts().expect("counts");
     assert_eq!(after.receipts, before.receipts + settled);
     assert_eq!(after.pending_outbox, before.pending_outbox - settled);
-    let stats = fx.store.sync_stats();
-    let (syncs, flushes) = (
-        stats.syncs - syncs_before.syncs,
-        stats.flushes - syncs_before.flushes,
-    );
+    let (syncs, flushes) = syncs_and_flushes_since(&fx.store, syncs_before);
     assert_eq!(
         syncs, settled,
         "one sync per recording that was not refused"
     );
     assert!(
         flushes < syncs / 2,
-        "recordings should share flushes: {stats:?}"
+        "recordings should share flushes: {syncs} syncs, {flushes} flushes"
     );
 }
 
@@ -250,15 +252,11 @@ fn concurrent_acceptances_store_each_package_once_and_share_flushes() {
         (PACKAGES, PACKAGES)
     );
     assert_eq!(fx.store.inbox(true).expect("lists").len() as u64, PACKAGES);
-    let stats = fx.store.sync_stats();
-    let (syncs, flushes) = (
-        stats.syncs - syncs_before.syncs,
-        stats.flushes - syncs_before.flushes,
-    );
+    let (syncs, flushes) = syncs_and_flushes_since(&fx.store, syncs_before);
     assert_eq!(syncs, THREADS * PACKAGES);
     assert!(
         flushes < syncs / 2,
-        "acceptances should share flushes: {stats:?}"
+        "acceptances should share flushes: {syncs} syncs, {flushes} flushes"
     );
 }
 
