@@ -1,6 +1,6 @@
 //! Concurrent writers and group commit.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::thread;
 use std::time::Instant;
 
@@ -26,32 +26,42 @@ fn syncs_and_flushes_since(store: &Store, before: SyncStats) -> (u64, u64) {
     (now.syncs - before.syncs, now.flushes - before.flushes)
 }
 
+/// Runs `work` on each item, one thread per item, all starting together, so that their
+/// writes meet in the store; returns the results in the items' order.
+fn all_at_once<W: Send, T: Send>(items: Vec<W>, work: impl Fn(W) -> T + Sync) -> Vec<T> {
+    let start = Barrier::new(items.len());
+    thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| {
+                let (start, work) = (&start, &work);
+                scope.spawn(move || {
+                    start.wait();
+                    work(item)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("worker thread"))
+            .collect()
+    })
+}
+
 /// Submits every batch, one thread per batch, all starting together.
 fn submit_concurrently(store: &Store, batches: Vec<Vec<SignedPackage>>) {
-    let start = Arc::new(Barrier::new(batches.len()));
-    let handles: Vec<_> = batches
-        .into_iter()
-        .map(|batch| {
-            let store = store.clone();
-            let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                for package in batch {
-                    let outcome = store
-                        .submit(
-                            &package,
-                            &meta(&package, Some("bulk"), package.created_at()),
-                            &entries(&package, DeliveryState::Queued),
-                        )
-                        .expect("submits");
-                    assert_eq!(outcome, SubmitOutcome::Stored);
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("writer thread");
-    }
+    all_at_once(batches, |batch| {
+        for package in batch {
+            let outcome = store
+                .submit(
+                    &package,
+                    &meta(&package, Some("bulk"), package.created_at()),
+                    &entries(&package, DeliveryState::Queued),
+                )
+                .expect("submits");
+            assert_eq!(outcome, SubmitOutcome::Stored);
+        }
+    });
 }
 
 #[test]
@@ -132,31 +142,19 @@ fn concurrent_receipts_settle_their_deliveries_and_a_refused_one_harms_no_other(
     let before = fx.store.counts().expect("counts");
     let syncs_before = fx.store.sync_stats();
 
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let handles: Vec<_> = work
-        .into_iter()
-        .map(|items| {
-            let store = fx.store.clone();
-            let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                for (receipt, update, exists) in items {
-                    let recorded = store.record_receipt(&receipt, Some(&update));
-                    if exists {
-                        assert_eq!(recorded.expect("records"), RecordOutcome::New);
-                    } else {
-                        assert!(
-                            matches!(recorded, Err(StoreError::UnknownOutboxEntry { .. })),
-                            "{recorded:?}"
-                        );
-                    }
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.join().expect("recording thread");
-    }
+    all_at_once(work, |items| {
+        for (receipt, update, exists) in items {
+            let recorded = fx.store.record_receipt(&receipt, Some(&update));
+            if exists {
+                assert_eq!(recorded.expect("records"), RecordOutcome::New);
+            } else {
+                assert!(
+                    matches!(recorded, Err(StoreError::UnknownOutboxEntry { .. })),
+                    "{recorded:?}"
+                );
+            }
+        }
+    });
 
     let settled = THREADS * PER_THREAD;
     let after = fx.store.counts().expect("counts");
@@ -197,30 +195,21 @@ fn concurrent_acceptances_store_each_package_once_and_share_flushes() {
         .collect();
     let syncs_before = fx.store.sync_stats();
 
-    let start = Arc::new(Barrier::new(THREADS as usize));
-    let handles: Vec<_> = work
-        .into_iter()
-        .map(|items| {
-            let store = fx.store.clone();
-            let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                items
-                    .into_iter()
-                    .map(|(package, receipt, entry)| {
-                        let outcome = store
-                            .accept_incoming(&package, &entry, &receipt)
-                            .expect("accepts");
-                        (package.id(), receipt, outcome)
-                    })
-                    .collect::<Vec<_>>()
+    let answers: Vec<_> = all_at_once(work, |items| {
+        items
+            .into_iter()
+            .map(|(package, receipt, entry)| {
+                let outcome = fx
+                    .store
+                    .accept_incoming(&package, &entry, &receipt)
+                    .expect("accepts");
+                (package.id(), receipt, outcome)
             })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for handle in handles {
-        answers.extend(handle.join().expect("accepting thread"));
-    }
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
 
     for package in &packages {
         let id = package.id();
@@ -278,27 +267,15 @@ fn one_receipt_recorded_by_several_threads_at_once_is_new_exactly_once() {
         })
         .collect();
     let before = fx.store.counts().expect("counts");
-    let work = Arc::new(work);
-    let start = Arc::new(Barrier::new(THREADS));
-    let handles: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let (store, work, start) = (fx.store.clone(), Arc::clone(&work), Arc::clone(&start));
-            thread::spawn(move || {
-                start.wait();
-                work.iter()
-                    .map(|(receipt, delivered)| {
-                        store
-                            .record_receipt(receipt, Some(delivered))
-                            .expect("records")
-                    })
-                    .collect::<Vec<_>>()
+    let outcomes = all_at_once(vec![(); THREADS], |()| {
+        work.iter()
+            .map(|(receipt, delivered)| {
+                fx.store
+                    .record_receipt(receipt, Some(delivered))
+                    .expect("records")
             })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for handle in handles {
-        outcomes.push(handle.join().expect("recording thread"));
-    }
+            .collect::<Vec<_>>()
+    });
     for (n, (receipt, _)) in work.iter().enumerate() {
         let new = outcomes
             .iter()
