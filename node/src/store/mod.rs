@@ -94,6 +94,7 @@ use tracing::info;
 
 mod backup;
 mod backup_files;
+mod direct_write;
 mod encoding;
 mod error;
 mod feed;

@@ -27,7 +27,7 @@
 //! the call with [`StoreError::PackageFile`] and leaves the store writable.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -36,6 +36,7 @@ use tracing::{info, warn};
 
 use lienthong_protocol::envelope::PackageId;
 
+use super::direct_write;
 use super::encoding::BLOB_V1;
 use super::error::{Corruption, StoreError};
 
@@ -157,8 +158,7 @@ impl PackageFiles {
                 .write(true)
                 .create_new(true)
                 .open(&path)?;
-            file.write_all(bytes)?;
-            file.sync_data()?;
+            direct_write::write_synced(&mut file, bytes)?;
             File::open(&self.dir)?.sync_all()
         })();
         result.map(|()| file_ref).map_err(|source| {
