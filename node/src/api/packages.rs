@@ -34,7 +34,15 @@ pub(super) async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Byt
 /// Reads the body up to `limit` bytes; a larger one is refused with 413 without ever being
 /// held in memory.
 pub(super) async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    use axum::body::HttpBody as _;
     use futures::StreamExt as _;
+    // The declared length, reserved once the first bytes have come: a large scan grows the
+    // buffer once instead of copying itself at every doubling.
+    let declared = body
+        .size_hint()
+        .exact()
+        .and_then(|len| usize::try_from(len).ok())
+        .filter(|&len| len <= limit);
     let mut stream = body.into_data_stream();
     let mut buffer = bytes::BytesMut::new();
     let mut total = 0usize;
@@ -44,6 +52,11 @@ pub(super) async fn read_limited(body: Body, limit: usize) -> Result<bytes::Byte
         })?;
         total = total.saturating_add(chunk.len());
         if total <= limit {
+            if let Some(len) = declared
+                && buffer.is_empty()
+            {
+                buffer.reserve(len);
+            }
             buffer.extend_from_slice(&chunk);
         } else if total > DRAIN_LIMIT {
             break;
