@@ -2,7 +2,9 @@
 //! bare ed25519-dalek signing and verification beside the node's receipt signing and
 //! checking, a bare quick-xml event scan beside the edXML reader, and sled's flushed
 //! inserts beside raw fsync. A node can be no faster than its crates; these say how much
-//! of their speed it keeps.
+//! of their speed it keeps. SHA-256 and ChaCha20-Poly1305 are what every byte of a large
+//! package pays at both ends (its content hash, and the Noise session's cipher): the ceiling
+//! of a large delivery on this machine however its steps are arranged.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -137,6 +139,48 @@ pub(super) fn xml() -> anyhow::Result<Vec<Figure>> {
     let scan = Figure::new("quick_xml_scan_mb_per_s", scan * mb, "MB/s", None);
     let read = Figure::new("edxml_read_mb_per_s", read * mb, "MB/s", Some(&scan));
     Ok(vec![scan, read])
+}
+
+/// Bytes per second of SHA-256 (the `sha2` crate, as the envelope hashes a package's
+/// content) and of ChaCha20-Poly1305 sealing in Noise's 65,535-byte frames (`ring`, as
+/// libp2p-noise seals), over a 4 MB buffer. Returns `[sha256, cipher]`.
+pub(super) fn payload_crypto() -> anyhow::Result<Vec<Figure>> {
+    use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+    use sha2::Digest as _;
+
+    const BUFFER: usize = 4 * 1024 * 1024;
+    const NOISE_FRAME_PAYLOAD: usize = 65_535 - 16;
+    let mb = BUFFER as f64 / 1e6;
+    let mut buffer = vec![0x5au8; BUFFER];
+    let sha = rate(|| {
+        std::hint::black_box(sha2::Sha256::digest(&buffer));
+        Ok(())
+    })?;
+    let key = LessSafeKey::new(
+        UnboundKey::new(&CHACHA20_POLY1305, &[9u8; 32])
+            .map_err(|_| anyhow::anyhow!("ChaCha20-Poly1305 refused a 32-byte key"))?,
+    );
+    let mut counter = 0u64;
+    let cipher = rate(|| {
+        for frame in buffer.chunks_mut(NOISE_FRAME_PAYLOAD) {
+            counter += 1;
+            let mut nonce = [0u8; 12];
+            nonce[4..].copy_from_slice(&counter.to_le_bytes());
+            let tag = key
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::empty(),
+                    frame,
+                )
+                .map_err(|_| anyhow::anyhow!("ChaCha20-Poly1305 refused to seal"))?;
+            let _sealed = std::hint::black_box(tag);
+        }
+        Ok(())
+    })?;
+    Ok(vec![
+        Figure::new("sha256_mb_per_s", sha * mb, "MB/s", None),
+        Figure::new("noise_cipher_mb_per_s", cipher * mb, "MB/s", None),
+    ])
 }
 
 /// sled's own durable write rate: a 1 KiB insert then `flush` (its fsync), one at a time,

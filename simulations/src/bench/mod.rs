@@ -199,6 +199,9 @@ pub fn run(
         for f in components::xml()? {
             emit(f, &mut figures);
         }
+        for f in components::payload_crypto()? {
+            emit(f, &mut figures);
+        }
     }
     let needs_direct = options.runs("direct") || options.runs("relayed");
     if options.runs("limits") || options.runs("components") || needs_direct {
