@@ -1,8 +1,12 @@
 //! The machine's raw limits and two (or, through a relay, more) real node processes beside
 //! them: the figures of the `limits`, `direct` and `relayed` groups, and sled's flushed
-//! writes of the `components` group beside raw fsync.
+//! writes of the `components` group beside raw fsync, with sled's rate for batches of
+//! submission-shaped transactions beside ingest. The small-document and ingest rates come
+//! with the CPU the processes spent per document, beside what the machine's cores allow
+//! per document at the target rate: it tells a rate held back by work from one held back
+//! by waiting.
 
-use super::{BenchOptions, Figure, components, limits, nodes, relayed};
+use super::{BenchOptions, Figure, components, cpu, limits, nodes, relayed, sled_batches};
 
 /// Runs the selected groups among these, handing each figure to `emit` as it is measured.
 /// Returns `direct_small_docs_per_s` when it was measured (the email figure stands beside
@@ -28,7 +32,9 @@ pub(super) fn run(
             sled = Figure::new(&sled.name, sled.value, &sled.unit, Some(fsync));
         }
         emit(sled.clone());
-        Some(sled)
+        let batches = sled_batches::submission_batches_rate()?;
+        emit(batches.clone());
+        Some((sled, batches))
     } else {
         None
     };
@@ -51,7 +57,10 @@ pub(super) fn run(
     emit(Figure::new("idle_rss_mb", pair.idle_rss_mb()?, "MB", None));
 
     let direct = pair.route();
+    let [sender_pid, recipient_pid] = pair.pids();
+    let both_nodes = cpu::CpuMeter::start(&[Some(sender_pid), Some(recipient_pid)])?;
     let small = nodes::small_throughput(&direct, options.small_documents, 0)?;
+    let small_cpu = both_nodes.per_document(options.small_documents)?;
 
     let (p50, p99) = nodes::small_latency(
         &direct,
@@ -63,6 +72,12 @@ pub(super) fn run(
     let direct_p99 = Figure::new("direct_small_p99_ms", p99, "ms", Some(&tcp_p99));
     let direct_small = Figure::new("direct_small_docs_per_s", small, "docs/s", Some(&tcp_rate));
     emit(direct_small.clone());
+    emit(Figure::new(
+        "direct_small_node_cpu_us_per_doc",
+        small_cpu,
+        "µs/doc",
+        Some(&cpu::budget_at("cpu_per_doc_at_2000_docs_per_s", 2000.0)),
+    ));
     emit(direct_p50.clone());
     emit(direct_p99.clone());
 
@@ -78,19 +93,43 @@ pub(super) fn run(
     ));
 
     // Last of the pair: it leaves entries for the offline member pending.
+    let node = cpu::CpuMeter::start(&[Some(sender_pid)])?;
+    let clients = cpu::CpuMeter::start(&[None])?;
     let ingest = nodes::ingest(&pair, options.small_documents)?;
+    let ingest_budget = cpu::budget_at("cpu_per_doc_at_5000_docs_per_s", 5000.0);
+    // The clients run in this process: the CPU the QLVB side takes from the same cores.
+    let client_cpu = clients.per_document(options.small_documents)?;
+    let node_cpu = node.per_document(options.small_documents)?;
     emit(Figure::new(
         "ingest_docs_per_s",
         ingest,
         "docs/s",
         fsync.as_ref(),
     ));
-    if let Some(sled) = &sled {
+    emit(Figure::new(
+        "ingest_node_cpu_us_per_doc",
+        node_cpu,
+        "µs/doc",
+        Some(&ingest_budget),
+    ));
+    emit(Figure::new(
+        "ingest_client_cpu_us_per_doc",
+        client_cpu,
+        "µs/doc",
+        Some(&ingest_budget),
+    ));
+    if let Some((sled, batches)) = &sled {
         emit(Figure::new(
             "ingest_docs_per_s_beside_sled",
             ingest,
             "docs/s",
             Some(sled),
+        ));
+        emit(Figure::new(
+            "ingest_docs_per_s_beside_sled_batches",
+            ingest,
+            "docs/s",
+            Some(batches),
         ));
     }
     drop(pair);

@@ -6,6 +6,7 @@
 //! run, so a figure is read as a share of what the machine can do, not as an absolute.
 
 mod components;
+mod cpu;
 mod direct;
 mod documents;
 mod email;
@@ -14,6 +15,7 @@ mod limits;
 mod nodes;
 mod relayed;
 mod scenarios;
+mod sled_batches;
 
 use serde::Serialize;
 
@@ -65,7 +67,7 @@ pub const GROUPS: &[(&str, &str)] = &[
     ),
     (
         "direct",
-        "two node processes: idle RSS, small and large documents, ingest",
+        "two node processes: idle RSS, small and large documents, ingest, CPU per document",
     ),
     (
         "relayed",

@@ -75,6 +75,11 @@ impl Pair {
         Ok(kb / 1024.0)
     }
 
+    /// The two running nodes' process ids, sender first.
+    pub(super) fn pids(&self) -> [u32; 2] {
+        [self.sender.info().pid, self.recipient.info().pid]
+    }
+
     /// The direct route: sender to recipient on loopback.
     pub(super) fn route(&self) -> Route {
         Route {
