@@ -149,9 +149,9 @@ impl Default for ApiConfig {
 
 /// `[api.axis]`: the axis-compatible endpoints (`/sendEdoc`, `/getReceivedEdocList`, …).
 ///
-/// They take the API's bearer token, or the axis SDK's HMAC headers signed with the
-/// shared secret in `secret_file`, so that a QLVB only changes its `service.endpoint`,
-/// `systemid` and `secret`.
+/// They take the axis SDK's signature, made with the shared secret in `secret_file`, or
+/// the API's bearer token, so that a QLVB only changes its `service.endpoint`, `systemid`
+/// and `secret`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AxisConfig {
@@ -163,10 +163,15 @@ pub struct AxisConfig {
     /// The file holding the HMAC secret (the SDK's `secret` setting), mode 0600. A relative
     /// path is taken from the data directory; `lienthong init` creates `axis.secret`.
     pub secret_file: PathBuf,
-    /// How far a request's `timestamp` header may be from this node's clock; older or
-    /// newer signed requests are refused, so a captured one cannot be replayed later.
-    #[serde(with = "humantime_serde")]
-    pub timestamp_skew: Duration,
+    /// No longer used, and accepted so that older config files still load: the axis SDK
+    /// signs every call of a service object with the timestamp it was created with, days
+    /// old for a QLVB that keeps one, so the node cannot refuse old timestamps.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp_skew: Option<Duration>,
 }
 
 impl Default for AxisConfig {
@@ -175,7 +180,7 @@ impl Default for AxisConfig {
             enabled: true,
             system_id: String::new(),
             secret_file: PathBuf::from(AXIS_SECRET_FILE),
-            timestamp_skew: Duration::from_secs(300),
+            timestamp_skew: None,
         }
     }
 }
@@ -519,11 +524,6 @@ impl Config {
                 self.limits.max_package_size.display().iec()
             )));
         }
-        if self.api.axis.timestamp_skew.is_zero() {
-            return Err(invalid(
-                "api.axis.timestamp_skew must be above zero".to_owned(),
-            ));
-        }
         if self.api.axis.secret_file.as_os_str().is_empty() {
             return Err(invalid("api.axis.secret_file is empty".to_owned()));
         }
@@ -589,8 +589,6 @@ enabled = {axis_enabled}
 system_id = {axis_system_id:?}
 # The file with the SDK's HMAC secret (mode 0600); relative to the data directory.
 secret_file = {axis_secret:?}
-# How far a signed request's timestamp may be from this node's clock (refuses replays).
-timestamp_skew = "{axis_skew}"
 
 [delivery]
 # A recipient with no receipt 01 this long after submission is reported as stuck.
@@ -684,7 +682,6 @@ retry_interval = "{receipt_retry}"
             axis_enabled = self.api.axis.enabled,
             axis_system_id = self.api.axis.system_id,
             axis_secret = self.api.axis.secret_file.display().to_string(),
-            axis_skew = d(&self.api.axis.timestamp_skew),
             deadline = d(&self.delivery.receipt_deadline),
             urgent = d(&self.delivery.urgent_receipt_deadline),
             flash = d(&self.delivery.flash_receipt_deadline),
@@ -763,12 +760,17 @@ mod tests {
             AxisConfig::default().system_id_or(&loaded.organ_id),
             "000.00.01.H53"
         );
-        let err = Config::parse(
-            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[api.axis]\ntimestamp_skew = \"0s\"\n",
+        // A config written before timestamps stopped being checked still loads.
+        let older = Config::parse(
+            "organ_id = \"000.00.01.H53\"\nname = \"x\"\n[api.axis]\ntimestamp_skew = \"5m\"\n",
             "c.toml",
         )
-        .expect_err("zero skew");
-        assert!(err.to_string().contains("timestamp_skew"), "{err}");
+        .expect("loads");
+        assert_eq!(
+            older.api.axis.timestamp_skew,
+            Some(Duration::from_secs(300))
+        );
+        assert!(!config.to_documented_toml().contains("timestamp_skew"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod peers;
 mod receipts;
 mod relay;
 mod report;
+mod server;
 mod time;
 
 use std::sync::Arc;
@@ -90,7 +91,5 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     info!(addr = %listener.local_addr()?, "API listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    server::serve(listener, router(state), shutdown).await
 }

@@ -5,7 +5,8 @@
 //! it opens the store only when no daemon runs, without migrating it, and otherwise asks
 //! the daemon.
 //!
-//! - `files.rs`: config.toml, the key and token files, disk space.
+//! - `files.rs`: config.toml, the key and token files, the axis SDK's settings, disk
+//!   space.
 //! - `roster.rs`: the roster and this agency's place in it.
 //! - `store.rs`: the store's schema against this binary's.
 //! - `daemon.rs`: whether the daemon runs and its API answers.
@@ -123,11 +124,13 @@ fn examine(dir: &Path) -> Vec<Check> {
     let (key_check, key) = files::agency_key(&data);
     checks.push(key_check);
     checks.push(files::api_token(&data));
-    checks.extend(files::axis_secret(&data));
     checks.push(files::disk(data.root()));
     let (daemon_check, running) = daemon::check(&data);
     let (roster_check, membership) = roster::check(&data, config.as_ref(), key.as_ref());
     checks.push(roster_check);
+    if let Some(config) = &config {
+        checks.push(files::axis(&data, config));
+    }
     checks.push(store::check(&data, running.as_ref()));
     checks.push(daemon_check);
     if let (Some(config), Some(membership)) = (&config, &membership) {

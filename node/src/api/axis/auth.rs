@@ -1,30 +1,52 @@
-//! Who may call the axis-compatible endpoints: a client with the API's bearer token (the
-//! CLI, scripts, a QLVB already using the node's own API), or one signing like the axis SDK
-//! (see `hmac.rs`) with the secret of `[api.axis] secret_file`.
+//! Who may call the axis-compatible endpoints: QLVB through the axis SDK, signing with the
+//! secret of `[api.axis] secret_file` (see `signature.rs`), or a client with the API's
+//! bearer token (the CLI, scripts, a QLVB already using the node's own API).
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use tracing::{Instrument as _, info, info_span, warn};
+use tracing::{Instrument as _, debug, info, info_span, warn};
 use zeroize::Zeroizing;
 
+use super::Op;
 use super::envelope::Fail;
-use super::hmac::{self, HmacSettings, SIGN_HEADER, SIGN_HEADER_KEY};
+use super::signature::{self, HASH_HEADER, SIGN_HEADER, SignatureSettings, Signed};
 use crate::api::ApiState;
 use crate::api::auth::constant_time_eq;
 use crate::api::packages::read_limited;
-use crate::clock;
 use crate::data_dir;
+
+/// Who an admitted call is from; the guard puts it in the request's extensions.
+#[derive(Debug, Clone)]
+pub(super) enum Caller {
+    /// The bearer token: parameters from plain headers, the query or the body.
+    Token,
+    /// The SDK's signature: parameters only from what it signed.
+    Sdk(Arc<Signed>),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Caller, Fail> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Fail::unauthorized("the call was not admitted by the axis guard"))
+    }
+}
 
 /// What the middleware checks requests against; loaded once, when the API starts.
 #[derive(Debug)]
 pub(super) struct Guard {
     enabled: bool,
     token: Arc<str>,
-    hmac: HmacSettings,
+    signature: SignatureSettings,
 }
 
 impl Guard {
@@ -41,27 +63,28 @@ impl Guard {
         };
         match (&secret, axis.enabled) {
             (_, false) => {
-                info!("axis-compatible endpoints turned off ([api.axis] enabled = false)")
+                info!("axis-compatible endpoints turned off ([api.axis] enabled = false)");
             }
             (Ok(_), true) => {
-                info!(%system_id, "axis-compatible endpoints on: bearer token or SDK signature")
+                info!(%system_id, "axis-compatible endpoints on: axis SDK signature or bearer token");
             }
             (Err(reason), true) => {
-                warn!(%reason, "axis-compatible endpoints on, bearer token only: SDK signatures cannot be checked")
+                warn!(%reason, "axis-compatible endpoints on, bearer token only: the axis SDK's signatures cannot be checked");
             }
+        }
+        if axis.timestamp_skew.is_some() {
+            info!(
+                "api.axis.timestamp_skew is no longer used and can be removed: the axis SDK signs every call of a service object with the timestamp it was created with"
+            );
         }
         Guard {
             enabled: axis.enabled,
             token: state.token.clone(),
-            hmac: HmacSettings {
-                system_id,
-                secret,
-                skew: axis.timestamp_skew,
-            },
+            signature: SignatureSettings { system_id, secret },
         }
     }
 
-    fn admit(&self, request: &Request) -> Result<&'static str, Fail> {
+    fn admit(&self, request: &Request) -> Result<Caller, Fail> {
         if !self.enabled {
             return Err(Fail::not_found(
                 "the axis-compatible endpoints are turned off on this node ([api.axis] enabled = false)",
@@ -78,25 +101,26 @@ impl Guard {
                     Fail::unauthorized("Authorization must be \"Bearer <the node's api.token>\"")
                 })?;
             return if constant_time_eq(token.as_bytes(), self.token.as_bytes()) {
-                Ok("token")
+                Ok(Caller::Token)
             } else {
                 Err(Fail::unauthorized(
                     "the bearer token is not this node's API token",
                 ))
             };
         }
-        if hmac::is_signed(headers) {
-            return hmac::verify(headers, &self.hmac, clock::now())
-                .map(|()| "signature")
+        if signature::is_signed(headers) {
+            return signature::verify(headers, &self.signature)
+                .map(|signed| Caller::Sdk(Arc::new(signed)))
                 .map_err(|e| Fail::unauthorized(e.to_string()));
         }
         Err(Fail::unauthorized(format!(
-            "not authenticated: sign like the axis SDK (systemid, timestamp, {SIGN_HEADER_KEY}, {SIGN_HEADER}) or send Authorization: Bearer <the node's api.token>"
+            "not authenticated: sign like the axis SDK ({SIGN_HEADER} and {HASH_HEADER}, with the systemid and secret of collaboration.properties) or send Authorization: Bearer <the node's api.token>"
         )))
     }
 }
 
-/// The secret's bytes: the file's text, trimmed, as the SDK keeps `secret` in its settings.
+/// The secret's bytes: the file's text, trimmed, as the SDK keeps `secret` in its
+/// settings (text, never decoded).
 fn read_secret(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, String> {
     let text = Zeroizing::new(
         data_dir::read_secret(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -108,17 +132,19 @@ fn read_secret(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, String> {
     Ok(Zeroizing::new(secret.as_bytes().to_vec()))
 }
 
-/// Lets a request through when [`Guard`] admits it; answers FAIL 401 (or 404 when the
-/// endpoints are off) otherwise.
+/// Lets a request through with its [`Caller`] when [`Guard`] admits it; answers FAIL 401
+/// (or 404 when the endpoints are off) in the shape of the call otherwise.
 pub(super) async fn check(
     State(guard): State<Arc<Guard>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let span = info_span!("axis", op = %request.uri().path());
+    let op = Op::from_path(request.uri().path());
+    let span = info_span!("axis", op = op.map_or("?", Op::name));
     match guard.admit(&request) {
-        Ok(how) => {
-            tracing::debug!(parent: &span, by = how, "axis call admitted");
+        Ok(caller) => {
+            debug!(parent: &span, by = match caller { Caller::Token => "token", Caller::Sdk(_) => "signature" }, "axis call admitted");
+            request.extensions_mut().insert(caller);
             next.run(request).instrument(span).await
         }
         Err(fail) => {
@@ -128,7 +154,7 @@ pub(super) async fn check(
                 .instrument(span.clone())
                 .await;
             let _entered = span.enter();
-            fail.into_response()
+            fail.answering(op).into_response()
         }
     }
 }

@@ -1,26 +1,52 @@
-//! The axis's JSON envelope: `{"status":"OK","ErrorCode":"0","ErrorDesc":"",…}` on success,
-//! `{"status":"FAIL","ErrorCode":"<code>","ErrorDesc":"<what was wrong and where>"}` on
-//! failure.
+//! The axis's answers (`vxp-sdk-wire.md` §4, §6.8–6.9).
+//!
+//! - Success: `{"status":"OK","ErrorCode":"0","ErrorDesc":"",…}`, the call's fields beside.
+//! - Failure: `{"status":"FAIL","ErrorCode":"<code>","ErrorDesc":"<what was wrong and
+//!   where>"}`, and for `sendEdoc` also `"DocId":""`: the SDK reads `DocId` unconditionally
+//!   and, without it, hands QLVB an empty result with no reason.
+//! - `downloadEdoc` answers the file itself; its failure is an empty body (the SDK saves any
+//!   non-empty body as the document and calls it a success) with the reason in the
+//!   `Lienthong-Error` header.
+//!
+//! Every JSON answer is ASCII, other characters escaped as `\uXXXX`: the SDK decodes
+//! `sendEdoc`'s answer as US-ASCII, and JSON readers everywhere take the escapes. No value is
+//! ever `null` (the SDK throws on one); absent fields are left out.
 //!
 //! A failure answers with the HTTP status that fits it (400 bad request, 401
-//! authentication, 404 unknown id, 413 too large, 422 refused content, 503 the node cannot
-//! now), and `ErrorCode` is that same number as text. The SDK reads the JSON body whatever
-//! the status, so it sees what it sees from the axis; proxies, logs and scripts see an
-//! error as an error.
+//! authentication, 403 not done by a node, 404 unknown id, 413 too large, 422 refused
+//! content, 503 the node cannot now), and `ErrorCode` is that same number as text. The SDK
+//! reads the body whatever the status, as it reads the axis's; proxies, logs and scripts
+//! see an error as an error.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tracing::warn;
+use tracing::{info, warn};
 
+use super::Op;
 use crate::api::ApiError;
+
+/// The header that carries a failed download's reason.
+pub(super) const ERROR_HEADER: &str = "Lienthong-Error";
+
+/// How a call's failure is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Shape {
+    /// The envelope alone.
+    #[default]
+    Envelope,
+    /// The envelope and `"DocId":""` (`sendEdoc`).
+    WithDocId,
+    /// An empty body, the reason in [`ERROR_HEADER`] (`downloadEdoc`).
+    EmptyFile,
+}
 
 /// A failed axis call: its HTTP status and what was wrong.
 #[derive(Debug)]
 pub(super) struct Fail {
     status: StatusCode,
     desc: String,
+    shape: Shape,
 }
 
 /// What every axis handler returns.
@@ -32,6 +58,7 @@ impl Fail {
         Fail {
             status,
             desc: desc.into(),
+            shape: Shape::Envelope,
         }
     }
 
@@ -43,6 +70,11 @@ impl Fail {
     /// 401: the caller is not authenticated.
     pub(super) fn unauthorized(desc: impl Into<String>) -> Self {
         Fail::new(StatusCode::UNAUTHORIZED, desc)
+    }
+
+    /// 403: a call a node does not do (registering agencies).
+    pub(super) fn forbidden(desc: impl Into<String>) -> Self {
+        Fail::new(StatusCode::FORBIDDEN, desc)
     }
 
     /// 404: no such document or status here.
@@ -58,6 +90,12 @@ impl Fail {
     /// 503: the node cannot do it now (a store failure); QLVB retries later.
     pub(super) fn unavailable(desc: impl Into<String>) -> Self {
         Fail::new(StatusCode::SERVICE_UNAVAILABLE, desc)
+    }
+
+    /// The same failure, in the shape `op`'s caller reads.
+    pub(super) fn answering(mut self, op: Option<Op>) -> Self {
+        self.shape = op.map_or(Shape::Envelope, Op::failure_shape);
+        self
     }
 
     /// What was wrong.
@@ -99,17 +137,34 @@ struct FailBody<'a> {
     error_code: String,
     #[serde(rename = "ErrorDesc")]
     error_desc: &'a str,
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    doc_id: Option<&'static str>,
 }
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        warn!(code = self.status.as_u16(), reason = %self.desc, "axis call failed");
+        let code = self.status.as_u16();
+        // Operators act on refused signatures (a QLVB with the wrong secret, or a stranger)
+        // and on a node that cannot answer; QLVB reads the rest in the answer itself.
+        if code == 401 || self.status.is_server_error() {
+            warn!(code, reason = %self.desc, "axis call failed");
+        } else {
+            info!(code, reason = %self.desc, "axis call refused");
+        }
+        if self.shape == Shape::EmptyFile {
+            let mut response = self.status.into_response();
+            if let Ok(value) = HeaderValue::from_str(&ascii_header(&self.desc)) {
+                response.headers_mut().insert(ERROR_HEADER, value);
+            }
+            return response;
+        }
         let body = FailBody {
             status: "FAIL",
-            error_code: self.status.as_u16().to_string(),
+            error_code: code.to_string(),
             error_desc: &self.desc,
+            doc_id: (self.shape == Shape::WithDocId).then_some(""),
         };
-        (self.status, Json(body)).into_response()
+        json(self.status, &body)
     }
 }
 
@@ -126,13 +181,15 @@ struct OkBody<T> {
 
 /// 200 with `status` OK and the fields of `rest` beside it.
 pub(super) fn ok<T: Serialize>(rest: T) -> Response {
-    Json(OkBody {
-        status: "OK",
-        error_code: "0",
-        error_desc: "",
-        rest,
-    })
-    .into_response()
+    json(
+        StatusCode::OK,
+        &OkBody {
+            status: "OK",
+            error_code: "0",
+            error_desc: "",
+            rest,
+        },
+    )
 }
 
 /// The `data` field of list answers.
@@ -142,11 +199,58 @@ pub(super) struct Data<T> {
     pub(super) data: T,
 }
 
+/// `value` as ASCII JSON with `status`.
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_string(value) {
+        Ok(text) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            ascii_json(&text),
+        )
+            .into_response(),
+        Err(e) => {
+            warn!(error = %e, "an axis answer could not be written");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// JSON text with every character outside ASCII escaped. Such characters only stand inside
+/// strings, where `\uXXXX` (a surrogate pair above the basic plane) means the same.
+fn ascii_json(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        }
+    }
+    out
+}
+
+/// A reason as a header value: visible ASCII, other characters as `?`.
+fn ascii_header(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn json(response: Response) -> (StatusCode, serde_json::Value) {
+    async fn read(response: Response) -> (StatusCode, serde_json::Value) {
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
@@ -161,17 +265,69 @@ mod tests {
             #[serde(rename = "DocId")]
             doc_id: &'static str,
         }
-        let (status, body) = json(ok(Sent { doc_id: "abc" })).await;
+        let (status, body) = read(ok(Sent { doc_id: "abc" })).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             body,
             serde_json::json!({"status":"OK","ErrorCode":"0","ErrorDesc":"","DocId":"abc"})
         );
-        let (status, body) = json(Fail::refused("from is not this agency").into_response()).await;
+        let (status, body) = read(Fail::refused("from is not this agency").into_response()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             body,
             serde_json::json!({"status":"FAIL","ErrorCode":"422","ErrorDesc":"from is not this agency"})
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_carries_an_empty_doc_id_and_a_failed_download_no_body() {
+        let (status, body) = read(
+            Fail::unauthorized("wrong secret")
+                .answering(Some(Op::SendEdoc))
+                .into_response(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            body,
+            serde_json::json!({"status":"FAIL","ErrorCode":"401","ErrorDesc":"wrong secret","DocId":""})
+        );
+        let response = Fail::not_found("no document 12ab on this node")
+            .answering(Some(Op::DownloadEdoc))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response
+                .headers()
+                .get(ERROR_HEADER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"no document 12ab on this node"[..])
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("reads");
+        assert!(body.is_empty(), "the SDK would save a body as the document");
+    }
+
+    #[tokio::test]
+    async fn answers_are_ascii_and_mean_the_same() {
+        #[derive(Serialize)]
+        struct Named {
+            name: &'static str,
+        }
+        let response = ok(Named {
+            name: "UBND tỉnh Nghệ An 𝔸",
+        });
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("reads");
+        assert!(body.is_ascii(), "{}", String::from_utf8_lossy(&body));
+        assert!(
+            String::from_utf8_lossy(&body).contains(r"Ngh\u1ec7 An \ud835\udd38"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let value: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(value["name"], "UBND tỉnh Nghệ An 𝔸");
     }
 }

@@ -1,10 +1,13 @@
-//! `POST /getEdoc` (`docId`): the edXML of one item of `getReceivedEdocList`.
+//! `POST /getEdoc` and `GET /downloadEdoc` (`docId`): the edXML of one item of
+//! `getReceivedEdocList`.
 //!
-//! The SDK expects `{status, ErrorCode, ErrorDesc, data}` and writes `data` to
-//! `<filePath>/<yyyy>/<m>/<docId>.edxml` itself (`filePath` is its local concern). Here
-//! `data` is the file in standard base64, as the provincial axis sends it, so that any byte
-//! survives JSON. A client that sends `Accept: application/xml` (or `text/xml`) gets the
-//! raw edXML bytes instead.
+//! - `getEdoc` answers `{status, ErrorCode, ErrorDesc, data}` with `data` the file in
+//!   standard base64, so that any byte survives JSON; the SDK writes it to
+//!   `<filePath>/<yyyy>/<M>/<docId>.edxml` itself (`filePath` is its local concern and is
+//!   not read here). A token client that sends `Accept: application/xml` (or `text/xml`)
+//!   gets the raw edXML bytes instead.
+//! - `downloadEdoc` answers the raw bytes, which the SDK saves as they come. The SDK's
+//!   unsigned `downloadEdoc2` names no document and is refused.
 //!
 //! Fetching does not acknowledge: the item stays listed until `updateStatus done`, so a
 //! QLVB that crashes between fetching and storing fetches it again.
@@ -12,10 +15,12 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri, header};
-use axum::response::IntoResponse as _;
+use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::Op;
+use super::auth::Caller;
 use super::envelope::{AxisResult, Fail, ok};
 use super::params::Params;
 use super::status_file::StatusFiles;
@@ -70,39 +75,63 @@ struct File {
 pub(super) async fn get_edoc(
     State(state): State<ApiState>,
     headers: HeaderMap,
+    params: Params,
+) -> AxisResult {
+    let id = params.require("docId", "an id from getReceivedEdocList")?;
+    let bytes = file(&state, id.clone()).await?;
+    if wants_xml(&headers) {
+        return Ok(raw(bytes));
+    }
+    Ok(ok(File {
+        data: base64_simd::STANDARD.encode_to_string(&bytes),
+        doc_id: id,
+    }))
+}
+
+pub(super) async fn download_edoc(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
     uri: Uri,
     body: Body,
-) -> AxisResult {
-    let params = Params::read(&headers, &uri, body).await?;
-    let id = params.require("docId", "an id from getReceivedEdocList")?;
+) -> Response {
+    let answer = async {
+        let params = Params::read(&caller, &headers, &uri, body).await?;
+        let id = params.require("docId", "an id from getReceivedEdocList")?;
+        Ok::<_, Fail>(raw(file(&state, id).await?))
+    };
+    answer
+        .await
+        .unwrap_or_else(|fail| fail.answering(Some(Op::DownloadEdoc)).into_response())
+}
+
+/// The bytes of the item `id` names.
+async fn file(state: &ApiState, id: String) -> Result<Bytes, Fail> {
     let ctx = state.ctx.clone();
-    let wanted = id.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Bytes, Fail> {
-        match find(&ctx, &wanted)? {
+    tokio::task::spawn_blocking(move || -> Result<Bytes, Fail> {
+        match find(&ctx, &id)? {
             Item::Package(package_id) => ctx
                 .store
                 .package(&package_id)?
                 .map(|p| p.content().clone())
                 .ok_or_else(|| {
-                    Fail::unavailable(format!("the content of {wanted} is missing from the store"))
+                    Fail::unavailable(format!("the content of {id} is missing from the store"))
                 }),
             Item::Receipt(receipt) => Ok(StatusFiles::new(&ctx, receipt.issued_at())
                 .file(&receipt)?
                 .bytes),
         }
     })
-    .await??;
-    if wants_xml(&headers) {
-        return Ok((
-            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-            bytes,
-        )
-            .into_response());
-    }
-    Ok(ok(File {
-        data: base64_simd::STANDARD.encode_to_string(&bytes),
-        doc_id: id,
-    }))
+    .await?
+}
+
+/// The edXML itself as the answer.
+fn raw(bytes: Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        bytes,
+    )
+        .into_response()
 }
 
 /// Whether the client asked for the raw file.

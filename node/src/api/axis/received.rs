@@ -1,4 +1,5 @@
-//! `POST /getReceivedEdocList`: what QLVB has still to collect ("knobsticks").
+//! `POST /getReceivedEdocList`: what QLVB has still to collect ("knobsticks"), and
+//! `POST /countReceiveEdoc`, `POST /countReceiveStatus`: how many there are.
 //!
 //! - `messagetype=edoc`: documents in the inbox that QLVB has not acknowledged.
 //! - `messagetype=status`: receipts addressed to this agency that QLVB has not collected:
@@ -7,11 +8,12 @@
 //!   they relate to status packages in the inbox.
 //!
 //! Each item stays in the list until `updateStatus done`; `fromDate`/`toDate` filter on
-//! `created_time`. At most [`LIST_LIMIT`] items per call, oldest first.
+//! `created_time`. At most [`LIST_LIMIT`] items per call, oldest first. Items carry the keys
+//! the SDK reads (`vxp-sdk-wire.md` §4.2), never a `null`. The counts cover every item,
+//! not only the first [`LIST_LIMIT`]; the call names the kind, whatever `messagetype` an
+//! earlier call left in the SDK's headers.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
 use lienthong_protocol::MessageKind;
 use lienthong_protocol::envelope::Timestamp;
 use serde::Serialize;
@@ -28,43 +30,51 @@ pub(super) const LIST_LIMIT: usize = 200;
 /// Receipt log entries one status listing reads at most.
 const FEED_SCAN_LIMIT: usize = 100_000;
 
-/// One item to collect, as the SDK's `Knobstick` has it.
+/// Receipts counted at most by `countReceiveStatus`.
+const COUNT_LIMIT: usize = 100_000;
+
+/// One item to collect, with the keys the SDK's `Knobstick` reads.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub(super) struct Knobstick {
-    /// What `getEdoc` and `updateStatus` take: the package id of a document, the receipt
-    /// id of a status.
-    id: String,
+    /// What `getEdoc`, `downloadEdoc` and `updateStatus` take: the package id of a
+    /// document, the receipt id of a status.
+    #[serde(rename = "docId")]
+    doc_id: String,
     /// Always `pending`: an item leaves the list when QLVB acknowledges it.
     status: &'static str,
     status_desc: String,
-    #[serde(rename = "created_time")]
     created_time: String,
-    #[serde(rename = "updated_time")]
     updated_time: String,
-    message_type: &'static str,
+    #[serde(rename = "serviceType")]
     service_type: &'static str,
+    #[serde(rename = "messageType")]
+    message_type: &'static str,
     from: String,
     to: String,
+    /// lienthong: of the file `getEdoc` returns.
+    #[serde(rename = "contentSha256")]
     content_sha256: String,
+    /// lienthong: of the file `getEdoc` returns.
+    #[serde(rename = "contentLength")]
     content_length: usize,
-    version_sdk: &'static str,
     /// lienthong: the document's package (for a status, the document it is about).
+    #[serde(rename = "packageId")]
     package_id: String,
     /// lienthong: the edXML `DocumentId` it is or answers, when known.
+    #[serde(rename = "documentId", skip_serializing_if = "Option::is_none")]
     document_id: Option<String>,
     /// lienthong: for a status, its code (`"03"`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "statusCode", skip_serializing_if = "Option::is_none")]
     status_code: Option<&'static str>,
 }
 
-pub(super) async fn list(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> AxisResult {
-    let params = Params::read(&headers, &uri, body).await?;
+/// The answer of the count calls.
+#[derive(Debug, Serialize)]
+struct Count {
+    count: usize,
+}
+
+pub(super) async fn list(State(state): State<ApiState>, params: Params) -> AxisResult {
     params.check_service_type()?;
     let kind = params.message_type()?.ok_or_else(|| {
         Fail::bad_request("messagetype is missing: edoc (documents) or status (status messages)")
@@ -87,6 +97,36 @@ pub(super) async fn list(
     })
     .await??;
     Ok(ok(Data { data: items }))
+}
+
+pub(super) async fn count_edocs(State(state): State<ApiState>, params: Params) -> AxisResult {
+    count(&state, &params, MessageKind::Edoc).await
+}
+
+pub(super) async fn count_statuses(State(state): State<ApiState>, params: Params) -> AxisResult {
+    count(&state, &params, MessageKind::Status).await
+}
+
+async fn count(state: &ApiState, params: &Params, kind: MessageKind) -> AxisResult {
+    params.check_service_type()?;
+    let ctx = state.ctx.clone();
+    let count = tokio::task::spawn_blocking(move || -> Result<usize, Fail> {
+        Ok(match kind {
+            MessageKind::Edoc => ctx
+                .store
+                .inbox(false)?
+                .iter()
+                .filter(|entry| entry.kind == MessageKind::Edoc)
+                .count(),
+            MessageKind::Status => ctx
+                .store
+                .uncollected_receipts(&ctx.organ_id, COUNT_LIMIT, FEED_SCAN_LIMIT)?
+                .items
+                .len(),
+        })
+    })
+    .await??;
+    Ok(ok(Count { count }))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +155,7 @@ fn documents(ctx: &NodeContext, window: Window) -> Result<Vec<Knobstick>, Fail> 
         };
         let time = vietnam_text(entry.received_at);
         items.push(Knobstick {
-            id: entry.package_id.to_string(),
+            doc_id: entry.package_id.to_string(),
             status: "pending",
             status_desc: "Văn bản đã đến, chờ phần mềm QLVB nhận".to_owned(),
             created_time: time.clone(),
@@ -126,7 +166,6 @@ fn documents(ctx: &NodeContext, window: Window) -> Result<Vec<Knobstick>, Fail> 
             to: ctx.organ_id.to_string(),
             content_sha256: hex::encode(package.content_sha256()),
             content_length: package.content().len(),
-            version_sdk: "",
             package_id: entry.package_id.to_string(),
             document_id: entry.document_id,
             status_code: None,
@@ -156,7 +195,7 @@ fn statuses(ctx: &NodeContext, window: Window) -> Result<Vec<Knobstick>, Fail> {
         let file = files.file(&receipt)?;
         let time = vietnam_text(receipt.issued_at());
         items.push(Knobstick {
-            id: receipt.id().to_string(),
+            doc_id: receipt.id().to_string(),
             status: "pending",
             status_desc: format!(
                 "Trạng thái {} - {}, chờ phần mềm QLVB nhận",
@@ -171,7 +210,6 @@ fn statuses(ctx: &NodeContext, window: Window) -> Result<Vec<Knobstick>, Fail> {
             to: ctx.organ_id.to_string(),
             content_sha256: hex::encode(sha256(&file.bytes)),
             content_length: file.bytes.len(),
-            version_sdk: "",
             package_id: receipt.package_id().to_string(),
             document_id: receipt.document_id().map(str::to_owned),
             status_code: Some(receipt.code().as_str()),

@@ -1,30 +1,36 @@
 //! `POST /sendEdoc`: a document or status message from QLVB, through the same submission
 //! path as `POST /api/v1/packages`, answered only once it is durable.
 //!
-//! The file comes as the multipart part `file_doc` (as the SDK sends it) or, leniently, as
-//! the whole body. `from`, `servicetype`, `messagetype`, `to` and `hash-file` come as
-//! request headers (the SDK's way), multipart text fields or query parameters:
+//! The SDK sends the file's bytes followed by `\r\n` as the whole body
+//! (`application/octet-stream`), and `from`, `servicetype`, `messagetype`, `hash-file` and
+//! optionally `to` as signed parameters (`vxp-sdk-wire.md` §1, §6.6). A bearer-token client
+//! may also send the file as the multipart part `file_doc`.
 //!
+//! - `hash-file` (required from the SDK: it is what binds the body to the signature) must
+//!   be the SHA-256 of the file, in the SDK's unpadded hexadecimal or the usual 64 digits;
 //! - `from`, when given, must be this node's agency and the file's `From`;
 //! - `messagetype`, when given, must be the file's kind (`edoc` or `status`);
-//! - `to`, when given (agency ids separated by `,` or `;`), must be among the file's
-//!   recipients: the file's `To` decides where it goes;
-//! - `hash-file`, when given, must be the SHA-256 (hex) of the file.
+//! - `to` does not decide anything: the file's `To` does. From a token client, it must be
+//!   among the file's recipients; from the SDK it is not checked, because the SDK keeps the
+//!   `to` of an earlier call on every later one.
 //!
-//! Anything refused stores nothing. Sending the same file again answers with the same
-//! `DocId` (the package id) and stores nothing new.
+//! Anything refused stores nothing, and the answer still carries `"DocId":""`. Sending the
+//! same file again answers with the same `DocId` (the package id) and stores nothing new.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use lienthong_protocol::{MessageKind, OrganId, edxml};
 use serde::Serialize;
-use sha2::Digest as _;
-use tracing::info;
+use tracing::{debug, info};
 
+use super::Op;
+use super::auth::Caller;
 use super::envelope::{AxisResult, Fail, ok};
 use super::params::{Params, Source};
+use super::send_body;
 use crate::api::ApiState;
 use crate::api::packages::read_limited;
 use crate::context::NodeContext;
@@ -32,7 +38,7 @@ use crate::submit;
 
 /// Room for the multipart framing and text fields around a file of the largest size.
 const MULTIPART_OVERHEAD: usize = 1024 * 1024;
-/// The SDK's name for the file part.
+/// The multipart part a token client may send the file in.
 const FILE_PART: &str = "file_doc";
 
 #[derive(Serialize)]
@@ -43,44 +49,67 @@ struct Sent {
 
 pub(super) async fn send_edoc(
     State(state): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     uri: Uri,
+    body: Body,
+) -> Response {
+    receive(&state, &caller, &headers, &uri, body)
+        .await
+        .unwrap_or_else(|fail| fail.answering(Some(Op::SendEdoc)).into_response())
+}
+
+async fn receive(
+    state: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    uri: &Uri,
     body: Body,
 ) -> AxisResult {
     let limit =
         usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
     // The body first: a client still sending would not receive an early answer.
     let body = read_limited(body, limit.saturating_add(MULTIPART_OVERHEAD)).await?;
-    let mut params = Params::new(&headers, &uri)?;
+    let mut params = match caller {
+        Caller::Sdk(signed) => Params::signed(signed),
+        Caller::Token => Params::new(headers, uri)?,
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let file = if content_type
+    let body = if content_type
         .trim_start()
         .to_ascii_lowercase()
         .starts_with("multipart/")
     {
-        read_multipart(content_type, body, &mut params).await?
+        let fields = matches!(caller, Caller::Token).then_some(&mut params);
+        read_multipart(content_type, body, fields).await?
     } else {
         body
     };
+    let hash = params.get("hash-file")?;
+    if hash.is_none() && matches!(caller, Caller::Sdk(_)) {
+        return Err(Fail::bad_request(
+            "hash-file is missing: the SDK signs the SHA-256 of the file on every sendEdoc, and without it the signature does not cover the body",
+        ));
+    }
+    let file = send_body::file_of(body, hash.as_deref())?;
     if file.iter().all(u8::is_ascii_whitespace) {
-        return Err(Fail::bad_request(format!(
-            "{FILE_PART} is empty: send the .edxml file as the multipart part {FILE_PART}"
-        )));
+        return Err(Fail::bad_request(
+            "the file is empty: send the .edxml file's bytes as the body",
+        ));
     }
     if file.len() > limit {
         return Err(Fail::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "{FILE_PART} is {} bytes, larger than this node's limit of {limit} bytes",
+                "the file is {} bytes, larger than this node's limit of {limit} bytes",
                 file.len()
             ),
         ));
     }
-    let checks = Checks::from_params(&params, &state.ctx.organ_id)?;
-    checks.hash(&file)?;
+    let checks = Checks::from_params(&params, &state.ctx.organ_id, caller)?;
     let ctx = state.ctx.clone();
     let submission = tokio::task::spawn_blocking(move || -> Result<submit::Submission, Fail> {
         checks.content(&ctx, &file)?;
@@ -98,11 +127,12 @@ pub(super) async fn send_edoc(
     }))
 }
 
-/// The file part; every text part joins the parameters.
+/// The file part; every text part joins `params`, when given (a token client's; the SDK's
+/// parameters are only what it signed).
 async fn read_multipart(
     content_type: &str,
     body: Bytes,
-    params: &mut Params,
+    mut params: Option<&mut Params>,
 ) -> Result<Bytes, Fail> {
     let boundary = multer::parse_boundary(content_type).map_err(|e| {
         Fail::bad_request(format!(
@@ -123,7 +153,10 @@ async fn read_multipart(
                 )));
             }
             file = Some(field.bytes().await.map_err(unreadable)?);
-        } else if field.file_name().is_none() && !name.is_empty() {
+        } else if let Some(params) = params.as_deref_mut()
+            && field.file_name().is_none()
+            && !name.is_empty()
+        {
             let value = field.text().await.map_err(unreadable)?;
             params.add(name, value, Source::FormField);
         }
@@ -140,12 +173,12 @@ async fn read_multipart(
 struct Checks {
     kind: Option<MessageKind>,
     from: Option<OrganId>,
+    /// Recipients the file must address; the SDK's `to` is not checked (see the top).
     to: Vec<OrganId>,
-    hash: Option<[u8; 32]>,
 }
 
 impl Checks {
-    fn from_params(params: &Params, this: &OrganId) -> Result<Checks, Fail> {
+    fn from_params(params: &Params, this: &OrganId, caller: &Caller) -> Result<Checks, Fail> {
         params.check_service_type()?;
         let kind = params.message_type()?;
         let from = params
@@ -162,55 +195,15 @@ impl Checks {
                 Ok(from)
             })
             .transpose()?;
-        let to = params
-            .get("to")?
-            .map(|text| {
-                text.split([',', ';'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        OrganId::parse(t).map_err(|e| {
-                            Fail::bad_request(format!("to {t:?} is not an agency id: {e}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-        let hash = params
-            .get("hash-file")?
-            .map(|text| {
-                hex::decode(&text)
-                    .ok()
-                    .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-                    .ok_or_else(|| {
-                        Fail::bad_request(format!(
-                            "hash-file {text:?} is not a SHA-256 in hexadecimal (64 digits)"
-                        ))
-                    })
-            })
-            .transpose()?;
-        Ok(Checks {
-            kind,
-            from,
-            to,
-            hash,
-        })
-    }
-
-    fn hash(&self, file: &[u8]) -> Result<(), Fail> {
-        let Some(expected) = self.hash else {
-            return Ok(());
+        let to = match (params.get("to")?, caller) {
+            (Some(text), Caller::Token) => send_body::recipients(&text)?,
+            (Some(text), Caller::Sdk(_)) => {
+                debug!(to = %text, "sendEdoc: the SDK's to is not checked; the file's To decides");
+                Vec::new()
+            }
+            (None, _) => Vec::new(),
         };
-        let actual: [u8; 32] = sha2::Sha256::digest(file).into();
-        if actual != expected {
-            return Err(Fail::bad_request(format!(
-                "hash-file is {} but the SHA-256 of {FILE_PART} as received is {}: the file was changed or cut on the way",
-                hex::encode(expected),
-                hex::encode(actual)
-            )));
-        }
-        Ok(())
+        Ok(Checks { kind, from, to })
     }
 
     /// Checks the file against the parameters. Blocking (parses the file).
@@ -224,13 +217,13 @@ impl Checks {
             ..edxml::ReadOptions::default()
         };
         let parsed = edxml::read_with(file.clone(), &options)
-            .map_err(|e| Fail::bad_request(format!("{FILE_PART} is not valid edXML: {e}")))?;
+            .map_err(|e| Fail::bad_request(format!("the file is not valid edXML: {e}")))?;
         let message = &parsed.message;
         if let Some(kind) = self.kind
             && kind != message.kind()
         {
             return Err(Fail::refused(format!(
-                "messagetype is {kind} but {FILE_PART} is {} message",
+                "messagetype is {kind} but the file is {} message",
                 match message.kind() {
                     MessageKind::Edoc => "a document (edoc)",
                     MessageKind::Status => "a status (status)",

@@ -1,12 +1,14 @@
 //! `POST /getSentEdocList` (`servicetype`, `messagetype`, optional `docId`): per package
-//! this agency sent and per recipient, how delivery stands and the latest status.
+//! this agency sent and per recipient, how delivery stands and the latest status, with the
+//! keys the SDK's `StatusResult` reads (`vxp-sdk-wire.md` §4.2).
 //!
-//! The state comes from the same computation as `GET /api/v1/packages/{id}/status`. Without
-//! `docId`, the newest [`SENT_LIMIT`] packages; `messagetype` filters by kind when given.
+//! The state comes from the same computation as `GET /api/v1/packages/{id}/status`. With a
+//! `docId` this node sent, that package; otherwise the newest [`SENT_LIMIT`]. A `docId` that
+//! names nothing sent from here is one the SDK carried over from an earlier `getEdoc` or
+//! `updateStatus` (its headers keep every key), or the `null` QLVB wrote for a missing one:
+//! it is passed over, not refused. `messagetype` filters by kind when given.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
 use lienthong_protocol::edxml::{self, Message};
 use lienthong_protocol::{MessageKind, PackageId};
 use serde::Serialize;
@@ -26,27 +28,30 @@ const SENT_LIMIT: usize = 200;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SentItem {
-    doc_id: String,
+    service_type: &'static str,
+    /// `edoc` or `status`.
+    message_type: &'static str,
+    sender_doc_id: String,
+    receiver_doc_id: String,
     from_code: String,
     to_code: String,
-    /// The document's `Code` (số/ký hiệu).
-    notation: String,
     /// The document's `Subject` (trích yếu).
     title: String,
+    /// The document's `Code` (số/ký hiệu).
+    notation: String,
+    sent_time: String,
     /// `queued`, `sending`, `held_at_relay`, `delivered`, `stuck` or `rejected`.
     send_status: &'static str,
     send_status_desc: &'static str,
-    sent_time: String,
+    received_time: String,
     /// The latest status code the recipient sent (`"03"`), empty before any.
     receive_status: String,
     receive_status_desc: String,
-    received_time: String,
-    sender_doc_id: String,
-    receiver_doc_id: String,
+    /// lienthong: the package id (also `senderDocId` and `receiverDocId`).
+    doc_id: String,
     /// lienthong: the edXML `DocumentId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     document_id: Option<String>,
-    /// lienthong: `edoc` or `status`.
-    message_type: MessageKind,
 }
 
 /// The Vietnamese description of a recipient's delivery state.
@@ -62,25 +67,12 @@ fn send_status_desc(state: &str) -> &'static str {
     }
 }
 
-pub(super) async fn list(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> AxisResult {
-    let params = Params::read(&headers, &uri, body).await?;
+pub(super) async fn list(State(state): State<ApiState>, params: Params) -> AxisResult {
     params.check_service_type()?;
     let kind = params.message_type()?;
     let only = params
         .get("docId")?
-        .map(|id| {
-            id.parse::<PackageId>().map_err(|_| {
-                Fail::bad_request(format!(
-                    "docId {id:?} is not a DocId sendEdoc answered with (64 hexadecimal digits)"
-                ))
-            })
-        })
-        .transpose()?;
+        .and_then(|id| id.parse::<PackageId>().ok());
     let ctx = state.ctx.clone();
     let items = tokio::task::spawn_blocking(move || rows(&ctx, only, kind)).await??;
     Ok(ok(Data { data: items }))
@@ -91,9 +83,10 @@ fn rows(
     only: Option<PackageId>,
     kind: Option<MessageKind>,
 ) -> Result<Vec<SentItem>, Fail> {
+    let sent = |id: &PackageId| ctx.store.outgoing(id).map(|p| p.is_some());
     let ids: Vec<PackageId> = match only {
-        Some(id) => vec![id],
-        None => ctx
+        Some(id) if sent(&id)? => vec![id],
+        _ => ctx
             .store
             .list_outgoing(SENT_LIMIT)?
             .into_iter()
@@ -104,11 +97,6 @@ fn rows(
     let mut items = Vec::new();
     for id in ids {
         let Some(status) = package_status(ctx, id, now)? else {
-            if only.is_some() {
-                return Err(Fail::not_found(format!(
-                    "no package {id} was sent from this node"
-                )));
-            }
             continue;
         };
         if kind.is_some_and(|k| k != status.kind) {
@@ -121,6 +109,8 @@ fn rows(
                 .iter()
                 .rfind(|r| r.issuer == recipient.organ_id);
             items.push(SentItem {
+                service_type: "eDoc",
+                message_type: status.kind.as_str(),
                 doc_id: id.to_string(),
                 from_code: ctx.organ_id.to_string(),
                 to_code: recipient.organ_id.to_string(),
@@ -139,7 +129,6 @@ fn rows(
                 sender_doc_id: id.to_string(),
                 receiver_doc_id: id.to_string(),
                 document_id: status.document_id.clone(),
-                message_type: status.kind,
             });
         }
     }

@@ -4,8 +4,6 @@
 //!   (UTC+7), the form edXML timestamps take, which every QLVB already parses.
 //! - `fromDate`/`toDate`: the edXML forms (`yyyy/MM/dd`, `dd/MM/yyyy`, ISO `yyyy-MM-dd`,
 //!   each optionally with `HH:mm:ss`) in Vietnam time, or RFC 3339 with its own zone.
-//! - The SDK's `timestamp` header: `ddMMyyyy'T'HHmmss` followed by whatever the SDK's Java
-//!   pattern adds (`+SSSS`); see [`sdk_timestamp`].
 //!
 //! The calendar arithmetic is the protocol's (`Timestamp` reads and writes RFC 3339); this
 //! file only moves between zones and text forms.
@@ -110,51 +108,6 @@ pub(super) fn date_param(name: &str, text: &str, end: DayEnd) -> Result<Timestam
     .ok_or_else(refuse)
 }
 
-/// The clock reading in the SDK's `timestamp` header, `ddMMyyyy'T'HHmmss` and then anything
-/// of the form `+digits`, `-digits`, `+HH:MM` or `Z` (the SDK's Java pattern writes `+SSSS`,
-/// milliseconds behind a literal plus, which other clients take for a zone). The suffix
-/// does not change the reading: the SDK writes the wall clock of the QLVB server.
-pub(super) fn sdk_timestamp(text: &str) -> Option<Civil> {
-    let text = text.trim();
-    let digits = |range: std::ops::Range<usize>| -> Option<u16> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    if text.get(8..9) != Some("T") && text.get(8..9) != Some("t") {
-        return None;
-    }
-    let narrow = |value: u16| u8::try_from(value).ok();
-    let civil = (
-        digits(4..8)?,
-        narrow(digits(2..4)?)?,
-        narrow(digits(0..2)?)?,
-        narrow(digits(9..11)?)?,
-        narrow(digits(11..13)?)?,
-        narrow(digits(13..15)?)?,
-    );
-    let rest = text.get(15..)?;
-    let suffix_ok = rest.is_empty()
-        || rest == "Z"
-        || ((rest.starts_with('+') || rest.starts_with('-'))
-            && rest.len() > 1
-            && rest[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
-    suffix_ok.then_some(civil)
-}
-
-/// How far the SDK timestamp `civil` is from `now`, read as Vietnam time and as UTC (a
-/// QLVB server, or its container, may run on either); the nearer reading counts. `None`
-/// for an impossible date.
-pub(super) fn sdk_distance(civil: Civil, now: Timestamp) -> Option<u64> {
-    [VIETNAM_OFFSET_MS, 0]
-        .into_iter()
-        .filter_map(|offset| instant(civil, 0, offset))
-        .map(|at| at.as_millis().abs_diff(now.as_millis()))
-        .min()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,31 +149,5 @@ mod tests {
             err.contains("toDate") && err.contains("yyyy/MM/dd"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn sdk_timestamps_are_read_with_any_suffix() {
-        let civil = (2026, 11, 21, 12, 39, 5);
-        assert_eq!(sdk_timestamp("21112026T123905+0123"), Some(civil));
-        assert_eq!(sdk_timestamp("21112026T123905+07:00"), Some(civil));
-        assert_eq!(sdk_timestamp("21112026T123905"), Some(civil));
-        assert_eq!(sdk_timestamp("21112026T123905Z"), Some(civil));
-        assert_eq!(sdk_timestamp("2026-11-21T12:39:05"), None);
-        assert_eq!(sdk_timestamp("21112026T123905 junk"), None);
-        assert_eq!(sdk_timestamp("21112026T12390"), None);
-    }
-
-    #[test]
-    fn the_nearer_of_vietnam_time_and_utc_counts() {
-        let civil = (2026, 11, 21, 12, 39, 5);
-        let vietnam = ts("2026-11-21T05:39:05.000Z");
-        let utc = ts("2026-11-21T12:39:05.000Z");
-        assert_eq!(sdk_distance(civil, vietnam), Some(0));
-        assert_eq!(sdk_distance(civil, utc), Some(0));
-        assert_eq!(
-            sdk_distance(civil, ts("2026-11-21T05:40:05.000Z")),
-            Some(60_000)
-        );
-        assert_eq!(sdk_distance((2026, 2, 30, 0, 0, 0), utc), None);
     }
 }

@@ -1,6 +1,7 @@
-//! `POST /updateStatus` (`docid`/`docId`, `status`): QLVB's delivery acknowledgement of an
+//! `POST /updateStatus` (`docId`/`docid`, `status`): QLVB's delivery acknowledgement of an
 //! item of `getReceivedEdocList`. Not an edXML status code: those travel as status
-//! messages through `sendEdoc`.
+//! messages through `sendEdoc`. The answer is the envelope (the SDK reads nothing else),
+//! with `docId` and `newlyDone` beside it for other clients.
 //!
 //! - `done`: QLVB has stored the item. A document is acknowledged as by
 //!   `POST /api/v1/inbox/{id}/ack`; a status's receipt is marked collected, and the
@@ -9,9 +10,7 @@
 //! - `fail` (QLVB could not process the file) and `processing`: nothing changes, the item
 //!   stays listed and QLVB gets it again; the node logs it for the operators.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -41,13 +40,7 @@ struct Updated {
     newly_done: bool,
 }
 
-pub(super) async fn update_status(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> AxisResult {
-    let params = Params::read(&headers, &uri, body).await?;
+pub(super) async fn update_status(State(state): State<ApiState>, params: Params) -> AxisResult {
     let id = params.require("docId", "an id from getReceivedEdocList")?;
     let word = params.require("status", "done, fail or processing")?;
     let delivery = match word.to_ascii_lowercase().as_str() {

@@ -118,13 +118,42 @@ pub(super) fn api_token(data: &DataDir) -> Check {
         .unwrap_or_else(|| Check::ok("API token", format!("{}: mode 600", path.display())))
 }
 
-/// The axis SDK's shared secret, when the data directory has one: owner-only.
-pub(super) fn axis_secret(data: &DataDir) -> Option<Check> {
-    let path = data.root().join(lienthong_node::config::AXIS_SECRET_FILE);
-    path.exists().then(|| {
-        secret_problem(&path, data.root(), "axis secret")
-            .unwrap_or_else(|| Check::ok("axis secret", format!("{}: mode 600", path.display())))
-    })
+/// The axis-compatible API: its secret owner-only, and what a QLVB on the axis SDK puts in
+/// its `collaboration.properties` to use this node.
+pub(super) fn axis(data: &DataDir, config: &Config) -> Check {
+    const CHECK: &str = "axis SDK";
+    let axis = &config.api.axis;
+    if !axis.enabled {
+        return Check::ok(
+            CHECK,
+            "the axis-compatible API is turned off ([api.axis] enabled = false)",
+        );
+    }
+    let path = &axis.secret_file;
+    if let Some(mut problem) = secret_problem(path, data.root(), CHECK) {
+        problem.verdict = super::Verdict::Warning;
+        problem.message = format!(
+            "{}; QLVB on the axis SDK is refused until it is mended (the bearer token still works)",
+            problem.message
+        );
+        return problem;
+    }
+    if axis.timestamp_skew.is_some() {
+        return Check::warning(
+            CHECK,
+            "[api.axis] timestamp_skew is no longer used: the SDK signs every call of a service object with the timestamp it was created with",
+            "remove the timestamp_skew line from config.toml",
+        );
+    }
+    Check::ok(
+        CHECK,
+        format!(
+            "QLVB's collaboration.properties: service.endpoint = http://{}, systemid = {}, secret = the text of {}",
+            config.api.listen,
+            axis.system_id_or(&config.organ_id),
+            path.display()
+        ),
+    )
 }
 
 /// What is wrong with a secret file: missing, readable by others, or owned by another user
