@@ -197,4 +197,17 @@ mod tests {
             assert_eq!(Op::from_path(&format!("/{}", op.name())), Some(op));
         }
     }
+
+    #[test]
+    fn every_call_is_described_in_the_openapi() {
+        let openapi: serde_json::Value =
+            serde_json::from_str(crate::api::OPENAPI).expect("openapi.json is JSON");
+        for op in Op::ALL {
+            assert!(
+                openapi["paths"].get(format!("/{}", op.name())).is_some(),
+                "{} is described",
+                op.name()
+            );
+        }
+    }
 }
