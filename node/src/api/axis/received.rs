@@ -35,7 +35,7 @@ const COUNT_LIMIT: usize = 100_000;
 
 /// One item to collect, with the keys the SDK's `Knobstick` reads.
 #[derive(Debug, Serialize)]
-pub(super) struct Knobstick {
+struct Knobstick {
     /// What `getEdoc`, `downloadEdoc` and `updateStatus` take: the package id of a
     /// document, the receipt id of a status.
     #[serde(rename = "docId")]
