@@ -7,7 +7,12 @@ use lienthong_protocol::envelope::Timestamp;
 
 /// Now, in milliseconds since the Unix epoch.
 pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
+    at(SystemTime::now())
+}
+
+/// `time` in milliseconds since the Unix epoch (0 before it).
+pub fn at(time: SystemTime) -> Timestamp {
+    let millis = time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     Timestamp::from_millis(millis)

@@ -55,5 +55,6 @@ pub mod report;
 pub(crate) mod roster_sync;
 pub mod rotation;
 pub mod store;
+pub mod store_recovery;
 pub mod stuck;
 pub mod submit;

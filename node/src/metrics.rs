@@ -99,6 +99,8 @@ pub struct Metrics {
     pub peers_relayed: Gauge,
     /// Bytes the store takes on disk (set when scraped).
     pub store_size_bytes: Gauge,
+    /// 1 while the store takes writes, 0 once a write failed until it is reopened.
+    pub store_writable: Gauge,
     /// Records in the store, by kind (set when scraped).
     pub store_records: Family<Kind, Gauge>,
     /// Local API request latency, by route template, method and status class.
@@ -284,6 +286,13 @@ impl Metrics {
             "Bytes the store takes on disk",
             store_size_bytes.clone(),
         );
+        let store_writable = Gauge::default();
+        store_writable.set(1);
+        registry.register(
+            "store_writable",
+            "1 while the store takes writes; 0 after a write failed (a full disk, no file descriptor left), until the node reopens it",
+            store_writable.clone(),
+        );
         let store_records = Family::<Kind, Gauge>::default();
         registry.register(
             "store_records",
@@ -307,6 +316,7 @@ impl Metrics {
             peers_connected,
             peers_relayed,
             store_size_bytes,
+            store_writable,
             store_records,
             api_requests,
             receipts_handed,

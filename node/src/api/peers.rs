@@ -126,6 +126,9 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::respons
         Ok::<_, crate::store::StoreError>((size, counts, stuck))
     })
     .await;
+    ctx.metrics
+        .store_writable
+        .set(i64::from(ctx.store.failure().is_none()));
     match read {
         Ok(Ok((size, counts, stuck))) => {
             ctx.metrics.set_store(size, &counts);
@@ -155,7 +158,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::respons
 
 #[derive(Debug, Serialize)]
 pub(super) struct Health {
+    /// `ok`, or `store_unwritable` while the store takes no writes.
     status: &'static str,
+    /// Why the store takes no writes, and since when: present only then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreHealth>,
     organ_id: String,
     peer_id: String,
     /// The root section's serial.
@@ -171,15 +178,61 @@ pub(super) struct Health {
     schema_version: u32,
 }
 
-pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
+/// Why the store takes no writes.
+#[derive(Debug, Serialize)]
+pub(crate) struct StoreHealth {
+    /// `no_space`, `too_many_open_files` or `io_error`.
+    problem: &'static str,
+    /// What the file system said, e.g. "No space left on device (os error 28)".
+    cause: String,
+    /// The write that failed.
+    op: String,
+    /// When, RFC 3339.
+    since: String,
+}
+
+impl StoreHealth {
+    /// The store's failure, if it has one.
+    pub(crate) fn of(store: &crate::store::Store) -> Option<StoreHealth> {
+        use crate::store::FailureKind;
+        let failure = store.failure()?;
+        Some(StoreHealth {
+            problem: match failure.kind {
+                FailureKind::NoSpace => "no_space",
+                FailureKind::TooManyOpenFiles => "too_many_open_files",
+                FailureKind::Other => "io_error",
+            },
+            cause: failure.cause.clone(),
+            op: failure.op.clone(),
+            since: crate::clock::at(failure.at).to_string(),
+        })
+    }
+}
+
+/// `200 {"status":"ok",…}`, or `503 {"status":"store_unwritable","store":{…},…}` while the
+/// store takes no writes: a monitoring probe sees the node cannot accept anything.
+pub(super) async fn health(
+    State(state): State<ApiState>,
+) -> (axum::http::StatusCode, Json<Health>) {
     let ctx = &state.ctx;
     let store = ctx.store.clone();
     let counts = tokio::task::spawn_blocking(move || store.counts())
         .await
         .ok()
         .and_then(Result::ok);
-    Json(Health {
-        status: "ok",
+    let unwritable = StoreHealth::of(&ctx.store);
+    let code = if unwritable.is_some() {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let health = Health {
+        status: if unwritable.is_some() {
+            "store_unwritable"
+        } else {
+            "ok"
+        },
+        store: unwritable,
         organ_id: ctx.organ_id.to_string(),
         peer_id: ctx.network.local_peer_id().to_string(),
         roster_serial: ctx.roster().map(|r| r.serial()),
@@ -188,5 +241,6 @@ pub(super) async fn health(State(state): State<ApiState>) -> Json<Health> {
         inbox_unacked: counts.as_ref().map(|c| c.inbox_unacked),
         version: env!("CARGO_PKG_VERSION"),
         schema_version: crate::store::SCHEMA_VERSION,
-    })
+    };
+    (code, Json(health))
 }

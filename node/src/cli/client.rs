@@ -85,12 +85,18 @@ impl ApiClient {
             .build()
             .call();
         let health = match answer {
-            Ok(mut response) if response.status().is_success() => response
-                .body_mut()
-                .read_to_string()
-                .ok()
-                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-                .filter(|h| h["peer_id"] == daemon.peer_id.as_str()),
+            // 503 is a running node whose store takes no writes; its health says why.
+            Ok(mut response)
+                if response.status().is_success()
+                    || response.status() == ureq::http::StatusCode::SERVICE_UNAVAILABLE =>
+            {
+                response
+                    .body_mut()
+                    .read_to_string()
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                    .filter(|h| h["peer_id"] == daemon.peer_id.as_str())
+            }
             _ => None,
         };
         Ok(health.map(|health| Running {

@@ -1,10 +1,18 @@
 //! `lienthong run`: the daemon.
+//!
+//! It runs until SIGTERM or SIGINT, or until its store fails (a full disk, no file
+//! descriptor left) and the cause passes: it then starts itself again in the same process,
+//! with the same arguments, which reopens the store from its log
+//! (`lienthong_node::store_recovery`). For a failure whose end it cannot see, it exits with
+//! an error, for the service manager to restart it.
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow};
 use clap::Args;
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
+use lienthong_node::store_recovery::{self, StoreRecovery};
+use tracing::warn;
 
 /// `lienthong run …`
 #[derive(Debug, Args)]
@@ -47,11 +55,48 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
             info.api_addr,
             dir.join("api.token").display()
         );
-        wait_for_signal().await?;
-        println!("stopping");
-        node.shutdown().await;
-        Ok(())
+        let store = node.context().store.clone();
+        tokio::select! {
+            signal = wait_for_signal() => {
+                signal?;
+                println!("stopping");
+                node.shutdown().await;
+                Ok(())
+            }
+            recovery = store_recovery::watch(store) => match recovery {
+                StoreRecovery::Reopen(failure) => {
+                    warn!(
+                        cause = %failure.cause,
+                        "restarting to reopen the store; nothing acknowledged is lost"
+                    );
+                    Err(restart())
+                }
+                StoreRecovery::Exit(failure) => Err(anyhow!(
+                    "the store cannot be written since {} failed ({}); stopping so that the service manager restarts the node once the cause is mended",
+                    failure.op,
+                    failure.cause
+                )),
+            },
+        }
     })
+}
+
+/// Replaces this process with a new `lienthong` run with the same arguments and
+/// environment: every descriptor of this one (the store's lock among them) is closed, the
+/// process id stays. Returns only if that could not be done.
+fn restart() -> anyhow::Error {
+    use std::os::unix::process::CommandExt as _;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return anyhow!(e).context("finding the lienthong binary to restart"),
+    };
+    let error = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    anyhow!(error).context(format!(
+        "restarting {} to reopen the store; start the node again",
+        exe.display()
+    ))
 }
 
 /// SIGTERM (systemd, kill) or SIGINT (Ctrl-C).

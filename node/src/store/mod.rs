@@ -125,6 +125,7 @@ pub use backup::{
     BackupSummary, MANIFEST_FILE, SCHEMA_VERSION, STORE_DIR, StoreInfo, TreeSummary,
     backup_stopped, inspect, read_manifest, verify_copy,
 };
+pub use engine::{Failure, FailureKind};
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
 pub use feed::{CollectOutcome, FeedItem, FeedPage};
 pub use group_commit::SyncStats;
@@ -221,6 +222,18 @@ impl Store {
     /// store was opened: the group-commit effect, for metrics and tests.
     pub fn sync_stats(&self) -> SyncStats {
         self.inner.commit.stats()
+    }
+
+    /// Why the store takes no writes, once a write or flush has failed (a full disk, no
+    /// file descriptor left, an I/O error): every write is refused from then on, and the
+    /// store must be reopened once the cause has passed. `None` while it is writable.
+    pub fn failure(&self) -> Option<std::sync::Arc<Failure>> {
+        self.db().failure()
+    }
+
+    /// The directory the store is in.
+    pub fn path(&self) -> &Path {
+        self.db().path()
     }
 
     fn db(&self) -> &Db {

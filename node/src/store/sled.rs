@@ -22,7 +22,8 @@
 //! transaction and flush is refused, whatever state sled is in, so nothing can be
 //! acknowledged on top of a change that is not on disk; and dropping it skips sled's final
 //! flush, leaving the files as the last successful flush left them. Reopening (a restart)
-//! recovers from the log.
+//! recovers from the log. The failure is kept with its cause ([`Failure`]), so that the node
+//! can say why it refuses writes and tell when the cause has passed.
 //!
 //! # Pausing writers for a backup
 //!
@@ -46,8 +47,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -77,24 +77,81 @@ enum BackendErrorKind {
     Engine(sled::Error),
     Io(io::Error),
     /// An earlier write or flush failed; see "Fail-stop" in the module docs.
-    FailedEarlier,
+    FailedEarlier(Arc<Failure>),
+}
+
+/// Why the store stopped taking writes: the first write or flush that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The operation that failed: `submit`, `flush` …
+    pub op: String,
+    /// What the engine or the file system said.
+    pub cause: String,
+    /// The cause, as far as it tells whether it can pass.
+    pub kind: FailureKind,
+    /// When it failed.
+    pub at: std::time::SystemTime,
+}
+
+/// What made a write fail, as far as the node can tell when it has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The disk is full: it passes when space is freed.
+    NoSpace,
+    /// The process ran out of file descriptors: it passes when some are released.
+    TooManyOpenFiles,
+    /// Anything else (an I/O error of the device, a bug): nothing here tells when it passes.
+    Other,
+}
+
+impl FailureKind {
+    /// The kind of `error`'s I/O cause.
+    fn of(error: &io::Error) -> FailureKind {
+        const EMFILE: i32 = 24;
+        const ENFILE: i32 = 23;
+        const ENOSPC: i32 = 28;
+        const EDQUOT: i32 = 122;
+        match error.raw_os_error() {
+            Some(ENOSPC | EDQUOT) => FailureKind::NoSpace,
+            Some(EMFILE | ENFILE) => FailureKind::TooManyOpenFiles,
+            _ if error.kind() == io::ErrorKind::StorageFull => FailureKind::NoSpace,
+            _ => FailureKind::Other,
+        }
+    }
 }
 
 impl BackendError {
     /// The kind of the underlying I/O error, if it was one: `StorageFull` for a full disk.
+    /// For a refusal after an earlier failure, that failure's: `StorageFull` while the
+    /// disk that filled is the reason.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         match &self.0 {
             BackendErrorKind::Engine(sled::Error::Io(error)) | BackendErrorKind::Io(error) => {
                 Some(error.kind())
             }
-            BackendErrorKind::Engine(_) | BackendErrorKind::FailedEarlier => None,
+            BackendErrorKind::FailedEarlier(failure) => match failure.kind {
+                FailureKind::NoSpace => Some(io::ErrorKind::StorageFull),
+                FailureKind::TooManyOpenFiles | FailureKind::Other => None,
+            },
+            BackendErrorKind::Engine(_) => None,
         }
     }
 
     /// Whether the store refused because an earlier write or flush failed: reopening it
     /// (restarting the node, once the cause is fixed) is the way out.
     pub fn is_failed_earlier(&self) -> bool {
-        matches!(self.0, BackendErrorKind::FailedEarlier)
+        matches!(self.0, BackendErrorKind::FailedEarlier(_))
+    }
+
+    /// The failure a refusal is due to, or what this error would make of the store.
+    fn failure_kind(&self) -> FailureKind {
+        match &self.0 {
+            BackendErrorKind::Engine(sled::Error::Io(error)) | BackendErrorKind::Io(error) => {
+                FailureKind::of(error)
+            }
+            BackendErrorKind::FailedEarlier(failure) => failure.kind,
+            BackendErrorKind::Engine(_) => FailureKind::Other,
+        }
     }
 
     fn engine(error: sled::Error) -> Self {
@@ -111,7 +168,9 @@ impl fmt::Debug for BackendError {
         match &self.0 {
             BackendErrorKind::Engine(error) => fmt::Debug::fmt(error, f),
             BackendErrorKind::Io(error) => fmt::Debug::fmt(error, f),
-            BackendErrorKind::FailedEarlier => f.write_str("FailedEarlier"),
+            BackendErrorKind::FailedEarlier(failure) => {
+                write!(f, "FailedEarlier({failure:?})")
+            }
         }
     }
 }
@@ -122,9 +181,11 @@ impl fmt::Display for BackendError {
         match &self.0 {
             BackendErrorKind::Engine(error) => fmt::Display::fmt(error, f),
             BackendErrorKind::Io(error) => fmt::Display::fmt(error, f),
-            BackendErrorKind::FailedEarlier => {
-                f.write_str("an earlier write failed; the store must be reopened")
-            }
+            BackendErrorKind::FailedEarlier(failure) => write!(
+                f,
+                "the store takes no writes since {} failed ({}); it is reopened once that has passed",
+                failure.op, failure.cause
+            ),
         }
     }
 }
@@ -134,7 +195,7 @@ impl std::error::Error for BackendError {
         match &self.0 {
             BackendErrorKind::Engine(error) => error.source(),
             BackendErrorKind::Io(error) => error.source(),
-            BackendErrorKind::FailedEarlier => None,
+            BackendErrorKind::FailedEarlier(_) => None,
         }
     }
 }
@@ -148,7 +209,7 @@ pub(super) struct Db {
     /// Only the group-commit flusher takes this, so it is never contended.
     files: Mutex<SyncedFiles>,
     /// Set by the first failed write or flush; see "Fail-stop".
-    failed: AtomicBool,
+    failure: OnceLock<Arc<Failure>>,
     /// Held shared by every transaction, exclusively while a backup copies the trees.
     writers: RwLock<()>,
     /// Added to every id sled generates; see "Generated ids survive a copy".
@@ -183,7 +244,7 @@ impl Db {
             db,
             trees,
             files: Mutex::new(files),
-            failed: AtomicBool::new(false),
+            failure: OnceLock::new(),
             writers: RwLock::new(()),
             id_floor,
         })
@@ -293,11 +354,9 @@ impl Db {
         result.map_err(|error| match error {
             TransactionError::Abort(error) => error,
             TransactionError::Storage(source) => {
+                let source = BackendError::engine(source);
                 self.fail(op, &source);
-                StoreError::Transaction {
-                    op,
-                    source: BackendError::engine(source),
-                }
+                StoreError::Transaction { op, source }
             }
         })
     }
@@ -322,20 +381,18 @@ impl Db {
             .insert(key, value)
             .map(drop)
             .map_err(|source| {
+                let source = BackendError::engine(source);
                 self.fail(op, &source);
-                StoreError::Transaction {
-                    op,
-                    source: BackendError::engine(source),
-                }
+                StoreError::Transaction { op, source }
             })
     }
 
     /// Makes everything committed so far durable: sled's flush, then the fsyncs it leaves
     /// out (see the module docs). Called by one thread at a time, through group commit.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
-        if self.has_failed() {
+        if let Some(failure) = self.failure.get() {
             return Err(StoreError::Sync {
-                source: BackendError(BackendErrorKind::FailedEarlier),
+                source: BackendError(BackendErrorKind::FailedEarlier(failure.clone())),
             });
         }
         let result = match self.db.flush() {
@@ -355,28 +412,39 @@ impl Db {
 
     /// Whether an earlier write or flush failed.
     pub(super) fn has_failed(&self) -> bool {
-        self.failed.load(Ordering::Acquire)
+        self.failure.get().is_some()
+    }
+
+    /// The failure that stopped writes, if one did.
+    pub(super) fn failure(&self) -> Option<Arc<Failure>> {
+        self.failure.get().cloned()
     }
 
     /// Refuses write `op` once an earlier write or flush failed; see "Fail-stop".
     fn refuse_if_failed(&self, op: &'static str) -> Result<(), StoreError> {
-        if self.has_failed() {
+        if let Some(failure) = self.failure.get() {
             return Err(StoreError::Transaction {
                 op,
-                source: BackendError(BackendErrorKind::FailedEarlier),
+                source: BackendError(BackendErrorKind::FailedEarlier(failure.clone())),
             });
         }
         Ok(())
     }
 
     /// Marks the database failed; see "Fail-stop".
-    fn fail(&self, op: &str, cause: &dyn fmt::Display) {
-        if !self.failed.swap(true, Ordering::AcqRel) {
+    fn fail(&self, op: &str, cause: &BackendError) {
+        let failure = Failure {
+            op: op.to_owned(),
+            cause: cause.to_string(),
+            kind: cause.failure_kind(),
+            at: std::time::SystemTime::now(),
+        };
+        if self.failure.set(Arc::new(failure)).is_ok() {
             error!(
                 path = %self.path.display(),
                 op,
-                cause = %cause,
-                "store write failed; refusing further writes until it is reopened"
+                %cause,
+                "store write failed; refusing further writes until the cause has passed and the store is reopened"
             );
         }
     }

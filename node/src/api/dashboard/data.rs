@@ -19,7 +19,7 @@ use super::super::ApiState;
 use super::super::error::ApiError;
 use super::super::inbox::InboxView;
 use super::super::packages::{PackageStatus, ReceiptView, package_status};
-use super::super::peers::{PeerView, peer_views};
+use super::super::peers::{PeerView, StoreHealth, peer_views};
 use super::super::receipts::StuckView;
 use super::super::relay::{RelayView, relay_view};
 use super::super::time::rfc3339;
@@ -39,6 +39,9 @@ pub(super) const SHOWN: usize = 200;
 pub(super) struct Dashboard {
     /// Which node answers.
     node: NodeView,
+    /// Why the store takes no writes, while it does not: the page shows it in red.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreHealth>,
     /// When this answer was computed (node clock).
     #[serde(serialize_with = "rfc3339")]
     generated_at: Timestamp,
@@ -139,6 +142,7 @@ pub(super) async fn dashboard(
         tokio::try_join!(blocking, peer_views(&ctx), relay_view(ctx.clone()))?;
     let dashboard = Dashboard {
         node: node_view(&ctx),
+        store: StoreHealth::of(&ctx.store),
         generated_at: now,
         summary: stored.summary,
         sent: stored.sent,

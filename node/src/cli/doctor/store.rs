@@ -9,6 +9,9 @@ use crate::cli::client::Running;
 /// Asks the running daemon, or reads the stopped node's store without migrating it.
 pub(super) fn check(data: &DataDir, running: Option<&Running>) -> Check {
     if let Some(running) = running {
+        if let Some(store) = running.health.get("store").filter(|s| s.is_object()) {
+            return unwritable(store);
+        }
         return match running.health["schema_version"].as_u64() {
             Some(found) => schema_verdict(u32::try_from(found).ok(), "the running daemon's store"),
             None => Check::warning(
@@ -35,6 +38,29 @@ pub(super) fn check(data: &DataDir, running: Option<&Running>) -> Check {
             "if another process holds it, stop it; if the store is damaged, restore a backup (lienthong restore)",
         ),
     }
+}
+
+/// The running node's store takes no writes: why, and what the operator does.
+fn unwritable(store: &serde_json::Value) -> Check {
+    let text = |key: &str| store[key].as_str().unwrap_or("?").to_owned();
+    let fix = match store["problem"].as_str() {
+        Some("no_space") => format!(
+            "free space on the disk of the data directory: the node reopens its store by itself once {} MiB are free, and refuses submissions (507) until then",
+            lienthong_node::store_recovery::ROOM_TO_REOPEN >> 20
+        ),
+        Some("too_many_open_files") => "the node reopens its store by itself once file descriptors are free; raise LimitNOFILE in the service unit if it recurs".to_owned(),
+        _ => "read `journalctl -u lienthong`: the node stops for the service manager to restart it; check the disk (dmesg, smartctl)".to_owned(),
+    };
+    Check::fail(
+        "store",
+        format!(
+            "the running node's store takes no writes since {} ({}): {}",
+            text("since"),
+            text("op"),
+            text("cause")
+        ),
+        fix,
+    )
 }
 
 /// The verdict on a schema version `found` in `what`.
