@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use lienthong_protocol::envelope::{PackageFields, PackageId, SignedPackage, Timestamp};
+use lienthong_protocol::envelope::{
+    MAX_DOCUMENT_ID_LEN, PackageFields, PackageId, SignedPackage, Timestamp,
+};
 use lienthong_protocol::{MessageKind, OrganId, edxml};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 use tracing::{debug, info};
 
 use crate::clock;
@@ -17,7 +20,9 @@ use crate::receipts;
 use crate::receipts::issue::StatusMatchError;
 use crate::store::{DeliveryState, OutboxEntry, OutgoingPackage, StoreError, SubmitOutcome};
 
-/// What the API answers once a message is durably accepted.
+/// What the API answers once a message is durably accepted. The same bytes submitted again
+/// get the same answer but for [`duplicate`](Self::duplicate), so that a QLVB that lost the
+/// first answer can take the second for it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Submission {
     /// The package id: what QLVB keeps to ask for the status.
@@ -53,6 +58,19 @@ pub enum SubmitError {
     /// Not valid edXML.
     #[error("not valid edXML: {0}")]
     Edxml(#[from] edxml::EdxmlError),
+    /// A `DocumentId` longer than a package's index and its receipts carry: the same bytes
+    /// would be refused however often they are sent.
+    #[error(
+        "{element} is {len} bytes long, longer than the {max} bytes lienthong takes; shorten it"
+    )]
+    DocumentIdTooLong {
+        /// Which element: `DocumentId` or `ResponseFor/DocumentId`.
+        element: &'static str,
+        /// Its length in bytes (UTF-8).
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// `From` is another agency.
     #[error("From is {from}, but this node sends for {this}")]
     NotFromThisAgency {
@@ -104,6 +122,7 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
     };
     let parsed = edxml::read_with(body.clone(), &options)?;
     let message = &parsed.message;
+    check_document_id(message)?;
     if message.from() != &ctx.organ_id {
         return Err(SubmitError::NotFromThisAgency {
             from: message.from().clone(),
@@ -125,18 +144,21 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
     let document_id = message.document_id().map(str::to_owned);
     let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
 
-    // The same bytes submitted again (a QLVB retry after a timeout) are the same package.
-    if let Some(existing) = find_resubmission(ctx, document_id.as_deref(), &body)? {
-        debug!(package = %existing.package_id.fmt_short(), "resubmission of a stored message");
-        return Ok(Submission {
-            package_id: existing.package_id,
-            kind: existing.kind,
-            recipients: existing.recipients,
-            document_id,
-            warnings,
-            duplicate: true,
-            answers: None,
-        });
+    // The same bytes submitted again (a QLVB retry after a timeout) are the same package,
+    // answered as the first time.
+    let answer = |package_id, answers, duplicate| Submission {
+        package_id,
+        kind: message.kind(),
+        recipients: recipients.clone(),
+        document_id: document_id.clone(),
+        warnings: warnings.clone(),
+        duplicate,
+        answers,
+    };
+    let sha256: [u8; 32] = Sha256::digest(&body).into();
+    if let Some(existing) = find_resubmission(ctx, &sha256, document_id.as_deref(), &body)? {
+        debug!(package = %existing.fmt_short(), "resubmission of a stored message");
+        return Ok(answer(existing, answered_before(ctx, message)?, true));
     }
 
     // A status answers a document: find it and sign the receipt now, so that a status
@@ -190,45 +212,78 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
     let outcome = ctx
         .store
         .submit_indexed(&package, &meta, &entries, &index, issued.as_ref())?;
+    let stored = match outcome {
+        SubmitOutcome::Stored => package.id(),
+        // The same bytes, submitted at the same moment by a retry that did not wait for
+        // this answer: the store kept the other.
+        SubmitOutcome::AlreadyStored => return Ok(answer(package.id(), answers, true)),
+        SubmitOutcome::SameContent(existing) => {
+            debug!(package = %existing.fmt_short(), "concurrent resubmission of a message");
+            return Ok(answer(existing, answers, true));
+        }
+    };
     info!(
-        package = %package.id().fmt_short(),
+        package = %stored.fmt_short(),
         kind = %message.kind(),
         recipients = recipients.len(),
         bytes = package.content().len(),
         "package accepted"
     );
-    if outcome == SubmitOutcome::Stored {
-        // The engine also rescans the store, so a full queue only delays, never loses.
-        let _ = ctx.delivery.try_send(DeliveryCommand::Submitted(entries));
-        if let Some(receipt) = &issued {
-            info!(
-                target: "lienthong::events::receipt",
-                package = %receipt.package_id(),
-                code = %receipt.code(),
-                to = %crate::store::addressee(receipt),
-                "receipt issued"
-            );
-            ctx.receipt_delivery.notify_one();
-            ctx.receipt_gossip.notify_one();
-        }
+    // The engine also rescans the store, so a full queue only delays, never loses.
+    let _ = ctx.delivery.try_send(DeliveryCommand::Submitted(entries));
+    if let Some(receipt) = &issued {
+        info!(
+            target: "lienthong::events::receipt",
+            package = %receipt.package_id(),
+            code = %receipt.code(),
+            to = %crate::store::addressee(receipt),
+            "receipt issued"
+        );
+        ctx.receipt_delivery.notify_one();
+        ctx.receipt_gossip.notify_one();
     }
-    Ok(Submission {
-        package_id: package.id(),
-        kind: message.kind(),
-        recipients,
-        document_id,
-        warnings,
-        duplicate: outcome == SubmitOutcome::AlreadyStored,
-        answers,
+    Ok(answer(stored, answers, false))
+}
+
+/// Refuses a `DocumentId` the store's index and the receipts could not hold, before
+/// anything is signed: it is the document that is wrong, not the node's state.
+fn check_document_id(message: &edxml::Message) -> Result<(), SubmitError> {
+    let Some(document_id) = message.document_id() else {
+        return Ok(());
+    };
+    if document_id.len() <= MAX_DOCUMENT_ID_LEN {
+        return Ok(());
+    }
+    Err(SubmitError::DocumentIdTooLong {
+        element: match message {
+            edxml::Message::Document(_) => "DocumentId",
+            edxml::Message::Status(_) => "ResponseFor/DocumentId",
+        },
+        len: document_id.len(),
+        max: MAX_DOCUMENT_ID_LEN,
     })
 }
 
-/// A stored package of this agency with the same document id and the same bytes.
+/// A stored package of this agency with the same bytes: found by their SHA-256, or, for a
+/// package stored before content was indexed, among those of the same document id.
+/// Either way the bytes are compared.
 fn find_resubmission(
     ctx: &NodeContext,
+    sha256: &[u8; 32],
     document_id: Option<&str>,
     body: &Bytes,
-) -> Result<Option<OutgoingPackage>, StoreError> {
+) -> Result<Option<PackageId>, StoreError> {
+    let same_bytes = |id: &PackageId| -> Result<bool, StoreError> {
+        Ok(ctx
+            .store
+            .package(id)?
+            .is_some_and(|wire| wire.content() == body))
+    };
+    if let Some(id) = ctx.store.sent_with_content(&ctx.organ_id, sha256)?
+        && same_bytes(&id)?
+    {
+        return Ok(Some(id));
+    }
     let Some(document_id) = document_id else {
         return Ok(None);
     };
@@ -236,14 +291,28 @@ fn find_resubmission(
         .store
         .packages_for_document(&ctx.organ_id, document_id)?
     {
-        let Some(wire) = ctx.store.package(&id)? else {
-            continue;
-        };
-        if wire.content() == body {
-            return ctx.store.outgoing(&id);
+        if same_bytes(&id)? {
+            return Ok(Some(id));
         }
     }
     Ok(None)
+}
+
+/// For a status submitted again: the document it answers, as the first answer said.
+fn answered_before(
+    ctx: &NodeContext,
+    message: &edxml::Message,
+) -> Result<Option<PackageId>, StatusMatchError> {
+    let edxml::Message::Status(status) = message else {
+        return Ok(None);
+    };
+    match receipts::issue::answered(ctx, status) {
+        Ok(answered) => Ok(Some(answered.package_id)),
+        Err(StatusMatchError::Store(error)) => Err(StatusMatchError::Store(error)),
+        // It matched when it was stored, and packages are never removed; were that to
+        // change, the answer would only lack this field.
+        Err(_) => Ok(None),
+    }
 }
 
 /// `at` plus `duration`, saturating.

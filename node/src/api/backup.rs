@@ -9,16 +9,20 @@ use std::path::PathBuf;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde::Deserialize;
-use tracing::warn;
 
 use super::ApiState;
+use super::body::read_limited;
 use super::error::ApiError;
+use super::store_failure::{DISK_FULL_RETRY_AFTER, causes, is_disk_full};
 use crate::backup::{self, BackupError, NodeBackup};
+
+/// The request is a path in JSON: a few hundred bytes.
+const REQUEST_LIMIT: usize = 64 * 1024;
 
 pub(super) fn routes() -> Router<ApiState> {
     Router::new().route("/api/v1/backup", post(take))
@@ -31,7 +35,8 @@ struct BackupRequest {
     path: PathBuf,
 }
 
-async fn take(State(state): State<ApiState>, body: Bytes) -> Result<Json<NodeBackup>, ApiError> {
+async fn take(State(state): State<ApiState>, body: Body) -> Result<Json<NodeBackup>, ApiError> {
+    let body = read_limited(body, REQUEST_LIMIT).await?;
     let request: BackupRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body must be JSON {{\"path\": \"/absolute/new/directory\"}}: {e}"
@@ -41,17 +46,23 @@ async fn take(State(state): State<ApiState>, body: Bytes) -> Result<Json<NodeBac
     let done = tokio::task::spawn_blocking(move || {
         backup::backup(ctx.keeper.data_dir(), Some(&ctx.store), &request.path)
     })
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    .await?;
     done.map(Json).map_err(|error| {
         let message = error.to_string();
         match error {
             BackupError::NotAbsolute(_) => ApiError::bad_request(message),
             BackupError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "exists", message),
-            _ => {
-                warn!(error = %message, "backup failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "backup_failed", message)
-            }
+            BackupError::Store(error) => ApiError::store(&error, "the backup failed"),
+            BackupError::Io { ref source, .. } if is_disk_full(source.kind()) => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                format!(
+                    "the backup failed: no space left on device where it is written ({})",
+                    causes(&error)
+                ),
+            )
+            .with_retry_after(DISK_FULL_RETRY_AFTER),
+            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "backup_failed", message),
         }
     })
 }

@@ -51,10 +51,7 @@ pub(super) async fn list(
     Query(query): Query<InboxQuery>,
 ) -> Result<Json<Vec<InboxView>>, ApiError> {
     let store = state.ctx.store.clone();
-    let entries = tokio::task::spawn_blocking(move || store.inbox(query.all))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let entries = tokio::task::spawn_blocking(move || store.inbox(query.all)).await??;
     Ok(Json(entries.into_iter().map(InboxView::from).collect()))
 }
 
@@ -71,10 +68,8 @@ pub(super) async fn ack(
 ) -> Result<Json<Acked>, ApiError> {
     let package_id = parse_id(&id)?;
     let store = state.ctx.store.clone();
-    let outcome = tokio::task::spawn_blocking(move || store.ack(&package_id, clock::now()))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let outcome =
+        tokio::task::spawn_blocking(move || store.ack(&package_id, clock::now())).await??;
     match outcome {
         AckOutcome::Acked => Ok(Json(Acked {
             package_id: id,

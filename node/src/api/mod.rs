@@ -1,14 +1,18 @@
 //! The local HTTP API that QLVB software and the `lienthong` CLI use.
 //!
 //! Bearer-token authentication on everything but `/health`; JSON errors that say what was
-//! wrong and where; `POST /api/v1/packages` answers only after the package is durable.
+//! wrong and where, on every route and whoever answers (`json_errors.rs`); request bodies
+//! bounded in size and time (`body.rs`); `POST /api/v1/packages` answers only after the
+//! package is durable, and the same again when it is sent again.
 
 mod auth;
 mod axis;
 mod backup;
+mod body;
 mod dashboard;
 mod error;
 mod inbox;
+mod json_errors;
 mod latency;
 mod packages;
 mod peers;
@@ -16,6 +20,7 @@ mod receipts;
 mod relay;
 mod report;
 mod server;
+mod store_failure;
 mod time;
 
 use std::sync::Arc;
@@ -41,6 +46,9 @@ pub(crate) struct ApiState {
 }
 
 /// The router, without a listener (tests drive it directly).
+///
+/// The native routes answer errors in their JSON shape, the axis-compatible ones in the
+/// axis's envelope; a URI too long is refused before either, in the shape of its route.
 pub(crate) fn router(state: ApiState) -> Router {
     let authed = Router::new()
         .route(
@@ -62,7 +70,7 @@ pub(crate) fn router(state: ApiState) -> Router {
             state.clone(),
             auth::require_token,
         ));
-    Router::new()
+    let native = Router::new()
         .route("/health", get(peers::health))
         .route("/metrics", get(peers::metrics))
         .route(
@@ -75,8 +83,12 @@ pub(crate) fn router(state: ApiState) -> Router {
             }),
         )
         .merge(dashboard::public_routes())
-        .merge(axis::routes(state.clone()))
         .merge(authed)
+        .fallback(json_errors::no_route)
+        .layer(axum::middleware::from_fn(json_errors::json_errors));
+    native
+        .merge(axis::routes(state.clone()))
+        .layer(axum::middleware::from_fn(json_errors::uri_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             latency::observe,

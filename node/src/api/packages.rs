@@ -11,6 +11,7 @@ use lienthong_protocol::{MessageKind, OrganId};
 use serde::Serialize;
 
 use super::ApiState;
+use super::body::read_body;
 use super::error::ApiError;
 use super::time::{rfc3339, rfc3339_opt};
 use crate::clock;
@@ -18,74 +19,15 @@ use crate::context::NodeContext;
 use crate::store::{DeliveryState, Links};
 use crate::submit;
 
-/// How much of an oversized body is read and thrown away before answering 413. Reading
-/// it lets an ordinary HTTP client, still sending, receive the answer instead of a broken
-/// connection; beyond this the connection is simply closed.
-const DRAIN_LIMIT: usize = 256 * 1024 * 1024;
-
-/// Reads the body up to the node's package limit. An oversized body is refused with 413
-/// without ever being held in memory.
-pub(super) async fn read_body(state: &ApiState, body: Body) -> Result<bytes::Bytes, ApiError> {
-    let limit =
-        usize::try_from(state.ctx.config.limits.max_package_size.as_u64()).unwrap_or(usize::MAX);
-    read_limited(body, limit).await
-}
-
-/// Reads the body up to `limit` bytes; a larger one is refused with 413 without ever being
-/// held in memory.
-pub(super) async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
-    use axum::body::HttpBody as _;
-    use futures::StreamExt as _;
-    // The declared length, reserved once the first bytes have come: a large scan grows the
-    // buffer once instead of copying itself at every doubling.
-    let declared = body
-        .size_hint()
-        .exact()
-        .and_then(|len| usize::try_from(len).ok())
-        .filter(|&len| len <= limit);
-    let mut stream = body.into_data_stream();
-    let mut buffer = bytes::BytesMut::new();
-    let mut total = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(format!("the request body could not be read: {e}"))
-        })?;
-        total = total.saturating_add(chunk.len());
-        if total <= limit {
-            if let Some(len) = declared
-                && buffer.is_empty()
-            {
-                buffer.reserve(len);
-            }
-            buffer.extend_from_slice(&chunk);
-        } else if total > DRAIN_LIMIT {
-            break;
-        } else {
-            buffer = bytes::BytesMut::new();
-        }
-    }
-    if total > limit {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the message is {total} bytes or more, larger than this node's limit of {limit} bytes"
-            ),
-        ));
-    }
-    Ok(buffer.freeze())
-}
-
-/// Accepts an edXML message; 202 with the package id once it is durable.
+/// Accepts an edXML message; 202 with the package id once it is durable. The same bytes
+/// again answer the same, `duplicate` aside.
 pub(super) async fn submit(
     State(state): State<ApiState>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let ctx = state.ctx.clone();
-    let submission = tokio::task::spawn_blocking(move || submit::submit(&ctx, body))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("the submission task failed: {e}")))??;
+    let submission = tokio::task::spawn_blocking(move || submit::submit(&ctx, body)).await??;
     Ok((StatusCode::ACCEPTED, Json(submission)).into_response())
 }
 
@@ -102,9 +44,7 @@ pub(super) async fn content(
     let id = parse_id(&id)?;
     let store = state.ctx.store.clone();
     let package = tokio::task::spawn_blocking(move || store.package(&id))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .await??
         .ok_or_else(|| ApiError::not_found(format!("no package {id} on this node")))?;
     Ok((
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
@@ -174,10 +114,8 @@ pub(super) async fn status(
 ) -> Result<Json<PackageStatus>, ApiError> {
     let id = parse_id(&id)?;
     let ctx = state.ctx.clone();
-    let found = tokio::task::spawn_blocking(move || package_status(&ctx, id, clock::now()))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let found =
+        tokio::task::spawn_blocking(move || package_status(&ctx, id, clock::now())).await??;
     found
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no package {id} was sent from this node")))
@@ -288,10 +226,7 @@ pub(super) async fn list(
 ) -> Result<Json<Vec<OutgoingView>>, ApiError> {
     let store = state.ctx.store.clone();
     let limit = query.limit.unwrap_or(100).min(10_000);
-    let packages = tokio::task::spawn_blocking(move || store.list_outgoing(limit))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let packages = tokio::task::spawn_blocking(move || store.list_outgoing(limit)).await??;
     Ok(Json(
         packages
             .into_iter()

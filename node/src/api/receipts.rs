@@ -30,10 +30,8 @@ pub(crate) struct StuckView {
 
 pub(super) async fn stuck(State(state): State<ApiState>) -> Result<Json<Vec<StuckView>>, ApiError> {
     let ctx = state.ctx.clone();
-    let list = tokio::task::spawn_blocking(move || stuck::list_explained(&ctx, clock::now()))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let list =
+        tokio::task::spawn_blocking(move || stuck::list_explained(&ctx, clock::now())).await??;
     Ok(Json(list.into_iter().map(StuckView::from).collect()))
 }
 
@@ -93,9 +91,7 @@ pub(super) async fn log(
     let limit = query.limit.unwrap_or(256).clamp(1, 4096);
     let page =
         tokio::task::spawn_blocking(move || store.receipts_since(since, |_| true, limit, 65_536))
-            .await
-            .map_err(|e| ApiError::unavailable(e.to_string()))?
-            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+            .await??;
     Ok(Json(LogPage {
         receipts: page
             .receipts

@@ -79,9 +79,7 @@ pub(super) async fn relay_view(ctx: Arc<NodeContext>) -> Result<RelayView, ApiEr
     let (counts, summary) = tokio::task::spawn_blocking(move || {
         Ok::<_, crate::store::StoreError>((store.relay_counts()?, store.mailbox_summary()?))
     })
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?
-    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    .await??;
     let now = clock::now();
     let roster = ctx.roster();
     let mut members = Vec::new();

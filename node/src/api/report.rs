@@ -60,8 +60,6 @@ async fn report(
             names: &names,
         }))
     })
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?
-    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    .await??;
     Ok(Json(report))
 }

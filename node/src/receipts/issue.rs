@@ -92,6 +92,15 @@ pub fn receipt_for(
     Ok((answered, Some(receipt)))
 }
 
+/// The package `status` answers, without signing anything: what a status submitted again
+/// is told it answers.
+///
+/// # Errors
+/// [`StatusMatchError`].
+pub fn answered(ctx: &NodeContext, status: &Status) -> Result<Answered, StatusMatchError> {
+    find(ctx, status.code, &status.response_for)
+}
+
 fn find(
     ctx: &NodeContext,
     code: StatusCode,

@@ -15,6 +15,7 @@
 //! | `outbox` | package id (32) ‖ recipient agency id | [`OutboxEntry`](super::OutboxEntry) |
 //! | `outbox_pending` | same as `outbox`, for entries still to deliver | empty |
 //! | `documents` | sender len (u8) ‖ sender ‖ document id len (u16 BE) ‖ document id ‖ submitted at (u64 BE) ‖ package id (32) | empty |
+//! | `documents` | sender len (u8) ‖ sender ‖ `FF FE` ‖ SHA-256 of the edXML bytes (32) | blob: the package id (32) that sender sent with exactly these bytes (packages submitted since lienthong indexed content; no migration) |
 //! | `inbox` | package id (32) | [`InboxEntry`](super::InboxEntry) |
 //! | `inbox_by_time` | received at (u64 BE ms) ‖ package id (32) | empty |
 //! | `inbox_unacked` | same as `inbox_by_time`, for entries QLVB has not acknowledged | empty |
@@ -217,6 +218,22 @@ pub(super) fn document(
     key
 }
 
+/// Where a document id's length stands in a `documents` key, the mark of a content key
+/// ([`content`]). No stored document id is that long ([`MAX_DOCUMENT_ID_LEN`]), and the
+/// prefix [`document_prefix`] makes for a query id of that length is longer than any
+/// content key, so the two layouts never meet.
+const CONTENT_MARK: u16 = 0xFFFE;
+
+/// `documents`: the key of the package `sender` sent with the edXML bytes whose SHA-256 is
+/// `sha256`. One key per content, without time or package id, so that a transaction can
+/// look it up: the same bytes submitted twice, even at the same moment, are one package.
+pub(super) fn content(sender: &OrganId, sha256: &[u8; 32]) -> Vec<u8> {
+    let mut key = agency_prefix(sender);
+    key.extend_from_slice(&CONTENT_MARK.to_be_bytes());
+    key.extend_from_slice(sha256);
+    key
+}
+
 /// An agency id behind its length, so that no agency's prefix is another's.
 fn agency_prefix(organ: &OrganId) -> Vec<u8> {
     let organ = organ.as_str().as_bytes();
@@ -388,6 +405,29 @@ mod tests {
         assert_eq!(after_prefix(&[1, 0xff]), [2]);
         assert_eq!(agency_of(&[]), None);
         assert_eq!(agency_of(&[9, b'x']), None);
+    }
+
+    #[test]
+    fn content_keys_never_meet_document_keys() {
+        let sender = organ("000.00.00.G22");
+        let sha = [7u8; 32];
+        let key = content(&sender, &sha);
+        let id = PackageId::from_bytes([1; 32]);
+        for len in [
+            0,
+            1,
+            32,
+            MAX_DOCUMENT_ID_LEN,
+            usize::from(CONTENT_MARK),
+            70_000,
+        ] {
+            let document_id = "x".repeat(len);
+            let prefix = document_prefix(&sender, &document_id);
+            assert!(!key.starts_with(&prefix), "id of {len} bytes");
+            let document = document(&sender, &document_id, Timestamp::from_millis(9), &id);
+            assert!(!document.starts_with(&key), "id of {len} bytes");
+        }
+        assert_ne!(content(&organ("000.00.00.H41"), &sha), key);
     }
 
     #[test]

@@ -28,15 +28,21 @@ pub enum SubmitOutcome {
     Stored,
     /// A package with this id was submitted before; nothing changed.
     AlreadyStored,
+    /// The sender's package with the same edXML bytes is stored under this other id (a
+    /// resubmission that raced the first); nothing changed. Answer with that package.
+    SameContent(PackageId),
 }
 
 impl Store {
     /// Stores a package this node sends: its wire bytes, its metadata, one outbox entry per
-    /// recipient, and, when the metadata has a document id, an entry in the
-    /// `(sender, document id) → packages` index. All in one transaction, durable on return.
+    /// recipient, its entry in the `(sender, content) → package` index and, when the
+    /// metadata has a document id, one in the `(sender, document id) → packages` index.
+    /// All in one transaction, durable on return.
     ///
     /// Idempotent on the package id: a second submit of the same id changes nothing (even
     /// if its metadata or entries differ) and answers [`SubmitOutcome::AlreadyStored`].
+    /// Idempotent on the content too: a package whose sender has already stored one with
+    /// the same edXML bytes changes nothing and answers [`SubmitOutcome::SameContent`].
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] when `meta` or an entry is for another package, an
@@ -196,6 +202,24 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The package `sender` sent with exactly the edXML bytes whose SHA-256 is `sha256`,
+    /// if it was submitted since content was indexed (older packages are found by
+    /// [`Store::packages_for_document`] only).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn sent_with_content(
+        &self,
+        sender: &OrganId,
+        sha256: &[u8; 32],
+    ) -> Result<Option<PackageId>, StoreError> {
+        let key = keys::content(sender, sha256);
+        self.db()
+            .get(Tree::Documents, &key)?
+            .map(|value| content_target(&key, &value))
+            .transpose()
+    }
+
     /// The packages `sender` sent for the edXML document `document_id`, oldest submission
     /// first: the original and any resends.
     ///
@@ -229,6 +253,8 @@ pub(super) struct Submission {
     /// Key, value, and whether the entry is pending.
     outbox: Vec<(Vec<u8>, Vec<u8>, bool)>,
     pending: u64,
+    /// `documents`: the key of this sender's package with these bytes.
+    content_key: Vec<u8>,
     document_key: Option<Vec<u8>>,
     index: PackageIndex,
     issued: Option<(SignedReceipt, Vec<u8>)>,
@@ -260,6 +286,7 @@ impl Submission {
             by_time: keys::by_time(meta.submitted_at, &id),
             pending: outbox.iter().filter(|(_, _, pending)| *pending).count() as u64,
             outbox,
+            content_key: keys::content(package.sender(), package.content_sha256()),
             document_key: meta
                 .document_id
                 .as_deref()
@@ -282,6 +309,10 @@ impl SharedWrite for Submission {
         if tx.get(Tree::Outgoing, id)?.is_some() {
             return Ok(SubmitOutcome::AlreadyStored);
         }
+        if let Some(value) = tx.get(Tree::Documents, &self.content_key)? {
+            let stored = content_target(&self.content_key, &value)?;
+            return Ok(SubmitOutcome::SameContent(stored));
+        }
         // The same package may already be here as an incoming one: same id, same bytes
         // that matter. Keep what is there.
         if tx.get(Tree::Packages, id)?.is_none() {
@@ -295,6 +326,11 @@ impl SharedWrite for Submission {
                 tx.insert(Tree::OutboxPending, key, &[])?;
             }
         }
+        tx.insert(
+            Tree::Documents,
+            &self.content_key,
+            &encoding::encode_blob(id),
+        )?;
         if let Some(key) = &self.document_key {
             tx.insert(Tree::Documents, key, &[])?;
         }
@@ -436,6 +472,22 @@ pub(super) fn index_target(tree: Tree, key: &[u8]) -> Result<PackageId, StoreErr
             },
         )
     })
+}
+
+/// The package id a content key's value holds (a blob of 32 bytes).
+fn content_target(key: &[u8], value: &[u8]) -> Result<PackageId, StoreError> {
+    encoding::check_blob(value).map_err(|problem| corrupt(Tree::Documents, key, problem))?;
+    let bytes: [u8; 32] = value[1..].try_into().map_err(|_| {
+        corrupt(
+            Tree::Documents,
+            key,
+            Corruption::Length {
+                expected: 32,
+                found: value.len() - 1,
+            },
+        )
+    })?;
+    Ok(PackageId::from_bytes(bytes))
 }
 
 /// An index entry whose record is missing.

@@ -17,7 +17,7 @@ use super::envelope::Fail;
 use super::signature::{self, HASH_HEADER, SIGN_HEADER, SignatureSettings, Signed};
 use crate::api::ApiState;
 use crate::api::auth::constant_time_eq;
-use crate::api::packages::read_limited;
+use crate::api::body::read_limited;
 use crate::data_dir;
 
 /// Who an admitted call is from; the guard puts it in the request's extensions.

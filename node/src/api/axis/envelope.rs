@@ -13,10 +13,13 @@
 //! ever `null` (the SDK throws on one); absent fields are left out.
 //!
 //! A failure answers with the HTTP status that fits it (400 bad request, 401
-//! authentication, 403 not done by a node, 404 unknown id, 413 too large, 422 refused
-//! content, 503 the node cannot now), and `ErrorCode` is that same number as text. The SDK
-//! reads the body whatever the status, as it reads the axis's; proxies, logs and scripts
-//! see an error as an error.
+//! authentication, 403 not done by a node, 404 unknown id, 408 a body that stopped
+//! arriving, 413 too large, 414 URI too long, 422 refused content, 500 a fault of the node,
+//! 503 the node cannot now, 507 its disk is full), and `ErrorCode` is that same number as
+//! text; 503 and 507 also carry `Retry-After`. The SDK reads the body whatever the status,
+//! as it reads the axis's; proxies, logs and scripts see an error as an error.
+
+use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +50,8 @@ pub(super) struct Fail {
     status: StatusCode,
     desc: String,
     shape: Shape,
+    /// For failures that pass: when to try again (`Retry-After`).
+    retry_after: Option<Duration>,
 }
 
 /// What every axis handler returns.
@@ -59,6 +64,7 @@ impl Fail {
             status,
             desc: desc.into(),
             shape: Shape::Envelope,
+            retry_after: None,
         }
     }
 
@@ -87,9 +93,12 @@ impl Fail {
         Fail::new(StatusCode::UNPROCESSABLE_ENTITY, desc)
     }
 
-    /// 503: the node cannot do it now (a store failure); QLVB retries later.
+    /// 503: the node cannot do it now (a store failure); QLVB retries after `Retry-After`.
     pub(super) fn unavailable(desc: impl Into<String>) -> Self {
-        Fail::new(StatusCode::SERVICE_UNAVAILABLE, desc)
+        Fail {
+            retry_after: Some(crate::api::store_failure::STORE_RETRY_AFTER),
+            ..Fail::new(StatusCode::SERVICE_UNAVAILABLE, desc)
+        }
     }
 
     /// The same failure, in the shape `op`'s caller reads.
@@ -105,10 +114,13 @@ impl Fail {
     }
 }
 
-/// The API's own errors keep their status and message.
+/// The API's own errors keep their status, message and `Retry-After`.
 impl From<ApiError> for Fail {
     fn from(error: ApiError) -> Self {
-        Fail::new(error.status(), error.message())
+        Fail {
+            retry_after: error.retry_after(),
+            ..Fail::new(error.status(), error.message())
+        }
     }
 }
 
@@ -118,15 +130,21 @@ impl From<crate::submit::SubmitError> for Fail {
     }
 }
 
+/// As on the native API (`store_failure.rs`): 507 for a full disk, 503 for other passing
+/// failures, 500 for corruption.
 impl From<crate::store::StoreError> for Fail {
     fn from(error: crate::store::StoreError) -> Self {
-        Fail::unavailable(format!("the node's store failed, try again later: {error}"))
+        Fail::from(ApiError::store(
+            &error,
+            "the node could not read or write its store",
+        ))
     }
 }
 
+/// A blocking task that panicked: a bug.
 impl From<tokio::task::JoinError> for Fail {
     fn from(error: tokio::task::JoinError) -> Self {
-        Fail::unavailable(format!("the request's task failed: {error}"))
+        Fail::from(ApiError::from(error))
     }
 }
 
@@ -151,20 +169,27 @@ impl IntoResponse for Fail {
         } else {
             info!(code, reason = %self.desc, "axis call refused");
         }
-        if self.shape == Shape::EmptyFile {
+        let mut response = if self.shape == Shape::EmptyFile {
             let mut response = self.status.into_response();
             if let Ok(value) = HeaderValue::from_str(&ascii_header(&self.desc)) {
                 response.headers_mut().insert(ERROR_HEADER, value);
             }
-            return response;
-        }
-        let body = FailBody {
-            status: "FAIL",
-            error_code: code.to_string(),
-            error_desc: &self.desc,
-            doc_id: (self.shape == Shape::WithDocId).then_some(""),
+            response
+        } else {
+            let body = FailBody {
+                status: "FAIL",
+                error_code: code.to_string(),
+                error_desc: &self.desc,
+                doc_id: (self.shape == Shape::WithDocId).then_some(""),
+            };
+            json(self.status, &body)
         };
-        json(self.status, &body)
+        if let Some(after) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
+        }
+        response
     }
 }
 
@@ -307,6 +332,31 @@ mod tests {
             .await
             .expect("reads");
         assert!(body.is_empty(), "the SDK would save a body as the document");
+    }
+
+    /// A full disk is not "try again at once": 507 and when, in the FAIL envelope.
+    #[tokio::test]
+    async fn a_full_disk_is_a_507_fail_with_retry_after() {
+        let error = crate::store::StoreError::PackageFile {
+            path: "/var/lib/lienthong/store/package-files/ab.1".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        let response = Fail::from(crate::submit::SubmitError::Store(error))
+            .answering(Some(Op::SendEdoc))
+            .into_response();
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(
+                crate::api::store_failure::DISK_FULL_RETRY_AFTER.as_secs()
+            ))
+        );
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(body["status"], "FAIL");
+        assert_eq!(body["ErrorCode"], "507");
+        assert_eq!(body["DocId"], "");
+        let desc = body["ErrorDesc"].as_str().expect("text");
+        assert!(desc.contains("no space left on device"), "{desc}");
     }
 
     #[tokio::test]

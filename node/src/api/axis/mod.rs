@@ -41,6 +41,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Request, Uri};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{MethodRouter, any};
 
 use super::ApiState;
@@ -146,6 +147,18 @@ pub(super) fn routes(state: ApiState) -> Router<ApiState> {
             router.route(&format!("/{}", op.name()), op.handler())
         })
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
+}
+
+/// The answer to `error` for a request to `path`, in the shape the SDK reads for that
+/// call; `None` when `path` names no axis call. For refusals made before routing (an
+/// over-long URI).
+pub(super) fn refusal(path: &str, error: crate::api::ApiError) -> Option<Response> {
+    let op = Op::from_path(path)?;
+    Some(
+        envelope::Fail::from(error)
+            .answering(Some(op))
+            .into_response(),
+    )
 }
 
 /// Points a request for `<prefix>/<call>` or `//<call>` at `/<call>`, before routing: the

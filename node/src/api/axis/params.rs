@@ -20,7 +20,7 @@ use axum::http::{HeaderMap, Uri, header};
 use super::auth::Caller;
 use super::envelope::Fail;
 use super::signature::{PREFIX, Signed};
-use crate::api::packages::read_limited;
+use crate::api::body::read_limited;
 
 /// Bodies of the calls other than `sendEdoc` only carry parameters (or, for the SDK's
 /// `registerAgency`, an agency this node does not register).

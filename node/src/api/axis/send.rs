@@ -32,7 +32,7 @@ use super::envelope::{AxisResult, Fail, ok};
 use super::params::{Params, Source};
 use super::send_body;
 use crate::api::ApiState;
-use crate::api::packages::read_limited;
+use crate::api::body::read_limited;
 use crate::context::NodeContext;
 use crate::submit;
 

@@ -79,6 +79,70 @@ fn second_submit_is_already_stored_and_changes_nothing() {
     );
 }
 
+/// A QLVB that lost the answer submits the same bytes again; the node signs them anew, at
+/// another time, so under another package id. The store keeps the first: one package per
+/// content and sender, found again by its content, with or without a document id.
+#[test]
+fn the_same_content_signed_again_is_the_package_stored_first() {
+    let fx = Fixture::new();
+    let first = fx.submit(1, None);
+    let again = SignedPackage::sign(
+        &fx.key,
+        PackageFields {
+            created_at: ts(50),
+            ..first.fields().clone()
+        },
+        first.content().clone(),
+        &EnvelopeLimits::default(),
+    )
+    .expect("signs");
+    assert_ne!(again.id(), first.id());
+    let before = fx.store.counts().expect("counts");
+
+    let outcome = fx
+        .store
+        .submit(
+            &again,
+            &meta(&again, None, ts(50)),
+            &entries(&again, DeliveryState::Queued),
+        )
+        .expect("submits");
+
+    assert_eq!(outcome, SubmitOutcome::SameContent(first.id()));
+    assert_eq!(fx.store.counts().expect("counts"), before);
+    assert_eq!(fx.store.outgoing(&again.id()).expect("reads"), None);
+    assert_eq!(fx.store.package(&again.id()).expect("reads"), None);
+    assert_eq!(
+        fx.store
+            .sent_with_content(&organ(SENDER), first.content_sha256())
+            .expect("reads"),
+        Some(first.id())
+    );
+    assert_eq!(
+        fx.store
+            .sent_with_content(&organ("000.00.00.H53"), first.content_sha256())
+            .expect("reads"),
+        None,
+        "content is indexed per sender"
+    );
+    let with_id = fx.submit(2, Some("7816/VPCP-TTĐT"));
+    assert_eq!(
+        fx.store
+            .sent_with_content(&organ(SENDER), with_id.content_sha256())
+            .expect("reads"),
+        Some(with_id.id()),
+        "a package with a document id is found by its content too"
+    );
+    let fx = fx.reopen();
+    assert_eq!(
+        fx.store
+            .sent_with_content(&organ(SENDER), first.content_sha256())
+            .expect("reads"),
+        Some(first.id()),
+        "durable"
+    );
+}
+
 #[test]
 fn pending_outbox_lists_only_queued_sending_and_held_entries() {
     let fx = Fixture::new();
