@@ -246,6 +246,9 @@ pub struct LimitsConfig {
     pub max_package_size: ByteSize,
     /// Most recipients of one package.
     pub max_recipients: usize,
+    /// Memory the store keeps its pages in; the rest is read back from disk. It bounds the
+    /// node's memory, which otherwise grows with every document stored.
+    pub store_cache: ByteSize,
 }
 
 impl Default for LimitsConfig {
@@ -253,6 +256,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_package_size: ByteSize::mib(64),
             max_recipients: 10_000,
+            store_cache: ByteSize::b(crate::store::DEFAULT_CACHE_BYTES),
         }
     }
 }
@@ -527,6 +531,12 @@ impl Config {
         if self.api.axis.secret_file.as_os_str().is_empty() {
             return Err(invalid("api.axis.secret_file is empty".to_owned()));
         }
+        if self.limits.store_cache.as_u64() < 1024 * 1024 {
+            return Err(invalid(format!(
+                "limits.store_cache is {}; give the store at least 1 MiB",
+                self.limits.store_cache.display().iec()
+            )));
+        }
         if self.limits.max_recipients == 0 {
             return Err(invalid(
                 "limits.max_recipients must be at least 1".to_owned(),
@@ -609,6 +619,8 @@ concurrency = {concurrency}
 max_package_size = "{max_size}"
 # Most recipients of one package.
 max_recipients = {max_recipients}
+# Memory the store keeps its pages in; the rest is read back from disk.
+store_cache = "{store_cache}"
 
 [federation]
 # How often the node looks for a roster installed by `lienthong federation admit`.
@@ -690,6 +702,7 @@ retry_interval = "{receipt_retry}"
             concurrency = self.delivery.concurrency,
             max_size = self.limits.max_package_size.display().iec(),
             max_recipients = self.limits.max_recipients,
+            store_cache = self.limits.store_cache.display().iec(),
             poll = d(&self.federation.roster_poll_interval),
             skew = d(&self.security.clock_skew),
             max_age = d(&self.security.max_package_age),

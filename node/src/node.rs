@@ -77,7 +77,8 @@ impl Node {
             .to_owned();
         let store = {
             let path = data.store();
-            tokio::task::spawn_blocking(move || Store::open(&path))
+            let cache = config.limits.store_cache.as_u64();
+            tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
                 .await?
                 .with_context(|| format!("opening the store in {}", data.store().display()))?
         };

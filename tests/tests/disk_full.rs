@@ -145,10 +145,7 @@ fn a_full_disk_stops_writes_with_the_cause_and_they_resume_by_themselves_once_it
             }
         },
     )?;
-    assert!(
-        matches!(status, 507 | 503),
-        "a full disk is a temporary refusal: {status} {refusal}"
-    );
+    assert_eq!(status, 507, "a full disk is Insufficient Storage: {refusal}");
     let message = refusal["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.to_lowercase().contains("no space left"),
@@ -159,9 +156,17 @@ fn a_full_disk_stops_writes_with_the_cause_and_they_resume_by_themselves_once_it
     assert_eq!(code, 503, "{health}");
     assert_eq!(health["status"], "store_unwritable", "{health}");
     assert_eq!(health["store"]["problem"], "no_space", "{health}");
-    // Nothing is accepted while the disk is full, however often QLVB retries.
+    // Nothing is accepted while the disk is full, however often QLVB retries, and each
+    // refusal still names the cause.
     for retry in 0..3 {
-        assert!(submit(&sender, 200 + retry).is_err());
+        let (status, refusal) = submit(&sender, 200 + retry).expect_err("refused");
+        assert_eq!(status, 507, "{refusal}");
+        assert!(
+            refusal["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no space left")),
+            "{refusal}"
+        );
     }
 
     // Space is freed: the node reopens its store by itself and accepts again.

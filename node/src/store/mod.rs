@@ -125,7 +125,7 @@ pub use backup::{
     BackupSummary, MANIFEST_FILE, SCHEMA_VERSION, STORE_DIR, StoreInfo, TreeSummary,
     backup_stopped, inspect, read_manifest, verify_copy,
 };
-pub use engine::{Failure, FailureKind};
+pub use engine::{DEFAULT_CACHE_BYTES, Failure, FailureKind};
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
 pub use feed::{CollectOutcome, FeedItem, FeedPage};
 pub use group_commit::SyncStats;
@@ -182,7 +182,16 @@ impl Store {
     /// [`StoreError::SchemaUnsupported`] when no migration applies,
     /// [`StoreError::PackageFile`] when the package files cannot be listed or removed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = Db::open(dir)?;
+        Store::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`], keeping at most about `cache_bytes` of the store's pages in memory
+    /// (`[limits] store_cache`; the engine's accounting is approximate).
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let db = Db::open_with_cache(dir, cache_bytes)?;
         schema::prepare(&db)?;
         let files = PackageFiles::of(dir);
         files.sweep(|id, generation| packages::file_referenced(&db, id, generation))?;

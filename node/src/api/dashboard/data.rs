@@ -135,7 +135,7 @@ pub(super) async fn dashboard(
             tokio::task::spawn_blocking(move || stored(&ctx, now))
                 .await
                 .map_err(|e| ApiError::unavailable(format!("the dashboard task failed: {e}")))?
-                .map_err(|e| ApiError::unavailable(e.to_string()))
+                .map_err(ApiError::from)
         }
     };
     let (stored, peers, relay) =
