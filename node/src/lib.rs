@@ -15,6 +15,7 @@
 //! - `receipts`: who may say what about which package.
 //! - [`relay`]: provincial relays: circuits, the sealed mailbox, forwarding receipts.
 //! - [`delivery`]: the outbox, retries and the delivery engine.
+//! - [`descriptors`]: the open-file limit, raised at start, and its budget of connections.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
 //! - [`store`]: the durable store (sled behind a narrow typed API, group commit).
 //! - [`backup`]: backing up and restoring a whole node, store and files.
@@ -27,6 +28,7 @@
 //! - [`report`]: exchanges per counterpart over a period.
 //! - [`api`]: the local HTTP API.
 //! - [`clock`]: the wall clock as protocol timestamps.
+//! - `throttle`: one log line per period for a condition a flood repeats.
 
 #![warn(missing_docs)]
 
@@ -38,6 +40,7 @@ pub mod config;
 pub mod context;
 pub mod data_dir;
 pub mod delivery;
+pub mod descriptors;
 pub(crate) mod discovery;
 pub mod federation;
 pub(crate) mod gossip_router;
@@ -58,3 +61,4 @@ pub mod store;
 pub mod store_recovery;
 pub mod stuck;
 pub mod submit;
+pub(crate) mod throttle;

@@ -51,7 +51,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Peers blocked for sending garbage.
     pub peers_blocked: Counter,
-    /// Connections refused or closed by the membership allow list or the block list.
+    /// Connections refused or closed by the membership allow list or the block list, or
+    /// refused by the connection limits.
     pub connections_refused: Family<Reason, Counter>,
     /// Rosters offered and refused, by reason.
     pub roster_refused: Family<Reason, Counter>,
@@ -402,6 +403,15 @@ impl Metrics {
     pub fn set_peers(&self, connected: usize, relayed: usize) {
         self.peers_connected.set(to_gauge(connected as u64));
         self.peers_relayed.set(to_gauge(relayed as u64));
+    }
+
+    /// Sets the counts of connections refused by the connection limits, kept by the network
+    /// layer, read when scraped.
+    pub fn set_limited(&self, inbound: u64, outbound: u64) {
+        for (reason, total) in [("limit_inbound", inbound), ("limit_outbound", outbound)] {
+            let counter = self.connections_refused.get_or_create(&Reason { reason });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     /// The metrics in the Prometheus text format.

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
 use crate::delivery::DeliveryEngine;
+use crate::descriptors::{self, Budget};
 use crate::federation::DaemonInfo;
 use crate::membership::{self, RosterKeeper};
 use crate::metrics::Metrics;
@@ -44,6 +45,10 @@ pub struct NodeOptions {
     pub listen: Option<Vec<Multiaddr>>,
     /// Serve the API here instead of the config's `api.listen`.
     pub api_listen: Option<SocketAddr>,
+    /// How many connections of each kind to hold; `None`: derived from the process's
+    /// open-file limit, as the daemon does. Simulations run many nodes in one process, over
+    /// connections that cost no descriptor, and size each node's budget themselves.
+    pub connection_budget: Option<Budget>,
 }
 
 /// A running node. Dropping it without [`Node::shutdown`] aborts its tasks.
@@ -112,6 +117,9 @@ impl Node {
                 .await??;
         }
 
+        let budget = options.connection_budget.unwrap_or_else(process_budget);
+        log_budget(&budget);
+
         let shutdown = CancellationToken::new();
         let listen = match options.listen {
             Some(listen) => listen,
@@ -132,6 +140,7 @@ impl Node {
                 .saturating_add(FRAME_OVERHEAD),
             request_timeout: config.network.request_timeout,
             idle_connection_timeout: config.network.idle_connection_timeout,
+            connection_limits: budget.network,
             ping_interval: config.network.ping_interval,
             busy_response: Response::Busy.encode(),
             gossip_topics: {
@@ -287,7 +296,8 @@ impl Node {
         let api_shutdown = shutdown.child_token();
         tasks.spawn(
             async move {
-                if let Err(e) = api::serve(listener, api_state, api_shutdown).await {
+                let connections = usize::try_from(budget.api_connections).unwrap_or(usize::MAX);
+                if let Err(e) = api::serve(listener, api_state, connections, api_shutdown).await {
                     warn!(error = %e, "API server stopped");
                 }
             }
@@ -345,6 +355,38 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.shutdown.cancel();
         self.tasks.abort_all();
+    }
+}
+
+/// The budget of the process's open-file limit as it stands (the daemon raised it at start).
+fn process_budget() -> Budget {
+    let open_files = descriptors::open_files().unwrap_or_else(|e| {
+        warn!(error = %e, "sizing connections as for 1024 open files");
+        1024
+    });
+    Budget::for_open_files(open_files)
+}
+
+/// Says what the node holds at most, and warns when that is too little to work well.
+fn log_budget(budget: &Budget) {
+    let n = &budget.network;
+    info!(
+        open_files = budget.open_files,
+        api = budget.api_connections,
+        pending_inbound = n.pending_inbound,
+        pending_inbound_per_address = n.pending_inbound_per_address,
+        established_inbound = n.established_inbound,
+        pending_outbound = n.pending_outbound,
+        established_outbound = n.established_outbound,
+        per_peer = n.per_peer,
+        "connection limits"
+    );
+    if budget.open_files < descriptors::MIN_OPEN_FILES {
+        warn!(
+            open_files = budget.open_files,
+            wanted = descriptors::MIN_OPEN_FILES,
+            "the open-file limit is too low for a node: raise LimitNOFILE (see docs/operations.md)"
+        );
     }
 }
 

@@ -308,6 +308,19 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp paths")
 }
 
+/// The log filter of nodes started without one: `RUST_LOG`, or the node's debug lines.
+fn default_filter() -> String {
+    std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| "info,lienthong_node=debug,lienthong=debug".to_owned())
+}
+
+/// How `lienthong run` is started: in a network namespace, under an open-file limit.
+#[derive(Debug, Default, Clone, Copy)]
+struct Launch<'a> {
+    netns: Option<&'a str>,
+    open_files: Option<u64>,
+}
+
 /// A `lienthong run` process.
 #[derive(Debug)]
 pub struct ProcessNode {
@@ -332,7 +345,20 @@ impl ProcessNode {
     /// # Errors
     /// When it exits or does not become ready in 30 s; the error holds its log.
     pub fn start_with_log(dir: &Path, filter: &str) -> anyhow::Result<ProcessNode> {
-        ProcessNode::spawn(dir, filter, None)
+        ProcessNode::spawn(dir, filter, Launch::default())
+    }
+
+    /// Starts the daemon under an open-file limit of `open_files`, soft and hard alike so
+    /// that it cannot raise it (`prlimit --nofile=N:N`, util-linux).
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_with_open_files(dir: &Path, open_files: u64) -> anyhow::Result<ProcessNode> {
+        let launch = Launch {
+            open_files: Some(open_files),
+            ..Launch::default()
+        };
+        ProcessNode::spawn(dir, &default_filter(), launch)
     }
 
     /// Starts the daemon inside a network namespace (`ip netns exec`), or on this
@@ -341,9 +367,11 @@ impl ProcessNode {
     /// # Errors
     /// When it exits or does not become ready in 30 s; the error holds its log.
     pub fn start_in(dir: &Path, netns: Option<&str>) -> anyhow::Result<ProcessNode> {
-        let filter = std::env::var("RUST_LOG")
-            .unwrap_or_else(|_| "info,lienthong_node=debug,lienthong=debug".to_owned());
-        ProcessNode::spawn(dir, &filter, netns)
+        let launch = Launch {
+            netns,
+            ..Launch::default()
+        };
+        ProcessNode::spawn(dir, &default_filter(), launch)
     }
 
     /// [`ProcessNode::start_in`] with a log filter (`RUST_LOG` syntax).
@@ -355,10 +383,14 @@ impl ProcessNode {
         netns: Option<&str>,
         filter: &str,
     ) -> anyhow::Result<ProcessNode> {
-        ProcessNode::spawn(dir, filter, netns)
+        let launch = Launch {
+            netns,
+            ..Launch::default()
+        };
+        ProcessNode::spawn(dir, filter, launch)
     }
 
-    fn spawn(dir: &Path, filter: &str, netns: Option<&str>) -> anyhow::Result<ProcessNode> {
+    fn spawn(dir: &Path, filter: &str, launch: Launch<'_>) -> anyhow::Result<ProcessNode> {
         let daemon = dir.join("daemon.json");
         let _ = std::fs::remove_file(&daemon);
         let log = dir.join("node.log");
@@ -366,16 +398,25 @@ impl ProcessNode {
             .create(true)
             .append(true)
             .open(&log)?;
-        // `ip netns exec` enters the namespace and execs the daemon, so the child's pid is
-        // the daemon's.
-        let mut command = match netns {
-            Some(netns) => {
-                let mut command = Command::new("ip");
-                command.args(["netns", "exec", netns]).arg(lienthong_bin());
-                command
-            }
-            None => Command::new(lienthong_bin()),
-        };
+        // `ip netns exec` and `prlimit` set up and exec the daemon, so the child's pid is the
+        // daemon's.
+        let mut words: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(netns) = launch.netns {
+            words.extend(["ip", "netns", "exec", netns].map(Into::into));
+        }
+        if let Some(n) = launch.open_files {
+            words.extend(
+                [
+                    "prlimit".to_owned(),
+                    format!("--nofile={n}:{n}"),
+                    "--".to_owned(),
+                ]
+                .map(Into::into),
+            );
+        }
+        words.push(lienthong_bin().into());
+        let mut command = Command::new(&words[0]);
+        command.args(&words[1..]);
         let child = command
             .args(["run", "--data-dir", path(dir)])
             .env("RUST_LOG", filter)

@@ -1,8 +1,10 @@
 //! lienthong's end-to-end tests: real processes on loopback (`tests/loopback.rs`).
 //!
-//! [`attacker`] is a wire-level peer for the attack tests. The process harness lives in `lienthong-simulations`, which the benchmarks share.
+//! [`attacker`] is a wire-level peer for the attack tests; [`flood`] floods a port with
+//! connections. The process harness lives in `lienthong-simulations`, which the benchmarks share.
 
 pub mod attacker;
 pub mod axis_sdk;
+pub mod flood;
 
 pub use lienthong_simulations::process::*;

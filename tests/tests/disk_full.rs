@@ -145,7 +145,10 @@ fn a_full_disk_stops_writes_with_the_cause_and_they_resume_by_themselves_once_it
             }
         },
     )?;
-    assert_eq!(status, 507, "a full disk is Insufficient Storage: {refusal}");
+    assert_eq!(
+        status, 507,
+        "a full disk is Insufficient Storage: {refusal}"
+    );
     let message = refusal["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.to_lowercase().contains("no space left"),

@@ -96,12 +96,13 @@ pub(crate) fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown`.
+/// Serves the API on `listener` until `shutdown`, holding at most `max_connections` at once.
 pub(crate) async fn serve(
     listener: TcpListener,
     state: ApiState,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    info!(addr = %listener.local_addr()?, "API listening");
-    server::serve(listener, router(state), shutdown).await
+    info!(addr = %listener.local_addr()?, max_connections, "API listening");
+    server::serve(listener, router(state), max_connections, shutdown).await
 }

@@ -1,6 +1,7 @@
 //! `GET /api/v1/peers`, `GET /health` and `GET /metrics`.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
@@ -139,6 +140,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::respons
         Ok(Err(e)) => warn!(error = %e, "metrics: cannot read the store"),
         Err(e) => warn!(error = %e, "metrics: store task failed"),
     }
+    let counters = ctx.network.wire_counters();
+    ctx.metrics.set_limited(
+        counters.inbound_limited.load(Ordering::Relaxed),
+        counters.outbound_limited.load(Ordering::Relaxed),
+    );
     match ctx.network.connected_peers().await {
         Ok(peers) => {
             let connected = peers.iter().filter(|p| p.connected).count();

@@ -6,8 +6,14 @@
 //! descriptor per call, until it could open no file. Here a connection that sends no
 //! request head for [`IDLE_TIMEOUT`] is closed: an idle keep-alive one, or one that
 //! trickles its headers.
+//!
+//! The API holds at most its share of the node's descriptors (`descriptors::Budget`). When
+//! every slot is taken it stops accepting until a connection closes: the next clients wait
+//! in the kernel's backlog, and are served in turn, instead of being accepted and failed.
+//! Either condition (slots full, accepting failing) is logged once a minute at most.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper::body::Incoming;
@@ -15,11 +21,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use tracing::{Instrument as _, debug, warn};
 
 use super::axis;
+use crate::throttle::Throttle;
 
 /// How long a connection may go without a complete request head.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,10 +35,12 @@ pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// than spinning on it.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Serves `router` on `listener` until `shutdown`, then lets requests in progress finish.
+/// Serves `router` on `listener`, at most `max_connections` at once, until `shutdown`, then
+/// lets requests in progress finish.
 pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     // The SDK's endpoint may carry a path of its own: point `<prefix>/<call>` at the call
@@ -40,13 +50,37 @@ pub(super) async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(IDLE_TIMEOUT);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut full = Throttle::default();
+    let mut failing = Throttle::default();
     loop {
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if let Some(times) = full.note(Instant::now()) {
+                    warn!(
+                        max_connections,
+                        times,
+                        "the API holds as many connections as it may; new ones wait until one closes"
+                    );
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
-                    warn!(%error, "the API cannot accept connections; pausing");
+                    if let Some(errors) = failing.note(Instant::now()) {
+                        warn!(%error, errors, "the API cannot accept connections; pausing");
+                    }
                     tokio::time::sleep(ACCEPT_PAUSE).await;
                     continue;
                 }
@@ -62,6 +96,7 @@ pub(super) async fn serve(
                 if let Err(error) = connection.await {
                     debug!(%error, "API connection ended");
                 }
+                drop(slot);
             }
             .in_current_span(),
         );

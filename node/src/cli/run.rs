@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
+use lienthong_node::descriptors::{self, OpenFiles};
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
 use lienthong_node::store_recovery::{self, StoreRecovery};
 use tracing::warn;
@@ -37,6 +38,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
             dir
         }
     };
+    raise_open_files();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("lienthong")
@@ -97,6 +99,22 @@ fn restart() -> anyhow::Error {
         "restarting {} to reopen the store; start the node again",
         exe.display()
     ))
+}
+
+/// Raises the soft open-file limit to the hard one, before any thread starts, and says what
+/// the node has: its connection limits are derived from it.
+fn raise_open_files() {
+    match descriptors::raise_open_files() {
+        Ok(OpenFiles {
+            limit,
+            raised_from: Some(from),
+        }) => tracing::info!("open files: {limit} (raised from {from})"),
+        Ok(OpenFiles { limit, .. }) => tracing::info!("open files: {limit}"),
+        Err(error) => tracing::warn!(
+            error = %anyhow::Error::from(error),
+            "keeping the open-file limit as it is; raise LimitNOFILE to serve more connections"
+        ),
+    }
 }
 
 /// SIGTERM (systemd, kill) or SIGINT (Ctrl-C).

@@ -5,10 +5,12 @@ use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, dcutr, gossipsub, identify, kad, mdns, ping, relay, request_response,
+    StreamProtocol, connection_limits, dcutr, gossipsub, identify, kad, mdns, ping, relay,
+    request_response,
 };
 
 use super::codec::{Codec, PROTOCOL};
+use super::per_address;
 use super::{NetworkError, Options};
 
 /// Identify's protocol version: peers announcing another one are not fed to Kademlia.
@@ -24,7 +26,9 @@ pub(crate) const GOSSIP_PROTOCOL_PREFIX: &str = "/lienthong/meshsub";
 ///
 /// The two lists come first: the swarm asks each behaviour in field order whether to accept
 /// a connection, so a refused peer is turned away before any other behaviour sets up state
-/// for it.
+/// for it, and before the connection limits count it: a stranger never holds an established
+/// slot (see `limits`). The limits come next, before anything that sets up state for a
+/// connection.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     /// Federation membership. Off (`None`) while the node has no roster: everyone may connect.
@@ -33,6 +37,11 @@ pub(crate) struct Behaviour {
     pub(crate) allow_list: Toggle<allow_block_list::Behaviour<AllowedPeers>>,
     /// Misbehaving peers, refused until their block expires (the event loop lifts it).
     pub(crate) block_list: allow_block_list::Behaviour<BlockedPeers>,
+    /// Handshakes in progress per source address (`Options::connection_limits`).
+    pub(crate) pending_per_address: per_address::Behaviour,
+    /// Handshakes in progress in total, established connections in and out and per peer,
+    /// dials in progress (`Options::connection_limits`).
+    pub(crate) connection_limits: connection_limits::Behaviour,
     /// Relays circuits between members; on relay nodes only (`Options::relay_server`).
     pub(crate) relay_server: Toggle<relay::Behaviour>,
     /// Reservations on relays and circuits through them; paired with the relay transport
@@ -115,6 +124,10 @@ impl Behaviour {
         Self {
             allow_list: None.into(),
             block_list: allow_block_list::Behaviour::default(),
+            pending_per_address: per_address::Behaviour::new(
+                options.connection_limits.pending_inbound_per_address,
+            ),
+            connection_limits: options.connection_limits.behaviour(),
             relay_server: relay_server.into(),
             relay_client,
             dcutr: dcutr::Behaviour::new(peer_id),

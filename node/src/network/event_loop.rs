@@ -30,6 +30,7 @@ use super::access::Blocks;
 use super::behaviour::Behaviour;
 use super::codec::{self, RequestFrame};
 use super::command::{Command, KadGetReply, KadPutReply, RequestReply};
+use super::limits::Refusals;
 use super::peers::PeerBook;
 use super::pending::PendingRequests;
 use super::reservations::Reservations;
@@ -93,6 +94,8 @@ pub(crate) struct EventLoop {
     idle: Duration,
     /// When to look for idle connections.
     prune: tokio::time::Interval,
+    /// Refusals by the connection limits and accept errors, logged once a minute at most.
+    pub(crate) refusals: Refusals,
 }
 
 /// How long a connection may stay without requests before the loop closes it: the idle
@@ -142,6 +145,7 @@ impl EventLoop {
                 prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 prune
             },
+            refusals: Refusals::default(),
         }
     }
 

@@ -32,11 +32,13 @@
 //! # Layout
 //!
 //! - `options`: [`Options`], [`Transport`] and defaults.
-//! - `behaviour`: the derived `Behaviour` (allow and block lists, relay server and client,
-//!   DCUtR, identify, ping, Kademlia, mDNS, gossipsub, request-response).
+//! - `behaviour`: the derived `Behaviour` (allow and block lists, connection limits, relay
+//!   server and client, DCUtR, identify, ping, Kademlia, mDNS, gossipsub, request-response).
+//! - `limits`: [`ConnectionLimits`], and how they keep descriptors for the store and
+//!   members' connections from being crowded out; `per_address`: handshakes per source IP.
 //! - `codec`: length-prefixed frames, size-capped before allocation; [`PROTOCOL`].
-//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux; `spawn` adds the
-//!   relay client transport on top of either.
+//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux, the TCP handshake
+//!   bounded in time; `spawn` adds the relay client transport on top of either.
 //! - `relay`: [`RelayServerOptions`], [`RelayMembers`] and the member filter; the loop's
 //!   relay and DCUtR handlers. `reservations`: keeping reservations on relays.
 //! - `command`: the handle-to-loop commands.
@@ -108,11 +110,13 @@ mod error;
 mod event_loop;
 mod gossip;
 mod handle;
+mod limits;
 #[cfg(feature = "testing")]
 mod links;
 mod options;
 mod peers;
 mod pending;
+mod per_address;
 mod relay;
 mod reservations;
 mod swarm_event;
@@ -128,10 +132,13 @@ pub use codec::PROTOCOL;
 pub use error::{NetworkError, RequestError};
 pub use gossip::{GossipAcceptance, GossipMessage, GossipMessageId};
 pub use handle::{Inbound, NetworkEvent, NetworkHandle};
+pub use limits::{
+    ConnectionLimits, DEFAULT_MAX_ESTABLISHED, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PER_PEER,
+};
 pub use options::{
-    DEFAULT_GOSSIP_MAX_MESSAGE_SIZE, DEFAULT_IDLE_CONNECTION_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_PING_INTERVAL, DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT, Options, Transport,
-    WireCounters,
+    DEFAULT_GOSSIP_MAX_MESSAGE_SIZE, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_CONNECTION_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE, DEFAULT_PING_INTERVAL, DEFAULT_QUEUE, DEFAULT_REQUEST_TIMEOUT,
+    DIAL_CONCURRENCY, Options, Transport, WireCounters,
 };
 pub use peers::PeerInfo;
 pub use relay::{
@@ -175,7 +182,8 @@ pub struct Spawned {
 ///
 /// # Errors
 ///
-/// [`NetworkError::InvalidOption`] for a zero-capacity queue, a frame limit above
+/// [`NetworkError::InvalidOption`] for a zero-capacity queue, a zero connection limit or
+/// handshake timeout, a frame limit above
 /// `u32::MAX`, a gossip message limit below 1024 or relay server durations out of range;
 /// [`NetworkError::GossipSetup`], [`NetworkError::Subscribe`]; [`NetworkError::Noise`]; [`NetworkError::Listen`] when an
 /// address is refused,
@@ -193,9 +201,15 @@ pub async fn spawn(
 ) -> Result<Spawned, NetworkError> {
     check(&options)?;
     let local_peer_id = keypair.public().to_peer_id();
-    let transport = transport::build(&keypair, options.transport.clone())?;
+    let transport = transport::build(
+        &keypair,
+        options.transport.clone(),
+        options.handshake_timeout,
+    )?;
     let gossipsub = behaviour::gossipsub(&keypair, &options)?;
     let idle = options.idle_connection_timeout;
+    let dial_concurrency =
+        std::num::NonZeroU8::new(DIAL_CONCURRENCY).unwrap_or(std::num::NonZeroU8::MIN);
     // The constructor hands over a ready transport, so this step cannot fail (`Infallible`).
     let Ok(builder) = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -215,7 +229,9 @@ pub async fn spawn(
     let executor = move |task| drop(tokio::spawn(Instrument::instrument(task, span.clone())));
     let swarm = builder
         .with_swarm_config(|_| {
-            libp2p::swarm::Config::with_executor(executor).with_idle_connection_timeout(idle)
+            libp2p::swarm::Config::with_executor(executor)
+                .with_idle_connection_timeout(idle)
+                .with_dial_concurrency_factor(dial_concurrency)
         })
         .build();
 
@@ -261,6 +277,10 @@ fn check(options: &Options) -> Result<(), NetworkError> {
         Some(("max_frame_size", "must fit the 32-bit frame length"))
     } else if options.request_timeout.is_zero() {
         Some(("request_timeout", "must be above zero"))
+    } else if options.handshake_timeout.is_zero() {
+        Some(("handshake_timeout", "must be above zero"))
+    } else if let Some(limit) = options.connection_limits.zero() {
+        Some((limit, "must be at least 1"))
     } else {
         options
             .relay_server

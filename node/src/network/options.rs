@@ -10,7 +10,7 @@ use bytes::Bytes;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
-use super::RelayServerOptions;
+use super::{ConnectionLimits, RelayServerOptions};
 
 /// The largest package the node accepts (64 MiB) plus room for the signed envelope around it.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 64 * 1024 * 1024 + 64 * 1024;
@@ -20,6 +20,16 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long an idle connection stays open, so repeated deliveries to a peer reuse it.
 pub const DEFAULT_IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// How long a TCP connection may take to become a Noise-secured, Yamux-multiplexed one. A
+/// handshake is a few round trips, under a second even on a slow provincial line; one that
+/// takes longer is stalled, and holds a descriptor and a handshake slot meanwhile.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many of a peer's addresses one dial tries at once (libp2p's default, set explicitly):
+/// a dial in progress may hold this many sockets, which the descriptor budget counts.
+pub const DIAL_CONCURRENCY: u8 = 8;
+
 /// Default for [`Options::ping_interval`]: libp2p's own.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -34,13 +44,19 @@ pub const DEFAULT_GOSSIP_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 pub(crate) const MIN_GOSSIP_MESSAGE_SIZE: usize = 1024;
 
 /// What crossed the wire, for the simulations' per-document figures: request and response
-/// frames this node wrote, and gossip messages it received (first copies).
+/// frames this node wrote, and gossip messages it received (first copies); and the
+/// connections the connection limits refused, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct WireCounters {
     /// Request and response frames written.
     pub frames_sent: std::sync::atomic::AtomicU64,
     /// Gossip messages received, duplicates not counted.
     pub gossip_received: std::sync::atomic::AtomicU64,
+    /// Inbound connections refused by the connection limits. Counted here, not announced
+    /// as events: a flood would swamp the event subscribers.
+    pub inbound_limited: std::sync::atomic::AtomicU64,
+    /// Dials of this node's refused by the connection limits.
+    pub outbound_limited: std::sync::atomic::AtomicU64,
 }
 
 /// Which transport the swarm runs on.
@@ -80,6 +96,12 @@ pub struct Options {
     pub request_timeout: Duration,
     /// How long a connection without open streams is kept before it is closed.
     pub idle_connection_timeout: Duration,
+    /// How long a TCP connection may take from accept (or connect) to secured and
+    /// multiplexed; a connection still in its handshake then is dropped.
+    pub handshake_timeout: Duration,
+    /// How many connections are held at once (see `limits`). `Default` is generous; the
+    /// node derives its own from its open-file limit.
+    pub connection_limits: ConnectionLimits,
     /// How often each connection is pinged.
     pub ping_interval: Duration,
     /// Capacity of the queue of inbound requests to the router. When it is full, a new
@@ -125,6 +147,8 @@ impl Default for Options {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             idle_connection_timeout: DEFAULT_IDLE_CONNECTION_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            connection_limits: ConnectionLimits::default(),
             ping_interval: DEFAULT_PING_INTERVAL,
             inbound_queue: DEFAULT_QUEUE,
             command_queue: DEFAULT_QUEUE,

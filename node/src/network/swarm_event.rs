@@ -4,6 +4,8 @@
 //! fields. Machine-readable events (for simulations and loopback tests) use the target
 //! [`EVENTS_TARGET`] at `debug`, fields only.
 
+use std::sync::atomic::Ordering;
+
 use bytes::Bytes;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, InboundFailure, InboundRequestId, OutboundFailure};
@@ -15,6 +17,7 @@ use super::access::refusal;
 use super::behaviour::{BehaviourEvent, IDENTIFY_PROTOCOL_VERSION};
 use super::codec::{FrameError, RequestFrame};
 use super::event_loop::EventLoop;
+use super::limits::is_limit;
 use super::peers::is_relayed;
 use super::{NetworkError, NetworkEvent};
 
@@ -54,9 +57,8 @@ impl EventLoop {
                     }
                 }
             }
-            SwarmEvent::ListenerError { error, .. } => {
-                tracing::warn!(%error, "listener error");
-            }
+            // Out of descriptors, typically: libp2p-tcp pauses the listener and goes on.
+            SwarmEvent::ListenerError { error, .. } => self.refusals.listener(&error),
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 endpoint,
@@ -104,10 +106,15 @@ impl EventLoop {
                     // Debug: an offline peer fails every retry; whoever asked for the
                     // connection reports the outcome (the outbox's last error, a warning).
                     tracing::debug!(peer = %peer, %error, "dial failed");
-                    if let DialError::Denied { cause } = &error
-                        && let Some(reason) = refusal(cause)
-                    {
-                        self.connection_refused(peer, reason);
+                    if let DialError::Denied { cause } = &error {
+                        if let Some(reason) = refusal(cause) {
+                            self.connection_refused(peer, reason);
+                        } else if is_limit(cause) {
+                            self.counters
+                                .outbound_limited
+                                .fetch_add(1, Ordering::Relaxed);
+                            self.refusals.outbound(cause);
+                        }
                     }
                     self.peers.record_dial_error(peer, error.to_string());
                 }
@@ -125,6 +132,14 @@ impl EventLoop {
                     }
                     _ => None,
                 };
+                if let ListenError::Denied { cause } = &error
+                    && is_limit(cause)
+                {
+                    self.counters
+                        .inbound_limited
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.refusals.inbound(cause);
+                }
                 match refused {
                     Some((peer, reason)) => {
                         // `debug`: a refused peer may retry as often as it likes.
@@ -159,8 +174,12 @@ impl EventLoop {
             BehaviourEvent::RelayServer(event) => self.handle_relay_server(event),
             BehaviourEvent::RelayClient(event) => self.handle_relay_client(event),
             BehaviourEvent::Dcutr(event) => self.handle_dcutr(event),
-            // The lists report nothing: their refusals come as connection errors above.
-            BehaviourEvent::AllowList(never) | BehaviourEvent::BlockList(never) => match never {},
+            // The lists and limits report nothing: their refusals come as connection errors
+            // above.
+            BehaviourEvent::AllowList(never)
+            | BehaviourEvent::BlockList(never)
+            | BehaviourEvent::PendingPerAddress(never)
+            | BehaviourEvent::ConnectionLimits(never) => match never {},
         }
     }
 

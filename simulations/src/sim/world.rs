@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use lienthong_node::context::NodeContext;
+use lienthong_node::descriptors::Budget;
 use lienthong_node::federation::FederationDir;
 use lienthong_node::init::{self, InitOptions};
 use lienthong_node::network::{Links, Transport};
@@ -42,6 +43,11 @@ const SIM_SETTINGS: &[(&str, &str)] = &[
     ("receipts.retry_interval", "\"2s\""),
     ("federation.roster_poll_interval", "\"10s\""),
 ];
+
+/// What each simulated node sizes its connection limits on: a server under the shipped
+/// systemd unit (`LimitNOFILE=65536`). The process's own limit is shared by every node in
+/// it, and memory connections cost no descriptor, so it says nothing about one node.
+const NODE_OPEN_FILES: u64 = 65_536;
 
 /// How long a restarted node may wait for its crashed predecessor to let go of its store
 /// and memory port.
@@ -192,6 +198,7 @@ impl World {
             })),
             listen: Some(vec![format!("/memory/{}", self.ports[i]).parse()?]),
             api_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            connection_budget: Some(Budget::for_open_files(NODE_OPEN_FILES)),
         };
         Ok(Some(async move {
             (i, start_node(&dir, options, previous).await)

@@ -20,6 +20,7 @@ mod access;
 mod events;
 mod gossip;
 mod kad;
+mod limits;
 mod relay;
 mod request;
 mod tcp;
