@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use lienthong_tests::{Federation, ProcessNode, configure, samples_dir, wait_for};
+use lienthong_tests::{Federation, ProcessNode, configure, lienthong_bin, samples_dir, wait_for};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -159,6 +159,40 @@ fn a_full_disk_stops_writes_with_the_cause_and_they_resume_by_themselves_once_it
     assert_eq!(code, 503, "{health}");
     assert_eq!(health["status"], "store_unwritable", "{health}");
     assert_eq!(health["store"]["problem"], "no_space", "{health}");
+    // The dashboard, the metrics and `lienthong doctor` say it too.
+    let dashboard = sender.get_json("/api/v1/dashboard")?;
+    assert!(
+        dashboard["store"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("No space left")),
+        "{}",
+        dashboard["store"]
+    );
+    let (_, metrics) = sender.get("/metrics")?;
+    assert!(
+        String::from_utf8_lossy(&metrics).contains("lienthong_store_writable 0"),
+        "the gauge says the store takes no writes"
+    );
+    // Doctor exits non-zero when a check fails, as it must here.
+    let doctor = Command::new(lienthong_bin())
+        .args(["doctor", "--json", "--data-dir"])
+        .arg(&dir)
+        .output()?;
+    assert!(!doctor.status.success());
+    let report: Value = serde_json::from_slice(&doctor.stdout)?;
+    let store_check = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["check"] == "store"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(store_check["verdict"], "fail", "{report}");
+    assert!(
+        store_check["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("takes no writes") && m.contains("No space left")),
+        "{store_check}"
+    );
+
     // Nothing is accepted while the disk is full, however often QLVB retries, and each
     // refusal still names the cause.
     for retry in 0..3 {

@@ -265,3 +265,35 @@ fn a_node_without_a_secret_says_so() {
     let err = verify(&request(sign_header, hash_header), &settings).expect_err("no secret");
     assert!(err.to_string().contains("No such file"), "{err}");
 }
+
+proptest::proptest! {
+    /// Whatever a client puts in the signature headers, the check answers: accepted only
+    /// with the right HMAC, refused otherwise, and never a panic.
+    #[test]
+    fn any_signature_headers_are_answered(
+        sign_header in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        hash_header in "[0-9a-fA-F]{0,70}",
+        tweak in proptest::option::of(0usize..300),
+    ) {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_bytes(&sign_header) {
+            headers.insert(SIGN_HEADER, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&hash_header) {
+            headers.insert(HASH_HEADER, value);
+        }
+        let _ = verify(&headers, &settings());
+        // A captured call with one byte of its signed JSON changed never passes.
+        if let Some(at) = tweak {
+            let (text, hash) = CAPTURED[0];
+            let mut bytes = text.as_bytes().to_vec();
+            let at = at % bytes.len();
+            bytes[at] = bytes[at].wrapping_add(1);
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let mut headers = request(text, hash);
+                headers.insert(SIGN_HEADER, value);
+                proptest::prop_assert!(verify(&headers, &settings()).is_err());
+            }
+        }
+    }
+}
