@@ -106,7 +106,8 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
         /// Keep the nodes' data directories and logs here (they are kept in the temporary
-        /// directory anyway when something broke).
+        /// directory anyway when a document was lost, duplicated, changed or is missing
+        /// its 01).
         #[arg(long)]
         keep: Option<PathBuf>,
         /// A config.toml setting for every node, KEY=VALUE with the value as TOML writes

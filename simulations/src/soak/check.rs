@@ -37,13 +37,6 @@ pub struct Findings {
     pub examples: Vec<Problem>,
 }
 
-impl Findings {
-    /// Whether every promise held.
-    pub fn clean(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.changed == 0 && self.missing_01 == 0
-    }
-}
-
 /// One problem, with what the nodes say of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -148,6 +141,10 @@ pub(super) fn check(nodes: &Nodes<'_>, acked: &[Acked]) -> anyhow::Result<Findin
         }
     }
     let known: HashSet<&str> = acked.iter().map(|a| a.package.as_str()).collect();
+    let senders: HashMap<&str, usize> = acked
+        .iter()
+        .map(|a| (a.document.as_str(), a.from))
+        .collect();
     for (r, inbox) in inboxes.iter().enumerate() {
         findings.unacknowledged_delivered += inbox
             .copies
@@ -163,7 +160,10 @@ pub(super) fn check(nodes: &Nodes<'_>, acked: &[Acked]) -> anyhow::Result<Findin
                     Acked {
                         package,
                         document: document.clone(),
-                        from: r,
+                        from: senders
+                            .iter()
+                            .find(|(number, _)| document.ends_with(*number))
+                            .map_or(r, |(_, &from)| from),
                         to: vec![r],
                         sha256: [0; 32],
                         bytes: 0,

@@ -198,7 +198,7 @@ pub(super) struct Client {
     pub(super) seed: u64,
     /// Share of documents with a large attachment.
     pub(super) large_share: f64,
-    /// Size range of large attachments, bytes.
+    /// Size range of large documents, edXML bytes.
     pub(super) large_bytes: (usize, usize),
     /// The client waits while its node has more deliveries pending than this, so that
     /// the traffic stays within what the federation delivers instead of piling up.
@@ -248,11 +248,13 @@ impl Client {
             let bytes = if large {
                 let (min, max) = self.large_bytes;
                 let size = rng.random_range(min..=max.max(min));
+                // Base64 makes the attachment 4/3 as large in the edXML.
+                let attachment = size * 3 / 4;
                 sample.large(
                     &self.organs[self.from],
                     &recipients,
                     &number,
-                    size,
+                    attachment,
                     rng.random(),
                 )?
             } else {
