@@ -7,9 +7,11 @@
 //! - [`province`]: seed 000's province (LAN, tax network, relays) in namespaces.
 //! - [`bench`]: `lienthong-sim bench`, every figure beside the limit it is measured against.
 //! - [`sim`]: `lienthong-sim run SCENARIO.toml`, whole provinces with faults, and their report.
+//! - [`soak`]: `lienthong-sim soak`, rounds of kill -9 under traffic, every promise checked.
 
 pub mod bench;
 pub mod netns;
 pub mod process;
 pub mod province;
 pub mod sim;
+pub mod soak;

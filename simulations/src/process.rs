@@ -104,12 +104,33 @@ impl Federation {
     /// # Errors
     /// When `lienthong federation new` fails.
     pub fn new(name: &str) -> anyhow::Result<Federation> {
+        Federation::new_in(&std::env::temp_dir(), name)
+    }
+
+    /// A new federation in a new directory inside `parent` (created if missing).
+    ///
+    /// # Errors
+    /// When the directory cannot be made or `lienthong federation new` fails.
+    pub fn new_in(parent: &Path, name: &str) -> anyhow::Result<Federation> {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
         let root = tempfile::Builder::new()
             .prefix("lienthong-test-")
-            .tempdir()?;
+            .tempdir_in(parent)?;
         let fed = root.path().join("federation");
         lienthong(&["federation", "new", "--dir", path(&fed), "--name", name])?;
         Ok(Federation { root })
+    }
+
+    /// The directory holding the authority and every node's data directory.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Keeps the whole directory (authority, data directories, logs) instead of deleting
+    /// it when dropped, to look at afterwards; returns where it is.
+    pub fn keep(self) -> PathBuf {
+        self.root.keep()
     }
 
     /// The federation directory.
@@ -623,6 +644,14 @@ impl ProcessNode {
             .as_array()
             .cloned()
             .unwrap_or_default())
+    }
+
+    /// How the process ended, when it has ended by itself (not through [`ProcessNode::kill9`]
+    /// or [`ProcessNode::terminate`]); `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Sends SIGKILL and waits for the process to be gone: a crash.

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use lienthong_simulations::bench::{self, BenchOptions};
 use lienthong_simulations::sim::{self, SimOptions};
+use lienthong_simulations::soak::{self, SoakOptions};
 
 /// lienthong's simulations and benchmarks on one machine.
 #[derive(Debug, Parser)]
@@ -65,6 +66,65 @@ enum Command {
         #[arg(long)]
         hub_full: bool,
     },
+    /// Rounds of kill -9 under continuous traffic between node processes, then check that
+    /// every acknowledged document arrived exactly once with its bytes and its receipt 01,
+    /// and that each node's memory is back within idle + store cache + a margin. Exits
+    /// non-zero when anything was lost, duplicated, changed, missing its 01, or over the
+    /// bound. Build in release mode first (see `bench`).
+    Soak {
+        /// Nodes in the federation.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Rounds: each kills one node (round robin) with SIGKILL and restarts it.
+        #[arg(long, default_value_t = 25)]
+        rounds: usize,
+        /// Documents to have acknowledged over the run, about (spread over the rounds).
+        #[arg(long, default_value_t = 5000)]
+        documents: usize,
+        /// Share of documents with a large attachment, 0 to 1.
+        #[arg(long, default_value_t = 0.04)]
+        large_share: f64,
+        /// Smallest large document, MB (edXML bytes).
+        #[arg(long, default_value_t = 2.0)]
+        large_min_mb: f64,
+        /// Largest large document, MB.
+        #[arg(long, default_value_t = 8.0)]
+        large_max_mb: f64,
+        /// QLVB clients submitting to each node at once.
+        #[arg(long, default_value_t = 2)]
+        clients: usize,
+        /// The seed of recipients, sizes and attachments.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How long every acknowledged document has to arrive after the traffic stops.
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        drain: std::time::Duration,
+        /// The memory bound: idle RSS + store cache + this many MiB.
+        #[arg(long, default_value_t = soak::DEFAULT_MARGIN_MIB)]
+        memory_margin_mib: f64,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Keep the nodes' data directories and logs here (they are kept in the temporary
+        /// directory anyway when a document was lost, duplicated, changed or is missing
+        /// its 01).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        /// A config.toml setting for every node, KEY=VALUE with the value as TOML writes
+        /// it, e.g. --set 'store_cache="16 MiB"'; repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = setting)]
+        settings: Vec<(String, String)>,
+    },
+}
+
+/// `KEY=VALUE`, for `--set`.
+fn setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -134,6 +194,47 @@ fn main() -> anyhow::Result<()> {
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_vec_pretty(&figures)?)
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
+        Command::Soak {
+            nodes,
+            rounds,
+            documents,
+            large_share,
+            large_min_mb,
+            large_max_mb,
+            clients,
+            seed,
+            drain,
+            memory_margin_mib,
+            json,
+            keep,
+            settings,
+        } => {
+            let options = SoakOptions {
+                nodes,
+                rounds,
+                documents,
+                large_share,
+                large_bytes: ((large_min_mb * 1e6) as usize, (large_max_mb * 1e6) as usize),
+                clients,
+                seed,
+                drain,
+                memory_margin_mib,
+                keep,
+                settings,
+                ..SoakOptions::default()
+            };
+            let report = soak::run(&options, &mut |line| eprintln!("  {line}"))?;
+            println!("{}", soak::table(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let failures = soak::failures(&report);
+            if !failures.is_empty() {
+                anyhow::bail!("the soak failed: {}", failures.join("; "));
             }
             Ok(())
         }
