@@ -342,6 +342,13 @@ struct Launch<'a> {
     open_files: Option<u64>,
 }
 
+/// The allocator settings of the shipped systemd unit (`deploy/lienthong.service`), so that
+/// nodes here use memory as deployed ones do; the caller's own `GLIBC_TUNABLES` wins.
+fn glibc_tunables() -> String {
+    std::env::var("GLIBC_TUNABLES")
+        .unwrap_or_else(|_| "glibc.malloc.mmap_threshold=524288".to_owned())
+}
+
 /// A `lienthong run` process.
 #[derive(Debug)]
 pub struct ProcessNode {
@@ -441,6 +448,7 @@ impl ProcessNode {
         let child = command
             .args(["run", "--data-dir", path(dir)])
             .env("RUST_LOG", filter)
+            .env("GLIBC_TUNABLES", glibc_tunables())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
             .stdin(Stdio::null())
