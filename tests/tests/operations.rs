@@ -340,7 +340,7 @@ fn systemd_accepts_the_unit() -> anyhow::Result<()> {
     // `systemd-analyze verify` checks every key and that the binary exists: point it at
     // the one just built.
     let dir = tempfile_dir()?;
-    let unit = unit_file().replace("/usr/local/bin/lienthong", path(&lienthong_bin()));
+    let unit = unit_file().replace("/usr/bin/lienthong", path(&lienthong_bin()));
     let file = dir.join("lienthong.service");
     std::fs::write(&file, unit)?;
     let output = Command::new("systemd-analyze")
