@@ -4,7 +4,8 @@
 mod common;
 
 use lienthong_protocol::edxml::{
-    self, BusinessDocType, DateForm, Message, Priority, ReceiverType, StatusCode, WarningKind,
+    self, BusinessDocType, DateForm, Message, Priority, ReceiverType, ResponseForTask, StatusCode,
+    WarningKind,
 };
 
 fn read(name: &str) -> edxml::Parsed {
@@ -285,10 +286,16 @@ fn lenient_document_is_read_with_a_warning_per_leniency() {
         )),
         "{k:?}"
     );
-    assert!(
-        has(&|w| matches!(w, WarningKind::UnknownElement(n) if n == "ResponseForTask")),
-        "{k:?}"
-    );
+    // ResponseForTask, an extension of the official library, is read, not skipped: only the
+    // MIME vestige is unknown.
+    let unknown: Vec<&str> = k
+        .iter()
+        .filter_map(|w| match w {
+            WarningKind::UnknownElement(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unknown, ["Boundary"], "{k:?}");
     for spelling in ["Business", "BusinessDocType", "BusinessDocReason"] {
         assert!(
             has(&|w| matches!(w, WarningKind::BusinessSpelling(n) if n == spelling)),
@@ -322,6 +329,13 @@ fn lenient_document_is_read_with_a_warning_per_leniency() {
         "an all-empty ResponseFor is dropped"
     );
     assert_eq!(d.steering_type, Some(0));
+    // The .NET SDK writes the official library's task link too, in its own namespace prefix.
+    assert_eq!(
+        d.response_for_tasks,
+        [ResponseForTask {
+            task_code: "NV-2020-15".to_owned()
+        }]
+    );
     assert_eq!(
         d.document_id.as_deref(),
         Some("9fbfbad2-f1f8-4256-a2eb-50fb1061cddb")
@@ -390,5 +404,83 @@ fn lenient_status_without_namespace_and_code_14() {
     assert_eq!(
         s.timestamp.map(|t| t.to_string()).as_deref(),
         Some("2015/09/20 11:08:36")
+    );
+}
+
+/// The official Java library's extensions are read into the model, not skipped: a QLVB that
+/// sends them finds them in lienthong's view of its document.
+#[test]
+fn library_document_keeps_the_six_extension_elements() {
+    let parsed = read("document_library.edxml");
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let Message::Document(d) = parsed.message else {
+        panic!("not a document")
+    };
+    let o = d.other_info.as_ref().expect("OtherInfo");
+    assert_eq!(o.priority, Some(Priority::Urgent));
+    assert_eq!(
+        o.reply_fors,
+        [
+            "000.00.00.G22,2026/10/05,8123/VPCP-TH",
+            "000.00.00.G22,2026/10/12,8390/VPCP-TH"
+        ]
+    );
+    assert_eq!(o.reference_codes, ["8123/VPCP-TH", "15/2026/NĐ-CP"]);
+    assert_eq!(
+        d.response_for_tasks,
+        [ResponseForTask {
+            task_code: "NV.2026.0412".to_owned()
+        }]
+    );
+    assert_eq!(d.application_type.as_deref(), Some("2"));
+    assert_eq!(d.steering_type, Some(3));
+    let a = &d.attachments[0];
+    assert_eq!(a.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(a.field_name.as_deref(), Some("file"));
+    assert_eq!(a.content_type.as_deref(), Some("application/zip"));
+    assert_eq!(a.description.as_deref(), Some("Báo cáo (bản ký số)"));
+}
+
+/// `&#xD;` and `&#13;` are carriage returns and stay so; a literal line break is a line feed.
+#[test]
+fn carriage_return_references_stay_carriage_returns() {
+    let Message::Document(d) = read("document_library.edxml").message else {
+        panic!("not a document")
+    };
+    assert_eq!(
+        d.subject.as_deref(),
+        Some("Báo cáo kết quả thực hiện nhiệm vụ Chính phủ giao\r\ntháng 10/2026")
+    );
+    assert_eq!(
+        d.content.as_deref(),
+        Some(
+            "Kính gửi: Văn phòng Chính phủ.\r\nUBND tỉnh báo cáo như sau:\r\n\
+             1. Kết quả & tồn tại <xem phụ lục>;\r\n2. Kiến nghị."
+        )
+    );
+}
+
+/// A file with Windows line ends: its literal CR LF are line feeds, its `&#xD;` carriage
+/// returns.
+#[test]
+fn windows_line_ends_are_line_feeds_but_references_are_kept() {
+    let bytes = common::fixture("status_library.edxml");
+    assert!(
+        bytes.windows(2).any(|w| w == b"\r\n"),
+        "the fixture must keep its CR LF line ends (see fixtures/.gitattributes)"
+    );
+    let parsed = read("status_library.edxml");
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let Message::Status(s) = parsed.message else {
+        panic!("not a status message")
+    };
+    assert_eq!(s.code, StatusCode::Rejected);
+    assert_eq!(
+        s.description.as_deref(),
+        Some("Từ chối tiếp nhận:\r\nthiếu phụ lục số liệu\n(gửi lại kèm phụ lục)")
+    );
+    assert_eq!(
+        s.staff.as_ref().and_then(|x| x.department.as_deref()),
+        Some("Vụ Tổng hợp")
     );
 }

@@ -167,6 +167,8 @@ fn large_document(from: &str, to: &str, variant: u32) -> Vec<u8> {
         attachment_name: Some("large.bin".to_owned()),
         description: None,
         content_type: Some("application/zip".to_owned()),
+        mime_type: None,
+        field_name: None,
         content: Base64Content::encode(&data),
     });
     edxml::write(&Message::Document(Box::new(doc))).expect("writes")

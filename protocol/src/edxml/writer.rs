@@ -3,12 +3,16 @@
 //! It writes the layout of the national axis SDK (root in the default namespace, header
 //! elements with the `edXML:` prefix, attachments outside the envelope) so that any QLVB
 //! software that reads axis files reads ours. It refuses values the reader would not read
-//! back equal (empty or padded text, empty blocks, a status without a document id), so that
-//! `read(write(m)) == m` holds for everything it accepts.
+//! back equal (empty text, characters XML cannot carry, empty blocks, a status without a
+//! document id), so that `read(write(m)) == m` holds for everything it accepts.
+//!
+//! Text is written so that any XML reader gives back the same characters: a carriage return
+//! as `&#xD;` (XML reads a literal one as a line feed), as the official Java library writes
+//! it, and white space at either end of a value as references (readers trim literal white
+//! space there as layout).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-
-use quick_xml::escape::partial_escape;
 
 use super::model::{
     Attachment, Business, Document, Message, Organization, ResponseFor, StaffInfo, Status,
@@ -28,8 +32,8 @@ pub struct WriteError {
 /// Writes a message as edXML.
 ///
 /// # Errors
-/// [`WriteError`] when a value could not be read back equal: an empty or whitespace-padded
-/// text, a control character, an empty block, a document without recipients or with a
+/// [`WriteError`] when a value could not be read back equal: an empty text, a control
+/// character, an empty block, a document without recipients or with a
 /// recipient twice, a status message without `ResponseFor/DocumentId`.
 pub fn write(message: &Message) -> Result<Vec<u8>, WriteError> {
     let mut w = Writer {
@@ -148,7 +152,7 @@ impl Writer {
         let _ = write!(
             self.out,
             "<edXML:{name}>{}</edXML:{name}>",
-            partial_escape(value)
+            escape_text(value)
         );
         Ok(())
     }
@@ -170,6 +174,24 @@ impl Writer {
             Some(v) => self.text(name, &v.to_string()),
             None => Ok(()),
         }
+    }
+
+    /// A list block, written only when it has items.
+    fn list(
+        &mut self,
+        name: &'static str,
+        item: &'static str,
+        items: &[String],
+    ) -> Result<(), WriteError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.open(name)?;
+        for value in items {
+            self.text(item, value)?;
+        }
+        self.close(name);
+        Ok(())
     }
 
     fn organization(&mut self, name: &'static str, org: &Organization) -> Result<(), WriteError> {
@@ -264,13 +286,7 @@ impl Writer {
             self.close("SignerInfo");
         }
         self.opt_display("DueDate", doc.due_date)?;
-        if !doc.to_places.is_empty() {
-            self.open("ToPlaces")?;
-            for place in &doc.to_places {
-                self.text("Place", place)?;
-            }
-            self.close("ToPlaces");
-        }
+        self.list("ToPlaces", "Place", &doc.to_places)?;
         if let Some(o) = &doc.other_info {
             if *o == super::model::OtherInfo::default() {
                 return Err(self.fail("OtherInfo", "empty block; leave it out"));
@@ -282,19 +298,21 @@ impl Writer {
             self.opt_display("PromulgationAmount", o.promulgation_amount)?;
             self.opt_display("PageAmount", o.page_amount)?;
             self.opt_display("Direction", o.direction)?;
-            if !o.appendixes.is_empty() {
-                self.open("Appendixes")?;
-                for appendix in &o.appendixes {
-                    self.text("Appendix", appendix)?;
-                }
-                self.close("Appendixes");
-            }
+            self.list("Appendixes", "Appendix", &o.appendixes)?;
+            self.list("ReplyFors", "ReplyFor", &o.reply_fors)?;
+            self.list("ReferenceCodes", "ReferenceCode", &o.reference_codes)?;
             self.close("OtherInfo");
         }
         for rf in &doc.response_for {
             self.response_for(rf)?;
         }
         self.opt_display("SteeringType", doc.steering_type)?;
+        for task in &doc.response_for_tasks {
+            self.open("ResponseForTask")?;
+            self.text("TaskCode", &task.task_code)?;
+            self.close("ResponseForTask");
+        }
+        self.opt("ApplicationType", doc.application_type.as_deref())?;
         self.close("MessageHeader");
 
         if !doc.trace.is_empty() || doc.business.is_some() {
@@ -404,13 +422,15 @@ impl Writer {
                 ("AttachmentName", &a.attachment_name),
                 ("Description", &a.description),
                 ("ContentType", &a.content_type),
+                ("MimeType", &a.mime_type),
+                ("FieldName", &a.field_name),
             ] {
                 if let Some(v) = value {
                     check_text(v).map_err(|reason| self.fail(name, reason))?;
                     let _ = write!(
                         self.out,
                         "\n      <{name}>{}</{name}>",
-                        partial_escape(v.as_str())
+                        escape_text(v.as_str())
                     );
                 }
             }
@@ -431,19 +451,15 @@ impl Writer {
     }
 }
 
-/// What the reader would not give back unchanged: empty text, surrounding whitespace, carriage
-/// returns (XML turns them into line feeds), and characters XML 1.0 cannot carry.
+/// What the reader would not give back unchanged: empty text (read as absent), and
+/// characters XML 1.0 cannot carry (control characters other than tab, line feed and carriage
+/// return; U+FFFE and U+FFFF).
 fn check_text(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err("empty text; leave the element out".to_owned());
     }
-    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
-    if value.starts_with(is_space) || value.ends_with(is_space) {
-        return Err("text starts or ends with whitespace".to_owned());
-    }
     if let Some(c) = value.chars().find(|c| {
-        *c == '\r'
-            || (c.is_control() && *c != '\n' && *c != '\t')
+        (c.is_control() && !matches!(*c, '\n' | '\t' | '\r'))
             || matches!(*c, '\u{FFFE}' | '\u{FFFF}')
     }) {
         return Err(format!(
@@ -451,4 +467,48 @@ fn check_text(value: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Element text as XML: `&`, `<` and `>` as entities, every carriage return as `&#xD;`, and
+/// white space at either end as character references, so that a reader that normalises line
+/// ends and trims values still gives back every character.
+fn escape_text(value: &str) -> Cow<'_, str> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let lead = value.len() - value.trim_start_matches(is_space).len();
+    let trail = value.trim_end_matches(is_space).len().max(lead);
+    let plain = lead == 0
+        && trail == value.len()
+        && !value.contains(['&', '<', '>', '\r']);
+    if plain {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 16);
+    for (i, c) in value.char_indices() {
+        let edge = i < lead || i >= trail;
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#xD;"),
+            '\n' if edge => out.push_str("&#xA;"),
+            '\t' if edge => out.push_str("&#x9;"),
+            ' ' if edge => out.push_str("&#x20;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_text;
+
+    #[test]
+    fn carriage_returns_and_edge_space_become_references() {
+        assert_eq!(escape_text("Hà Nội"), "Hà Nội");
+        assert_eq!(escape_text("a\r\nb"), "a&#xD;\nb");
+        assert_eq!(escape_text(" a b\n"), "&#x20;a b&#xA;");
+        assert_eq!(escape_text("\t\r"), "&#x9;&#xD;");
+        assert_eq!(escape_text("<&>"), "&lt;&amp;&gt;");
+    }
 }

@@ -33,6 +33,8 @@ pub(super) fn document(from: &str, to: &str, n: usize, size: usize) -> anyhow::R
         attachment_name: Some("van-ban.pdf".to_owned()),
         description: None,
         content_type: Some("application/zip".to_owned()),
+        mime_type: None,
+        field_name: None,
         content: Base64Content::encode(&data),
     });
     Ok(edxml::write(&Message::Document(Box::new(doc)))?)

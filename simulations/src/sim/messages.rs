@@ -67,6 +67,8 @@ pub fn document(plan: &Plan, doc: &PlannedDocument) -> anyhow::Result<Vec<u8>> {
             attachment_name: Some("van-ban.pdf".to_owned()),
             description: None,
             content_type: Some("application/pdf".to_owned()),
+            mime_type: None,
+            field_name: None,
             content: Base64Content::encode(&data),
         });
     }

@@ -38,6 +38,12 @@ pub struct Attachment {
     pub description: Option<String>,
     /// `ContentType`, normally `application/zip`.
     pub content_type: Option<String>,
+    /// `MimeType`: the type of the file inside the archive, as the official Java library
+    /// writes it (`ContentType` is then the archive's).
+    pub mime_type: Option<String>,
+    /// `FieldName`: written by the official Java library; kept as text, its meaning is not
+    /// documented anywhere we found.
+    pub field_name: Option<String>,
     /// `ContentTransferEncoded`.
     pub content: Base64Content,
 }
@@ -56,11 +62,13 @@ pub(crate) fn strip_cid(id: &str) -> &str {
 
 impl Serialize for Attachment {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Attachment", 6)?;
+        let mut s = serializer.serialize_struct("Attachment", 8)?;
         s.serialize_field("content_id", &self.content_id)?;
         s.serialize_field("attachment_name", &self.attachment_name)?;
         s.serialize_field("description", &self.description)?;
         s.serialize_field("content_type", &self.content_type)?;
+        s.serialize_field("mime_type", &self.mime_type)?;
+        s.serialize_field("field_name", &self.field_name)?;
         s.serialize_field("encoded_len", &self.content.encoded_len())?;
         s.serialize_field("decoded_len", &self.content.decoded_len())?;
         s.end()

@@ -51,6 +51,14 @@ pub struct Document {
     /// senders write 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steering_type: Option<u8>,
+    /// `ResponseForTask`: the tasks (nhiệm vụ) this document reports on. The official Java
+    /// library writes them for QLVB systems that link documents to tracked tasks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_for_tasks: Vec<ResponseForTask>,
+    /// `ApplicationType`: an extension of the official Java library, kept as text because no
+    /// source says what its values mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
     /// `TraceHeaderList/TraceHeader`: the hop trace, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<TraceHeader>,
@@ -87,6 +95,8 @@ impl Document {
             other_info: None,
             response_for: Vec::new(),
             steering_type: None,
+            response_for_tasks: Vec::new(),
+            application_type: None,
             trace: Vec::new(),
             business: None,
             signature: None,
@@ -206,6 +216,21 @@ pub struct OtherInfo {
     /// `Appendixes/Appendix`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub appendixes: Vec<String>,
+    /// `ReplyFors/ReplyFor`: what the document replies to, as the official Java library
+    /// writes it. Each item is kept as its text: no source describes its parts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reply_fors: Vec<String>,
+    /// `ReferenceCodes/ReferenceCode`: codes of documents this one refers to (văn bản
+    /// dẫn chiếu), as the official Java library writes them; each item kept as its text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reference_codes: Vec<String>,
+}
+
+/// `ResponseForTask`: a task (nhiệm vụ) the document reports on, named by its `TaskCode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseForTask {
+    /// `TaskCode`: the task's code in the issuing system.
+    pub task_code: String,
 }
 
 /// Document priority (độ khẩn). Higher priorities get shorter deadlines for receipt 01.

@@ -16,7 +16,8 @@ pub use common::{Organization, ResponseFor, StaffInfo};
 pub use date::{DateForm, EdxmlDate, EdxmlDateTime};
 pub use document::{
     Business, BusinessDocType, BusinessDocumentInfo, Code, Document, DocumentType, OtherInfo,
-    Priority, PromulgationInfo, Receiver, ReceiverType, ReplacementInfo, SignerInfo, TraceHeader,
+    Priority, PromulgationInfo, Receiver, ReceiverType, ReplacementInfo, ResponseForTask,
+    SignerInfo, TraceHeader,
 };
 pub use status::{Status, StatusCode, UnknownStatusCode};
 

@@ -1,6 +1,8 @@
 //! The conversion pass's bookkeeping: where it is (the element path), the warnings it has
 //! collected, and small helpers to read values from elements.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use super::super::error::{EdxmlError, ErrorKind, Position, Warning, WarningKind};
@@ -179,7 +181,7 @@ impl<'a> Ctx<'a> {
 
     /// The trimmed text of `el`, `None` (with a warning) when it is empty.
     pub(crate) fn optional_text(&mut self, el: Element<'a>) -> Option<String> {
-        let text = clean_text(el.text());
+        let text = clean_text(&el.text(), el.referenced());
         if text.is_none() {
             self.warn(WarningKind::EmptyOptional(el.name().to_owned()), el);
         }
@@ -206,7 +208,8 @@ impl<'a> Ctx<'a> {
         el: Element<'a>,
         name: &'static str,
     ) -> Result<String, EdxmlError> {
-        clean_text(el.text()).ok_or_else(|| self.error(ErrorKind::EmptyRequired(name), el))
+        clean_text(&el.text(), el.referenced())
+            .ok_or_else(|| self.error(ErrorKind::EmptyRequired(name), el))
     }
 
     /// A required agency id.
@@ -352,17 +355,20 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Trims XML whitespace and normalises line ends; `None` when nothing is left.
-pub(crate) fn clean_text(text: &str) -> Option<String> {
-    let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
-    if trimmed.is_empty() {
-        return None;
+/// Trims the XML whitespace around a value, which producers add as layout; `None` when
+/// nothing is left. Characters in `referenced` (from the first to the last one written as a
+/// reference) are never trimmed: a `&#xD;` or `&#x20;` is content the sender spelled out.
+/// Line ends are already normalised by the tree, literal ones only.
+pub(crate) fn clean_text(text: &str, referenced: Option<Range<usize>>) -> Option<String> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+    let mut start = text.len() - text.trim_start_matches(is_space).len();
+    let mut end = text.trim_end_matches(is_space).len();
+    if let Some(kept) = referenced.filter(|r| r.end <= text.len()) {
+        start = start.min(kept.start);
+        end = end.max(kept.end);
     }
-    if trimmed.contains('\r') {
-        Some(trimmed.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Some(trimmed.to_owned())
-    }
+    let trimmed = text.get(start..end).unwrap_or_default();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
 /// A value shown in a message, cut to a readable length.

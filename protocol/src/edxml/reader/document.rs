@@ -7,7 +7,7 @@ use super::super::model::attachment::strip_cid;
 use super::super::model::{
     Attachment, Base64Content, Base64Error, Business, BusinessDocType, BusinessDocumentInfo, Code,
     Document, DocumentType, Organization, OtherInfo, Priority, PromulgationInfo, Receiver,
-    ReceiverType, Reference, ReplacementInfo, SignerInfo, TraceHeader,
+    ReceiverType, Reference, ReplacementInfo, ResponseForTask, SignerInfo, TraceHeader,
 };
 use super::common::{organization, response_for, staff_info};
 use super::context::{Ctx, shorten};
@@ -80,6 +80,8 @@ pub(crate) fn message_header<'a>(
                     doc.steering_type = ctx.optional_number(child, "SteeringType");
                 }
             }
+            "ResponseForTask" => doc.response_for_tasks.extend(response_for_task(ctx, child)),
+            "ApplicationType" => ctx.set_text(&mut doc.application_type, child, "ApplicationType"),
             _ => ctx.unknown(child),
         }
     }
@@ -203,16 +205,40 @@ fn signer_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<SignerInfo> {
 }
 
 fn to_places<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Vec<String> {
+    text_list(ctx, el, "Place")
+}
+
+/// A list block (`ToPlaces`, `Appendixes`, `ReplyFors`, `ReferenceCodes`): the text of each
+/// `item` child, empty items dropped with a warning.
+fn text_list<'a>(ctx: &mut Ctx<'a>, el: Element<'a>, item: &str) -> Vec<String> {
     ctx.enter(el);
-    let mut places = Vec::new();
+    let mut items = Vec::new();
     for child in el.children() {
-        match child.name() {
-            "Place" => places.extend(ctx.optional_text(child)),
-            _ => ctx.unknown(child),
+        if child.name() == item {
+            items.extend(ctx.optional_text(child));
+        } else {
+            ctx.unknown(child);
         }
     }
     ctx.leave();
-    places
+    items
+}
+
+/// `ResponseForTask`: `TaskCode` is what makes it; without one it is dropped with a warning.
+fn response_for_task<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<ResponseForTask> {
+    ctx.enter(el);
+    let mut task_code = None;
+    for child in el.children() {
+        match child.name() {
+            "TaskCode" => ctx.set_text(&mut task_code, child, "TaskCode"),
+            _ => ctx.unknown(child),
+        }
+    }
+    if task_code.is_none() {
+        ctx.warn_here(WarningKind::MissingRecommended("TaskCode"), el.offset());
+    }
+    ctx.leave();
+    task_code.map(|task_code| ResponseForTask { task_code })
 }
 
 fn other_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<OtherInfo> {
@@ -242,16 +268,11 @@ fn other_info<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Option<OtherInfo> {
             }
             "PageAmount" => o.page_amount = ctx.optional_number(child, "PageAmount"),
             "Direction" => o.direction = ctx.optional_flag(child, "Direction"),
-            "Appendixes" => {
-                ctx.enter(child);
-                for appendix in child.children() {
-                    match appendix.name() {
-                        "Appendix" => o.appendixes.extend(ctx.optional_text(appendix)),
-                        _ => ctx.unknown(appendix),
-                    }
-                }
-                ctx.leave();
-            }
+            "Appendixes" => o.appendixes.extend(text_list(ctx, child, "Appendix")),
+            "ReplyFors" => o.reply_fors.extend(text_list(ctx, child, "ReplyFor")),
+            "ReferenceCodes" => o
+                .reference_codes
+                .extend(text_list(ctx, child, "ReferenceCode")),
             _ => ctx.unknown(child),
         }
     }
@@ -538,8 +559,14 @@ pub(crate) fn attachments<'a>(
             continue;
         }
         ctx.enter(child);
-        let [mut content_id, mut name, mut description, mut content_type] =
-            [None, None, None, None];
+        let [
+            mut content_id,
+            mut name,
+            mut description,
+            mut content_type,
+            mut mime_type,
+            mut field_name,
+        ] = [None, None, None, None, None, None];
         let mut content = None;
         for part in child.children() {
             match part.name() {
@@ -547,6 +574,8 @@ pub(crate) fn attachments<'a>(
                 "AttachmentName" => ctx.set_text(&mut name, part, "AttachmentName"),
                 "Description" => ctx.set_text(&mut description, part, "Description"),
                 "ContentType" => ctx.set_text(&mut content_type, part, "ContentType"),
+                "MimeType" => ctx.set_text(&mut mime_type, part, "MimeType"),
+                "FieldName" => ctx.set_text(&mut field_name, part, "FieldName"),
                 "ContentTransferEncoded" => {
                     if content.is_some() {
                         return Err(ctx.error(ErrorKind::Duplicate("ContentTransferEncoded"), part));
@@ -567,6 +596,8 @@ pub(crate) fn attachments<'a>(
             attachment_name: name,
             description,
             content_type,
+            mime_type,
+            field_name,
             content,
         });
     }

@@ -13,6 +13,11 @@
 //! Limits (depth, element count) are enforced while reading, so hostile input is refused
 //! before it costs memory. Only the five predefined entities and character references are
 //! resolved; anything else, and any DOCTYPE, is an error.
+//!
+//! Line ends follow XML: a literal CR LF or lone CR in the input is read as LF, but a
+//! character reference is the character it names, so `&#xD;` stays a CR. QLVB software built
+//! on the official Java library writes every CR of a subject or description as `&#xD;` and
+//! reads it back as CR; normalising the decoded text instead would change what it sent.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -48,10 +53,24 @@ pub(crate) enum Ns<'a> {
 /// Where an element's text lives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum TextSlot<'a> {
-    /// One piece, exactly as in the input (no references in it).
+    /// One literal piece, exactly as in the input, with no carriage return in it.
     Borrowed(&'a str),
-    /// Several pieces joined, with references resolved: an index into `Tree::owned`.
+    /// One literal piece holding carriage returns, normalised only when its text is asked
+    /// for: base64 wrapped in CR LF lines is still sliced from the input, not copied.
+    BorrowedCr(&'a str),
+    /// Several pieces joined, literal line ends normalised and references resolved: an index
+    /// into `Tree::owned`.
     Owned(u32),
+}
+
+/// Text joined from several pieces.
+#[derive(Debug)]
+struct OwnedText {
+    text: String,
+    /// From the first to the last character written as a reference (`&#xD;`, `&amp;`…), in
+    /// bytes of `text`. The sender spelled these out, so they are content even where they
+    /// are white space at the ends, which the conversion trims as layout.
+    referenced: Option<(u32, u32)>,
 }
 
 /// A node's namespace: the common cases inline, others as an index into `Tree::ns_names`.
@@ -80,7 +99,7 @@ struct Node<'a> {
 pub(crate) struct Tree<'a> {
     input: &'a [u8],
     nodes: Vec<Node<'a>>,
-    owned: Vec<String>,
+    owned: Vec<OwnedText>,
     /// Namespace URIs other than QCVN 102, and undeclared prefixes, each once.
     ns_names: Vec<String>,
     /// The encoding named in the XML declaration, when there is one.
@@ -140,20 +159,39 @@ impl<'a> Element<'a> {
         }
     }
 
-    /// Text directly inside; whitespace between child elements is dropped.
-    pub(crate) fn text(&self) -> &'a str {
+    /// Text directly inside, line ends normalised and references resolved; whitespace
+    /// between child elements is dropped.
+    pub(crate) fn text(&self) -> Cow<'a, str> {
         match self.node().text {
-            None => "",
-            Some(TextSlot::Borrowed(s)) => s,
-            Some(TextSlot::Owned(i)) => self.tree.owned.get(i as usize).map_or("", String::as_str),
+            None => Cow::Borrowed(""),
+            Some(TextSlot::Borrowed(s)) => Cow::Borrowed(s),
+            Some(TextSlot::BorrowedCr(s)) => Cow::Owned(normalise_line_ends(s)),
+            Some(TextSlot::Owned(i)) => Cow::Borrowed(
+                self.tree
+                    .owned
+                    .get(i as usize)
+                    .map_or("", |o| o.text.as_str()),
+            ),
         }
     }
 
-    /// The input range of the text when it is one unescaped piece of the input, so that it
-    /// can be sliced without copying.
+    /// The part of [`Element::text`] from the first to the last character written as a
+    /// reference, in bytes; `None` when the text has no reference.
+    pub(crate) fn referenced(&self) -> Option<Range<usize>> {
+        match self.node().text {
+            Some(TextSlot::Owned(i)) => {
+                let (start, end) = self.tree.owned.get(i as usize)?.referenced?;
+                Some(start as usize..end as usize)
+            }
+            _ => None,
+        }
+    }
+
+    /// The input range of the text when it is one literal piece of the input, so that it
+    /// can be sliced without copying. Its line ends are as in the input.
     pub(crate) fn text_range(&self) -> Option<Range<usize>> {
         match self.node().text {
-            Some(TextSlot::Borrowed(s)) => {
+            Some(TextSlot::Borrowed(s) | TextSlot::BorrowedCr(s)) => {
                 let start = (s.as_ptr() as usize).checked_sub(self.tree.input.as_ptr() as usize)?;
                 Some(start..start + s.len())
             }
@@ -266,16 +304,16 @@ impl<'a> Builder<'a, '_> {
                 Event::Text(text) => match text.into_inner() {
                     // Text events of a slice reader borrow the input: no copy.
                     Cow::Borrowed(piece) => self.text(piece, before)?,
-                    Cow::Owned(piece) => self.text_owned(&piece, before)?,
+                    Cow::Owned(piece) => self.text_owned(&piece, Piece::Literal, before)?,
                 },
                 Event::CData(data) => {
                     let piece: &str = &data;
-                    self.text_owned(piece, before)?;
+                    self.text_owned(piece, Piece::Literal, before)?;
                 }
                 Event::GeneralRef(reference) => {
                     let resolved = resolve_reference(&reference)
                         .ok_or_else(|| self.undefined_entity(&reference, before))?;
-                    self.text_owned(&resolved, before)?;
+                    self.text_owned(&resolved, Piece::Reference, before)?;
                 }
                 Event::DocType(_) => return Err(self.error_at(ErrorKind::Doctype, before)),
                 Event::Decl(decl) => {
@@ -521,37 +559,74 @@ impl<'a> Builder<'a, '_> {
             return Ok(());
         }
         match node.text {
-            None => self.tree.nodes[top as usize].text = Some(TextSlot::Borrowed(piece)),
-            Some(_) => self.append(top, piece),
+            None => {
+                let slot = if memchr::memchr(b'\r', piece.as_bytes()).is_some() {
+                    TextSlot::BorrowedCr(piece)
+                } else {
+                    TextSlot::Borrowed(piece)
+                };
+                self.tree.nodes[top as usize].text = Some(slot);
+            }
+            Some(_) => self.append(top, piece, Piece::Literal),
         }
         Ok(())
     }
 
-    fn text_owned(&mut self, piece: &str, at: usize) -> Result<(), EdxmlError> {
+    fn text_owned(&mut self, piece: &str, kind: Piece, at: usize) -> Result<(), EdxmlError> {
         let Some(&top) = self.stack.last() else {
             return Err(self.syntax("content outside the root element", at));
         };
-        self.append(top, piece);
+        self.append(top, piece, kind);
         Ok(())
     }
 
-    fn append(&mut self, id: u32, piece: &str) {
+    /// Adds a piece to an element's text: a literal one with its line ends normalised, a
+    /// resolved reference as it is.
+    fn append(&mut self, id: u32, piece: &str, kind: Piece) {
+        let normalised;
+        let piece = match kind {
+            Piece::Literal if piece.contains('\r') => {
+                normalised = normalise_line_ends(piece);
+                normalised.as_str()
+            }
+            Piece::Literal | Piece::Reference => piece,
+        };
         let owned = &mut self.tree.owned;
         let node = &mut self.tree.nodes[id as usize];
-        match node.text {
+        let index = match node.text {
             None => {
-                node.text = Some(TextSlot::Owned(to_u32(owned.len())));
-                owned.push(piece.to_owned());
+                owned.push(OwnedText {
+                    text: String::new(),
+                    referenced: None,
+                });
+                owned.len() - 1
             }
             Some(TextSlot::Borrowed(first)) => {
-                node.text = Some(TextSlot::Owned(to_u32(owned.len())));
-                owned.push([first, piece].concat());
+                owned.push(OwnedText {
+                    text: first.to_owned(),
+                    referenced: None,
+                });
+                owned.len() - 1
             }
-            Some(TextSlot::Owned(i)) => {
-                if let Some(s) = owned.get_mut(i as usize) {
-                    s.push_str(piece);
-                }
+            Some(TextSlot::BorrowedCr(first)) => {
+                owned.push(OwnedText {
+                    text: normalise_line_ends(first),
+                    referenced: None,
+                });
+                owned.len() - 1
             }
+            Some(TextSlot::Owned(i)) => i as usize,
+        };
+        node.text = Some(TextSlot::Owned(to_u32(index)));
+        let Some(text) = owned.get_mut(index) else {
+            return;
+        };
+        let start = to_u32(text.text.len());
+        text.text.push_str(piece);
+        if kind == Piece::Reference {
+            let end = to_u32(text.text.len());
+            let first = text.referenced.map_or(start, |(first, _)| first);
+            text.referenced = Some((first, end));
         }
     }
 
@@ -592,6 +667,29 @@ impl<'a> Builder<'a, '_> {
             position: Some(Position::of_offset(self.input, offset)),
         }
     }
+}
+
+/// Where a piece of text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// Written as it is in the input (text or CDATA): its line ends are normalised.
+    Literal,
+    /// A resolved entity or character reference: kept as the character it names.
+    Reference,
+}
+
+/// XML's end-of-line handling for literal text: CR LF and a lone CR become LF.
+pub(crate) fn normalise_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\r') {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        rest = &rest[i + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whitespace only (XML's four whitespace characters).
