@@ -484,3 +484,36 @@ fn windows_line_ends_are_line_feeds_but_references_are_kept() {
         Some("Vụ Tổng hợp")
     );
 }
+
+/// `ReplyFor` and `ReferenceCode` are kept as text; an element inside one, a structure no
+/// source describes, is reported rather than dropped without a word.
+#[test]
+fn an_element_inside_a_text_item_is_reported() {
+    let xml = "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXMLEnvelope><edXMLHeader>\
+        <MessageHeader><From><OrganId>000.00.00.H41</OrganId></From><To><OrganId>000.00.00.G22</OrganId></To>\
+        <OtherInfo><ReplyFors><ReplyFor><OrganId>000.00.00.G22</OrganId></ReplyFor></ReplyFors>\
+        <ReferenceCodes><ReferenceCode>15/2026/NĐ-CP</ReferenceCode></ReferenceCodes></OtherInfo>\
+        </MessageHeader></edXMLHeader></edXMLEnvelope></edXML>";
+    let parsed = edxml::read(xml.as_bytes().to_vec()).expect("reads");
+    let unknown: Vec<(&str, String)> = parsed
+        .warnings
+        .iter()
+        .filter_map(|w| match &w.kind {
+            WarningKind::UnknownElement(n) => Some((w.path.as_str(), n.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        unknown,
+        [(
+            "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/OtherInfo/ReplyFors/ReplyFor/OrganId",
+            "OrganId".to_owned()
+        )]
+    );
+    let Message::Document(d) = parsed.message else {
+        panic!("not a document")
+    };
+    let o = d.other_info.expect("OtherInfo");
+    assert!(o.reply_fors.is_empty(), "{:?}", o.reply_fors);
+    assert_eq!(o.reference_codes, ["15/2026/NĐ-CP"]);
+}

@@ -476,9 +476,7 @@ fn escape_text(value: &str) -> Cow<'_, str> {
     let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
     let lead = value.len() - value.trim_start_matches(is_space).len();
     let trail = value.trim_end_matches(is_space).len().max(lead);
-    let plain = lead == 0
-        && trail == value.len()
-        && !value.contains(['&', '<', '>', '\r']);
+    let plain = lead == 0 && trail == value.len() && !value.contains(['&', '<', '>', '\r']);
     if plain {
         return Cow::Borrowed(value);
     }

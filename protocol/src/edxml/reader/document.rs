@@ -209,16 +209,24 @@ fn to_places<'a>(ctx: &mut Ctx<'a>, el: Element<'a>) -> Vec<String> {
 }
 
 /// A list block (`ToPlaces`, `Appendixes`, `ReplyFors`, `ReferenceCodes`): the text of each
-/// `item` child, empty items dropped with a warning.
+/// `item` child, empty items dropped with a warning. Items are text: an element inside one
+/// (a structure no source describes) is reported as unknown, not silently dropped.
 fn text_list<'a>(ctx: &mut Ctx<'a>, el: Element<'a>, item: &str) -> Vec<String> {
     ctx.enter(el);
     let mut items = Vec::new();
     for child in el.children() {
-        if child.name() == item {
-            items.extend(ctx.optional_text(child));
-        } else {
+        if child.name() != item {
             ctx.unknown(child);
+            continue;
         }
+        if child.children().next().is_some() {
+            ctx.enter(child);
+            for inner in child.children() {
+                ctx.unknown(inner);
+            }
+            ctx.leave();
+        }
+        items.extend(ctx.optional_text(child));
     }
     ctx.leave();
     items
