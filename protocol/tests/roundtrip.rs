@@ -316,6 +316,23 @@ proptest! {
         prop_assert_eq!(parsed.message, message);
     }
 
+    /// Every carriage return a message holds is written as `&#xD;`, so a file saved with
+    /// Windows line ends (every literal LF now CR LF) still reads to the same message.
+    #[test]
+    fn the_writers_output_survives_windows_line_ends(message in message()) {
+        let bytes = edxml::write(&message).expect("writes");
+        prop_assert!(!bytes.contains(&b'\r'), "no literal carriage return");
+        let mut windows = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+        for &b in &bytes {
+            if b == b'\n' {
+                windows.push(b'\r');
+            }
+            windows.push(b);
+        }
+        let parsed = edxml::read(windows).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(parsed.message, message);
+    }
+
     #[test]
     fn the_reader_never_panics_on_mutated_documents(
         message in message(),
