@@ -53,11 +53,10 @@ pub(crate) enum Ns<'a> {
 /// Where an element's text lives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum TextSlot<'a> {
-    /// One literal piece, exactly as in the input, with no carriage return in it.
+    /// One literal piece, exactly as in the input. Its line ends are normalised only when
+    /// its text is asked for, so that base64 content, which is sliced rather than read as
+    /// text, costs no pass looking for them.
     Borrowed(&'a str),
-    /// One literal piece holding carriage returns, normalised only when its text is asked
-    /// for: base64 wrapped in CR LF lines is still sliced from the input, not copied.
-    BorrowedCr(&'a str),
     /// Several pieces joined, literal line ends normalised and references resolved: an index
     /// into `Tree::owned`.
     Owned(u32),
@@ -164,8 +163,8 @@ impl<'a> Element<'a> {
     pub(crate) fn text(&self) -> Cow<'a, str> {
         match self.node().text {
             None => Cow::Borrowed(""),
+            Some(TextSlot::Borrowed(s)) if s.contains('\r') => Cow::Owned(normalise_line_ends(s)),
             Some(TextSlot::Borrowed(s)) => Cow::Borrowed(s),
-            Some(TextSlot::BorrowedCr(s)) => Cow::Owned(normalise_line_ends(s)),
             Some(TextSlot::Owned(i)) => Cow::Borrowed(
                 self.tree
                     .owned
@@ -191,7 +190,7 @@ impl<'a> Element<'a> {
     /// can be sliced without copying. Its line ends are as in the input.
     pub(crate) fn text_range(&self) -> Option<Range<usize>> {
         match self.node().text {
-            Some(TextSlot::Borrowed(s) | TextSlot::BorrowedCr(s)) => {
+            Some(TextSlot::Borrowed(s)) => {
                 let start = (s.as_ptr() as usize).checked_sub(self.tree.input.as_ptr() as usize)?;
                 Some(start..start + s.len())
             }
@@ -559,14 +558,7 @@ impl<'a> Builder<'a, '_> {
             return Ok(());
         }
         match node.text {
-            None => {
-                let slot = if memchr::memchr(b'\r', piece.as_bytes()).is_some() {
-                    TextSlot::BorrowedCr(piece)
-                } else {
-                    TextSlot::Borrowed(piece)
-                };
-                self.tree.nodes[top as usize].text = Some(slot);
-            }
+            None => self.tree.nodes[top as usize].text = Some(TextSlot::Borrowed(piece)),
             Some(_) => self.append(top, piece, Piece::Literal),
         }
         Ok(())
@@ -602,13 +594,6 @@ impl<'a> Builder<'a, '_> {
                 owned.len() - 1
             }
             Some(TextSlot::Borrowed(first)) => {
-                owned.push(OwnedText {
-                    text: first.to_owned(),
-                    referenced: None,
-                });
-                owned.len() - 1
-            }
-            Some(TextSlot::BorrowedCr(first)) => {
                 owned.push(OwnedText {
                     text: normalise_line_ends(first),
                     referenced: None,
@@ -679,7 +664,7 @@ enum Piece {
 }
 
 /// XML's end-of-line handling for literal text: CR LF and a lone CR become LF.
-pub(crate) fn normalise_line_ends(text: &str) -> String {
+fn normalise_line_ends(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('\r') {
