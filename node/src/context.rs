@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
 use crate::relay::{Opening, RelayServer};
 use crate::store::Store;
+use crate::tasks::Tasks;
 
 /// Shared state of one node. Cheap to share behind an `Arc`; nothing in it is held across
 /// an `.await` under a lock.
@@ -62,9 +63,11 @@ pub struct NodeContext {
     /// The largest frame the network takes, which a mailbox answer must fit.
     pub max_frame_size: usize,
     /// Wakes the task that hands this agency's receipts to their addressees.
-    pub receipt_delivery: tokio::sync::Notify,
+    pub receipt_delivery: Arc<tokio::sync::Notify>,
     /// Wakes the task that gossips the receipts this agency signs.
-    pub receipt_gossip: tokio::sync::Notify,
+    pub receipt_gossip: Arc<tokio::sync::Notify>,
+    /// Every task the node runs, for features that start their own.
+    pub tasks: Tasks,
 }
 
 impl NodeContext {

@@ -18,6 +18,7 @@ use tracing::debug;
 
 use crate::clock;
 use crate::context::NodeContext;
+use crate::tasks::Wake;
 
 /// Signing domain of presence records.
 const PRESENCE_DOMAIN: &[u8] = b"lienthong/presence/v1";
@@ -43,12 +44,8 @@ fn signed_message(payload: &[u8]) -> Vec<u8> {
 
 /// Publishes this node's record now and every few minutes, until `shutdown`.
 pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(REPUBLISH);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut wake = Wake::until(shutdown).every(REPUBLISH);
+    while wake.next().await.is_some() {
         let Ok(addresses) = ctx.network.listen_addrs().await else {
             return;
         };

@@ -11,6 +11,7 @@ use crate::context::NodeContext;
 use crate::network::{GossipAcceptance, GossipMessage};
 use crate::receipts;
 use crate::roster_sync;
+use crate::tasks::Stage;
 
 /// Queue length towards each consumer.
 const QUEUE: usize = 256;
@@ -29,22 +30,15 @@ pub(crate) fn spawn(
 ) -> Routes {
     let (rosters_tx, rosters) = mpsc::channel(QUEUE);
     let (receipts_tx, receipts) = mpsc::channel(QUEUE);
-    tokio::spawn(async move {
-        loop {
-            let message = tokio::select! {
-                () = shutdown.cancelled() => return,
-                message = gossip.recv() => match message {
-                    Some(message) => message,
-                    None => return,
-                },
-            };
+    let network = ctx.network.clone();
+    ctx.tasks.spawn(Stage::Work, "gossip router", async move {
+        while let Some(Some(message)) = shutdown.run_until_cancelled(gossip.recv()).await {
             let target = if message.topic == roster_sync::ROSTER_TOPIC {
                 &rosters_tx
             } else if message.topic.starts_with(receipts::gossip::TOPIC_PREFIX) {
                 &receipts_tx
             } else {
-                let _ = ctx
-                    .network
+                let _ = network
                     .report_gossip(message.id, message.source, GossipAcceptance::Ignore)
                     .await;
                 continue;
@@ -53,8 +47,7 @@ pub(crate) fn spawn(
                 // Full: the consumer is behind; dropping is what gossipsub expects of a
                 // node that cannot check a message in time.
                 let message = error.into_inner();
-                let _ = ctx
-                    .network
+                let _ = network
                     .report_gossip(message.id, message.source, GossipAcceptance::Ignore)
                     .await;
             }

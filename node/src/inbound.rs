@@ -20,7 +20,7 @@ use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response, WireE
 use lienthong_protocol::{StatusCode, edxml};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, debug, info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
@@ -29,6 +29,7 @@ use crate::receipts;
 use crate::relay;
 use crate::store::{InboxEntry, IncomingOutcome};
 use crate::submit::add;
+use crate::tasks::{Stage, blocking};
 
 /// Answers inbound requests until shutdown. A peer over its rate or concurrency is answered
 /// `Busy` at once, before its frame is even decoded.
@@ -37,14 +38,7 @@ pub(crate) async fn serve(
     mut inbound: mpsc::Receiver<Inbound>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let request = tokio::select! {
-            () = shutdown.cancelled() => return,
-            request = inbound.recv() => match request {
-                Some(request) => request,
-                None => return,
-            },
-        };
+    while let Some(Some(request)) = shutdown.run_until_cancelled(inbound.recv()).await {
         let Inbound {
             peer,
             request,
@@ -56,19 +50,20 @@ pub(crate) async fn serve(
             let _ = reply.send(Response::Busy.encode());
             continue;
         };
-        let ctx = ctx.clone();
-        tokio::spawn(
-            async move {
+        let task = ctx.clone();
+        ctx.tasks
+            .spawn(Stage::Inbound, "inbound request", async move {
+                let ctx = task;
                 let handler = ctx.clone();
-                let handled =
-                    tokio::task::spawn_blocking(move || handle(&handler, peer, request)).await;
-                let handled = handled.unwrap_or_else(|e| {
-                    warn!(error = %e, "inbound handler failed");
-                    Handled::answer(reject(
-                        RejectReason::Unavailable,
-                        "the node failed while handling the request",
-                    ))
-                });
+                let handled = blocking(move || handle(&handler, peer, request))
+                    .await
+                    .unwrap_or_else(|e| {
+                        warn!(error = %e, "inbound handler failed");
+                        Handled::answer(reject(
+                            RejectReason::Unavailable,
+                            "the node failed while handling the request",
+                        ))
+                    });
                 drop(permit);
                 if reply.send(handled.response.encode()).is_err() {
                     debug!(peer = %peer, "peer left before the answer");
@@ -76,9 +71,7 @@ pub(crate) async fn serve(
                 if handled.garbage {
                     block_peer(&ctx, peer, "sent garbage").await;
                 }
-            }
-            .in_current_span(),
-        );
+            });
     }
 }
 

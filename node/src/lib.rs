@@ -27,6 +27,7 @@
 //! - [`metrics`]: counters for `/metrics`.
 //! - [`report`]: exchanges per counterpart over a period.
 //! - [`api`]: the local HTTP API.
+//! - [`tasks`]: every task of a node in one supervised set, stopped in order.
 //! - [`clock`]: the wall clock as protocol timestamps.
 //! - `throttle`: one log line per period for a condition a flood repeats.
 
@@ -61,4 +62,5 @@ pub mod store;
 pub mod store_recovery;
 pub mod stuck;
 pub mod submit;
+pub mod tasks;
 pub(crate) mod throttle;

@@ -6,9 +6,7 @@
 //! not know who anyone is.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use libp2p::{Multiaddr, PeerId};
@@ -19,7 +17,6 @@ use lienthong_protocol::roster::{
     AgencyRecord, MemberStatus, Role, RosterBundle, RosterError, RosterVersion,
 };
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock;
@@ -437,51 +434,4 @@ impl RosterKeeper {
         self.sender.send_replace(Some(membership.clone()));
         Ok(membership)
     }
-}
-
-/// Watches `roster.bin` for rosters an authority installs and offers each.
-pub(crate) async fn watch_roster_file(
-    keeper: Arc<RosterKeeper>,
-    interval: Duration,
-    on_refused: impl Fn(&MembershipError) + Send + 'static,
-    on_taken: impl Fn(Arc<Membership>) + Send + 'static,
-    shutdown: CancellationToken,
-) {
-    let path = keeper.dir.roster();
-    let mut seen = stamp(&path);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-        let now = stamp(&path);
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        let Ok(wire) = std::fs::read(&path) else {
-            continue;
-        };
-        let keeper = keeper.clone();
-        let span = tracing::Span::current();
-        match tokio::task::spawn_blocking(move || {
-            span.in_scope(|| keeper.offer(Bytes::from(wire), RosterSource::File))
-        })
-        .await
-        {
-            Ok(Ok(membership)) => on_taken(membership),
-            Ok(Err(MembershipError::Refused(RosterError::NotNewer(_)))) => {}
-            Ok(Err(e)) => {
-                warn!(target: "lienthong::events::roster", error = %e, source = "roster.bin", "new roster refused; keeping the current one");
-                on_refused(&e);
-            }
-            Err(e) => warn!(error = %e, "roster reload task failed"),
-        }
-    }
-}
-
-/// What identifies a version of a file cheaply: modification time and length.
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
 }

@@ -12,6 +12,7 @@ use tracing::debug;
 
 use crate::context::NodeContext;
 use crate::relay;
+use crate::tasks::Wake;
 
 /// At most this many members are dialled per announcement: enough for a province, bounded
 /// for a national federation.
@@ -26,14 +27,11 @@ const MAX_ANNOUNCE_OUTSIDE: usize = 4;
 
 /// Runs until `shutdown`.
 pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut roster = ctx.membership.clone();
-    loop {
-        let membership = roster.borrow_and_update().clone();
-        let Some(membership) = membership else {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                changed = roster.changed() => if changed.is_err() { return },
-            }
+    let mut wake = Wake::until(shutdown)
+        .at_start()
+        .on_roster(ctx.membership.clone());
+    while wake.next().await.is_some() {
+        let Some(membership) = ctx.roster() else {
             continue;
         };
         let now = crate::clock::now();
@@ -77,10 +75,6 @@ pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken)
                 }
                 Err(_) => return,
             }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            changed = roster.changed() => if changed.is_err() { return },
         }
     }
 }

@@ -16,8 +16,9 @@
 //!   when the roster changes or their time runs out (checked every few seconds).
 //! - Peers that violate the wire protocol are blocked for `security.garbage_ban`.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use libp2p::PeerId;
@@ -25,14 +26,15 @@ use lienthong_protocol::roster::RosterError;
 use lienthong_protocol::wire::{Request, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, debug, info, warn};
+use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
 use crate::inbound::block_peer;
-use crate::membership::{Membership, MembershipError, RosterSource};
+use crate::membership::{Membership, MembershipError, RosterKeeper, RosterSource};
 use crate::metrics::Reason;
 use crate::network::{GossipAcceptance, GossipMessage, NetworkEvent, RefusedReason};
+use crate::tasks::{Stage, Wake, Woken, blocking};
 
 /// The gossip topic of rosters.
 pub(crate) const ROSTER_TOPIC: &str = "lienthong/roster/1";
@@ -168,8 +170,7 @@ async fn offer(
     source: RosterSource,
 ) -> Result<Arc<Membership>, MembershipError> {
     let keeper = ctx.keeper.clone();
-    let span = tracing::Span::current();
-    match tokio::task::spawn_blocking(move || span.in_scope(|| keeper.offer(wire, source))).await {
+    match blocking(move || keeper.offer(wire, source)).await {
         Ok(result) => result,
         Err(e) => Err(MembershipError::Files {
             dir: String::new(),
@@ -184,14 +185,7 @@ pub(crate) async fn gossip(
     mut messages: mpsc::Receiver<GossipMessage>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let message = tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = messages.recv() => match message {
-                Some(message) => message,
-                None => return,
-            },
-        };
+    while let Some(Some(message)) = shutdown.run_until_cancelled(messages.recv()).await {
         if message.topic != ROSTER_TOPIC {
             let _ = ctx
                 .network
@@ -225,14 +219,13 @@ pub(crate) async fn gossip(
 /// Asks each newly connected peer for a newer roster; blocks peers the network reports for
 /// protocol violations; counts refused connections.
 pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    loop {
-        let event = tokio::select! {
-            () = shutdown.cancelled() => return,
-            event = events.recv() => event,
+    let mut wake = Wake::until(shutdown).on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
+        let Woken::Event(event) = woken else {
+            continue;
         };
         match event {
-            Ok(NetworkEvent::PeerConnected(peer)) => {
+            NetworkEvent::PeerConnected(peer) => {
                 match standing(&ctx, &peer) {
                     Standing::Member => {}
                     Standing::Inactive => {
@@ -240,22 +233,25 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
                         continue;
                     }
                     Standing::Unknown if ctx.probation.start(peer) => {
-                        tokio::spawn(probation(ctx.clone(), peer).in_current_span());
+                        ctx.tasks
+                            .spawn(Stage::Work, "probation", probation(ctx.clone(), peer));
                     }
                     Standing::Unknown => {
                         cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await;
                         continue;
                     }
                 }
-                let ctx = ctx.clone();
-                tokio::spawn(async move { fetch_from(&ctx, peer).await }.in_current_span());
+                let task = ctx.clone();
+                ctx.tasks.spawn(Stage::Work, "roster fetch", async move {
+                    fetch_from(&task, peer).await;
+                });
             }
-            Ok(NetworkEvent::ProtocolViolation { peer, reason }) => {
+            NetworkEvent::ProtocolViolation { peer, reason } => {
                 ctx.metrics.reject("malformed_frame");
                 warn!(target: "lienthong::events::rejected", peer = %peer, reason = "malformed_frame", detail = %reason, "frame refused");
                 block_peer(&ctx, peer, "violated the wire protocol").await;
             }
-            Ok(NetworkEvent::ConnectionRefused { peer, reason }) => {
+            NetworkEvent::ConnectionRefused { peer, reason } => {
                 let label = match reason {
                     RefusedReason::NotAllowed => "not_a_member",
                     RefusedReason::Blocked => "blocked",
@@ -266,9 +262,7 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
                     .inc();
                 debug!(target: "lienthong::events::refused", peer = %peer, reason = label, "connection refused");
             }
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            _ => {}
         }
     }
 }
@@ -280,9 +274,7 @@ async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
         return;
     };
     let limits = ctx.limits;
-    let Ok(Ok(response)) =
-        tokio::task::spawn_blocking(move || Response::decode(frame, &limits)).await
-    else {
+    let Ok(Ok(response)) = blocking(move || Response::decode(frame, &limits)).await else {
         return;
     };
     if let Response::Roster(wire) = response {
@@ -300,10 +292,11 @@ async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
 /// Cuts off connected peers that stopped being active members: on every roster change,
 /// and every few seconds for windows and grace periods that end by themselves.
 pub(crate) async fn enforce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut roster = ctx.membership.clone();
-    let mut recheck = tokio::time::interval(RECHECK);
-    loop {
-        if let Some(m) = roster.borrow_and_update().as_ref() {
+    let mut wake = Wake::until(shutdown)
+        .every(RECHECK)
+        .on_roster(ctx.membership.clone());
+    while wake.next().await.is_some() {
+        if let Some(m) = ctx.roster() {
             ctx.metrics
                 .roster_members
                 .set(i64::try_from(m.members().len()).unwrap_or(i64::MAX));
@@ -323,10 +316,44 @@ pub(crate) async fn enforce(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
                 Standing::Unknown => cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await,
             }
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            changed = roster.changed() => if changed.is_err() { return },
-            _ = recheck.tick() => {}
+    }
+}
+
+/// Watches `roster.bin` for rosters an authority installs and offers each.
+pub(crate) async fn watch_roster_file(
+    keeper: Arc<RosterKeeper>,
+    interval: Duration,
+    on_refused: impl Fn(&MembershipError) + Send + 'static,
+    on_taken: impl Fn(Arc<Membership>) + Send + 'static,
+    shutdown: CancellationToken,
+) {
+    let path = keeper.data_dir().roster();
+    let mut seen = stamp(&path);
+    let mut wake = Wake::until(shutdown).every_after(interval);
+    while wake.next().await.is_some() {
+        let now = stamp(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let Ok(wire) = std::fs::read(&path) else {
+            continue;
+        };
+        let keeper = keeper.clone();
+        match blocking(move || keeper.offer(Bytes::from(wire), RosterSource::File)).await {
+            Ok(Ok(membership)) => on_taken(membership),
+            Ok(Err(MembershipError::Refused(RosterError::NotNewer(_)))) => {}
+            Ok(Err(e)) => {
+                warn!(target: "lienthong::events::roster", error = %e, source = "roster.bin", "new roster refused; keeping the current one");
+                on_refused(&e);
+            }
+            Err(e) => warn!(error = %e, "roster reload task failed"),
         }
     }
+}
+
+/// What identifies a version of a file cheaply: modification time and length.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }

@@ -17,6 +17,7 @@ use tracing::warn;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::store::{DeliveryState, OutboxEntry, Store, StoreError};
+use crate::tasks::Wake;
 
 /// Why a recipient is stuck.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,16 +120,10 @@ const WATCH_INTERVAL: Duration = Duration::from_secs(15);
 /// Keeps the `stuck` gauge current and logs each recipient as it becomes stuck, until
 /// `shutdown`.
 pub(crate) async fn watch(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    let mut wake = Wake::until(shutdown).every(WATCH_INTERVAL);
     let mut known: HashSet<(PackageId, OrganId)> = HashSet::new();
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let store = ctx.store.clone();
-        let Ok(Ok(stuck)) = tokio::task::spawn_blocking(move || list(&store, clock::now())).await
-        else {
+    while wake.next().await.is_some() {
+        let Ok(stuck) = ctx.store.call(|store| list(store, clock::now())).await else {
             continue;
         };
         ctx.metrics

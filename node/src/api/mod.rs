@@ -28,10 +28,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::context::NodeContext;
+use crate::tasks::Tasks;
 
 pub use error::ApiError;
 
@@ -96,13 +96,13 @@ pub(crate) fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown`, holding at most `max_connections` at once.
+/// Serves the API on `listener` until its stage of `tasks` stops, holding at most `max_connections` at once.
 pub(crate) async fn serve(
     listener: TcpListener,
     state: ApiState,
     max_connections: usize,
-    shutdown: CancellationToken,
+    tasks: &Tasks,
 ) -> std::io::Result<()> {
     info!(addr = %listener.local_addr()?, max_connections, "API listening");
-    server::serve(listener, router(state), max_connections, shutdown).await
+    server::serve(listener, router(state), max_connections, tasks).await
 }

@@ -13,7 +13,7 @@ use clap::Args;
 use lienthong_node::descriptors::{self, OpenFiles};
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
 use lienthong_node::store_recovery::{self, StoreRecovery};
-use tracing::warn;
+use tracing::{info, warn};
 
 /// `lienthong run …`
 #[derive(Debug, Args)]
@@ -62,7 +62,17 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
             signal = wait_for_signal() => {
                 signal?;
                 println!("stopping");
-                node.shutdown().await;
+                let stopped = node.shutdown().await;
+                // Every task of the node ran in its set, so none may be left in the
+                // runtime; a task spawned outside it would show here.
+                let alive = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+                info!(
+                    target: "lienthong::events::exit",
+                    aborted = stopped.aborted,
+                    tasks_left = stopped.left,
+                    runtime_tasks = alive,
+                    "process exiting"
+                );
                 Ok(())
             }
             recovery = store_recovery::watch(store) => match recovery {

@@ -13,7 +13,7 @@ use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::wire::{RejectReason, Request, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, debug, info, warn};
+use tracing::{debug, info, warn};
 
 use super::policy::retry_delay;
 use super::schedule::{DeliveryKey, Scheduler};
@@ -27,6 +27,7 @@ use crate::receipts;
 use crate::relay;
 use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
 use crate::submit::add;
+use crate::tasks::{Stage, blocking};
 
 /// What the rest of the node tells the engine.
 #[derive(Debug)]
@@ -150,9 +151,8 @@ impl DeliveryEngine {
                         }
                 }
                 _ = rescan.tick() => {
-                    let store = ctx.store.clone();
-                    match tokio::task::spawn_blocking(move || store.pending_outbox()).await {
-                        Ok(Ok(entries)) => {
+                    match ctx.store.call(|store| store.pending_outbox()).await {
+                        Ok(entries) => {
                             let resumed = entries.len();
                             for entry in entries {
                                 let key = (entry.package_id, entry.recipient.clone());
@@ -163,8 +163,7 @@ impl DeliveryEngine {
                             }
                             debug!(pending = resumed, "outbox scanned");
                         }
-                        Ok(Err(e)) => warn!(error = %e, "cannot scan the outbox"),
-                        Err(e) => warn!(error = %e, "outbox scan failed"),
+                        Err(e) => warn!(error = %e, "cannot scan the outbox"),
                     }
                 }
                 () = tokio::time::sleep(sleep) => {}
@@ -175,16 +174,14 @@ impl DeliveryEngine {
                 if let Ok(mut sending) = ctx.sending.lock() {
                     sending.insert(key.clone());
                 }
-                let ctx = ctx.clone();
+                let task = ctx.clone();
                 let done = done_tx.clone();
-                tokio::spawn(
-                    async move {
+                ctx.tasks
+                    .spawn(Stage::Engine, "delivery attempt", async move {
                         let mut reached = false;
-                        let outcome = attempt(&ctx, &key, &mut reached).await;
+                        let outcome = attempt(&task, &key, &mut reached).await;
                         let _ = done.send((key, Attempted { outcome, reached })).await;
-                    }
-                    .in_current_span(),
-                );
+                    });
             }
         }
     }
@@ -194,22 +191,15 @@ impl DeliveryEngine {
 /// the recipient worked (see [`Attempted`]).
 async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) -> Outcome {
     let (package_id, recipient) = key;
-    let loaded = {
-        let store = ctx.store.clone();
-        let id = *package_id;
-        tokio::task::spawn_blocking(move || {
-            Ok::<_, crate::store::StoreError>((store.outbox(&id)?, store.package_to_send(&id)?))
-        })
-        .await
-    };
+    let id = *package_id;
+    let loaded = ctx
+        .store
+        .call(move |store| Ok((store.outbox(&id)?, store.package_to_send(&id)?)))
+        .await;
     let (entries, package) = match loaded {
-        Ok(Ok(found)) => found,
-        Ok(Err(e)) => {
-            warn!(error = %e, package = %package_id, "cannot read a package to deliver");
-            return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
-        }
+        Ok(found) => found,
         Err(e) => {
-            warn!(error = %e, "delivery task failed");
+            warn!(error = %e, package = %package_id, "cannot read a package to deliver");
             return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
         }
     };
@@ -245,7 +235,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         let ctx2 = ctx.clone();
         let key = key.clone();
         let entry = entry.clone();
-        tokio::task::spawn_blocking(move || settle(&ctx2, &key, &entry, answer)).await
+        blocking(move || settle(&ctx2, &key, &entry, answer)).await
     };
     let response = match settled {
         Ok(Settled::Recorded { outcome, duplicate }) => {
@@ -287,9 +277,12 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
                 rejected.state = DeliveryState::Rejected;
                 rejected.attempts += 1;
                 rejected.last_error = Some(format!("refused by {recipient}: {rejection}"));
-                let store = ctx.store.clone();
-                match tokio::task::spawn_blocking(move || store.update_outbox(&rejected)).await {
-                    Ok(Ok(_)) => Outcome::Done,
+                match ctx
+                    .store
+                    .call(move |store| store.update_outbox(&rejected))
+                    .await
+                {
+                    Ok(_) => Outcome::Done,
                     _ => Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max)),
                 }
             } else {
@@ -405,19 +398,20 @@ async fn hold_at_relay(
     held.last_error = Some(problem);
     held.next_attempt_at = add(clock::now(), ctx.config.relay.held_recheck);
     let next = held.next_attempt_at;
-    let store = ctx.store.clone();
     let wire = hold.to_wire();
-    let recorded = tokio::task::spawn_blocking(move || {
-        store.record_hold(&held.package_id, &held.recipient, &wire)?;
-        store.update_outbox(&held)
-    })
-    .await;
+    let recorded = ctx
+        .store
+        .call(move |store| {
+            store.record_hold(&held.package_id, &held.recipient, &wire)?;
+            store.update_outbox(&held)
+        })
+        .await;
     match recorded {
-        Ok(Ok(OutboxUpdate::KeptFinal)) => {
+        Ok(OutboxUpdate::KeptFinal) => {
             debug!(package = %hold.package_id(), recipient = %hold.recipient(), "the delivery ended while the package was deposited");
             Outcome::Done
         }
-        Ok(Ok(OutboxUpdate::Applied)) => {
+        Ok(OutboxUpdate::Applied) => {
             if first {
                 ctx.metrics.deliveries_held.inc();
             }
@@ -430,12 +424,8 @@ async fn hold_at_relay(
             );
             Outcome::Retry(next)
         }
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot record a hold");
-            Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max))
-        }
         Err(e) => {
-            warn!(error = %e, "hold task failed");
+            warn!(error = %e, "cannot record a hold");
             Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max))
         }
     }
@@ -454,7 +444,7 @@ pub(crate) async fn send(
         .await
         .map_err(|failed| failed.problem)?;
     let limits = ctx.limits;
-    tokio::task::spawn_blocking(move || Response::decode(frame, &limits))
+    blocking(move || Response::decode(frame, &limits))
         .await
         .map_err(|e| format!("decoding task failed: {e}"))?
         .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
@@ -541,15 +531,17 @@ async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) 
     debug!(package = %entry.package_id, recipient = %entry.recipient, attempts = entry.attempts, retry_in = ?delay, problem = %problem, "delivery attempt failed");
     entry.next_attempt_at = next;
     entry.last_error = Some(problem);
-    let store = ctx.store.clone();
-    match tokio::task::spawn_blocking(move || store.update_outbox(&entry)).await {
-        Ok(Ok(OutboxUpdate::KeptFinal)) => {
+    match ctx
+        .store
+        .call(move |store| store.update_outbox(&entry))
+        .await
+    {
+        Ok(OutboxUpdate::KeptFinal) => {
             debug!("the delivery ended by another path during the attempt");
             return Outcome::Done;
         }
-        Ok(Ok(OutboxUpdate::Applied)) => {}
-        Ok(Err(e)) => warn!(error = %e, "cannot record a failed attempt"),
-        Err(e) => warn!(error = %e, "outbox update task failed"),
+        Ok(OutboxUpdate::Applied) => {}
+        Err(e) => warn!(error = %e, "cannot record a failed attempt"),
     }
     Outcome::Retry(next)
 }

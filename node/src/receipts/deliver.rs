@@ -20,6 +20,7 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::tasks::{Wake, Woken};
 
 /// Receipts read from the queue at a time, per addressee.
 const BATCH: usize = 64;
@@ -30,19 +31,15 @@ const MAX_BATCHES: usize = 256;
 
 /// Runs until `shutdown`.
 pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.receipts.retry_interval);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = ctx.receipt_delivery.notified() => {}
-            _ = tick.tick() => {}
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(_)) => {}
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+    let mut wake = Wake::until(shutdown)
+        .every(ctx.config.receipts.retry_interval)
+        .on_notify(ctx.receipt_delivery.clone())
+        .on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
+        if let Woken::Event(event) = woken
+            && !matches!(event, NetworkEvent::PeerConnected(_))
+        {
+            continue;
         }
         pass(&ctx).await;
     }
@@ -50,16 +47,10 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
 
 /// One pass: every addressee at once, each one's receipts in turn.
 async fn pass(ctx: &Arc<NodeContext>) {
-    let store = ctx.store.clone();
-    let destinations = match tokio::task::spawn_blocking(move || store.receipt_destinations()).await
-    {
-        Ok(Ok(destinations)) => destinations,
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot read the receipts to hand over");
-            return;
-        }
+    let destinations = match ctx.store.call(|store| store.receipt_destinations()).await {
+        Ok(destinations) => destinations,
         Err(e) => {
-            warn!(error = %e, "receipt queue task failed");
+            warn!(error = %e, "cannot read the receipts to hand over");
             return;
         }
     };
@@ -82,22 +73,18 @@ enum Handed {
 
 async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
     for _ in 0..MAX_BATCHES {
-        let store = ctx.store.clone();
         let addressee = to.clone();
-        let queued =
-            match tokio::task::spawn_blocking(move || store.receipts_to_deliver(&addressee, BATCH))
-                .await
-            {
-                Ok(Ok(queued)) => queued,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the receipts to hand over");
-                    return;
-                }
-                Err(e) => {
-                    warn!(error = %e, "receipt queue task failed");
-                    return;
-                }
-            };
+        let queued = match ctx
+            .store
+            .call(move |store| store.receipts_to_deliver(&addressee, BATCH))
+            .await
+        {
+            Ok(queued) => queued,
+            Err(e) => {
+                warn!(error = %e, "cannot read the receipts to hand over");
+                return;
+            }
+        };
         if queued.is_empty() {
             return;
         }
@@ -111,20 +98,15 @@ async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
             .filter(|(_, handed)| *handed == Handed::Done)
             .map(|(id, _)| *id)
             .collect();
-        let store = ctx.store.clone();
         let addressee = to.clone();
         let count = done.len();
-        match tokio::task::spawn_blocking(move || store.receipts_delivered(&addressee, &done)).await
+        if let Err(e) = ctx
+            .store
+            .call(move |store| store.receipts_delivered(&addressee, &done))
+            .await
         {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot record receipts handed over; they will be sent again");
-                return;
-            }
-            Err(e) => {
-                warn!(error = %e, "receipt queue task failed");
-                return;
-            }
+            warn!(error = %e, "cannot record receipts handed over; they will be sent again");
+            return;
         }
         if count < results.len() {
             return;

@@ -10,6 +10,7 @@
 //! monitoring office catches up too). Catching up reveals nothing gossip would not.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
 
@@ -23,6 +24,7 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::tasks::{Stage, Wake, Woken};
 
 /// Log entries the answering side reads for one request, whatever it returns: bounds the
 /// work a request can cause.
@@ -77,29 +79,33 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
 /// Runs until `shutdown`: catches up with each member as it connects, and with every
 /// connected member periodically.
 pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.receipts.sync_interval);
-    tick.tick().await;
-    let mut sweep: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        let peers: Vec<PeerId> = tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {
+    let mut wake = Wake::until(shutdown)
+        .every_after(ctx.config.receipts.sync_interval)
+        .on_events(ctx.network.subscribe());
+    let sweeping = Arc::new(AtomicBool::new(false));
+    while let Some(woken) = wake.next().await {
+        let peers: Vec<PeerId> = match woken {
+            Woken::Tick => {
                 if ctx.config.receipts.monitor {
                     // A monitoring office catches up with every member of its province,
                     // connected or not: gossip it missed has no other way back. A few at a
                     // time, and one sweep at a time: a province of a hundred members asked
                     // all at once is a burst of dials and log scans for every one of them.
-                    if sweep.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
+                    if !sweeping.swap(true, Ordering::AcqRel) {
                         let ctx = ctx.clone();
-                        sweep = Some(tokio::spawn(async move {
-                            futures::stream::iter(province_members(&ctx))
-                                .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
-                                    let ctx = ctx.clone();
-                                    async move { catch_up(&ctx, &agency).await }
-                                })
-                                .await;
-                        }));
+                        let sweeping = sweeping.clone();
+                        ctx.tasks
+                            .clone()
+                            .spawn(Stage::Work, "receipt sweep", async move {
+                                // Cleared however the sweep ends, a panic included.
+                                let _sweeping = Sweeping(sweeping);
+                                futures::stream::iter(province_members(&ctx))
+                                    .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
+                                        let ctx = ctx.clone();
+                                        async move { catch_up(&ctx, &agency).await }
+                                    })
+                                    .await;
+                            });
                     }
                     continue;
                 }
@@ -121,20 +127,31 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                         .collect(),
                     Err(_) => return,
                 }
-            },
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(peer)) => vec![peer],
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+            }
+            Woken::Event(NetworkEvent::PeerConnected(peer)) => vec![peer],
+            Woken::Event(_) | Woken::Lagged | Woken::Start | Woken::Notified | Woken::Roster => {
+                continue;
+            }
         };
         for peer in peers {
             let Some(agency) = member_agency(&ctx, &peer) else {
                 continue;
             };
-            let ctx = ctx.clone();
-            tokio::spawn(async move { catch_up(&ctx, &agency).await });
+            let task = ctx.clone();
+            ctx.tasks
+                .spawn(Stage::Work, "receipt catch-up", async move {
+                    catch_up(&task, &agency).await;
+                });
         }
+    }
+}
+
+/// Marks the monitoring sweep as running until dropped.
+struct Sweeping(Arc<AtomicBool>);
+
+impl Drop for Sweeping {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -164,10 +181,8 @@ fn member_agency(ctx: &NodeContext, peer: &PeerId) -> Option<OrganId> {
 /// Asks `agency`'s node for what it recorded since the last catch-up, page by page, and
 /// records what concerns this node.
 pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
-    let store = ctx.store.clone();
     let peer = agency.clone();
-    let Ok(Ok(mut cursor)) = tokio::task::spawn_blocking(move || store.sync_cursor(&peer)).await
-    else {
+    let Ok(mut cursor) = ctx.store.call(move |store| store.sync_cursor(&peer)).await else {
         return;
     };
     let mut recorded = 0u64;
@@ -193,27 +208,25 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
         };
         let worker = ctx.clone();
         let from = agency.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let new = super::gossip::keep_all(&worker, &receipts)?;
-            // Every member is asked every interval; most answers move nothing, and a
-            // durable write for each would cost an fsync per peer per interval.
-            if next_cursor == cursor {
-                return Ok(new);
-            }
-            worker
-                .store
-                .set_sync_cursor(&from, next_cursor)
-                .map(|()| new)
-        })
-        .await;
+        let outcome = ctx
+            .store
+            .call(move |_| {
+                let new = super::gossip::keep_all(&worker, &receipts)?;
+                // Every member is asked every interval; most answers move nothing, and a
+                // durable write for each would cost an fsync per peer per interval.
+                if next_cursor == cursor {
+                    return Ok(new);
+                }
+                worker
+                    .store
+                    .set_sync_cursor(&from, next_cursor)
+                    .map(|()| new)
+            })
+            .await;
         match outcome {
-            Ok(Ok(new)) => recorded += new,
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot record a catch-up");
-                return;
-            }
+            Ok(new) => recorded += new,
             Err(e) => {
-                warn!(error = %e, "catch-up task failed");
+                warn!(error = %e, "cannot record a catch-up");
                 return;
             }
         }

@@ -18,6 +18,7 @@ use tracing::debug;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::delivery::send;
+use crate::tasks::blocking;
 
 /// Why no relay holds a package.
 #[derive(Debug)]
@@ -72,7 +73,7 @@ pub(crate) async fn deposit(
         let ctx = ctx.clone();
         let package = package.clone();
         let to = recipient.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             SealedPackage::seal(ctx.identity.agency_key(), &package, &to, &key, &ctx.limits)
         })
         .await

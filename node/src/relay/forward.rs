@@ -26,6 +26,7 @@ use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::network::{NetworkEvent, RelayMembers};
 use crate::store::HeldPackage;
+use crate::tasks::{Wake, Woken};
 
 /// Packages read from the mailbox, or receipts from the forward queue, at a time.
 const PASS_BATCH: usize = 64;
@@ -44,7 +45,7 @@ pub struct RelayServer {
     pub circuit_sources: RelayMembers,
     /// Members with packages to push now.
     offered: Mutex<BTreeSet<OrganId>>,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl RelayServer {
@@ -73,9 +74,10 @@ pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationTo
     let Some(server) = ctx.relay.as_ref() else {
         return;
     };
-    let mut roster = ctx.membership.clone();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
+    let mut wake = Wake::until(shutdown)
+        .every(std::time::Duration::from_secs(5))
+        .on_roster(ctx.membership.clone());
+    while wake.next().await.is_some() {
         if let Some(membership) = ctx.roster() {
             let now = clock::now();
             let members = membership.members_of_relay(&ctx.organ_id, now);
@@ -85,11 +87,6 @@ pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationTo
             server.members.set(members);
             server.circuit_sources.set(membership.allowed_peers(now));
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            changed = roster.changed() => if changed.is_err() { return },
-            _ = tick.tick() => {}
-        }
     }
 }
 
@@ -98,37 +95,32 @@ pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
     let Some(server) = ctx.relay.as_ref() else {
         return;
     };
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.relay.server_forward_interval);
-    loop {
+    let mut wake = Wake::until(shutdown.clone())
+        .every(ctx.config.relay.server_forward_interval)
+        .on_notify(server.wake.clone())
+        .on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
         // Who to push to in this pass: those offered, those who connected, and on a tick
         // every member with something held.
-        let mut everyone = false;
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = server.wake.notified() => {}
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(peer)) => {
-                    if let Some(member) = ctx
-                        .roster()
-                        .and_then(|r| r.member_by_peer(&peer, clock::now()).map(|m| m.record.organ_id.clone()))
-                    {
-                        server.offer(member);
-                    }
+        let everyone = match woken {
+            Woken::Event(NetworkEvent::PeerConnected(peer)) => {
+                if let Some(member) = ctx.roster().and_then(|r| {
+                    r.member_by_peer(&peer, clock::now())
+                        .map(|m| m.record.organ_id.clone())
+                }) {
+                    server.offer(member);
                 }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => everyone = true,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
-            _ = tick.tick() => everyone = true,
-        }
+                false
+            }
+            Woken::Event(_) => continue,
+            Woken::Lagged | Woken::Tick => true,
+            Woken::Start | Woken::Notified | Woken::Roster => false,
+        };
         let mut targets = server.take_offered();
         if everyone {
-            let store = ctx.store.clone();
-            match tokio::task::spawn_blocking(move || store.mailbox_summary()).await {
-                Ok(Ok(summary)) => targets.extend(summary.into_iter().map(|s| s.recipient)),
-                Ok(Err(e)) => warn!(error = %e, "cannot read the mailbox"),
-                Err(e) => warn!(error = %e, "mailbox task failed"),
+            match ctx.store.call(|store| store.mailbox_summary()).await {
+                Ok(summary) => targets.extend(summary.into_iter().map(|s| s.recipient)),
+                Err(e) => warn!(error = %e, "cannot read the mailbox"),
             }
         }
         let mut pass = JoinSet::new();
@@ -139,9 +131,11 @@ pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
         // Receipts: every pass, so that a sender that connects gets its receipts soon.
         let ctx2 = ctx.clone();
         pass.spawn(async move { forward_receipts(&ctx2).await }.in_current_span());
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = async { while pass.join_next().await.is_some() {} } => {}
+        let finished = shutdown
+            .run_until_cancelled(async { while pass.join_next().await.is_some() {} })
+            .await;
+        if finished.is_none() {
+            return;
         }
     }
 }
@@ -164,16 +158,15 @@ async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
     // Until the mailbox is empty or the member stops taking; bounded all the same.
     for _ in 0..MAX_BATCHES {
         let held = {
-            let store = ctx.store.clone();
             let member = member.clone();
-            match tokio::task::spawn_blocking(move || store.mailbox(&member, PASS_BATCH)).await {
-                Ok(Ok(held)) => held,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the mailbox");
-                    return;
-                }
+            match ctx
+                .store
+                .call(move |store| store.mailbox(&member, PASS_BATCH))
+                .await
+            {
+                Ok(held) => held,
                 Err(e) => {
-                    warn!(error = %e, "mailbox task failed");
+                    warn!(error = %e, "cannot read the mailbox");
                     return;
                 }
             }
@@ -208,9 +201,8 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
                 warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
                 return Passed::Kept;
             }
-            let store = ctx.store.clone();
-            match tokio::task::spawn_blocking(move || store.release(&receipt)).await {
-                Ok(Ok(_)) => {
+            match ctx.store.call(move |store| store.release(&receipt)).await {
+                Ok(_) => {
                     // Its receipt now waits in the forward queue: make sure a pass follows.
                     if let Some(server) = &ctx.relay {
                         server.wake();
@@ -219,12 +211,8 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
                     info!(target: "lienthong::events::passed", package = %id, %member, "held package delivered to its recipient");
                     Passed::Yes
                 }
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot release a held package");
-                    Passed::Stop
-                }
                 Err(e) => {
-                    warn!(error = %e, "release task failed");
+                    warn!(error = %e, "cannot release a held package");
                     Passed::Stop
                 }
             }
@@ -273,18 +261,11 @@ pub(crate) fn check_member_receipt(
 /// receipts in turn, until its queue is empty or it cannot be reached: an unreachable
 /// agency costs one attempt per pass and holds up no other.
 async fn forward_receipts(ctx: &Arc<NodeContext>) {
-    let destinations = {
-        let store = ctx.store.clone();
-        match tokio::task::spawn_blocking(move || store.forward_destinations()).await {
-            Ok(Ok(destinations)) => destinations,
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot read the forward queue");
-                return;
-            }
-            Err(e) => {
-                warn!(error = %e, "forward queue task failed");
-                return;
-            }
+    let destinations = match ctx.store.call(|store| store.forward_destinations()).await {
+        Ok(destinations) => destinations,
+        Err(e) => {
+            warn!(error = %e, "cannot read the forward queue");
+            return;
         }
     };
     let mut all = JoinSet::new();
@@ -301,18 +282,15 @@ async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
     // Until the queue is empty or the agency stops taking; bounded all the same.
     for _ in 0..MAX_BATCHES {
         let queued = {
-            let store = ctx.store.clone();
             let to = to.clone();
-            match tokio::task::spawn_blocking(move || store.forward_queue_for(&to, PASS_BATCH))
+            match ctx
+                .store
+                .call(move |store| store.forward_queue_for(&to, PASS_BATCH))
                 .await
             {
-                Ok(Ok(queued)) => queued,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the forward queue");
-                    return;
-                }
+                Ok(queued) => queued,
                 Err(e) => {
-                    warn!(error = %e, "forward queue task failed");
+                    warn!(error = %e, "cannot read the forward queue");
                     return;
                 }
             }
@@ -349,20 +327,19 @@ async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceip
             return Passed::Stop;
         }
     }
-    let store = ctx.store.clone();
     let forwarded = receipt.clone();
-    match tokio::task::spawn_blocking(move || store.forwarded(&forwarded)).await {
-        Ok(Ok(())) => {
+    match ctx
+        .store
+        .call(move |store| store.forwarded(&forwarded))
+        .await
+    {
+        Ok(()) => {
             ctx.metrics.relay_receipts_forwarded.inc();
             info!(target: "lienthong::events::receipt_forwarded", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt forwarded");
             Passed::Yes
         }
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot drop a forwarded receipt");
-            Passed::Stop
-        }
         Err(e) => {
-            warn!(error = %e, "forward queue task failed");
+            warn!(error = %e, "cannot drop a forwarded receipt");
             Passed::Stop
         }
     }

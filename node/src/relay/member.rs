@@ -24,6 +24,7 @@ use crate::context::NodeContext;
 use crate::delivery::send;
 use crate::inbound;
 use crate::network::NetworkEvent;
+use crate::tasks::{Wake, Woken, blocking};
 
 /// Longest reason written into a receipt 02.
 const MAX_REFUSAL_LEN: usize = 512;
@@ -127,9 +128,11 @@ pub(crate) async fn keep_reservations(ctx: Arc<NodeContext>, shutdown: Cancellat
     if !ctx.config.relay.reserve {
         return;
     }
-    let mut roster = ctx.membership.clone();
+    let mut wake = Wake::until(shutdown)
+        .at_start()
+        .on_roster(ctx.membership.clone());
     let mut reserved: HashSet<PeerId> = HashSet::new();
-    loop {
+    while wake.next().await.is_some() {
         if let Some(membership) = ctx.roster() {
             let relays: Vec<_> = membership
                 .relays_of(&ctx.organ_id, clock::now())
@@ -163,42 +166,46 @@ pub(crate) async fn keep_reservations(ctx: Arc<NodeContext>, shutdown: Cancellat
                 reserved.remove(peer);
             }
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            changed = roster.changed() => if changed.is_err() { return },
-        }
     }
 }
 
 /// Pulls this agency's mailbox from each of its relays when it connects to one and every
 /// `relay.pull_interval`.
 pub(crate) async fn pull(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.relay.pull_interval);
-    loop {
-        let relays: Vec<OrganId> = tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => my_relays(&ctx),
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(peer)) | Ok(NetworkEvent::ReservationAccepted { relay: peer }) => {
-                    let now = clock::now();
-                    ctx.roster()
-                        .and_then(|r| {
-                            let relay = r.member_by_peer(&peer, now)?.record.organ_id.clone();
-                            r.member(&ctx.organ_id)?.record.relays.contains(&relay).then_some(relay)
-                        })
-                        .into_iter()
-                        .collect()
-                }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => my_relays(&ctx),
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+    let mut wake = Wake::until(shutdown.clone())
+        .every(ctx.config.relay.pull_interval)
+        .on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
+        let relays: Vec<OrganId> = match woken {
+            Woken::Event(
+                NetworkEvent::PeerConnected(peer)
+                | NetworkEvent::ReservationAccepted { relay: peer },
+            ) => {
+                let now = clock::now();
+                ctx.roster()
+                    .and_then(|r| {
+                        let relay = r.member_by_peer(&peer, now)?.record.organ_id.clone();
+                        r.member(&ctx.organ_id)?
+                            .record
+                            .relays
+                            .contains(&relay)
+                            .then_some(relay)
+                    })
+                    .into_iter()
+                    .collect()
+            }
+            Woken::Event(_) => continue,
+            Woken::Tick | Woken::Lagged | Woken::Start | Woken::Notified | Woken::Roster => {
+                my_relays(&ctx)
+            }
         };
         for relay in relays {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = take_mailbox(&ctx, &relay) => {}
+            if shutdown
+                .run_until_cancelled(take_mailbox(&ctx, &relay))
+                .await
+                .is_none()
+            {
+                return;
             }
         }
     }
@@ -247,7 +254,7 @@ pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
         };
         let receipts = {
             let ctx = ctx.clone();
-            tokio::task::spawn_blocking(move || accept_all(&ctx, relay_peer, &held)).await
+            blocking(move || accept_all(&ctx, relay_peer, &held)).await
         };
         let receipts = match receipts {
             Ok(receipts) => receipts,
