@@ -16,7 +16,9 @@ use lienthong_protocol::envelope::{
 };
 use lienthong_protocol::roster::MemberStatus;
 use lienthong_protocol::seal::SealError;
-use lienthong_protocol::wire::{RejectReason, Rejection, Request, Response, WireError};
+use lienthong_protocol::wire::{
+    Delivered, ReceiptAccepted, RejectReason, Rejection, Request, Response, RosterAnswer, WireError,
+};
 use lienthong_protocol::{StatusCode, edxml};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -59,10 +61,10 @@ pub(crate) async fn serve(
                     .await
                     .unwrap_or_else(|e| {
                         warn!(error = %e, "inbound handler failed");
-                        Handled::answer(reject(
+                        Handled::answer(respond(reject::<Delivered>(
                             RejectReason::Unavailable,
                             "the node failed while handling the request",
-                        ))
+                        )))
                     });
                 drop(permit);
                 if reply.send(handled.response.encode()).is_err() {
@@ -108,8 +110,9 @@ impl Handled {
     }
 }
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
-    Response::Rejected(Rejection {
+/// A refusal: the `Err` a handler returns.
+fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
         reason,
         detail: detail.into(),
     })
@@ -140,24 +143,25 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
             ctx.metrics.reject(label);
             warn!(target: "lienthong::events::rejected", peer = %peer, reason = label, error = %e, "request refused");
             return Handled {
-                response: reject(reason, e.to_string()),
+                response: respond(reject::<Delivered>(reason, e.to_string())),
                 // An oversized package is a limit, not garbage; anything else that does not
                 // decode or verify is.
                 garbage: reason != RejectReason::TooLarge,
             };
         }
     };
+    // Each handler answers its own kind of request with that kind's answer or a refusal.
     let response = match request {
-        Request::Deliver(package) => accept_package(ctx, peer, &package),
-        Request::Receipt(receipt) => accept_receipt(ctx, &receipt),
-        Request::RosterQuery(theirs) => roster_answer(ctx, &theirs),
-        Request::DeliverSealed(sealed) => relay::member::accept_sealed(ctx, peer, &sealed),
-        Request::Deposit(sealed) => relay::serve::deposit(ctx, peer, &sealed),
-        Request::MailboxFetch { limit } => relay::serve::fetch(ctx, peer, limit),
-        Request::MailboxAck(receipts) => relay::serve::ack(ctx, peer, &receipts),
-        Request::RelayReceipt(receipt) => relay::serve::relay_receipt(ctx, peer, &receipt),
+        Request::Deliver(package) => respond(accept_package(ctx, peer, &package)),
+        Request::Receipt(receipt) => respond(accept_receipt(ctx, &receipt)),
+        Request::RosterQuery(theirs) => roster_answer(ctx, &theirs).into(),
+        Request::DeliverSealed(sealed) => respond(relay::member::accept_sealed(ctx, peer, &sealed)),
+        Request::Deposit(sealed) => respond(relay::serve::deposit(ctx, peer, &sealed)),
+        Request::MailboxFetch { limit } => respond(relay::serve::fetch(ctx, peer, limit)),
+        Request::MailboxAck(receipts) => respond(relay::serve::ack(ctx, peer, &receipts)),
+        Request::RelayReceipt(receipt) => respond(relay::serve::relay_receipt(ctx, peer, &receipt)),
         Request::ReceiptsSince { cursor, limit } => {
-            receipts::sync::answer(ctx, peer, cursor, limit)
+            respond(receipts::sync::answer(ctx, peer, cursor, limit))
         }
     };
     if let Response::Rejected(rejection) = &response {
@@ -173,33 +177,38 @@ pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
     Handled::answer(response)
 }
 
+/// A handler's answer or refusal, as the wire carries it.
+fn respond<A: Into<Response>>(handled: Result<A, Rejection>) -> Response {
+    handled.map_or_else(Response::from, Into::into)
+}
+
 /// Checks a time a peer signed against this node's clock.
 fn check_clock(
     ctx: &NodeContext,
     what: &str,
     at: Timestamp,
     now: Timestamp,
-) -> Result<(), Response> {
+) -> Result<(), Rejection> {
     let skew = ctx.config.security.clock_skew;
     if at > add(now, skew) {
         let ahead = Duration::from_millis(at.as_millis() - now.as_millis());
-        return Err(reject(
+        return reject(
             RejectReason::ClockSkew,
             format!(
                 "{what} is dated {at}, {} ahead of this node's clock (tolerance {})",
                 humantime::format_duration(ahead),
                 humantime::format_duration(skew)
             ),
-        ));
+        );
     }
     Ok(())
 }
 
-fn refuse_status(
+fn refuse_status<T>(
     who: &str,
     organ: &lienthong_protocol::OrganId,
     status: &MemberStatus,
-) -> Response {
+) -> Result<T, Rejection> {
     reject(
         RejectReason::Revoked,
         format!("{who} {organ} is not an active member: {status}"),
@@ -210,7 +219,11 @@ fn refuse_status(
 /// the connection is the sender's node (or a federation relay), that the package is for
 /// this agency, recent, and that its content is edXML from that sender; then stores it with
 /// this node's signed receipt 01, or returns the receipt given the first time.
-pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPackage) -> Response {
+pub(crate) fn accept_package(
+    ctx: &NodeContext,
+    peer: PeerId,
+    package: &SignedPackage,
+) -> Result<Delivered, Rejection> {
     let Some(roster) = ctx.roster() else {
         return reject(
             RejectReason::UnknownAgency,
@@ -259,9 +272,7 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
             format!("package is not addressed to {}", ctx.organ_id),
         );
     }
-    if let Err(refusal) = check_clock(ctx, "the package", package.created_at(), now) {
-        return refusal;
-    }
+    check_clock(ctx, "the package", package.created_at(), now)?;
     let max_age = ctx.config.security.max_package_age;
     if add(package.created_at(), max_age) < now {
         return reject(
@@ -359,17 +370,17 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
                 bytes = package.content().len(),
                 "package received"
             );
-            Response::Delivered {
-                receipt: Box::new(receipt),
+            Ok(Delivered {
+                receipt,
                 duplicate: false,
-            }
+            })
         }
         Ok(IncomingOutcome::Duplicate(original)) => {
             debug!(package = %package.id(), "package received again; answered with the original receipt");
-            Response::Delivered {
-                receipt: Box::new(original),
+            Ok(Delivered {
+                receipt: original,
                 duplicate: true,
-            }
+            })
         }
         Err(e) => {
             warn!(error = %e, package = %package.id(), "cannot store an incoming package");
@@ -383,27 +394,25 @@ pub(crate) fn accept_package(ctx: &NodeContext, peer: PeerId, package: &SignedPa
 
 /// A receipt from another agency about a package this agency sent (or, for code 13,
 /// received).
-fn accept_receipt(ctx: &NodeContext, receipt: &SignedReceipt) -> Response {
-    if let Err(refusal) = check_clock(ctx, "the receipt", receipt.issued_at(), clock::now()) {
-        return refusal;
-    }
-    match receipts::apply(ctx, receipt) {
-        Ok(outcome) => Response::ReceiptAccepted {
-            duplicate: outcome == crate::store::RecordOutcome::Duplicate,
-        },
-        Err(rejection) => Response::Rejected(rejection),
-    }
+fn accept_receipt(
+    ctx: &NodeContext,
+    receipt: &SignedReceipt,
+) -> Result<ReceiptAccepted, Rejection> {
+    check_clock(ctx, "the receipt", receipt.issued_at(), clock::now())?;
+    receipts::apply(ctx, receipt).map(|outcome| ReceiptAccepted {
+        duplicate: outcome == crate::store::RecordOutcome::Duplicate,
+    })
 }
 
 /// A peer's roster version: answered with this node's roster when it is newer somewhere.
 fn roster_answer(
     ctx: &NodeContext,
     theirs: &lienthong_protocol::roster::RosterVersion,
-) -> Response {
+) -> RosterAnswer {
     match ctx.roster() {
         Some(mine) if theirs.is_behind(&mine.version()) => {
-            Response::Roster(mine.bundle().to_wire())
+            RosterAnswer::Newer(mine.bundle().to_wire())
         }
-        _ => Response::RosterCurrent,
+        _ => RosterAnswer::Current,
     }
 }

@@ -14,6 +14,7 @@
 //! - `inbound`: requests from other nodes: verify, check the roster, store, answer.
 //! - `receipts`: who may say what about which package.
 //! - [`relay`]: provincial relays: circuits, the sealed mailbox, forwarding receipts.
+//! - [`outbound`]: reaching another agency's node: typed calls, typed errors.
 //! - [`delivery`]: the outbox, retries and the delivery engine.
 //! - [`descriptors`]: the open-file limit, raised at start, and its budget of connections.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
@@ -52,6 +53,7 @@ pub mod membership;
 pub mod metrics;
 pub mod network;
 pub mod node;
+pub mod outbound;
 pub(crate) mod presence;
 pub mod receipts;
 pub mod relay;

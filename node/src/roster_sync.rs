@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use libp2p::PeerId;
 use lienthong_protocol::roster::RosterError;
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::{Call as _, Request, Response, RosterAnswer, RosterQuery};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -269,7 +269,7 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
 
 async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
     let Some(current) = ctx.roster() else { return };
-    let query = Request::RosterQuery(current.version()).encode();
+    let query = Request::from(RosterQuery(current.version())).encode();
     let Ok(frame) = ctx.network.request(peer, query).await else {
         return;
     };
@@ -277,7 +277,7 @@ async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
     let Ok(Ok(response)) = blocking(move || Response::decode(frame, &limits)).await else {
         return;
     };
-    if let Response::Roster(wire) = response {
+    if let Ok(RosterAnswer::Newer(wire)) = RosterQuery::answer(response) {
         let source = RosterSource::Peer(peer);
         match offer(ctx, wire, source).await {
             Ok(membership) => {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lienthong_protocol::envelope::Timestamp;
-use lienthong_protocol::wire::{RejectReason, Request, Response};
+use lienthong_protocol::wire::{Call as _, Deliver, Delivered, RejectReason, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -19,10 +19,10 @@ use super::policy::retry_delay;
 use super::schedule::{DeliveryKey, Scheduler};
 use crate::clock;
 use crate::context::NodeContext;
-use crate::discovery;
 use crate::inbound;
 use crate::metrics::DeliveryPath;
-use crate::network::{NetworkEvent, RequestError};
+use crate::network::NetworkEvent;
+use crate::outbound::{self, OutboundError};
 use crate::receipts;
 use crate::relay;
 use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
@@ -221,7 +221,8 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         // A package to this node's own agency is delivered in place.
         Answer::Local(Box::new(package.clone()))
     } else {
-        match send_frame(ctx, recipient, Request::Deliver(package.clone())).await {
+        let request = Deliver(package.clone()).into();
+        match outbound::request(ctx, recipient, request).await {
             // Neither a direct connection nor a circuit through its relays reached the
             // recipient: leave the package sealed at one of its relays.
             Err(failed) => return hold_at_relay(ctx, entry, &package, failed, reached).await,
@@ -237,7 +238,7 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         let entry = entry.clone();
         blocking(move || settle(&ctx2, &key, &entry, answer)).await
     };
-    let response = match settled {
+    match settled {
         Ok(Settled::Recorded { outcome, duplicate }) => {
             if outcome == crate::store::RecordOutcome::New {
                 ctx.metrics.receipt(lienthong_protocol::StatusCode::Arrived);
@@ -254,51 +255,36 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
                 duplicate,
                 "delivered; receipt 01 recorded"
             );
-            return Outcome::Done;
+            Outcome::Done
         }
         Ok(Settled::BadReceipt(problem)) => {
             warn!(package = %package_id, recipient = %recipient, problem = %problem, "delivery answered with a bad receipt");
-            return retry(ctx, entry, problem).await;
+            retry(ctx, entry, problem).await
         }
-        Ok(Settled::Failed(problem)) => return retry(ctx, entry, problem).await,
-        Ok(Settled::Answered(response)) => Ok(response),
-        Err(e) => Err(format!("delivery task failed: {e}")),
-    };
-
-    match response {
-        Ok(Response::Rejected(rejection)) => {
-            let final_refusal = matches!(
+        Ok(Settled::Failed(problem)) => retry(ctx, entry, problem).await,
+        Ok(Settled::Refused(OutboundError::Rejected { rejection, .. }))
+            if matches!(
                 rejection.reason,
                 RejectReason::Malformed | RejectReason::TooLarge
-            );
-            if final_refusal {
-                warn!(package = %package_id, recipient = %recipient, rejection = %rejection, "package refused by the recipient for good");
-                let mut rejected = entry;
-                rejected.state = DeliveryState::Rejected;
-                rejected.attempts += 1;
-                rejected.last_error = Some(format!("refused by {recipient}: {rejection}"));
-                match ctx
-                    .store
-                    .call(move |store| store.update_outbox(&rejected))
-                    .await
-                {
-                    Ok(_) => Outcome::Done,
-                    _ => Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max)),
-                }
-            } else {
-                retry(ctx, entry, format!("refused by {recipient}: {rejection}")).await
+            ) =>
+        {
+            warn!(package = %package_id, recipient = %recipient, rejection = %rejection, "package refused by the recipient for good");
+            let mut rejected = entry;
+            rejected.state = DeliveryState::Rejected;
+            rejected.attempts += 1;
+            rejected.last_error = Some(format!("refused by {recipient}: {rejection}"));
+            match ctx
+                .store
+                .call(move |store| store.update_outbox(&rejected))
+                .await
+            {
+                Ok(_) => Outcome::Done,
+                _ => Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max)),
             }
         }
-        Ok(Response::Busy) => soon(ctx),
-        Ok(other) => {
-            retry(
-                ctx,
-                entry,
-                format!("unexpected answer from {recipient}: {other:?}"),
-            )
-            .await
-        }
-        Err(problem) => retry(ctx, entry, problem).await,
+        Ok(Settled::Refused(OutboundError::Busy { .. })) => soon(ctx),
+        Ok(Settled::Refused(refused)) => retry(ctx, entry, refused.to_string()).await,
+        Err(e) => retry(ctx, entry, format!("delivery task failed: {e}")).await,
     }
 }
 
@@ -323,8 +309,9 @@ enum Settled {
     BadReceipt(String),
     /// The answer could not be decoded, or the receipt could not be stored.
     Failed(String),
-    /// Any other answer (a refusal, busy, something unexpected), for the caller to handle.
-    Answered(Response),
+    /// The recipient did not take the package (a refusal, busy, another kind of answer),
+    /// for the caller to handle.
+    Refused(OutboundError),
 }
 
 /// Decodes the answer, checks its receipt and records it, on one blocking thread: the
@@ -332,9 +319,11 @@ enum Settled {
 /// instead of two keeps the sender's thread switches down when thousands are in flight.
 fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Answer) -> Settled {
     let recipient = &key.1;
-    let response = match answer {
+    let delivered = match answer {
         Answer::Frame(frame) => match Response::decode(frame, &ctx.limits) {
-            Ok(response) => response,
+            Ok(response) => {
+                Deliver::answer(response).map_err(|r| OutboundError::refused(recipient, r))
+            }
             Err(e) => {
                 return Settled::Failed(format!(
                     "{recipient} answered with a malformed frame: {e}"
@@ -342,11 +331,17 @@ fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Ans
             }
         },
         Answer::Local(package) => {
-            inbound::accept_package(ctx, ctx.network.local_peer_id(), &package)
+            inbound::accept_package(ctx, ctx.network.local_peer_id(), &package).map_err(
+                |rejection| OutboundError::Rejected {
+                    to: recipient.clone(),
+                    rejection,
+                },
+            )
         }
     };
-    let Response::Delivered { receipt, duplicate } = response else {
-        return Settled::Answered(response);
+    let Delivered { receipt, duplicate } = match delivered {
+        Ok(delivered) => delivered,
+        Err(refused) => return Settled::Refused(refused),
     };
     if let Err(problem) = receipts::check_delivery_receipt(ctx, key, &receipt) {
         return Settled::BadReceipt(problem);
@@ -363,20 +358,20 @@ fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Ans
     }
 }
 
-/// Deposits the package at one of the recipient's relays after `problem` kept it from the
+/// Deposits the package at one of the recipient's relays after `failed` kept it from the
 /// recipient, and plans the next look at the recipient after `relay.held_recheck`; if no
 /// relay takes it, an ordinary retry.
 async fn hold_at_relay(
     ctx: &Arc<NodeContext>,
     entry: OutboxEntry,
     package: &lienthong_protocol::envelope::SignedPackage,
-    failed: SendFailure,
+    failed: OutboundError,
     reached: &mut bool,
 ) -> Outcome {
-    let SendFailure {
-        problem,
-        unreachable,
-    } = failed;
+    // Only when no connection to the recipient could be made at all do its other
+    // deliveries wait behind one attempt (see [`Outcome::Unreachable`]).
+    let unreachable = failed.is_unreachable();
+    let problem = failed.to_string();
     let hold = match relay::deposit(ctx, package, &entry.recipient).await {
         Ok(hold) => {
             *reached = true;
@@ -428,85 +423,6 @@ async fn hold_at_relay(
             warn!(error = %e, "cannot record a hold");
             Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max))
         }
-    }
-}
-
-/// Sends a request to an agency's node, resolving it through the roster: its address
-/// hints, then, if those fail, the DHT. Where the agency names relays, circuits through
-/// them are among the addresses dialled, so a unit on another network is reached through
-/// its relay without the caller doing anything.
-pub(crate) async fn send(
-    ctx: &NodeContext,
-    recipient: &lienthong_protocol::OrganId,
-    request: Request,
-) -> Result<Response, String> {
-    let frame = send_frame(ctx, recipient, request)
-        .await
-        .map_err(|failed| failed.problem)?;
-    let limits = ctx.limits;
-    blocking(move || Response::decode(frame, &limits))
-        .await
-        .map_err(|e| format!("decoding task failed: {e}"))?
-        .map_err(|e| format!("{recipient} answered with a malformed frame: {e}"))
-}
-
-/// Why [`send_frame`] got no answer.
-struct SendFailure {
-    problem: String,
-    /// No connection to the recipient could be made at all (every dial failed), as
-    /// opposed to a request lost on a connection that was there (a timeout, a reset): only
-    /// then do its other deliveries wait behind one attempt (see [`Outcome::Unreachable`]).
-    unreachable: bool,
-}
-
-impl SendFailure {
-    fn other(problem: String) -> Self {
-        SendFailure {
-            problem,
-            unreachable: false,
-        }
-    }
-}
-
-/// [`send`], leaving the answer's frame undecoded, for a caller that decodes it on a
-/// blocking thread it needs anyway.
-async fn send_frame(
-    ctx: &NodeContext,
-    recipient: &lienthong_protocol::OrganId,
-    request: Request,
-) -> Result<bytes::Bytes, SendFailure> {
-    let roster = ctx
-        .roster()
-        .ok_or_else(|| SendFailure::other("this node has no roster".to_owned()))?;
-    let member = roster
-        .member(recipient)
-        .ok_or_else(|| SendFailure::other(format!("{recipient} is not in the roster")))?;
-    let peer = member.peer_id;
-    let unavailable = |e| SendFailure::other(format!("network unavailable: {e}"));
-    relay::add_routes(ctx, &roster, member)
-        .await
-        .map_err(unavailable)?;
-    let failed = |e: RequestError| SendFailure {
-        unreachable: matches!(e, RequestError::DialFailure { .. }),
-        problem: format!("cannot reach {recipient}: {e}"),
-    };
-    // Encoded once: a large package is copied into its frame only here.
-    let encoded = request.encode();
-    match ctx.network.request(peer, encoded.clone()).await {
-        Ok(frame) => Ok(frame),
-        Err(dial @ RequestError::DialFailure { .. }) => {
-            // The roster's hints may be stale: ask the DHT where the node is now.
-            let Some(found) = discovery::lookup(ctx, recipient).await else {
-                return Err(failed(dial));
-            };
-            debug!(recipient = %recipient, addresses = ?found, "found current addresses in the DHT");
-            ctx.network
-                .add_addresses(peer, found)
-                .await
-                .map_err(unavailable)?;
-            ctx.network.request(peer, encoded).await.map_err(failed)
-        }
-        Err(e) => Err(failed(e)),
     }
 }
 

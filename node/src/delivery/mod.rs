@@ -8,5 +8,4 @@ pub mod engine;
 pub mod policy;
 pub mod schedule;
 
-pub(crate) use engine::send;
 pub use engine::{DeliveryCommand, DeliveryEngine};

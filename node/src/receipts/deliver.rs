@@ -11,15 +11,15 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{ReceiptId, SignedReceipt};
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::{Acked, HandReceipt, ReceiptAccepted, RelayReceipt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::outbound::{self, OutboundError};
 use crate::tasks::{Wake, Woken};
 
 /// Receipts read from the queue at a time, per addressee.
@@ -116,17 +116,16 @@ async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
 
 /// Hands one receipt to `to`, or else to one of `to`'s relays.
 async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt) -> Handed {
-    let problem = match send(ctx, to, Request::Receipt(receipt.clone())).await {
-        Ok(Response::ReceiptAccepted { .. }) => {
+    let problem = match outbound::call(ctx, to, HandReceipt(receipt.clone())).await {
+        Ok(ReceiptAccepted { .. }) => {
             ctx.metrics.receipts_handed.inc();
             info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt delivered");
             return Handed::Done;
         }
-        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
+        Err(OutboundError::Rejected { rejection, .. }) if !rejection.reason.is_retryable() => {
             warn!(receipt = %receipt.id(), %to, %rejection, "receipt refused by its addressee; dropped");
             return Handed::Done;
         }
-        Ok(other) => format!("answered {other:?}"),
         Err(problem) => problem,
     };
     debug!(%to, %problem, "addressee not reachable; trying its relays");
@@ -140,13 +139,16 @@ async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt)
         .filter(|relay| relay != &ctx.organ_id)
         .collect();
     for relay in relays {
-        match send(ctx, &relay, Request::RelayReceipt(receipt.clone())).await {
-            Ok(Response::Acked { count: 1 }) => {
+        match outbound::call(ctx, &relay, RelayReceipt(receipt.clone())).await {
+            Ok(Acked { count: 1 }) => {
                 ctx.metrics.receipts_handed.inc();
                 info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, %relay, code = %receipt.code(), "receipt handed to a relay");
                 return Handed::Done;
             }
-            Ok(other) => debug!(%relay, answer = ?other, "relay did not take the receipt"),
+            Ok(Acked { count }) => debug!(%relay, count, "relay did not take the receipt"),
+            Err(problem) if problem.answered() => {
+                debug!(%relay, answer = %problem, "relay did not take the receipt");
+            }
             Err(problem) => debug!(%relay, %problem, "relay not reachable"),
         }
     }

@@ -16,14 +16,16 @@ use futures::StreamExt as _;
 
 use libp2p::PeerId;
 use lienthong_protocol::OrganId;
-use lienthong_protocol::wire::{MAX_RECEIPT_BATCH, RejectReason, Request, Response};
+use lienthong_protocol::wire::{
+    MAX_RECEIPT_BATCH, ReceiptPage, ReceiptsSince, RejectReason, Rejection,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::outbound;
 use crate::tasks::{Stage, Wake, Woken};
 
 /// Log entries the answering side reads for one request, whatever it returns: bounds the
@@ -35,7 +37,12 @@ const MAX_ROUNDS: usize = 256;
 const SWEEP_CONCURRENCY: usize = 4;
 
 /// Answers [`Request::ReceiptsSince`] from `peer`.
-pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -> Response {
+pub(crate) fn answer(
+    ctx: &NodeContext,
+    peer: PeerId,
+    cursor: u64,
+    limit: u32,
+) -> Result<ReceiptPage, Rejection> {
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this node has no roster yet");
     };
@@ -54,11 +61,11 @@ pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -
             || (receipt.issuer() == &me && super::gossip::visible_to(receipt, &agency))
     };
     match ctx.store.receipts_since(cursor, wanted, limit, SCAN_LIMIT) {
-        Ok(page) => Response::Receipts {
+        Ok(page) => Ok(ReceiptPage {
             receipts: page.receipts,
             next_cursor: page.next_cursor,
             more: page.more,
-        },
+        }),
         Err(e) => {
             warn!(error = %e, "cannot read the receipt log");
             reject(
@@ -69,8 +76,9 @@ pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -
     }
 }
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
-    Response::Rejected(lienthong_protocol::wire::Rejection {
+/// A refusal: the `Err` a handler returns.
+fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
         reason,
         detail: detail.into(),
     })
@@ -187,18 +195,18 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
     };
     let mut recorded = 0u64;
     for _ in 0..MAX_ROUNDS {
-        let request = Request::ReceiptsSince {
+        let request = ReceiptsSince {
             cursor,
             limit: MAX_RECEIPT_BATCH,
         };
-        let (receipts, next_cursor, more) = match send(ctx, agency, request).await {
-            Ok(Response::Receipts {
-                receipts,
-                next_cursor,
-                more,
-            }) => (receipts, next_cursor, more),
-            Ok(other) => {
-                debug!(%agency, answer = ?other, "no receipts to catch up with");
+        let ReceiptPage {
+            receipts,
+            next_cursor,
+            more,
+        } = match outbound::call(ctx, agency, request).await {
+            Ok(page) => page,
+            Err(problem) if problem.answered() => {
+                debug!(%agency, answer = %problem, "no receipts to catch up with");
                 return;
             }
             Err(problem) => {

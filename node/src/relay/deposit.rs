@@ -12,12 +12,12 @@ use std::sync::Arc;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedPackage;
 use lienthong_protocol::seal::{SealedPackage, SignedHold};
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::Deposit;
 use tracing::debug;
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
+use crate::outbound::{self, OutboundError};
 use crate::tasks::blocking;
 
 /// Why no relay holds a package.
@@ -83,16 +83,15 @@ pub(crate) async fn deposit(
     let mut problems = Vec::new();
     let mut busy = false;
     for relay in &relays {
-        match send(ctx, relay, Request::Deposit(sealed.clone())).await {
-            Ok(Response::Held(hold)) => match check_hold(ctx, &hold, package, recipient, relay) {
-                Ok(()) => return Ok(*hold),
+        match outbound::call(ctx, relay, Deposit(sealed.clone())).await {
+            Ok(hold) => match check_hold(ctx, &hold, package, recipient, relay) {
+                Ok(()) => return Ok(hold),
                 Err(problem) => problems.push(format!("relay {relay}: {problem}")),
             },
-            Ok(Response::Rejected(rejection)) => {
+            Err(OutboundError::Rejected { rejection, .. }) => {
                 problems.push(format!("relay {relay} refused: {rejection}"));
             }
-            Ok(Response::Busy) => busy = true,
-            Ok(other) => problems.push(format!("relay {relay} answered {other:?}")),
+            Err(OutboundError::Busy { .. }) => busy = true,
             Err(problem) => problems.push(format!("relay {relay}: {problem}")),
         }
         debug!(%relay, %recipient, "deposit not taken; trying the next relay");

@@ -15,7 +15,7 @@ use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::seal::SealedPackage;
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::{DeliverSealed, Delivered, HandReceipt, ReceiptAccepted};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +23,8 @@ use tracing::{Instrument as _, debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::{NetworkEvent, RelayMembers};
+use crate::outbound::{self, OutboundError};
 use crate::store::HeldPackage;
 use crate::tasks::{Wake, Woken};
 
@@ -195,8 +195,8 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
         }
     };
     let id = sealed.id();
-    match send(ctx, member, Request::DeliverSealed(sealed)).await {
-        Ok(Response::Delivered { receipt, .. }) => {
+    match outbound::call(ctx, member, DeliverSealed(sealed)).await {
+        Ok(Delivered { receipt, .. }) => {
             if let Err(problem) = check_member_receipt(ctx, member, &id, &receipt) {
                 warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
                 return Passed::Kept;
@@ -217,15 +217,15 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
                 }
             }
         }
-        Ok(Response::Rejected(rejection)) => {
+        Err(OutboundError::Rejected { rejection, .. }) => {
             // Left held: the member may be fixed (its roster, its clock), and a refusal for
             // good comes back as its receipt 02 when it pulls the mailbox.
             warn!(package = %id, %member, rejection = %rejection, "a member refused a held package; left held");
             Passed::Kept
         }
-        Ok(Response::Busy) => Passed::Stop,
-        Ok(other) => {
-            warn!(package = %id, %member, answer = ?other, "unexpected answer to a held package");
+        Err(OutboundError::Busy { .. }) => Passed::Stop,
+        Err(problem) if problem.answered() => {
+            warn!(package = %id, %member, answer = %problem, "unexpected answer to a held package");
             Passed::Stop
         }
         Err(problem) => {
@@ -311,15 +311,15 @@ async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
 
 /// Hands one receipt to `to`; drops it from the queue once taken (or refused for good).
 async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceipt) -> Passed {
-    match send(ctx, to, Request::Receipt(receipt.clone())).await {
-        Ok(Response::ReceiptAccepted { .. }) => {}
-        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
+    match outbound::call(ctx, to, HandReceipt(receipt.clone())).await {
+        Ok(ReceiptAccepted { .. }) => {}
+        Err(OutboundError::Rejected { rejection, .. }) if !rejection.reason.is_retryable() => {
             // The addressee will never take it (it does not know the package, the issuer
             // was revoked): keeping it would only repeat the refusal.
             warn!(receipt = %receipt.id(), %to, rejection = %rejection, "a forwarded receipt was refused for good; dropped");
         }
-        Ok(other) => {
-            debug!(%to, answer = ?other, "receipt not taken; kept");
+        Err(problem) if problem.answered() => {
+            debug!(%to, answer = %problem, "receipt not taken; kept");
             return Passed::Stop;
         }
         Err(problem) => {

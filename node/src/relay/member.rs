@@ -15,15 +15,17 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::StatusCode;
 use lienthong_protocol::envelope::{ReceiptFields, SignedReceipt};
 use lienthong_protocol::seal::{EncryptionSecret, SealError, SealedPackage};
-use lienthong_protocol::wire::{MAX_MAILBOX_BATCH, RejectReason, Rejection, Request, Response};
+use lienthong_protocol::wire::{
+    Acked, Delivered, MAX_MAILBOX_BATCH, Mailbox, MailboxAck, MailboxFetch, RejectReason, Rejection,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::inbound;
 use crate::network::NetworkEvent;
+use crate::outbound::{self, OutboundError};
 use crate::tasks::{Wake, Woken, blocking};
 
 /// Longest reason written into a receipt 02.
@@ -84,8 +86,9 @@ impl Opening {
     }
 }
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
-    Response::Rejected(Rejection {
+/// A refusal: the `Err` a handler returns.
+fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
         reason,
         detail: detail.into(),
     })
@@ -93,7 +96,11 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
 
 /// Opens a sealed package for this agency and accepts the package inside as a direct
 /// delivery from `peer` (a relay).
-pub(crate) fn accept_sealed(ctx: &NodeContext, peer: PeerId, sealed: &SealedPackage) -> Response {
+pub(crate) fn accept_sealed(
+    ctx: &NodeContext,
+    peer: PeerId,
+    sealed: &SealedPackage,
+) -> Result<Delivered, Rejection> {
     if sealed.recipient() != &ctx.organ_id {
         return reject(
             RejectReason::NotForThisNode,
@@ -227,14 +234,11 @@ fn my_relays(ctx: &NodeContext) -> Vec<OrganId> {
 /// with the receipts, until the relay has nothing more.
 pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
     for _ in 0..MAX_FETCHES {
-        let held = match send(ctx, relay, Request::MailboxFetch { limit: FETCH_BATCH }).await {
-            Ok(Response::Mailbox(held)) => held,
-            Ok(Response::Rejected(rejection)) => {
+        let fetch = MailboxFetch { limit: FETCH_BATCH };
+        let held = match outbound::call(ctx, relay, fetch).await {
+            Ok(Mailbox(held)) => held,
+            Err(OutboundError::Rejected { rejection, .. }) => {
                 warn!(%relay, rejection = %rejection, "the relay refused to give the mailbox");
-                return;
-            }
-            Ok(other) => {
-                debug!(%relay, answer = ?other, "unexpected answer to a mailbox fetch");
                 return;
             }
             Err(problem) => {
@@ -267,12 +271,12 @@ pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
             return;
         }
         let taken = receipts.len();
-        match send(ctx, relay, Request::MailboxAck(receipts)).await {
-            Ok(Response::Acked { count }) => {
+        match outbound::call(ctx, relay, MailboxAck(receipts)).await {
+            Ok(Acked { count }) => {
                 info!(%relay, taken, released = count, "packages taken from the relay's mailbox");
             }
-            Ok(other) => {
-                warn!(%relay, answer = ?other, "the relay did not take the acknowledgement; it will offer the packages again");
+            Err(problem) if problem.answered() => {
+                warn!(%relay, answer = %problem, "the relay did not take the acknowledgement; it will offer the packages again");
                 return;
             }
             Err(problem) => {
@@ -294,17 +298,16 @@ fn accept_all(ctx: &NodeContext, relay: PeerId, held: &[SealedPackage]) -> Vec<S
     let mut receipts = Vec::with_capacity(held.len());
     for sealed in held.iter().take(MAX_MAILBOX_BATCH as usize) {
         match accept_sealed(ctx, relay, sealed) {
-            Response::Delivered { receipt, .. } => receipts.push(*receipt),
-            Response::Rejected(rejection) if is_final(rejection.reason) => {
+            Ok(Delivered { receipt, .. }) => receipts.push(receipt),
+            Err(rejection) if is_final(rejection.reason) => {
                 warn!(package = %sealed.id(), from = %sealed.sender(), rejection = %rejection, "a package from the mailbox is refused; its sender gets receipt 02");
                 if let Some(receipt) = refusal(ctx, sealed, &rejection) {
                     receipts.push(receipt);
                 }
             }
-            Response::Rejected(rejection) => {
+            Err(rejection) => {
                 warn!(package = %sealed.id(), from = %sealed.sender(), rejection = %rejection, "a package from the mailbox cannot be taken now; left at the relay");
             }
-            other => debug!(answer = ?other, "unexpected outcome for a mailbox package"),
         }
     }
     receipts

@@ -11,7 +11,7 @@ use libp2p::PeerId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::roster::Role;
 use lienthong_protocol::seal::{HoldFields, SealedPackage, SignedHold};
-use lienthong_protocol::wire::{RejectReason, Rejection, Response};
+use lienthong_protocol::wire::{Acked, Mailbox, RejectReason, Rejection};
 use lienthong_protocol::{OrganId, StatusCode};
 use tracing::{debug, info, warn};
 
@@ -21,15 +21,16 @@ use crate::membership::Membership;
 use crate::store::{HoldOutcome, MailboxEntry};
 use crate::submit::add;
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
-    Response::Rejected(Rejection {
+/// A refusal: the `Err` a handler returns.
+fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
         reason,
         detail: detail.into(),
     })
 }
 
 /// The agency whose node is `peer`, if it is an active member.
-fn requester<'m>(roster: &'m Membership, peer: &PeerId) -> Result<&'m OrganId, Response> {
+fn requester<'m>(roster: &'m Membership, peer: &PeerId) -> Result<&'m OrganId, Rejection> {
     let now = clock::now();
     match roster.member_by_peer(peer, now) {
         Some(member)
@@ -39,35 +40,37 @@ fn requester<'m>(roster: &'m Membership, peer: &PeerId) -> Result<&'m OrganId, R
         {
             Ok(&member.record.organ_id)
         }
-        Some(member) => Err(reject(
+        Some(member) => reject(
             RejectReason::Revoked,
             format!("{} is not an active member", member.record.organ_id),
-        )),
-        None => Err(reject(
+        ),
+        None => reject(
             RejectReason::UnknownAgency,
             format!("the connection is from {peer}, which is no member's node"),
-        )),
+        ),
     }
 }
 
 /// Refuses requests only a relay answers, on a node that is not one.
-fn relay_only(ctx: &NodeContext) -> Result<(), Response> {
+fn relay_only(ctx: &NodeContext) -> Result<(), Rejection> {
     if ctx.config.role == Role::Relay {
         Ok(())
     } else {
-        Err(reject(
+        reject(
             RejectReason::NotAllowed,
             format!("{} is not a relay", ctx.organ_id),
-        ))
+        )
     }
 }
 
 /// [`Request::Deposit`](lienthong_protocol::wire::Request::Deposit): holds a sealed
 /// package for one of this relay's members and answers with a signed hold.
-pub(crate) fn deposit(ctx: &NodeContext, peer: PeerId, sealed: &SealedPackage) -> Response {
-    if let Err(refusal) = relay_only(ctx) {
-        return refusal;
-    }
+pub(crate) fn deposit(
+    ctx: &NodeContext,
+    peer: PeerId,
+    sealed: &SealedPackage,
+) -> Result<SignedHold, Rejection> {
+    relay_only(ctx)?;
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
     };
@@ -220,7 +223,7 @@ pub(crate) fn deposit(ctx: &NodeContext, peer: PeerId, sealed: &SealedPackage) -
             if let Some(server) = &ctx.relay {
                 server.offer(recipient.clone());
             }
-            Response::Held(Box::new(hold))
+            Ok(hold)
         }
         Ok(HoldOutcome::AlreadyHeld(first)) => answer_held(&first),
         Err(e) => {
@@ -234,11 +237,11 @@ pub(crate) fn deposit(ctx: &NodeContext, peer: PeerId, sealed: &SealedPackage) -
 }
 
 /// The hold given the first time, again.
-fn answer_held(first: &MailboxEntry) -> Response {
+fn answer_held(first: &MailboxEntry) -> Result<SignedHold, Rejection> {
     match SignedHold::from_wire(bytes::Bytes::from(first.hold.clone())) {
         Ok(hold) => {
             debug!(package = %first.package_id, "deposited again; answered with the first hold");
-            Response::Held(Box::new(hold))
+            Ok(hold)
         }
         Err(e) => {
             warn!(error = %e, package = %first.package_id, "a stored hold does not read back");
@@ -253,17 +256,12 @@ fn answer_held(first: &MailboxEntry) -> Response {
 /// [`Request::MailboxFetch`](lienthong_protocol::wire::Request::MailboxFetch): what this
 /// relay holds for the requesting member, oldest first. Nothing leaves the mailbox until
 /// the member's receipts come back.
-pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Response {
-    if let Err(refusal) = relay_only(ctx) {
-        return refusal;
-    }
+pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Result<Mailbox, Rejection> {
+    relay_only(ctx)?;
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
     };
-    let member = match requester(&roster, &peer) {
-        Ok(member) => member.clone(),
-        Err(refusal) => return refusal,
-    };
+    let member = requester(&roster, &peer)?.clone();
     let limit = limit.clamp(1, lienthong_protocol::wire::MAX_MAILBOX_BATCH);
     let held = match ctx.store.mailbox(&member, limit as usize) {
         Ok(held) => held,
@@ -277,27 +275,24 @@ pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Response {
             .inspect_err(|e| warn!(error = %e, package = %h.entry.package_id, "a held package does not read back"))
             .ok()
     });
-    let response = Response::mailbox(sealed, limit, ctx.max_frame_size);
-    if let Response::Mailbox(list) = &response {
-        debug!(member = %member, packages = list.len(), "mailbox fetched");
-    }
-    response
+    let mailbox = Mailbox::fitting(sealed, limit, ctx.max_frame_size);
+    debug!(member = %member, packages = mailbox.0.len(), "mailbox fetched");
+    Ok(mailbox)
 }
 
 /// [`Request::MailboxAck`](lienthong_protocol::wire::Request::MailboxAck): the member's
 /// receipts for packages it took. Each must be the member's own, signed with its key;
 /// each releases its package and waits for its sender.
-pub(crate) fn ack(ctx: &NodeContext, peer: PeerId, receipts: &[SignedReceipt]) -> Response {
-    if let Err(refusal) = relay_only(ctx) {
-        return refusal;
-    }
+pub(crate) fn ack(
+    ctx: &NodeContext,
+    peer: PeerId,
+    receipts: &[SignedReceipt],
+) -> Result<Acked, Rejection> {
+    relay_only(ctx)?;
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
     };
-    let member = match requester(&roster, &peer) {
-        Ok(member) => member.clone(),
-        Err(refusal) => return refusal,
-    };
+    let member = requester(&roster, &peer)?.clone();
     let now = clock::now();
     for receipt in receipts {
         if receipt.recipient() != &member || receipt.code() == StatusCode::TakeBackRequested {
@@ -335,22 +330,21 @@ pub(crate) fn ack(ctx: &NodeContext, peer: PeerId, receipts: &[SignedReceipt]) -
         server.wake();
     }
     info!(member = %member, receipts = receipts.len(), released, "mailbox acknowledged");
-    Response::Acked { count: released }
+    Ok(Acked { count: released })
 }
 
 /// [`Request::RelayReceipt`](lienthong_protocol::wire::Request::RelayReceipt): a member's
 /// receipt for a sender it cannot reach, queued durably for that sender.
-pub(crate) fn relay_receipt(ctx: &NodeContext, peer: PeerId, receipt: &SignedReceipt) -> Response {
-    if let Err(refusal) = relay_only(ctx) {
-        return refusal;
-    }
+pub(crate) fn relay_receipt(
+    ctx: &NodeContext,
+    peer: PeerId,
+    receipt: &SignedReceipt,
+) -> Result<Acked, Rejection> {
+    relay_only(ctx)?;
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
     };
-    let member = match requester(&roster, &peer) {
-        Ok(member) => member.clone(),
-        Err(refusal) => return refusal,
-    };
+    let member = requester(&roster, &peer)?.clone();
     let now = clock::now();
     if receipt.issuer() != &member || !roster.key_matches(&member, receipt.signer(), now) {
         return reject(
@@ -378,7 +372,7 @@ pub(crate) fn relay_receipt(ctx: &NodeContext, peer: PeerId, receipt: &SignedRec
             if let Some(server) = &ctx.relay {
                 server.wake();
             }
-            Response::Acked { count: 1 }
+            Ok(Acked { count: 1 })
         }
         Err(e) => {
             warn!(error = %e, "cannot queue a receipt");

@@ -11,6 +11,13 @@
 //! `count (u32 BE) ‖ count × (length (u32 BE) ‖ wire form)`, and no length read from a frame
 //! sizes an allocation before it is checked against what the frame still holds.
 //!
+//! # Typed calls
+//!
+//! Each kind of request names the answer it gets ([`Call`]): a node sends a [`Deliver`] and
+//! gets a [`Delivered`], sends a [`MailboxFetch`] and gets a [`Mailbox`], or a [`Refusal`].
+//! An answer of another kind is a [`Refusal::Unexpected`], handled once where frames are
+//! decoded instead of at every call site. The answering side returns the same types.
+//!
 //! # The relay mailbox
 //!
 //! A sender that cannot reach a recipient seals the package to the recipient's roster
@@ -29,6 +36,8 @@
 //! [`Request::ReceiptsSince`], and pages through [`Response::Receipts`] until `more` is
 //! false.
 
+mod call;
+
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -40,6 +49,12 @@ use crate::keys::{PUBLIC_KEY_LEN, PublicKey};
 use crate::organ_id::OrganId;
 use crate::roster::RosterVersion;
 use crate::seal::{SealError, SealedPackage, SignedHold};
+
+pub use call::{
+    Acked, Call, Deliver, DeliverSealed, Delivered, Deposit, HandReceipt, Mailbox, MailboxAck,
+    MailboxFetch, ReceiptAccepted, ReceiptPage, ReceiptsSince, Refusal, RelayReceipt, RosterAnswer,
+    RosterQuery,
+};
 
 /// The libp2p protocol name of package delivery.
 pub const DELIVER_PROTOCOL: &str = "/lienthong/deliver/1";
@@ -565,25 +580,7 @@ impl Response {
         limit: u32,
         max_frame_len: usize,
     ) -> Response {
-        let limit = limit.min(MAX_MAILBOX_BATCH) as usize;
-        // Version, tag and count.
-        let mut frame_len: usize = 2 + 4;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for sealed in held {
-            if out.len() == limit {
-                break;
-            }
-            let entry = 4 + sealed.to_wire().len();
-            if frame_len.saturating_add(entry) > max_frame_len
-                || !seen.insert((sealed.id(), sealed.recipient().clone()))
-            {
-                continue;
-            }
-            frame_len += entry;
-            out.push(sealed);
-        }
-        Response::Mailbox(out)
+        Response::Mailbox(Mailbox::fitting(held, limit, max_frame_len).0)
     }
 
     /// Decodes a frame and verifies the receipts and envelopes in it.
