@@ -102,8 +102,12 @@ impl Lookups {
 
 /// Looks up where `organ_id`'s node is now, checking the record against the roster. At
 /// most once per agency per [`LOOKUP_INTERVAL`]; `None` in between.
-pub(crate) async fn lookup(ctx: &NodeContext, organ_id: &OrganId) -> Option<Vec<Multiaddr>> {
-    if !ctx.lookups.allow(organ_id) {
+pub(crate) async fn lookup(
+    ctx: &NodeContext,
+    lookups: &Lookups,
+    organ_id: &OrganId,
+) -> Option<Vec<Multiaddr>> {
+    if !lookups.allow(organ_id) {
         return None;
     }
     let value = ctx.network.kad_get(key(organ_id)).await.ok()??;

@@ -22,7 +22,6 @@
 //! - [`backup`]: backing up and restoring a whole node, store and files.
 //! - `presence`: announcing this node to the federation's members.
 //! - `discovery`: signed `OrganId → addresses` records in the Kademlia DHT.
-//! - `abuse`: per-peer rate and concurrency limits on inbound requests.
 //! - `roster_sync`: roster gossip, fetch on connect, the membership allow list.
 //! - [`rotation`]: switching to a rotated agency key.
 //! - [`metrics`]: counters for `/metrics`.
@@ -34,7 +33,6 @@
 
 #![warn(missing_docs)]
 
-pub(crate) mod abuse;
 pub mod api;
 pub mod backup;
 pub mod clock;

@@ -3,29 +3,32 @@
 //! in order.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use libp2p::Multiaddr;
 use lienthong_protocol::wire::Response;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
-use crate::abuse::PeerLimiter;
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
 use crate::delivery::DeliveryEngine;
+use crate::delivery::DeliveryHandle;
 use crate::descriptors::{self, Budget};
 use crate::federation::DaemonInfo;
+use crate::inbound::{Inbound, Opening};
 use crate::membership::{self, RosterKeeper};
 use crate::metrics::Metrics;
 use crate::network;
-use crate::relay::{self, Opening, RelayServer};
+use crate::outbound::Outbound;
+use crate::receipts::ReceiptsHandle;
+use crate::relay::{self, RelayServer};
 use crate::store::Store;
+use crate::submit::{self, Submission, SubmitError};
 use crate::tasks::{Stage, Stopped, Tasks, blocking};
 use crate::{
     discovery, gossip_router, inbound, init, presence, receipts, roster_sync, rotation, stuck,
@@ -55,7 +58,7 @@ pub struct NodeOptions {
 #[must_use = "a Node stops when dropped; call shutdown() to stop it cleanly"]
 #[derive(Debug)]
 pub struct Node {
-    ctx: Arc<NodeContext>,
+    handle: NodeHandle,
     tasks: Tasks,
     info: DaemonInfo,
     data: DataDir,
@@ -155,8 +158,7 @@ impl Node {
         if let Some(transport) = options.transport {
             network_options.transport = transport;
         }
-        let max_frame_size = network_options.max_frame_size;
-        let relay_server = (config.role == Role::Relay).then(RelayServer::default);
+        let relay_server = (config.role == Role::Relay).then(|| Arc::new(RelayServer::default()));
         if let Some(server) = &relay_server {
             let relay = &config.relay;
             network_options.relay_server = Some(network::RelayServerOptions {
@@ -189,8 +191,6 @@ impl Node {
             info!(%addr, peer = %identity.peer_id(), "listening for peers");
         }
 
-        let (delivery_tx, delivery_rx) = mpsc::channel(4096);
-        let config_security = config.security.clone();
         let organ_id = config.organ_id.clone();
         let api_listen = options.api_listen.unwrap_or(config.api.listen);
         let ctx = Arc::new(NodeContext {
@@ -203,19 +203,24 @@ impl Node {
             membership: roster_rx,
             keeper: Arc::new(keeper),
             metrics: Arc::new(Metrics::new()),
-            limiter: Arc::new(PeerLimiter::new(&config_security)),
-            probation: Default::default(),
-            lookups: Default::default(),
-            delivery: delivery_tx,
-            sending: Mutex::new(Default::default()),
-            unreachable: Mutex::new(Default::default()),
-            opening,
-            relay: relay_server,
-            max_frame_size,
-            receipt_delivery: Default::default(),
-            receipt_gossip: Default::default(),
             tasks: tasks.clone(),
         });
+        // The features, each on the floor and owning its state.
+        let receipts = ReceiptsHandle::default();
+        let outbound = Outbound::new(ctx.clone());
+        let inbound = Arc::new(Inbound::new(
+            ctx.clone(),
+            opening,
+            relay_server.clone(),
+            receipts.clone(),
+        ));
+        let (delivery, engine) = DeliveryEngine::new(outbound.clone(), inbound.clone());
+        let probation = Arc::new(roster_sync::Probation::default());
+        // Every way to every member, before anything sends: later rosters' routes are given
+        // when they are taken (`presence`).
+        if let Some(roster) = ctx.roster() {
+            outbound.push_routes(&roster).await?;
+        }
 
         let listener = TcpListener::bind(api_listen)
             .await
@@ -226,17 +231,17 @@ impl Node {
         tasks.spawn(
             Stage::Inbound,
             "inbound",
-            inbound::serve(ctx.clone(), inbound_rx, tasks.token(Stage::Inbound)),
+            inbound::serve(inbound.clone(), inbound_rx, tasks.token(Stage::Inbound)),
         );
         tasks.spawn(
             Stage::Engine,
             "delivery engine",
-            DeliveryEngine::run(ctx.clone(), delivery_rx, tasks.token(Stage::Engine)),
+            engine.run(tasks.token(Stage::Engine)),
         );
         tasks.spawn(
             Stage::Work,
             "presence",
-            presence::announce(ctx.clone(), work.clone()),
+            presence::announce(outbound.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
@@ -257,17 +262,22 @@ impl Node {
         tasks.spawn(
             Stage::Work,
             "receipt gossip out",
-            receipts::gossip::publish(ctx.clone(), work.clone()),
+            receipts::gossip::publish(ctx.clone(), receipts.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
             "receipt handover",
-            receipts::deliver::run(ctx.clone(), work.clone()),
+            receipts::deliver::run(
+                ctx.clone(),
+                outbound.clone(),
+                receipts.clone(),
+                work.clone(),
+            ),
         );
         tasks.spawn(
             Stage::Work,
             "receipt catch-up",
-            receipts::sync::run(ctx.clone(), work.clone()),
+            receipts::sync::run(ctx.clone(), outbound.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
@@ -277,33 +287,33 @@ impl Node {
         tasks.spawn(
             Stage::Work,
             "roster on connect",
-            roster_sync::on_connections(ctx.clone(), work.clone()),
+            roster_sync::on_connections(ctx.clone(), probation.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
             "roster enforce",
-            roster_sync::enforce(ctx.clone(), work.clone()),
+            roster_sync::enforce(ctx.clone(), probation.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
             "relay reservations",
-            relay::keep_reservations(ctx.clone(), work.clone()),
+            inbound::keep_reservations(ctx.clone(), work.clone()),
         );
         tasks.spawn(
             Stage::Work,
             "mailbox pull",
-            relay::pull(ctx.clone(), work.clone()),
+            inbound::pull(inbound.clone(), outbound.clone(), work.clone()),
         );
-        if ctx.relay.is_some() {
+        if let Some(server) = &relay_server {
             tasks.spawn(
                 Stage::Work,
                 "relay members",
-                relay::keep_members(ctx.clone(), work.clone()),
+                relay::keep_members(ctx.clone(), server.clone(), work.clone()),
             );
             tasks.spawn(
                 Stage::Work,
                 "relay forward",
-                relay::forward(ctx.clone(), work.clone()),
+                relay::forward(outbound.clone(), server.clone(), work.clone()),
             );
         }
         {
@@ -331,6 +341,8 @@ impl Node {
         }
         let api_state = ApiState {
             ctx: ctx.clone(),
+            delivery: delivery.clone(),
+            receipts: receipts.clone(),
             token: Arc::from(token),
         };
         let api_tasks = tasks.clone();
@@ -353,7 +365,11 @@ impl Node {
         info!(api = %api_addr, "node ready");
         info!(url = %format_args!("http://{api_addr}/"), "dashboard: open the URL with #token=<api.token> appended");
         Ok(Node {
-            ctx,
+            handle: NodeHandle {
+                ctx,
+                delivery,
+                receipts,
+            },
             tasks,
             info,
             data,
@@ -367,7 +383,13 @@ impl Node {
 
     /// The shared state, for in-process tests and simulations.
     pub fn context(&self) -> &Arc<NodeContext> {
-        &self.ctx
+        &self.handle.ctx
+    }
+
+    /// What embedding code (simulations, tests) drives the node with, as QLVB does through
+    /// the API.
+    pub fn handle(&self) -> &NodeHandle {
+        &self.handle
     }
 
     /// How many of the node's tasks are running now.
@@ -382,7 +404,7 @@ impl Node {
     /// `daemon.json`. Says how many tasks had to be aborted and how many are left (none).
     pub async fn shutdown(self) -> Stopped {
         let stopped = self.tasks.shutdown().await;
-        let store = self.ctx.store.clone();
+        let store = self.handle.ctx.store.clone();
         if let Err(e) = store.call(|store| store.flush()).await {
             warn!(error = %e, "the store could not be flushed");
         }
@@ -395,6 +417,37 @@ impl Node {
             "node stopped"
         );
         stopped
+    }
+}
+
+/// A running node as the API sees it: its floor, and the features QLVB's requests reach.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    ctx: Arc<NodeContext>,
+    delivery: DeliveryHandle,
+    receipts: ReceiptsHandle,
+}
+
+impl NodeHandle {
+    /// The node's floor: store, network, roster.
+    pub fn context(&self) -> &Arc<NodeContext> {
+        &self.ctx
+    }
+
+    /// What the delivery engine says about deliveries in progress.
+    pub fn delivery(&self) -> &DeliveryHandle {
+        &self.delivery
+    }
+
+    /// Accepts an edXML message as `POST /api/v1/packages` does: checks, signs and durably
+    /// stores it, then hands it to the delivery engine. Blocking: call it from a blocking
+    /// thread.
+    ///
+    /// # Errors
+    /// [`SubmitError`]; nothing is stored then.
+    pub fn submit(&self, body: bytes::Bytes) -> Result<Submission, SubmitError> {
+        submit::submit(&self.ctx, &self.delivery, &self.receipts, body)
     }
 }
 

@@ -4,15 +4,12 @@
 //! addresses through identify, and their delivery engines retry what they hold for it the
 //! moment it connects, instead of waiting out a backoff.
 
-use std::sync::Arc;
-
 use rand::seq::SliceRandom as _;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use crate::context::NodeContext;
-use crate::relay;
-use crate::tasks::Wake;
+use crate::outbound::Outbound;
+use crate::tasks::{Wake, Woken};
 
 /// At most this many members are dialled per announcement: enough for a province, bounded
 /// for a national federation.
@@ -26,14 +23,20 @@ const MAX_ANNOUNCE: usize = 128;
 const MAX_ANNOUNCE_OUTSIDE: usize = 4;
 
 /// Runs until `shutdown`.
-pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn announce(outbound: Outbound, shutdown: CancellationToken) {
+    let ctx = outbound.ctx().clone();
     let mut wake = Wake::until(shutdown)
         .at_start()
         .on_roster(ctx.membership.clone());
-    while wake.next().await.is_some() {
+    while let Some(woken) = wake.next().await {
         let Some(membership) = ctx.roster() else {
             continue;
         };
+        // The start's routes were given before any feature ran (`Node::spawn`); a new
+        // roster's are given here, before the members it adds are dialled.
+        if matches!(woken, Woken::Roster) && outbound.push_routes(&membership).await.is_err() {
+            return;
+        }
         let now = crate::clock::now();
         let mut members: Vec<_> = membership
             .members()
@@ -64,10 +67,8 @@ pub(crate) async fn announce(ctx: Arc<NodeContext>, shutdown: CancellationToken)
         near.extend(far.into_iter().take(MAX_ANNOUNCE_OUTSIDE));
         let members = near;
         for member in members {
-            // Directly, or through the member's relays when it sits on another network.
-            if relay::add_routes(&ctx, &membership, member).await.is_err() {
-                return;
-            }
+            // Directly, or through the member's relays when it sits on another network:
+            // the network has every route the roster gives.
             match ctx.network.connect(member.peer_id).await {
                 Ok(Ok(())) => {}
                 Ok(Err(reason)) => {

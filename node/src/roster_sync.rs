@@ -125,9 +125,9 @@ async fn cut_off(ctx: &NodeContext, peer: PeerId, label: &'static str, ban: Dura
 }
 
 /// An unknown peer's probation: after it, the peer stays only if the roster now lists it.
-async fn probation(ctx: Arc<NodeContext>, peer: PeerId) {
+async fn probation(ctx: Arc<NodeContext>, on_probation: Arc<Probation>, peer: PeerId) {
     tokio::time::sleep(PROBATION).await;
-    ctx.probation.end(&peer);
+    on_probation.end(&peer);
     match standing(&ctx, &peer) {
         Standing::Member => debug!(peer = %peer, "peer on probation is a member now"),
         Standing::Inactive | Standing::Unknown => {
@@ -218,7 +218,11 @@ pub(crate) async fn gossip(
 
 /// Asks each newly connected peer for a newer roster; blocks peers the network reports for
 /// protocol violations; counts refused connections.
-pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn on_connections(
+    ctx: Arc<NodeContext>,
+    on_probation: Arc<Probation>,
+    shutdown: CancellationToken,
+) {
     let mut wake = Wake::until(shutdown).on_events(ctx.network.subscribe());
     while let Some(woken) = wake.next().await {
         let Woken::Event(event) = woken else {
@@ -232,9 +236,12 @@ pub(crate) async fn on_connections(ctx: Arc<NodeContext>, shutdown: Cancellation
                         cut_off(&ctx, peer, "not_a_member", ctx.config.security.garbage_ban).await;
                         continue;
                     }
-                    Standing::Unknown if ctx.probation.start(peer) => {
-                        ctx.tasks
-                            .spawn(Stage::Work, "probation", probation(ctx.clone(), peer));
+                    Standing::Unknown if on_probation.start(peer) => {
+                        ctx.tasks.spawn(
+                            Stage::Work,
+                            "probation",
+                            probation(ctx.clone(), on_probation.clone(), peer),
+                        );
                     }
                     Standing::Unknown => {
                         cut_off(&ctx, peer, "not_a_member", NON_MEMBER_BAN).await;
@@ -291,7 +298,11 @@ async fn fetch_from(ctx: &Arc<NodeContext>, peer: PeerId) {
 
 /// Cuts off connected peers that stopped being active members: on every roster change,
 /// and every few seconds for windows and grace periods that end by themselves.
-pub(crate) async fn enforce(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn enforce(
+    ctx: Arc<NodeContext>,
+    on_probation: Arc<Probation>,
+    shutdown: CancellationToken,
+) {
     let mut wake = Wake::until(shutdown)
         .every(RECHECK)
         .on_roster(ctx.membership.clone());
@@ -305,7 +316,7 @@ pub(crate) async fn enforce(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
             return;
         };
         for peer in peers.into_iter().filter(|p| p.connected).map(|p| p.peer_id) {
-            if ctx.probation.contains(&peer) {
+            if on_probation.contains(&peer) {
                 continue;
             }
             match standing(&ctx, &peer) {

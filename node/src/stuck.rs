@@ -16,6 +16,7 @@ use tracing::warn;
 
 use crate::clock;
 use crate::context::NodeContext;
+use crate::delivery::DeliveryHandle;
 use crate::store::{DeliveryState, OutboxEntry, Store, StoreError};
 use crate::tasks::Wake;
 
@@ -78,11 +79,15 @@ pub fn list(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
 ///
 /// # Errors
 /// A store error.
-pub(crate) fn list_explained(ctx: &NodeContext, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
+pub(crate) fn list_explained(
+    ctx: &NodeContext,
+    delivery: &DeliveryHandle,
+    now: Timestamp,
+) -> Result<Vec<Stuck>, StoreError> {
     let mut stuck = list(&ctx.store, now)?;
     for entry in &mut stuck {
         if entry.detail.is_none() && matches!(entry.reason, StuckReason::RecipientUnreachable) {
-            entry.detail = ctx.unreachable_problem(&entry.recipient);
+            entry.detail = delivery.unreachable_problem(&entry.recipient);
         }
     }
     Ok(stuck)

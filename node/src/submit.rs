@@ -1,23 +1,21 @@
 //! Accepting an edXML message from QLVB: check it, sign it, store it durably with one
 //! outbox entry per recipient, and only then answer with the package id.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use lienthong_protocol::envelope::{
-    MAX_DOCUMENT_ID_LEN, PackageFields, PackageId, SignedPackage, Timestamp,
-};
+use lienthong_protocol::envelope::{MAX_DOCUMENT_ID_LEN, PackageFields, PackageId, SignedPackage};
 use lienthong_protocol::{MessageKind, OrganId, edxml};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tracing::{debug, info};
 
-use crate::clock;
+use crate::clock::{self, add};
 use crate::context::NodeContext;
-use crate::delivery::DeliveryCommand;
+use crate::delivery::DeliveryHandle;
 use crate::delivery::policy::receipt_deadline;
-use crate::receipts;
 use crate::receipts::issue::StatusMatchError;
+use crate::receipts::{self, ReceiptsHandle};
 use crate::store::{DeliveryState, OutboxEntry, OutgoingPackage, StoreError, SubmitOutcome};
 
 /// What the API answers once a message is durably accepted. The same bytes submitted again
@@ -108,7 +106,12 @@ fn list(ids: &[OrganId]) -> String {
 ///
 /// # Errors
 /// [`SubmitError`]; nothing is stored then.
-pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError> {
+pub fn submit(
+    ctx: &NodeContext,
+    delivery: &DeliveryHandle,
+    receipts: &ReceiptsHandle,
+    body: Bytes,
+) -> Result<Submission, SubmitError> {
     let limit = ctx.config.limits.max_package_size.as_u64();
     if body.len() as u64 > limit {
         return Err(SubmitError::TooLarge {
@@ -230,7 +233,7 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
         "package accepted"
     );
     // The engine also rescans the store, so a full queue only delays, never loses.
-    let _ = ctx.delivery.try_send(DeliveryCommand::Submitted(entries));
+    delivery.submitted(Arc::new(package), entries);
     if let Some(receipt) = &issued {
         info!(
             target: "lienthong::events::receipt",
@@ -239,8 +242,7 @@ pub fn submit(ctx: &NodeContext, body: Bytes) -> Result<Submission, SubmitError>
             to = %crate::store::addressee(receipt),
             "receipt issued"
         );
-        ctx.receipt_delivery.notify_one();
-        ctx.receipt_gossip.notify_one();
+        receipts.issued();
     }
     Ok(answer(stored, answers, false))
 }
@@ -313,10 +315,4 @@ fn answered_before(
         // change, the answer would only lack this field.
         Err(_) => Ok(None),
     }
-}
-
-/// `at` plus `duration`, saturating.
-pub fn add(at: Timestamp, duration: Duration) -> Timestamp {
-    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    Timestamp::from_millis(at.as_millis().saturating_add(millis))
 }

@@ -31,6 +31,8 @@ use tokio::net::TcpListener;
 use tracing::info;
 
 use crate::context::NodeContext;
+use crate::delivery::DeliveryHandle;
+use crate::receipts::ReceiptsHandle;
 use crate::tasks::Tasks;
 
 pub use error::ApiError;
@@ -42,6 +44,10 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Debug, Clone)]
 pub(crate) struct ApiState {
     pub(crate) ctx: Arc<NodeContext>,
+    /// What is being sent, who is unreachable; where submitted entries go.
+    pub(crate) delivery: DeliveryHandle,
+    /// Wakes the receipt workers when a status is submitted.
+    pub(crate) receipts: ReceiptsHandle,
     pub(crate) token: Arc<str>,
 }
 

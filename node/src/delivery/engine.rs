@@ -9,32 +9,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lienthong_protocol::envelope::Timestamp;
+use lienthong_protocol::envelope::{SignedPackage, Timestamp};
 use lienthong_protocol::wire::{Call as _, Deliver, Delivered, RejectReason, Response};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::handle::{DeliveryCommand, DeliveryHandle, Status};
 use super::policy::retry_delay;
+use super::prepared::{PREPARED_BYTES, Prepared};
 use super::schedule::{DeliveryKey, Scheduler};
 use crate::clock;
+use crate::clock::add;
 use crate::context::NodeContext;
-use crate::inbound;
-use crate::metrics::DeliveryPath;
+use crate::inbound::Inbound;
 use crate::network::NetworkEvent;
-use crate::outbound::{self, OutboundError};
+use crate::outbound::{HandOverError, Outbound, OutboundError};
 use crate::receipts;
-use crate::relay;
 use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
-use crate::submit::add;
 use crate::tasks::{Stage, blocking};
-
-/// What the rest of the node tells the engine.
-#[derive(Debug)]
-pub enum DeliveryCommand {
-    /// New outbox entries, durably stored.
-    Submitted(Vec<OutboxEntry>),
-}
 
 /// How an attempt ended.
 #[derive(Debug)]
@@ -60,26 +53,64 @@ struct Attempted {
 
 /// The engine; see the module docs.
 #[derive(Debug)]
-pub struct DeliveryEngine;
+pub struct DeliveryEngine {
+    attempts: Attempts,
+    commands: mpsc::Receiver<DeliveryCommand>,
+}
+
+/// What every attempt uses.
+#[derive(Debug, Clone)]
+struct Attempts {
+    ctx: Arc<NodeContext>,
+    /// The client that reaches recipients.
+    outbound: Outbound,
+    /// Inbound acceptance: a package for this node's own agency is accepted in place.
+    inbound: Arc<Inbound>,
+    /// What the status API asks.
+    status: Arc<Status>,
+}
+
+/// Commands waiting for the engine; beyond, new entries wait for the next rescan.
+const COMMAND_QUEUE: usize = 4096;
 
 /// How often the store is rescanned for entries the engine does not know (a command lost
 /// to a full queue, an entry written by another path).
 const RESCAN_INTERVAL: Duration = Duration::from_secs(30);
 
 impl DeliveryEngine {
-    /// Runs until `shutdown`. Attempts in flight are abandoned at shutdown; their entries
-    /// stay queued in the store and are resumed at the next start.
-    pub(crate) async fn run(
-        ctx: Arc<NodeContext>,
-        mut commands: mpsc::Receiver<DeliveryCommand>,
-        shutdown: CancellationToken,
-    ) {
+    /// The engine of the node `outbound` belongs to, and its handle.
+    pub(crate) fn new(
+        outbound: Outbound,
+        inbound: Arc<Inbound>,
+    ) -> (DeliveryHandle, DeliveryEngine) {
+        let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
+        let status = Arc::new(Status::default());
+        let handle = DeliveryHandle::new(commands_tx, status.clone());
+        let attempts = Attempts {
+            ctx: outbound.ctx().clone(),
+            outbound,
+            inbound,
+            status,
+        };
+        (handle, DeliveryEngine { attempts, commands })
+    }
+
+    /// Runs until `shutdown`. Attempts in flight are not waited for here: they run in the
+    /// engine's stage of the node's tasks, which shutdown gives a grace to finish; an
+    /// attempt cut short leaves its entry queued in the store, resumed at the next start.
+    pub(crate) async fn run(self, shutdown: CancellationToken) {
+        let DeliveryEngine {
+            attempts,
+            mut commands,
+        } = self;
+        let ctx = attempts.ctx.clone();
         let mut scheduler = Scheduler::new();
         let mut events = ctx.network.subscribe();
         let (done_tx, mut done_rx) = mpsc::channel::<(DeliveryKey, Attempted)>(1024);
         let concurrency = ctx.config.delivery.concurrency;
         let mut rescan = tokio::time::interval(RESCAN_INTERVAL);
         let mut known: std::collections::HashSet<DeliveryKey> = std::collections::HashSet::new();
+        let mut prepared = Prepared::new(PREPARED_BYTES);
 
         loop {
             let now = clock::now();
@@ -93,9 +124,7 @@ impl DeliveryEngine {
                 () = shutdown.cancelled() => break,
                 Some((key, attempted)) = done_rx.recv() => {
                     scheduler.finished(&key);
-                    if let Ok(mut sending) = ctx.sending.lock() {
-                        sending.remove(&key);
-                    }
+                    attempts.status.sending(&key, false);
                     let recipient = key.1.clone();
                     // An attempt that tells nothing of the recipient (its entry was gone, the
                     // store failed, a relay was busy) hands the wait on to the next probe.
@@ -117,7 +146,7 @@ impl DeliveryEngine {
                         Outcome::Unreachable(at, problem) => {
                             scheduler.schedule(key, at);
                             scheduler.unreachable(&recipient, at);
-                            ctx.set_unreachable(&recipient, Some(problem));
+                            attempts.status.set_unreachable(&recipient, Some(problem));
                         }
                     }
                     if attempted.reached {
@@ -127,11 +156,12 @@ impl DeliveryEngine {
                         }
                     }
                     if !scheduler.is_unreachable(&recipient) {
-                        ctx.set_unreachable(&recipient, None);
+                        attempts.status.set_unreachable(&recipient, None);
                     }
                 }
                 Some(command) = commands.recv() => match command {
-                    DeliveryCommand::Submitted(entries) => {
+                    DeliveryCommand::Submitted { package, entries } => {
+                        prepared.keep(package, &entries);
                         for entry in entries {
                             let key = (entry.package_id, entry.recipient.clone());
                             if known.insert(key.clone()) {
@@ -144,7 +174,7 @@ impl DeliveryEngine {
                     if let Ok(NetworkEvent::PeerConnected(peer)) = event
                         && let Some(member) = ctx.roster().and_then(|r| r.member_by_peer(&peer, clock::now()).map(|m| m.record.organ_id.clone())) {
                             let moved = scheduler.wake(&member, clock::now());
-                            ctx.set_unreachable(&member, None);
+                            attempts.status.set_unreachable(&member, None);
                             if moved > 0 {
                                 debug!(recipient = %member, moved, "recipient reachable again; retrying now");
                             }
@@ -171,15 +201,14 @@ impl DeliveryEngine {
 
             let free = concurrency.saturating_sub(scheduler.in_flight());
             for key in scheduler.take_due(clock::now(), free) {
-                if let Ok(mut sending) = ctx.sending.lock() {
-                    sending.insert(key.clone());
-                }
-                let task = ctx.clone();
+                attempts.status.sending(&key, true);
+                let task = attempts.clone();
                 let done = done_tx.clone();
+                let held = prepared.take(&key);
                 ctx.tasks
                     .spawn(Stage::Engine, "delivery attempt", async move {
                         let mut reached = false;
-                        let outcome = attempt(&task, &key, &mut reached).await;
+                        let outcome = attempt(&task, &key, held, &mut reached).await;
                         let _ = done.send((key, Attempted { outcome, reached })).await;
                     });
             }
@@ -189,26 +218,35 @@ impl DeliveryEngine {
 
 /// One attempt to deliver one package to one recipient. `reached` is set once a way to
 /// the recipient worked (see [`Attempted`]).
-async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) -> Outcome {
+async fn attempt(
+    attempts: &Attempts,
+    key: &DeliveryKey,
+    held: Option<(Arc<SignedPackage>, OutboxEntry)>,
+    reached: &mut bool,
+) -> Outcome {
+    let ctx = &attempts.ctx;
     let (package_id, recipient) = key;
-    let id = *package_id;
-    let loaded = ctx
-        .store
-        .call(move |store| Ok((store.outbox(&id)?, store.package_to_send(&id)?)))
-        .await;
-    let (entries, package) = match loaded {
-        Ok(found) => found,
-        Err(e) => {
-            warn!(error = %e, package = %package_id, "cannot read a package to deliver");
-            return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
+    let (entry, package) = match held {
+        // The first attempt after a submission: what submit held.
+        Some((package, entry)) => (entry, package),
+        None => {
+            let (id, to) = (*package_id, recipient.clone());
+            let loaded = ctx
+                .store
+                .call(move |store| Ok((store.outbox_entry(&id, &to)?, store.package_to_send(&id)?)))
+                .await;
+            match loaded {
+                Ok((Some(entry), Some(package))) => (entry, Arc::new(package)),
+                Ok(_) => {
+                    warn!(package = %package_id, recipient = %recipient, "outbox entry or package missing; dropped from the schedule");
+                    return Outcome::Done;
+                }
+                Err(e) => {
+                    warn!(error = %e, package = %package_id, "cannot read a package to deliver");
+                    return Outcome::Retry(add(clock::now(), ctx.config.delivery.retry_max));
+                }
+            }
         }
-    };
-    let (Some(entry), Some(package)) = (
-        entries.into_iter().find(|e| &e.recipient == recipient),
-        package,
-    ) else {
-        warn!(package = %package_id, recipient = %recipient, "outbox entry or package missing; dropped from the schedule");
-        return Outcome::Done;
     };
     if matches!(
         entry.state,
@@ -219,13 +257,15 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
 
     let answer = if recipient == &ctx.organ_id {
         // A package to this node's own agency is delivered in place.
-        Answer::Local(Box::new(package.clone()))
+        Answer::Local(package.clone())
     } else {
-        let request = Deliver(package.clone()).into();
-        match outbound::request(ctx, recipient, request).await {
+        let request = Deliver(SignedPackage::clone(&package)).into();
+        match attempts.outbound.request(recipient, request).await {
             // Neither a direct connection nor a circuit through its relays reached the
             // recipient: leave the package sealed at one of its relays.
-            Err(failed) => return hold_at_relay(ctx, entry, &package, failed, reached).await,
+            Err(failed) => {
+                return hold_at_relay(attempts, entry, &package, failed, reached).await;
+            }
             Ok(frame) => {
                 *reached = true;
                 Answer::Frame(frame)
@@ -233,17 +273,17 @@ async fn attempt(ctx: &Arc<NodeContext>, key: &DeliveryKey, reached: &mut bool) 
         }
     };
     let settled = {
-        let ctx2 = ctx.clone();
+        let attempts = attempts.clone();
         let key = key.clone();
         let entry = entry.clone();
-        blocking(move || settle(&ctx2, &key, &entry, answer)).await
+        blocking(move || settle(&attempts, &key, &entry, answer)).await
     };
     match settled {
         Ok(Settled::Recorded { outcome, duplicate }) => {
             if outcome == crate::store::RecordOutcome::New {
                 ctx.metrics.receipt(lienthong_protocol::StatusCode::Arrived);
             }
-            let path = path_to(ctx, recipient).await;
+            let path = attempts.outbound.path_taken(recipient).await;
             let taken = clock::now()
                 .as_millis()
                 .saturating_sub(entry.queued_at.as_millis());
@@ -293,7 +333,7 @@ enum Answer {
     /// The frame a peer answered with.
     Frame(bytes::Bytes),
     /// A package to this node's own agency, delivered in place on the same blocking thread.
-    Local(Box<lienthong_protocol::envelope::SignedPackage>),
+    Local(Arc<SignedPackage>),
 }
 
 /// What became of an answer once decoded, checked and, for a receipt 01, recorded.
@@ -317,7 +357,8 @@ enum Settled {
 /// Decodes the answer, checks its receipt and records it, on one blocking thread: the
 /// signature check and the fsync both block, and one hop to the thread pool per delivery
 /// instead of two keeps the sender's thread switches down when thousands are in flight.
-fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Answer) -> Settled {
+fn settle(attempts: &Attempts, key: &DeliveryKey, entry: &OutboxEntry, answer: Answer) -> Settled {
+    let ctx = &attempts.ctx;
     let recipient = &key.1;
     let delivered = match answer {
         Answer::Frame(frame) => match Response::decode(frame, &ctx.limits) {
@@ -330,14 +371,13 @@ fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Ans
                 ));
             }
         },
-        Answer::Local(package) => {
-            inbound::accept_package(ctx, ctx.network.local_peer_id(), &package).map_err(
-                |rejection| OutboundError::Rejected {
-                    to: recipient.clone(),
-                    rejection,
-                },
-            )
-        }
+        Answer::Local(package) => attempts
+            .inbound
+            .accept_package(ctx.network.local_peer_id(), &package)
+            .map_err(|rejection| OutboundError::Rejected {
+                to: recipient.clone(),
+                rejection,
+            }),
     };
     let Delivered { receipt, duplicate } = match delivered {
         Ok(delivered) => delivered,
@@ -362,9 +402,9 @@ fn settle(ctx: &NodeContext, key: &DeliveryKey, entry: &OutboxEntry, answer: Ans
 /// recipient, and plans the next look at the recipient after `relay.held_recheck`; if no
 /// relay takes it, an ordinary retry.
 async fn hold_at_relay(
-    ctx: &Arc<NodeContext>,
+    attempts: &Attempts,
     entry: OutboxEntry,
-    package: &lienthong_protocol::envelope::SignedPackage,
+    package: &SignedPackage,
     failed: OutboundError,
     reached: &mut bool,
 ) -> Outcome {
@@ -372,13 +412,14 @@ async fn hold_at_relay(
     // deliveries wait behind one attempt (see [`Outcome::Unreachable`]).
     let unreachable = failed.is_unreachable();
     let problem = failed.to_string();
-    let hold = match relay::deposit(ctx, package, &entry.recipient).await {
+    let ctx = &attempts.ctx;
+    let hold = match attempts.outbound.hand_over(package, &entry.recipient).await {
         Ok(hold) => {
             *reached = true;
             hold
         }
-        Err(relay::DepositError::Busy) => return soon(ctx),
-        Err(relay::DepositError::Failed(no_relay)) => {
+        Err(HandOverError::Busy) => return soon(ctx),
+        Err(HandOverError::Failed(no_relay)) => {
             let problem = format!("{problem}; {no_relay}");
             return match retry(ctx, entry, problem.clone()).await {
                 Outcome::Retry(at) if unreachable => Outcome::Unreachable(at, problem),
@@ -460,29 +501,4 @@ async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) 
         Err(e) => warn!(error = %e, "cannot record a failed attempt"),
     }
     Outcome::Retry(next)
-}
-
-/// How the delivery that just completed travelled, as far as the network tells: in place
-/// for this node's own agency, else through a relay's circuit when that is the only
-/// connection to the recipient's node now, else directly.
-async fn path_to(ctx: &NodeContext, recipient: &lienthong_protocol::OrganId) -> DeliveryPath {
-    if recipient == &ctx.organ_id {
-        return DeliveryPath::Local;
-    }
-    let Some(roster) = ctx.roster() else {
-        return DeliveryPath::Direct;
-    };
-    let Some(member) = roster.member(recipient) else {
-        return DeliveryPath::Direct;
-    };
-    // A circuit runs through one of the relays the recipient names: when it names none,
-    // the connection is direct, and the event loop is not asked (a round trip per delivery).
-    if member.record.relays.is_empty() {
-        return DeliveryPath::Direct;
-    }
-    let peer = member.peer_id;
-    match ctx.network.connected_peers().await {
-        Ok(peers) if peers.iter().any(|p| p.peer_id == peer && p.relayed) => DeliveryPath::Relayed,
-        _ => DeliveryPath::Direct,
-    }
 }

@@ -5,7 +5,10 @@
 //! [`policy`] and [`schedule`] modules; [`engine`] drives them with the store and the network.
 
 pub mod engine;
+mod handle;
 pub mod policy;
+mod prepared;
 pub mod schedule;
 
-pub use engine::{DeliveryCommand, DeliveryEngine};
+pub use engine::DeliveryEngine;
+pub use handle::{DeliveryCommand, DeliveryHandle};

@@ -9,9 +9,9 @@ use lienthong_protocol::roster::{AgencyRecord, PreviousKey, Revocation, Role, Ro
 
 use super::{DaemonInfo, FederationDir, PublicIdentity, read_json};
 use crate::clock;
+use crate::clock::add;
 use crate::data_dir::DataDir;
 use crate::identity;
-use crate::submit::add;
 
 /// What a rotation did.
 #[derive(Debug, Clone)]

@@ -46,6 +46,7 @@
 //! - `event_loop`: the loop, commands and inbound requests; `swarm_event`: swarm events.
 //! - `gossip`: [`GossipMessage`], [`GossipAcceptance`] and the loop's gossip handlers.
 //! - `access`: the allow and block lists, block expiry, [`RefusedReason`].
+//! - `routes`: [`Routes`], every way to a peer, added in one command.
 //! - `peers`: the book of known peers ([`PeerInfo`]); `pending`: outbound requests and
 //!   their deadlines.
 //! - `error`: [`NetworkError`], [`RequestError`].
@@ -121,6 +122,7 @@ mod pending;
 mod per_address;
 mod relay;
 mod reservations;
+mod routes;
 mod swarm_event;
 mod transport;
 #[cfg(feature = "testing")]
@@ -149,6 +151,7 @@ pub use relay::{
     DEFAULT_RELAY_MAX_RESERVATIONS, DEFAULT_RELAY_RESERVATION_DURATION, RELAY_EVENTS_TARGET,
     RelayMembers, RelayServerOptions,
 };
+pub use routes::Routes;
 pub use swarm_event::EVENTS_TARGET;
 
 use behaviour::Behaviour;
@@ -306,6 +309,7 @@ async fn build(
         events_tx.downgrade(),
         local_peer_id,
         options.request_timeout,
+        options.max_frame_size,
         options.counters.clone(),
     );
 

@@ -19,7 +19,8 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::NetworkEvent;
-use crate::outbound::{self, OutboundError};
+use crate::outbound::{Outbound, OutboundError};
+use crate::receipts::ReceiptsHandle;
 use crate::tasks::{Wake, Woken};
 
 /// Receipts read from the queue at a time, per addressee.
@@ -30,10 +31,15 @@ const IN_FLIGHT: usize = 8;
 const MAX_BATCHES: usize = 256;
 
 /// Runs until `shutdown`.
-pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    ctx: Arc<NodeContext>,
+    outbound: Outbound,
+    receipts: ReceiptsHandle,
+    shutdown: CancellationToken,
+) {
     let mut wake = Wake::until(shutdown)
         .every(ctx.config.receipts.retry_interval)
-        .on_notify(ctx.receipt_delivery.clone())
+        .on_notify(receipts.handover.clone())
         .on_events(ctx.network.subscribe());
     while let Some(woken) = wake.next().await {
         if let Woken::Event(event) = woken
@@ -41,12 +47,12 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
         {
             continue;
         }
-        pass(&ctx).await;
+        pass(&ctx, &outbound).await;
     }
 }
 
 /// One pass: every addressee at once, each one's receipts in turn.
-async fn pass(ctx: &Arc<NodeContext>) {
+async fn pass(ctx: &Arc<NodeContext>, outbound: &Outbound) {
     let destinations = match ctx.store.call(|store| store.receipt_destinations()).await {
         Ok(destinations) => destinations,
         Err(e) => {
@@ -57,7 +63,8 @@ async fn pass(ctx: &Arc<NodeContext>) {
     let mut all = JoinSet::new();
     for to in destinations {
         let ctx = ctx.clone();
-        all.spawn(async move { hand_over(&ctx, &to).await }.in_current_span());
+        let outbound = outbound.clone();
+        all.spawn(async move { hand_over(&ctx, &outbound, &to).await }.in_current_span());
     }
     while all.join_next().await.is_some() {}
 }
@@ -71,7 +78,7 @@ enum Handed {
     Kept,
 }
 
-async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
+async fn hand_over(ctx: &Arc<NodeContext>, outbound: &Outbound, to: &OrganId) {
     for _ in 0..MAX_BATCHES {
         let addressee = to.clone();
         let queued = match ctx
@@ -88,11 +95,14 @@ async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
         if queued.is_empty() {
             return;
         }
-        let results: Vec<(ReceiptId, Handed)> = futures::stream::iter(queued)
-            .map(|receipt| async move { (receipt.id(), hand_one(ctx, to, &receipt).await) })
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
+        let results: Vec<(ReceiptId, Handed)> =
+            futures::stream::iter(queued)
+                .map(|receipt| async move {
+                    (receipt.id(), hand_one(ctx, outbound, to, &receipt).await)
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
         let done: Vec<ReceiptId> = results
             .iter()
             .filter(|(_, handed)| *handed == Handed::Done)
@@ -115,8 +125,13 @@ async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
 }
 
 /// Hands one receipt to `to`, or else to one of `to`'s relays.
-async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt) -> Handed {
-    let problem = match outbound::call(ctx, to, HandReceipt(receipt.clone())).await {
+async fn hand_one(
+    ctx: &Arc<NodeContext>,
+    outbound: &Outbound,
+    to: &OrganId,
+    receipt: &SignedReceipt,
+) -> Handed {
+    let problem = match outbound.call(to, HandReceipt(receipt.clone())).await {
         Ok(ReceiptAccepted { .. }) => {
             ctx.metrics.receipts_handed.inc();
             info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt delivered");
@@ -139,7 +154,7 @@ async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt)
         .filter(|relay| relay != &ctx.organ_id)
         .collect();
     for relay in relays {
-        match outbound::call(ctx, &relay, RelayReceipt(receipt.clone())).await {
+        match outbound.call(&relay, RelayReceipt(receipt.clone())).await {
             Ok(Acked { count: 1 }) => {
                 ctx.metrics.receipts_handed.inc();
                 info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, %relay, code = %receipt.code(), "receipt handed to a relay");

@@ -71,7 +71,11 @@ fn topics_of(receipt: &ReceiptFields) -> Vec<String> {
 }
 
 /// Publishes the receipts this agency signs, from the receipt log, until `shutdown`.
-pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn publish(
+    ctx: Arc<NodeContext>,
+    receipts: super::ReceiptsHandle,
+    shutdown: CancellationToken,
+) {
     if !ctx.config.receipts.gossip {
         return;
     }
@@ -81,7 +85,7 @@ pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
         warn!("cannot read the receipt log; receipts are not gossiped");
         return;
     };
-    let mut wake = Wake::until(shutdown).on_notify(ctx.receipt_gossip.clone());
+    let mut wake = Wake::until(shutdown).on_notify(receipts.gossip.clone());
     while wake.next().await.is_some() {
         tokio::time::sleep(LINGER).await;
         loop {

@@ -25,7 +25,7 @@ use tracing::{debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::NetworkEvent;
-use crate::outbound;
+use crate::outbound::Outbound;
 use crate::tasks::{Stage, Wake, Woken};
 
 /// Log entries the answering side reads for one request, whatever it returns: bounds the
@@ -86,7 +86,7 @@ fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejec
 
 /// Runs until `shutdown`: catches up with each member as it connects, and with every
 /// connected member periodically.
-pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn run(ctx: Arc<NodeContext>, outbound: Outbound, shutdown: CancellationToken) {
     let mut wake = Wake::until(shutdown)
         .every_after(ctx.config.receipts.sync_interval)
         .on_events(ctx.network.subscribe());
@@ -101,6 +101,7 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                     // all at once is a burst of dials and log scans for every one of them.
                     if !sweeping.swap(true, Ordering::AcqRel) {
                         let ctx = ctx.clone();
+                        let outbound = outbound.clone();
                         let sweeping = sweeping.clone();
                         ctx.tasks
                             .clone()
@@ -110,7 +111,8 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                                 futures::stream::iter(province_members(&ctx))
                                     .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
                                         let ctx = ctx.clone();
-                                        async move { catch_up(&ctx, &agency).await }
+                                        let outbound = outbound.clone();
+                                        async move { catch_up(&ctx, &outbound, &agency).await }
                                     })
                                     .await;
                             });
@@ -146,9 +148,10 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                 continue;
             };
             let task = ctx.clone();
+            let outbound = outbound.clone();
             ctx.tasks
                 .spawn(Stage::Work, "receipt catch-up", async move {
-                    catch_up(&task, &agency).await;
+                    catch_up(&task, &outbound, &agency).await;
                 });
         }
     }
@@ -188,7 +191,7 @@ fn member_agency(ctx: &NodeContext, peer: &PeerId) -> Option<OrganId> {
 
 /// Asks `agency`'s node for what it recorded since the last catch-up, page by page, and
 /// records what concerns this node.
-pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
+pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, outbound: &Outbound, agency: &OrganId) {
     let peer = agency.clone();
     let Ok(mut cursor) = ctx.store.call(move |store| store.sync_cursor(&peer)).await else {
         return;
@@ -203,7 +206,7 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
             receipts,
             next_cursor,
             more,
-        } = match outbound::call(ctx, agency, request).await {
+        } = match outbound.call(agency, request).await {
             Ok(page) => page,
             Err(problem) if problem.answered() => {
                 debug!(%agency, answer = %problem, "no receipts to catch up with");

@@ -24,7 +24,7 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::{NetworkEvent, RelayMembers};
-use crate::outbound::{self, OutboundError};
+use crate::outbound::{Outbound, OutboundError};
 use crate::store::HeldPackage;
 use crate::tasks::{Wake, Woken};
 
@@ -70,10 +70,11 @@ impl RelayServer {
 
 /// Keeps the relay server's member lists equal to what the roster says, at every roster
 /// change and every few seconds (memberships expire by themselves).
-pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let Some(server) = ctx.relay.as_ref() else {
-        return;
-    };
+pub(crate) async fn keep_members(
+    ctx: Arc<NodeContext>,
+    server: Arc<RelayServer>,
+    shutdown: CancellationToken,
+) {
     let mut wake = Wake::until(shutdown)
         .every(std::time::Duration::from_secs(5))
         .on_roster(ctx.membership.clone());
@@ -91,9 +92,15 @@ pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationTo
 }
 
 /// The forwarding task; see the module docs.
-pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let Some(server) = ctx.relay.as_ref() else {
-        return;
+pub(crate) async fn forward(
+    outbound: Outbound,
+    server: Arc<RelayServer>,
+    shutdown: CancellationToken,
+) {
+    let ctx = outbound.ctx();
+    let relaying = Relaying {
+        outbound: outbound.clone(),
+        server: server.clone(),
     };
     let mut wake = Wake::until(shutdown.clone())
         .every(ctx.config.relay.server_forward_interval)
@@ -125,12 +132,12 @@ pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
         }
         let mut pass = JoinSet::new();
         for member in targets {
-            let ctx = ctx.clone();
-            pass.spawn(async move { push_mailbox(&ctx, &member).await }.in_current_span());
+            let relaying = relaying.clone();
+            pass.spawn(async move { push_mailbox(&relaying, &member).await }.in_current_span());
         }
         // Receipts: every pass, so that a sender that connects gets its receipts soon.
-        let ctx2 = ctx.clone();
-        pass.spawn(async move { forward_receipts(&ctx2).await }.in_current_span());
+        let receipts = relaying.clone();
+        pass.spawn(async move { forward_receipts(&receipts).await }.in_current_span());
         let finished = shutdown
             .run_until_cancelled(async { while pass.join_next().await.is_some() {} })
             .await;
@@ -138,6 +145,13 @@ pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) 
             return;
         }
     }
+}
+
+/// What the forwarding task's passes share.
+#[derive(Debug, Clone)]
+struct Relaying {
+    outbound: Outbound,
+    server: Arc<RelayServer>,
 }
 
 /// How one held package or receipt fared.
@@ -154,7 +168,8 @@ enum Passed {
 /// Offers `member` what is held for it, oldest first and [`IN_FLIGHT`] at a time (so the
 /// member's store commits them together), until the mailbox is empty or the member
 /// cannot be reached.
-async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
+async fn push_mailbox(relaying: &Relaying, member: &OrganId) {
+    let ctx = relaying.outbound.ctx();
     // Until the mailbox is empty or the member stops taking; bounded all the same.
     for _ in 0..MAX_BATCHES {
         let held = {
@@ -175,7 +190,7 @@ async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
             return;
         }
         let outcomes: Vec<Passed> = futures::stream::iter(held)
-            .map(|package| push_one(ctx, member, package))
+            .map(|package| push_one(relaying, member, package))
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
@@ -186,7 +201,8 @@ async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
 }
 
 /// Offers one held package to its member; releases it against the member's receipt.
-async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage) -> Passed {
+async fn push_one(relaying: &Relaying, member: &OrganId, package: HeldPackage) -> Passed {
+    let ctx = relaying.outbound.ctx();
     let sealed = match SealedPackage::from_wire(package.sealed, &ctx.limits) {
         Ok(sealed) => sealed,
         Err(e) => {
@@ -195,7 +211,7 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
         }
     };
     let id = sealed.id();
-    match outbound::call(ctx, member, DeliverSealed(sealed)).await {
+    match relaying.outbound.call(member, DeliverSealed(sealed)).await {
         Ok(Delivered { receipt, .. }) => {
             if let Err(problem) = check_member_receipt(ctx, member, &id, &receipt) {
                 warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
@@ -204,9 +220,7 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
             match ctx.store.call(move |store| store.release(&receipt)).await {
                 Ok(_) => {
                     // Its receipt now waits in the forward queue: make sure a pass follows.
-                    if let Some(server) = &ctx.relay {
-                        server.wake();
-                    }
+                    relaying.server.wake();
                     ctx.metrics.relay_passed.inc();
                     info!(target: "lienthong::events::passed", package = %id, %member, "held package delivered to its recipient");
                     Passed::Yes
@@ -260,7 +274,8 @@ pub(crate) fn check_member_receipt(
 /// Hands queued receipts to the agencies they are for, every agency at once and each one's
 /// receipts in turn, until its queue is empty or it cannot be reached: an unreachable
 /// agency costs one attempt per pass and holds up no other.
-async fn forward_receipts(ctx: &Arc<NodeContext>) {
+async fn forward_receipts(relaying: &Relaying) {
+    let ctx = relaying.outbound.ctx();
     let destinations = match ctx.store.call(|store| store.forward_destinations()).await {
         Ok(destinations) => destinations,
         Err(e) => {
@@ -270,15 +285,16 @@ async fn forward_receipts(ctx: &Arc<NodeContext>) {
     };
     let mut all = JoinSet::new();
     for to in destinations {
-        let ctx = ctx.clone();
-        all.spawn(async move { forward_to(&ctx, &to).await }.in_current_span());
+        let relaying = relaying.clone();
+        all.spawn(async move { forward_to(&relaying, &to).await }.in_current_span());
     }
     while all.join_next().await.is_some() {}
 }
 
 /// Forwards `to`'s receipts, a batch at a time and [`IN_FLIGHT`] at once, until none are
 /// left or `to` stops taking them.
-async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
+async fn forward_to(relaying: &Relaying, to: &OrganId) {
+    let ctx = relaying.outbound.ctx();
     // Until the queue is empty or the agency stops taking; bounded all the same.
     for _ in 0..MAX_BATCHES {
         let queued = {
@@ -299,7 +315,7 @@ async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
             return;
         }
         let outcomes: Vec<Passed> = futures::stream::iter(queued)
-            .map(|receipt| forward_one(ctx, to, receipt))
+            .map(|receipt| forward_one(relaying, to, receipt))
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
@@ -310,8 +326,13 @@ async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
 }
 
 /// Hands one receipt to `to`; drops it from the queue once taken (or refused for good).
-async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceipt) -> Passed {
-    match outbound::call(ctx, to, HandReceipt(receipt.clone())).await {
+async fn forward_one(relaying: &Relaying, to: &OrganId, receipt: SignedReceipt) -> Passed {
+    let ctx = relaying.outbound.ctx();
+    match relaying
+        .outbound
+        .call(to, HandReceipt(receipt.clone()))
+        .await
+    {
         Ok(ReceiptAccepted { .. }) => {}
         Err(OutboundError::Rejected { rejection, .. }) if !rejection.reason.is_retryable() => {
             // The addressee will never take it (it does not know the package, the issuer

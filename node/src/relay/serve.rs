@@ -16,10 +16,11 @@ use lienthong_protocol::{OrganId, StatusCode};
 use tracing::{debug, info, warn};
 
 use crate::clock;
+use crate::clock::add;
 use crate::context::NodeContext;
 use crate::membership::Membership;
+use crate::relay::RelayServer;
 use crate::store::{HoldOutcome, MailboxEntry};
-use crate::submit::add;
 
 /// A refusal: the `Err` a handler returns.
 fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
@@ -67,6 +68,7 @@ fn relay_only(ctx: &NodeContext) -> Result<(), Rejection> {
 /// package for one of this relay's members and answers with a signed hold.
 pub(crate) fn deposit(
     ctx: &NodeContext,
+    server: Option<&RelayServer>,
     peer: PeerId,
     sealed: &SealedPackage,
 ) -> Result<SignedHold, Rejection> {
@@ -220,7 +222,7 @@ pub(crate) fn deposit(
                 bytes = size,
                 "sealed package held for a member"
             );
-            if let Some(server) = &ctx.relay {
+            if let Some(server) = server {
                 server.offer(recipient.clone());
             }
             Ok(hold)
@@ -275,7 +277,7 @@ pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Result<Mailb
             .inspect_err(|e| warn!(error = %e, package = %h.entry.package_id, "a held package does not read back"))
             .ok()
     });
-    let mailbox = Mailbox::fitting(sealed, limit, ctx.max_frame_size);
+    let mailbox = Mailbox::fitting(sealed, limit, ctx.network.max_frame_size());
     debug!(member = %member, packages = mailbox.0.len(), "mailbox fetched");
     Ok(mailbox)
 }
@@ -285,6 +287,7 @@ pub(crate) fn fetch(ctx: &NodeContext, peer: PeerId, limit: u32) -> Result<Mailb
 /// each releases its package and waits for its sender.
 pub(crate) fn ack(
     ctx: &NodeContext,
+    server: Option<&RelayServer>,
     peer: PeerId,
     receipts: &[SignedReceipt],
 ) -> Result<Acked, Rejection> {
@@ -326,7 +329,7 @@ pub(crate) fn ack(
             }
         }
     }
-    if let Some(server) = &ctx.relay {
+    if let Some(server) = server {
         server.wake();
     }
     info!(member = %member, receipts = receipts.len(), released, "mailbox acknowledged");
@@ -337,6 +340,7 @@ pub(crate) fn ack(
 /// receipt for a sender it cannot reach, queued durably for that sender.
 pub(crate) fn relay_receipt(
     ctx: &NodeContext,
+    server: Option<&RelayServer>,
     peer: PeerId,
     receipt: &SignedReceipt,
 ) -> Result<Acked, Rejection> {
@@ -369,7 +373,7 @@ pub(crate) fn relay_receipt(
     }
     match ctx.store.queue_forward(receipt) {
         Ok(()) => {
-            if let Some(server) = &ctx.relay {
+            if let Some(server) = server {
                 server.wake();
             }
             Ok(Acked { count: 1 })

@@ -111,9 +111,10 @@ async fn receive(
     }
     let checks = Checks::from_params(&params, &state.ctx.organ_id, caller)?;
     let ctx = state.ctx.clone();
+    let (delivery, receipts) = (state.delivery.clone(), state.receipts.clone());
     let submission = tokio::task::spawn_blocking(move || -> Result<submit::Submission, Fail> {
         checks.content(&ctx, &file)?;
-        Ok(submit::submit(&ctx, file)?)
+        Ok(submit::submit(&ctx, &delivery, &receipts, file)?)
     })
     .await??;
     info!(

@@ -3,7 +3,7 @@
 //! from them; and opening what was sealed to it.
 //!
 //! A package that comes out of a seal is accepted exactly as a direct delivery is
-//! (`inbound::accept_package`): the sender's signature, the roster, the edXML, then the
+//! (`package.rs`): the sender's signature, the roster, the edXML, then the
 //! durable inbox and this agency's signed receipt 01, which goes back to the relay and from
 //! there to the sender.
 
@@ -21,11 +21,11 @@ use lienthong_protocol::wire::{
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::Inbound;
 use crate::clock;
 use crate::context::NodeContext;
-use crate::inbound;
 use crate::network::NetworkEvent;
-use crate::outbound::{self, OutboundError};
+use crate::outbound::{Outbound, OutboundError};
 use crate::tasks::{Wake, Woken, blocking};
 
 /// Longest reason written into a receipt 02.
@@ -38,7 +38,7 @@ const MAX_FETCHES: usize = 64;
 /// The secrets that open what is sealed to this agency: the current key's, and the
 /// previous key's while a rotation's grace lasts (packages sealed to the old key may still
 /// sit at a relay).
-pub struct Opening {
+pub(crate) struct Opening {
     current: EncryptionSecret,
     previous: Option<EncryptionSecret>,
 }
@@ -54,7 +54,7 @@ impl std::fmt::Debug for Opening {
 
 impl Opening {
     /// The secrets of the current agency key and, if any, the previous one.
-    pub fn new(
+    pub(crate) fn new(
         current: &lienthong_protocol::AgencyKey,
         previous: Option<&lienthong_protocol::AgencyKey>,
     ) -> Opening {
@@ -68,7 +68,7 @@ impl Opening {
     ///
     /// # Errors
     /// The current secret's error when neither opens it.
-    pub fn open(
+    pub(crate) fn open(
         &self,
         sealed: &SealedPackage,
         limits: &lienthong_protocol::envelope::EnvelopeLimits,
@@ -96,11 +96,12 @@ fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejec
 
 /// Opens a sealed package for this agency and accepts the package inside as a direct
 /// delivery from `peer` (a relay).
-pub(crate) fn accept_sealed(
-    ctx: &NodeContext,
+pub(super) fn accept_sealed(
+    inbound: &Inbound,
     peer: PeerId,
     sealed: &SealedPackage,
 ) -> Result<Delivered, Rejection> {
+    let ctx = &inbound.ctx;
     if sealed.recipient() != &ctx.organ_id {
         return reject(
             RejectReason::NotForThisNode,
@@ -120,8 +121,8 @@ pub(crate) fn accept_sealed(
             format!("sealed packages come from relays, and {peer} is none"),
         );
     }
-    match ctx.opening.open(sealed, &ctx.limits) {
-        Ok(package) => inbound::accept_package(ctx, peer, &package),
+    match inbound.opening.open(sealed, &ctx.limits) {
+        Ok(package) => inbound.accept_package(peer, &package),
         Err(e) => reject(
             RejectReason::Malformed,
             format!("the sealed package does not open for {}: {e}", ctx.organ_id),
@@ -178,7 +179,8 @@ pub(crate) async fn keep_reservations(ctx: Arc<NodeContext>, shutdown: Cancellat
 
 /// Pulls this agency's mailbox from each of its relays when it connects to one and every
 /// `relay.pull_interval`.
-pub(crate) async fn pull(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn pull(inbound: Arc<Inbound>, outbound: Outbound, shutdown: CancellationToken) {
+    let ctx = &inbound.ctx;
     let mut wake = Wake::until(shutdown.clone())
         .every(ctx.config.relay.pull_interval)
         .on_events(ctx.network.subscribe());
@@ -203,12 +205,12 @@ pub(crate) async fn pull(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
             }
             Woken::Event(_) => continue,
             Woken::Tick | Woken::Lagged | Woken::Start | Woken::Notified | Woken::Roster => {
-                my_relays(&ctx)
+                my_relays(ctx)
             }
         };
         for relay in relays {
             if shutdown
-                .run_until_cancelled(take_mailbox(&ctx, &relay))
+                .run_until_cancelled(take_mailbox(&inbound, &outbound, &relay))
                 .await
                 .is_none()
             {
@@ -232,10 +234,11 @@ fn my_relays(ctx: &NodeContext) -> Vec<OrganId> {
 
 /// Fetches what `relay` holds for this agency, accepts each package, and acknowledges
 /// with the receipts, until the relay has nothing more.
-pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
+async fn take_mailbox(inbound: &Arc<Inbound>, outbound: &Outbound, relay: &OrganId) {
+    let ctx = &inbound.ctx;
     for _ in 0..MAX_FETCHES {
         let fetch = MailboxFetch { limit: FETCH_BATCH };
-        let held = match outbound::call(ctx, relay, fetch).await {
+        let held = match outbound.call(relay, fetch).await {
             Ok(Mailbox(held)) => held,
             Err(OutboundError::Rejected { rejection, .. }) => {
                 warn!(%relay, rejection = %rejection, "the relay refused to give the mailbox");
@@ -257,8 +260,8 @@ pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
             return;
         };
         let receipts = {
-            let ctx = ctx.clone();
-            blocking(move || accept_all(&ctx, relay_peer, &held)).await
+            let inbound = inbound.clone();
+            blocking(move || accept_all(&inbound, relay_peer, &held)).await
         };
         let receipts = match receipts {
             Ok(receipts) => receipts,
@@ -271,7 +274,7 @@ pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
             return;
         }
         let taken = receipts.len();
-        match outbound::call(ctx, relay, MailboxAck(receipts)).await {
+        match outbound.call(relay, MailboxAck(receipts)).await {
             Ok(Acked { count }) => {
                 info!(%relay, taken, released = count, "packages taken from the relay's mailbox");
             }
@@ -294,10 +297,11 @@ pub(crate) async fn take_mailbox(ctx: &Arc<NodeContext>, relay: &OrganId) {
 /// package accepted, and 02 (refused, with the reason) for each this agency will never
 /// accept, so that its sender learns why instead of waiting. A package refused for a
 /// reason that may pass (the store is busy, a clock is off) stays at the relay.
-fn accept_all(ctx: &NodeContext, relay: PeerId, held: &[SealedPackage]) -> Vec<SignedReceipt> {
+fn accept_all(inbound: &Inbound, relay: PeerId, held: &[SealedPackage]) -> Vec<SignedReceipt> {
+    let ctx = &inbound.ctx;
     let mut receipts = Vec::with_capacity(held.len());
     for sealed in held.iter().take(MAX_MAILBOX_BATCH as usize) {
-        match accept_sealed(ctx, relay, sealed) {
+        match accept_sealed(inbound, relay, sealed) {
             Ok(Delivered { receipt, .. }) => receipts.push(receipt),
             Err(rejection) if is_final(rejection.reason) => {
                 warn!(package = %sealed.id(), from = %sealed.sender(), rejection = %rejection, "a package from the mailbox is refused; its sender gets receipt 02");

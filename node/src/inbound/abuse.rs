@@ -22,7 +22,7 @@ struct Bucket {
 
 /// The limiter.
 #[derive(Debug)]
-pub struct PeerLimiter {
+pub(crate) struct PeerLimiter {
     rate: f64,
     burst: f64,
     concurrency: usize,
@@ -31,14 +31,14 @@ pub struct PeerLimiter {
 
 /// A request admitted: counts as in progress until dropped.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     limiter: Arc<PeerLimiter>,
     peer: PeerId,
 }
 
 impl PeerLimiter {
     /// A limiter with the `[security]` settings.
-    pub fn new(config: &SecurityConfig) -> Self {
+    pub(crate) fn new(config: &SecurityConfig) -> Self {
         PeerLimiter {
             rate: config.peer_rate,
             burst: f64::from(config.peer_burst),
@@ -49,7 +49,7 @@ impl PeerLimiter {
 
     /// Admits a request from `peer` now, or `None` when the peer is over its rate or has too
     /// many requests in progress.
-    pub fn admit(self: &Arc<Self>, peer: PeerId) -> Option<Permit> {
+    pub(crate) fn admit(self: &Arc<Self>, peer: PeerId) -> Option<Permit> {
         self.admit_at(peer, Instant::now())
     }
 

@@ -1,5 +1,5 @@
-//! The sender's side of a relay: when a recipient cannot be reached, directly or through a
-//! circuit, the package is sealed to the recipient's roster encryption key and deposited
+//! The mailbox path, the sender's side of a relay: when a recipient cannot be reached,
+//! directly or through a circuit, the package is sealed to the recipient's roster encryption key and deposited
 //! at one of the relays the roster names for it, in the recipient's order of preference.
 //!
 //! The relay's answer is a [`SignedHold`]: the relay's signature that it holds the package
@@ -7,37 +7,39 @@
 //! recipient) before the outbox says `held_at_relay`; only the recipient's own receipt 01
 //! makes it `delivered`.
 
-use std::sync::Arc;
-
+use futures::future::BoxFuture;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedPackage;
 use lienthong_protocol::seal::{SealedPackage, SignedHold};
 use lienthong_protocol::wire::Deposit;
 use tracing::debug;
 
+use super::path::{HandOverError, Path};
+use super::{Outbound, OutboundError};
 use crate::clock;
 use crate::context::NodeContext;
-use crate::outbound::{self, OutboundError};
 use crate::tasks::blocking;
 
-/// Why no relay holds a package.
-#[derive(Debug)]
-pub(crate) enum DepositError {
-    /// A relay that would take it is busy now: come back soon.
-    Busy,
-    /// Every relay failed or refused, or there is none; why, for the outbox.
-    Failed(String),
-}
+/// The mailbox path; see the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Mailbox;
 
-impl From<String> for DepositError {
-    fn from(problem: String) -> Self {
-        DepositError::Failed(problem)
+impl Path for Mailbox {
+    fn name(&self) -> &'static str {
+        "mailbox"
     }
-}
 
-impl From<&str> for DepositError {
-    fn from(problem: &str) -> Self {
-        DepositError::Failed(problem.to_owned())
+    fn hands_over(&self) -> bool {
+        true
+    }
+
+    fn hand_over<'a>(
+        &'a self,
+        client: &'a Outbound,
+        package: &'a SignedPackage,
+        recipient: &'a OrganId,
+    ) -> BoxFuture<'a, Result<SignedHold, HandOverError>> {
+        Box::pin(deposit(client, package, recipient))
     }
 }
 
@@ -45,13 +47,14 @@ impl From<&str> for DepositError {
 /// that takes it.
 ///
 /// # Errors
-/// [`DepositError::Busy`] when a relay was busy, otherwise why no relay holds it: the
+/// [`HandOverError::Busy`] when a relay was busy, otherwise why no relay holds it: the
 /// recipient names no relay or publishes no encryption key, or each relay's own failure.
-pub(crate) async fn deposit(
-    ctx: &Arc<NodeContext>,
+async fn deposit(
+    outbound: &Outbound,
     package: &SignedPackage,
     recipient: &OrganId,
-) -> Result<SignedHold, DepositError> {
+) -> Result<SignedHold, HandOverError> {
+    let ctx = outbound.ctx();
     let roster = ctx.roster().ok_or("this node has no roster")?;
     let now = clock::now();
     let relays: Vec<OrganId> = roster
@@ -83,7 +86,7 @@ pub(crate) async fn deposit(
     let mut problems = Vec::new();
     let mut busy = false;
     for relay in &relays {
-        match outbound::call(ctx, relay, Deposit(sealed.clone())).await {
+        match outbound.call(relay, Deposit(sealed.clone())).await {
             Ok(hold) => match check_hold(ctx, &hold, package, recipient, relay) {
                 Ok(()) => return Ok(hold),
                 Err(problem) => problems.push(format!("relay {relay}: {problem}")),
@@ -97,7 +100,7 @@ pub(crate) async fn deposit(
         debug!(%relay, %recipient, "deposit not taken; trying the next relay");
     }
     if busy {
-        return Err(DepositError::Busy);
+        return Err(HandOverError::Busy);
     }
     Err(problems.join("; ").into())
 }

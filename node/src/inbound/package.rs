@@ -1,186 +1,23 @@
-//! Requests from other nodes: limit, verify, check against the roster, drop duplicates,
-//! store durably, answer. Handling runs on blocking worker threads, never on the network
-//! event loop: it checks signatures, parses edXML and waits for fsync.
-//!
-//! Every refusal is logged with its reason (target `lienthong::events::rejected`) and
-//! counted in `/metrics`; a peer that sent garbage is disconnected and blocked for
-//! `security.garbage_ban`.
+//! The one acceptance path of a package for this agency, whichever way it came: a direct
+//! delivery, a circuit through a relay, a relay's push or a mailbox pull (after opening its
+//! seal), or this node's own agency in place. And the other requests every node answers: a
+//! receipt about one of its packages, a roster query.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use libp2p::PeerId;
-use lienthong_protocol::envelope::{
-    EnvelopeError, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
-};
+use lienthong_protocol::envelope::{ReceiptFields, SignedPackage, SignedReceipt, Timestamp};
 use lienthong_protocol::roster::MemberStatus;
-use lienthong_protocol::seal::SealError;
-use lienthong_protocol::wire::{
-    Delivered, ReceiptAccepted, RejectReason, Rejection, Request, Response, RosterAnswer, WireError,
-};
+use lienthong_protocol::wire::{Delivered, ReceiptAccepted, RejectReason, Rejection, RosterAnswer};
 use lienthong_protocol::{StatusCode, edxml};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::reject;
 use crate::clock;
+use crate::clock::add;
 use crate::context::NodeContext;
-use crate::network::Inbound;
-use crate::receipts;
-use crate::relay;
+use crate::receipts::ReceiptsHandle;
 use crate::store::{InboxEntry, IncomingOutcome};
-use crate::submit::add;
-use crate::tasks::{Stage, blocking};
-
-/// Answers inbound requests until shutdown. A peer over its rate or concurrency is answered
-/// `Busy` at once, before its frame is even decoded.
-pub(crate) async fn serve(
-    ctx: Arc<NodeContext>,
-    mut inbound: mpsc::Receiver<Inbound>,
-    shutdown: CancellationToken,
-) {
-    while let Some(Some(request)) = shutdown.run_until_cancelled(inbound.recv()).await {
-        let Inbound {
-            peer,
-            request,
-            reply,
-        } = request;
-        let Some(permit) = ctx.limiter.admit(peer) else {
-            ctx.metrics.rate_limited.inc();
-            debug!(target: "lienthong::events::rejected", peer = %peer, reason = "rate_limited", "request refused: peer over its limits");
-            let _ = reply.send(Response::Busy.encode());
-            continue;
-        };
-        let task = ctx.clone();
-        ctx.tasks
-            .spawn(Stage::Inbound, "inbound request", async move {
-                let ctx = task;
-                let handler = ctx.clone();
-                let handled = blocking(move || handle(&handler, peer, request))
-                    .await
-                    .unwrap_or_else(|e| {
-                        warn!(error = %e, "inbound handler failed");
-                        Handled::answer(respond(reject::<Delivered>(
-                            RejectReason::Unavailable,
-                            "the node failed while handling the request",
-                        )))
-                    });
-                drop(permit);
-                if reply.send(handled.response.encode()).is_err() {
-                    debug!(peer = %peer, "peer left before the answer");
-                }
-                if handled.garbage {
-                    block_peer(&ctx, peer, "sent garbage").await;
-                }
-            });
-    }
-}
-
-/// How long a refused peer keeps its connection before it is blocked, so that the answer
-/// saying why reaches it.
-const BLOCK_AFTER: Duration = Duration::from_millis(500);
-
-/// Disconnects and refuses a misbehaving peer for `security.garbage_ban`, once the answer
-/// to its last request has had time to leave.
-pub(crate) async fn block_peer(ctx: &NodeContext, peer: PeerId, why: &str) {
-    let ban = ctx.config.security.garbage_ban;
-    warn!(target: "lienthong::events::blocked", peer = %peer, why, ban = ?ban, "peer blocked");
-    tokio::time::sleep(BLOCK_AFTER).await;
-    match ctx.network.block(peer, ban).await {
-        Ok(()) => {
-            ctx.metrics.peers_blocked.inc();
-        }
-        Err(e) => debug!(error = %e, "cannot block a peer"),
-    }
-}
-
-/// An answer, and whether the request was garbage (the peer is then blocked).
-pub(crate) struct Handled {
-    pub(crate) response: Response,
-    garbage: bool,
-}
-
-impl Handled {
-    fn answer(response: Response) -> Self {
-        Handled {
-            response,
-            garbage: false,
-        }
-    }
-}
-
-/// A refusal: the `Err` a handler returns.
-fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection {
-        reason,
-        detail: detail.into(),
-    })
-}
-
-/// The class of a frame that does not decode: too large, a signature that does not
-/// verify, or plain garbage.
-fn decode_refusal(error: &WireError) -> (RejectReason, &'static str) {
-    match error {
-        WireError::Envelope(EnvelopeError::TooLarge { .. })
-        | WireError::Seal(SealError::TooLarge { .. }) => (RejectReason::TooLarge, "too_large"),
-        WireError::Envelope(
-            EnvelopeError::BadSignature { .. } | EnvelopeError::InvalidSigner { .. },
-        )
-        | WireError::Seal(SealError::BadSignature { .. } | SealError::InvalidSigner { .. }) => {
-            (RejectReason::Malformed, "bad_signature")
-        }
-        _ => (RejectReason::Malformed, "malformed"),
-    }
-}
-
-/// Decodes one request frame and answers it.
-pub(crate) fn handle(ctx: &NodeContext, peer: PeerId, frame: Bytes) -> Handled {
-    let request = match Request::decode(frame, &ctx.limits) {
-        Ok(request) => request,
-        Err(e) => {
-            let (reason, label) = decode_refusal(&e);
-            ctx.metrics.reject(label);
-            warn!(target: "lienthong::events::rejected", peer = %peer, reason = label, error = %e, "request refused");
-            return Handled {
-                response: respond(reject::<Delivered>(reason, e.to_string())),
-                // An oversized package is a limit, not garbage; anything else that does not
-                // decode or verify is.
-                garbage: reason != RejectReason::TooLarge,
-            };
-        }
-    };
-    // Each handler answers its own kind of request with that kind's answer or a refusal.
-    let response = match request {
-        Request::Deliver(package) => respond(accept_package(ctx, peer, &package)),
-        Request::Receipt(receipt) => respond(accept_receipt(ctx, &receipt)),
-        Request::RosterQuery(theirs) => roster_answer(ctx, &theirs).into(),
-        Request::DeliverSealed(sealed) => respond(relay::member::accept_sealed(ctx, peer, &sealed)),
-        Request::Deposit(sealed) => respond(relay::serve::deposit(ctx, peer, &sealed)),
-        Request::MailboxFetch { limit } => respond(relay::serve::fetch(ctx, peer, limit)),
-        Request::MailboxAck(receipts) => respond(relay::serve::ack(ctx, peer, &receipts)),
-        Request::RelayReceipt(receipt) => respond(relay::serve::relay_receipt(ctx, peer, &receipt)),
-        Request::ReceiptsSince { cursor, limit } => {
-            respond(receipts::sync::answer(ctx, peer, cursor, limit))
-        }
-    };
-    if let Response::Rejected(rejection) = &response {
-        ctx.metrics.reject(rejection.reason.label());
-        warn!(
-            target: "lienthong::events::rejected",
-            peer = %peer,
-            reason = rejection.reason.label(),
-            detail = %rejection.detail,
-            "request refused"
-        );
-    }
-    Handled::answer(response)
-}
-
-/// A handler's answer or refusal, as the wire carries it.
-fn respond<A: Into<Response>>(handled: Result<A, Rejection>) -> Response {
-    handled.map_or_else(Response::from, Into::into)
-}
 
 /// Checks a time a peer signed against this node's clock.
 fn check_clock(
@@ -221,6 +58,7 @@ fn refuse_status<T>(
 /// this node's signed receipt 01, or returns the receipt given the first time.
 pub(crate) fn accept_package(
     ctx: &NodeContext,
+    receipts: &ReceiptsHandle,
     peer: PeerId,
     package: &SignedPackage,
 ) -> Result<Delivered, Rejection> {
@@ -345,8 +183,11 @@ pub(crate) fn accept_package(
         received_at: now,
         acked_at: None,
     };
-    let index = match receipts::index::package_index(&ctx.store, package.sender(), &parsed.message)
-    {
+    let index = match crate::receipts::index::package_index(
+        &ctx.store,
+        package.sender(),
+        &parsed.message,
+    ) {
         Ok(index) => index,
         Err(e) => {
             warn!(error = %e, package = %package.id(), "cannot index an incoming package");
@@ -362,7 +203,7 @@ pub(crate) fn accept_package(
     {
         Ok(IncomingOutcome::Stored) => {
             ctx.metrics.packages_received.inc();
-            ctx.receipt_gossip.notify_one();
+            receipts.signed_on_arrival();
             info!(
                 target: "lienthong::events::received",
                 package = %package.id(),
@@ -394,18 +235,18 @@ pub(crate) fn accept_package(
 
 /// A receipt from another agency about a package this agency sent (or, for code 13,
 /// received).
-fn accept_receipt(
+pub(super) fn accept_receipt(
     ctx: &NodeContext,
     receipt: &SignedReceipt,
 ) -> Result<ReceiptAccepted, Rejection> {
     check_clock(ctx, "the receipt", receipt.issued_at(), clock::now())?;
-    receipts::apply(ctx, receipt).map(|outcome| ReceiptAccepted {
+    crate::receipts::apply(ctx, receipt).map(|outcome| ReceiptAccepted {
         duplicate: outcome == crate::store::RecordOutcome::Duplicate,
     })
 }
 
 /// A peer's roster version: answered with this node's roster when it is newer somewhere.
-fn roster_answer(
+pub(super) fn roster_answer(
     ctx: &NodeContext,
     theirs: &lienthong_protocol::roster::RosterVersion,
 ) -> RosterAnswer {
