@@ -8,9 +8,8 @@ use lienthong_protocol::seal::SealError;
 use lienthong_protocol::wire::{Delivered, RejectReason, Rejection, Request, Response, WireError};
 use tracing::warn;
 
-use super::{Inbound, package, reject};
+use super::{Inbound, package, reject, relay};
 use crate::receipts;
-use crate::relay;
 
 /// An answer, and whether the request was garbage (the peer is then blocked).
 pub(super) struct Handled {
@@ -66,20 +65,14 @@ pub(super) fn handle(inbound: &Inbound, peer: PeerId, frame: Bytes) -> Handled {
         Request::Receipt(receipt) => respond(package::accept_receipt(ctx, &receipt)),
         Request::RosterQuery(theirs) => package::roster_answer(ctx, &theirs).into(),
         Request::DeliverSealed(sealed) => respond(inbound.accept_sealed(peer, &sealed)),
-        Request::Deposit(sealed) => respond(relay::serve::deposit(
-            ctx,
-            inbound.relay.as_deref(),
-            peer,
-            &sealed,
-        )),
-        Request::MailboxFetch { limit } => respond(relay::serve::fetch(ctx, peer, limit)),
-        Request::MailboxAck(receipts) => respond(relay::serve::ack(
-            ctx,
-            inbound.relay.as_deref(),
-            peer,
-            &receipts,
-        )),
-        Request::RelayReceipt(receipt) => respond(relay::serve::relay_receipt(
+        Request::Deposit(sealed) => {
+            respond(relay::deposit(ctx, inbound.relay.as_deref(), peer, &sealed))
+        }
+        Request::MailboxFetch { limit } => respond(relay::fetch(ctx, peer, limit)),
+        Request::MailboxAck(receipts) => {
+            respond(relay::ack(ctx, inbound.relay.as_deref(), peer, &receipts))
+        }
+        Request::RelayReceipt(receipt) => respond(relay::relay_receipt(
             ctx,
             inbound.relay.as_deref(),
             peer,

@@ -21,7 +21,7 @@ use lienthong_protocol::wire::{
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::Inbound;
+use super::{Inbound, reject};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::NetworkEvent;
@@ -84,14 +84,6 @@ impl Opening {
             Err(e) => Err(e),
         }
     }
-}
-
-/// A refusal: the `Err` a handler returns.
-fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection {
-        reason,
-        detail: detail.into(),
-    })
 }
 
 /// Opens a sealed package for this agency and accepts the package inside as a direct

@@ -7,10 +7,12 @@
 //! `security.garbage_ban`.
 
 mod abuse;
+mod admission;
 mod block;
 mod dispatch;
 mod mailbox;
 mod package;
+mod relay;
 
 use std::sync::Arc;
 

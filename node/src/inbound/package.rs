@@ -3,54 +3,18 @@
 //! seal), or this node's own agency in place. And the other requests every node answers: a
 //! receipt about one of its packages, a roster query.
 
-use std::time::Duration;
-
 use libp2p::PeerId;
-use lienthong_protocol::envelope::{ReceiptFields, SignedPackage, SignedReceipt, Timestamp};
-use lienthong_protocol::roster::MemberStatus;
+use lienthong_protocol::envelope::{ReceiptFields, SignedPackage, SignedReceipt};
 use lienthong_protocol::wire::{Delivered, ReceiptAccepted, RejectReason, Rejection, RosterAnswer};
 use lienthong_protocol::{StatusCode, edxml};
 use tracing::{debug, info, warn};
 
+use super::admission::{self, Gate, Header};
 use super::reject;
 use crate::clock;
-use crate::clock::add;
 use crate::context::NodeContext;
 use crate::receipts::ReceiptsHandle;
 use crate::store::{InboxEntry, IncomingOutcome};
-
-/// Checks a time a peer signed against this node's clock.
-fn check_clock(
-    ctx: &NodeContext,
-    what: &str,
-    at: Timestamp,
-    now: Timestamp,
-) -> Result<(), Rejection> {
-    let skew = ctx.config.security.clock_skew;
-    if at > add(now, skew) {
-        let ahead = Duration::from_millis(at.as_millis() - now.as_millis());
-        return reject(
-            RejectReason::ClockSkew,
-            format!(
-                "{what} is dated {at}, {} ahead of this node's clock (tolerance {})",
-                humantime::format_duration(ahead),
-                humantime::format_duration(skew)
-            ),
-        );
-    }
-    Ok(())
-}
-
-fn refuse_status<T>(
-    who: &str,
-    organ: &lienthong_protocol::OrganId,
-    status: &MemberStatus,
-) -> Result<T, Rejection> {
-    reject(
-        RejectReason::Revoked,
-        format!("{who} {organ} is not an active member: {status}"),
-    )
-}
 
 /// A package for this agency: checks that the roster knows the sender and its key, that
 /// the connection is the sender's node (or a federation relay), that the package is for
@@ -69,59 +33,19 @@ pub(crate) fn accept_package(
         );
     };
     let now = clock::now();
-    let sender = match roster.active(package.sender(), now) {
-        Ok(Some(sender)) => sender,
-        Ok(None) => {
-            return reject(
-                RejectReason::UnknownAgency,
-                format!(
-                    "sender {} is not a member of the federation",
-                    package.sender()
-                ),
-            );
-        }
-        Err(status) => return refuse_status("sender", package.sender(), &status),
+    let header = Header {
+        sender: package.sender(),
+        signer: package.signer(),
+        created_at: package.created_at(),
     };
-    if !sender.record.accepts_key(package.signer(), now) {
-        return reject(
-            RejectReason::WrongKey,
-            format!(
-                "package is signed with {}, not {}'s key",
-                package.signer().fmt_short(),
-                package.sender()
-            ),
-        );
-    }
-    let from_sender = roster
-        .member_by_peer(&peer, now)
-        .is_some_and(|m| m.record.organ_id == sender.record.organ_id);
-    if !from_sender && peer != ctx.network.local_peer_id() && !roster.is_relay(&peer, now) {
-        return reject(
-            RejectReason::NotAllowed,
-            format!(
-                "the connection is from {peer}, which is neither {}'s node nor a relay",
-                package.sender()
-            ),
-        );
-    }
+    admission::sender(ctx, &roster, Gate::Recipient, peer, header, now)?;
     if !package.recipients().contains(&ctx.organ_id) {
         return reject(
             RejectReason::NotForThisNode,
             format!("package is not addressed to {}", ctx.organ_id),
         );
     }
-    check_clock(ctx, "the package", package.created_at(), now)?;
-    let max_age = ctx.config.security.max_package_age;
-    if add(package.created_at(), max_age) < now {
-        return reject(
-            RejectReason::Stale,
-            format!(
-                "package was created at {}, longer ago than this node accepts ({})",
-                package.created_at(),
-                humantime::format_duration(max_age)
-            ),
-        );
-    }
+    admission::time(ctx, Gate::Recipient, header, now)?;
     let parsed = match edxml::read_with(
         package.content().clone(),
         &edxml::ReadOptions {
@@ -239,7 +163,7 @@ pub(super) fn accept_receipt(
     ctx: &NodeContext,
     receipt: &SignedReceipt,
 ) -> Result<ReceiptAccepted, Rejection> {
-    check_clock(ctx, "the receipt", receipt.issued_at(), clock::now())?;
+    admission::clock(ctx, "the receipt", receipt.issued_at(), clock::now())?;
     crate::receipts::apply(ctx, receipt).map(|outcome| ReceiptAccepted {
         duplicate: outcome == crate::store::RecordOutcome::Duplicate,
     })

@@ -10,7 +10,7 @@
 //!   end-to-end encrypted connection a direct dial would, so delivery is unchanged.
 //! - **A mailbox.** When even a circuit fails (the member is offline), the sender seals the
 //!   package to the member's encryption key and deposits it (the mailbox path, `outbound::mailbox`); the relay stores
-//!   it durably and signs a hold (`serve`), then passes it on when the member connects, or
+//!   it durably and signs a hold (`inbound::relay`), then passes it on when the member connects, or
 //!   the member pulls it (`inbound::mailbox`). The member's receipt goes back through the relay to
 //!   the sender (`forward`).
 //!
@@ -20,7 +20,6 @@
 //! reaches the sender.
 
 mod forward;
-pub(crate) mod serve;
 
 pub use forward::RelayServer;
 pub(crate) use forward::{forward, keep_members};

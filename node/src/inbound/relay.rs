@@ -1,6 +1,7 @@
 //! A relay's answers to its peers: deposits of sealed packages, mailbox fetches and
 //! acknowledgements, and receipts to forward. Run on blocking worker threads from
-//! `inbound::handle`, like every other request.
+//! `dispatch.rs`, like every other request; a deposit passes the same admission checks
+//! (`admission.rs`) as a package this agency accepts for itself.
 //!
 //! A relay holds only what one of its members is owed: the recipient must be an active
 //! member that names this relay, and the sender an active member whose node made the
@@ -15,20 +16,13 @@ use lienthong_protocol::wire::{Acked, Mailbox, RejectReason, Rejection};
 use lienthong_protocol::{OrganId, StatusCode};
 use tracing::{debug, info, warn};
 
+use super::admission::{self, Gate, Header};
+use super::reject;
 use crate::clock;
-use crate::clock::add;
 use crate::context::NodeContext;
 use crate::membership::Membership;
 use crate::relay::RelayServer;
 use crate::store::{HoldOutcome, MailboxEntry};
-
-/// A refusal: the `Err` a handler returns.
-fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection {
-        reason,
-        detail: detail.into(),
-    })
-}
 
 /// The agency whose node is `peer`, if it is an active member.
 fn requester<'m>(roster: &'m Membership, peer: &PeerId) -> Result<&'m OrganId, Rejection> {
@@ -77,49 +71,12 @@ pub(crate) fn deposit(
         return reject(RejectReason::UnknownAgency, "this relay has no roster yet");
     };
     let now = clock::now();
-    let sender = match roster.active(sealed.sender(), now) {
-        Ok(Some(sender)) => sender,
-        Ok(None) => {
-            return reject(
-                RejectReason::UnknownAgency,
-                format!(
-                    "sender {} is not a member of the federation",
-                    sealed.sender()
-                ),
-            );
-        }
-        Err(status) => {
-            return reject(
-                RejectReason::Revoked,
-                format!(
-                    "sender {} is not an active member: {status}",
-                    sealed.sender()
-                ),
-            );
-        }
+    let header = Header {
+        sender: sealed.sender(),
+        signer: sealed.signer(),
+        created_at: sealed.created_at(),
     };
-    if !sender.record.accepts_key(sealed.signer(), now) {
-        return reject(
-            RejectReason::WrongKey,
-            format!(
-                "the seal is signed with {}, not {}'s key",
-                sealed.signer().fmt_short(),
-                sealed.sender()
-            ),
-        );
-    }
-    let from_sender = roster
-        .member_by_peer(&peer, now)
-        .is_some_and(|m| m.record.organ_id == sender.record.organ_id);
-    if !from_sender {
-        return reject(
-            RejectReason::NotAllowed,
-            format!(
-                "the connection is from {peer}, not {}'s node",
-                sealed.sender()
-            ),
-        );
-    }
+    admission::sender(ctx, &roster, Gate::Relay, peer, header, now)?;
     let recipient = sealed.recipient();
     match roster.active(recipient, now) {
         Ok(Some(member)) if member.record.relays.contains(&ctx.organ_id) => {}
@@ -142,28 +99,7 @@ pub(crate) fn deposit(
             );
         }
     }
-    let skew = ctx.config.security.clock_skew;
-    if sealed.created_at() > add(now, skew) {
-        return reject(
-            RejectReason::ClockSkew,
-            format!(
-                "the package is dated {}, ahead of this relay's clock by more than {}",
-                sealed.created_at(),
-                humantime::format_duration(skew)
-            ),
-        );
-    }
-    let max_age = ctx.config.security.max_package_age;
-    if add(sealed.created_at(), max_age) < now {
-        return reject(
-            RejectReason::Stale,
-            format!(
-                "the package was created at {}, longer ago than this relay holds ({})",
-                sealed.created_at(),
-                humantime::format_duration(max_age)
-            ),
-        );
-    }
+    admission::time(ctx, Gate::Relay, header, now)?;
 
     let wire = sealed.to_wire();
     let size = wire.len() as u64;
