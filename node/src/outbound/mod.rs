@@ -18,9 +18,11 @@
 //!
 //! - `error.rs`: [`OutboundError`], whose text is the outbox's `last_error`.
 //! - `path.rs`: the [`Path`] trait; `direct.rs`, `circuit.rs`, `mailbox.rs`: the paths.
+//! - `drain.rs`: passing a store-backed queue on to one agency, a batch at a time.
 
 mod circuit;
 mod direct;
+mod drain;
 mod error;
 mod mailbox;
 mod path;
@@ -43,6 +45,7 @@ use crate::tasks::blocking;
 
 pub(crate) use circuit::Circuit;
 pub(crate) use direct::Direct;
+pub(crate) use drain::{Drain, Passed};
 pub use error::OutboundError;
 pub(crate) use mailbox::Mailbox;
 pub(crate) use path::{HandOverError, Path};

@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{ReceiptId, SignedReceipt};
 use lienthong_protocol::wire::{Acked, HandReceipt, ReceiptAccepted, RelayReceipt};
@@ -19,16 +18,17 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::NetworkEvent;
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::{Drain, Outbound, OutboundError, Passed};
 use crate::receipts::ReceiptsHandle;
 use crate::tasks::{Wake, Woken};
 
-/// Receipts read from the queue at a time, per addressee.
-const BATCH: usize = 64;
-/// Receipts in flight at once, per addressee.
-const IN_FLIGHT: usize = 8;
-/// Batches per addressee per pass: bounds one pass whatever the queue holds.
-const MAX_BATCHES: usize = 256;
+/// Receipts read from the queue 64 at a time, 8 in flight at once per addressee, at most
+/// 256 batches per addressee per pass (bounds one pass whatever the queue holds).
+const QUEUE: Drain = Drain {
+    batch: 64,
+    in_flight: 8,
+    max_batches: 256,
+};
 
 /// Runs until `shutdown`.
 pub(crate) async fn run(
@@ -79,49 +79,43 @@ enum Handed {
 }
 
 async fn hand_over(ctx: &Arc<NodeContext>, outbound: &Outbound, to: &OrganId) {
-    for _ in 0..MAX_BATCHES {
-        let addressee = to.clone();
-        let queued = match ctx
-            .store
-            .call(move |store| store.receipts_to_deliver(&addressee, BATCH))
-            .await
-        {
-            Ok(queued) => queued,
-            Err(e) => {
-                warn!(error = %e, "cannot read the receipts to hand over");
-                return;
-            }
-        };
-        if queued.is_empty() {
-            return;
-        }
-        let results: Vec<(ReceiptId, Handed)> =
-            futures::stream::iter(queued)
-                .map(|receipt| async move {
-                    (receipt.id(), hand_one(ctx, outbound, to, &receipt).await)
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-        let done: Vec<ReceiptId> = results
-            .iter()
-            .filter(|(_, handed)| *handed == Handed::Done)
-            .map(|(id, _)| *id)
-            .collect();
-        let addressee = to.clone();
-        let count = done.len();
-        if let Err(e) = ctx
-            .store
-            .call(move |store| store.receipts_delivered(&addressee, &done))
-            .await
-        {
-            warn!(error = %e, "cannot record receipts handed over; they will be sent again");
-            return;
-        }
-        if count < results.len() {
-            return;
-        }
-    }
+    QUEUE
+        .run(
+            |batch| {
+                let addressee = to.clone();
+                async move {
+                    ctx.store
+                        .call(move |store| store.receipts_to_deliver(&addressee, batch))
+                        .await
+                        .inspect_err(|e| warn!(error = %e, "cannot read the receipts to hand over"))
+                        .ok()
+                }
+            },
+            |receipt| async move {
+                let passed = match hand_one(ctx, outbound, to, &receipt).await {
+                    Handed::Done => Passed::Yes,
+                    // Nobody took it: the rest waits for the next pass.
+                    Handed::Kept => Passed::Stop,
+                };
+                (receipt.id(), passed)
+            },
+            |outcomes| {
+                let done: Vec<ReceiptId> = outcomes
+                    .into_iter()
+                    .filter(|(_, passed)| *passed == Passed::Yes)
+                    .map(|(id, _)| id)
+                    .collect();
+                let addressee = to.clone();
+                async move {
+                    ctx.store
+                        .call(move |store| store.receipts_delivered(&addressee, &done))
+                        .await
+                        .inspect_err(|e| warn!(error = %e, "cannot record receipts handed over; they will be sent again"))
+                        .is_ok()
+                }
+            },
+        )
+        .await;
 }
 
 /// Hands one receipt to `to`, or else to one of `to`'s relays.

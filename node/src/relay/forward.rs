@@ -11,7 +11,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::seal::SealedPackage;
@@ -24,16 +23,17 @@ use tracing::{Instrument as _, debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::{NetworkEvent, RelayMembers};
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::{Drain, Outbound, OutboundError, Passed};
 use crate::store::HeldPackage;
 use crate::tasks::{Wake, Woken};
 
-/// Packages read from the mailbox, or receipts from the forward queue, at a time.
-const PASS_BATCH: usize = 64;
-/// Most batches one pass takes for one agency.
-const MAX_BATCHES: usize = 1024;
-/// Packages or receipts in flight to one agency at once.
-const IN_FLIGHT: usize = 16;
+/// Packages read from the mailbox, or receipts from the forward queue: 64 at a time, 16
+/// in flight to one agency at once, at most 1024 batches for one agency in one pass.
+const PASS: Drain = Drain {
+    batch: 64,
+    in_flight: 16,
+    max_batches: 1024,
+};
 
 /// The relay server's state the rest of the node reaches: who it serves, and a way to
 /// wake the forwarding task.
@@ -154,50 +154,26 @@ struct Relaying {
     server: Arc<RelayServer>,
 }
 
-/// How one held package or receipt fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Passed {
-    /// Taken: it left the mailbox or the queue.
-    Yes,
-    /// Refused for now; it stays, and the others are tried.
-    Kept,
-    /// The agency cannot be reached or the store failed: stop for this pass.
-    Stop,
-}
-
 /// Offers `member` what is held for it, oldest first and [`IN_FLIGHT`] at a time (so the
 /// member's store commits them together), until the mailbox is empty or the member
 /// cannot be reached.
 async fn push_mailbox(relaying: &Relaying, member: &OrganId) {
     let ctx = relaying.outbound.ctx();
-    // Until the mailbox is empty or the member stops taking; bounded all the same.
-    for _ in 0..MAX_BATCHES {
-        let held = {
+    PASS.run(
+        |batch| {
             let member = member.clone();
-            match ctx
-                .store
-                .call(move |store| store.mailbox(&member, PASS_BATCH))
-                .await
-            {
-                Ok(held) => held,
-                Err(e) => {
-                    warn!(error = %e, "cannot read the mailbox");
-                    return;
-                }
+            async move {
+                ctx.store
+                    .call(move |store| store.mailbox(&member, batch))
+                    .await
+                    .inspect_err(|e| warn!(error = %e, "cannot read the mailbox"))
+                    .ok()
             }
-        };
-        if held.is_empty() {
-            return;
-        }
-        let outcomes: Vec<Passed> = futures::stream::iter(held)
-            .map(|package| push_one(relaying, member, package))
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
-            return;
-        }
-    }
+        },
+        |package| async move { ((), push_one(relaying, member, package).await) },
+        |_| async { true },
+    )
+    .await;
 }
 
 /// Offers one held package to its member; releases it against the member's receipt.
@@ -295,34 +271,21 @@ async fn forward_receipts(relaying: &Relaying) {
 /// left or `to` stops taking them.
 async fn forward_to(relaying: &Relaying, to: &OrganId) {
     let ctx = relaying.outbound.ctx();
-    // Until the queue is empty or the agency stops taking; bounded all the same.
-    for _ in 0..MAX_BATCHES {
-        let queued = {
+    PASS.run(
+        |batch| {
             let to = to.clone();
-            match ctx
-                .store
-                .call(move |store| store.forward_queue_for(&to, PASS_BATCH))
-                .await
-            {
-                Ok(queued) => queued,
-                Err(e) => {
-                    warn!(error = %e, "cannot read the forward queue");
-                    return;
-                }
+            async move {
+                ctx.store
+                    .call(move |store| store.forward_queue_for(&to, batch))
+                    .await
+                    .inspect_err(|e| warn!(error = %e, "cannot read the forward queue"))
+                    .ok()
             }
-        };
-        if queued.is_empty() {
-            return;
-        }
-        let outcomes: Vec<Passed> = futures::stream::iter(queued)
-            .map(|receipt| forward_one(relaying, to, receipt))
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
-            return;
-        }
-    }
+        },
+        |receipt| async move { ((), forward_one(relaying, to, receipt).await) },
+        |_| async { true },
+    )
+    .await;
 }
 
 /// Hands one receipt to `to`; drops it from the queue once taken (or refused for good).
