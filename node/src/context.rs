@@ -14,9 +14,9 @@ use lienthong_protocol::envelope::EnvelopeLimits;
 
 use crate::config::Config;
 use crate::identity::Identity;
-use crate::membership::{Membership, MembershipWatch, RosterKeeper};
-use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
+use crate::ops::metrics::Metrics;
+use crate::roster::membership::{Membership, MembershipWatch, RosterKeeper};
 use crate::store::Store;
 use crate::tasks::Tasks;
 

@@ -12,27 +12,28 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
+use crate::api::submit::{self, Submission, SubmitError};
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
-use crate::delivery::DeliveryEngine;
-use crate::delivery::DeliveryHandle;
-use crate::descriptors::{self, Budget};
-use crate::federation::DaemonInfo;
-use crate::inbound::{Inbound, Opening};
-use crate::membership::{self, RosterKeeper};
-use crate::metrics::Metrics;
+use crate::inbound::{self, Inbound, Opening, gossip as gossip_router};
 use crate::network;
+use crate::ops::descriptors::{self, Budget};
+use crate::ops::metrics::Metrics;
 use crate::outbound::Outbound;
+use crate::outbound::delivery::DeliveryEngine;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::outbound::delivery::stuck;
+use crate::outbound::{discovery, presence};
 use crate::receipts::ReceiptsHandle;
 use crate::relay::{self, RelayServer};
+use crate::roster::federation::DaemonInfo;
+use crate::roster::membership::{self, RosterKeeper};
+use crate::roster::{rotation, sync as roster_sync};
 use crate::store::Store;
-use crate::submit::{self, Submission, SubmitError};
 use crate::tasks::{Stage, Stopped, Tasks, blocking};
-use crate::{
-    discovery, gossip_router, inbound, init, presence, receipts, roster_sync, rotation, stuck,
-};
+use crate::{init, receipts};
 use lienthong_protocol::roster::Role;
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
@@ -511,7 +512,7 @@ pub fn ensure_dev_node(dir: &std::path::Path) -> anyhow::Result<bool> {
             mdns: true,
         },
     )?;
-    let federation = crate::federation::FederationDir::new(dir.join("federation"));
+    let federation = crate::roster::federation::FederationDir::new(dir.join("federation"));
     federation.create("lienthong dev federation")?;
     federation.admit(dir, &[])?;
     info!(organ = %public.organ_id, "development node initialised");

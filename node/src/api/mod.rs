@@ -21,6 +21,7 @@ mod relay;
 mod report;
 mod server;
 mod store_failure;
+pub mod submit;
 mod time;
 
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use tokio::net::TcpListener;
 use tracing::info;
 
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
+use crate::outbound::delivery::DeliveryHandle;
 use crate::receipts::ReceiptsHandle;
 use crate::tasks::Tasks;
 

@@ -14,11 +14,11 @@ use super::ApiState;
 use super::body::read_body;
 use super::error::ApiError;
 use super::time::{rfc3339, rfc3339_opt};
+use crate::api::submit;
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
+use crate::outbound::delivery::DeliveryHandle;
 use crate::store::{DeliveryState, Links};
-use crate::submit;
 
 /// Accepts an edXML message; 202 with the package id once it is durable. The same bytes
 /// again answer the same, `duplicate` aside.

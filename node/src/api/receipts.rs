@@ -12,7 +12,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::time::rfc3339;
 use crate::clock;
-use crate::stuck::{self, StuckReason};
+use crate::outbound::delivery::stuck::{self, StuckReason};
 
 #[derive(Debug, Serialize)]
 pub(crate) struct StuckView {

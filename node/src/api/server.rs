@@ -26,8 +26,8 @@ use tower::ServiceExt as _;
 use tracing::{debug, warn};
 
 use super::axis;
+use crate::ops::throttle::Throttle;
 use crate::tasks::{Stage, Tasks};
-use crate::throttle::Throttle;
 
 /// How long a connection may go without a complete request head.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -3,16 +3,16 @@
 //! It runs until SIGTERM or SIGINT, or until its store fails (a full disk, no file
 //! descriptor left) and the cause passes: it then starts itself again in the same process,
 //! with the same arguments, which reopens the store from its log
-//! (`lienthong_node::store_recovery`). For a failure whose end it cannot see, it exits with
+//! (`lienthong_node::ops::store_recovery`). For a failure whose end it cannot see, it exits with
 //! an error, for the service manager to restart it.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
-use lienthong_node::descriptors::{self, OpenFiles};
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
-use lienthong_node::store_recovery::{self, StoreRecovery};
+use lienthong_node::ops::descriptors::{self, OpenFiles};
+use lienthong_node::ops::store_recovery::{self, StoreRecovery};
 use tracing::{info, warn};
 
 /// `lienthong run …`

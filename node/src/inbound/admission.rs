@@ -18,7 +18,7 @@ use lienthong_protocol::wire::{RejectReason, Rejection};
 use super::reject;
 use crate::clock::add;
 use crate::context::NodeContext;
-use crate::membership::{Member, Membership};
+use crate::roster::membership::{Member, Membership};
 
 /// Who is taking the package: what connections may bring it, and what the refusals say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

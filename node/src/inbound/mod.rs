@@ -10,6 +10,7 @@ mod abuse;
 mod admission;
 mod block;
 mod dispatch;
+pub(crate) mod gossip;
 mod mailbox;
 mod package;
 mod relay;

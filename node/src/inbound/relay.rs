@@ -20,8 +20,8 @@ use super::admission::{self, Gate, Header};
 use super::reject;
 use crate::clock;
 use crate::context::NodeContext;
-use crate::membership::Membership;
 use crate::relay::RelayServer;
+use crate::roster::membership::Membership;
 use crate::store::{HoldOutcome, MailboxEntry};
 
 /// The agency whose node is `peer`, if it is an active member.

@@ -7,8 +7,8 @@ use libp2p::PeerId;
 
 use super::path::Path;
 use crate::clock;
-use crate::membership::{Member, Membership};
 use crate::network::Routes;
+use crate::roster::membership::{Member, Membership};
 
 /// The circuit path; see the module docs.
 #[derive(Debug, Clone, Copy, Default)]

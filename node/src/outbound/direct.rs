@@ -4,8 +4,8 @@
 use libp2p::PeerId;
 
 use super::path::Path;
-use crate::membership::{Member, Membership};
 use crate::network::Routes;
+use crate::roster::membership::{Member, Membership};
 
 /// The direct path; see the module docs.
 #[derive(Debug, Clone, Copy, Default)]

@@ -4,12 +4,12 @@
 //!
 //! # Paths
 //!
-//! The client holds its [`Path`]s in order: [`Direct`], [`Circuit`] and [`Mailbox`] (see
+//! The client holds its `Path`s in order: `Direct`, `Circuit` and `Mailbox` (see
 //! `path.rs` for what a path is, and where the bridges to come, the national axis and
 //! official email, plug in). Connection paths give the network their routes when the
-//! roster changes ([`Outbound::push_routes`]), not before each attempt; a request then
+//! roster changes (`Outbound::push_routes`), not before each attempt; a request then
 //! dials all of them at once. When no connection reaches a recipient, the paths that hand
-//! packages over are tried in turn ([`Outbound::hand_over`]).
+//! packages over are tried in turn (`Outbound::hand_over`).
 //!
 //! An agency is resolved through the roster: its routes, then, if every dial fails, the
 //! DHT, once a minute at most per agency.
@@ -17,15 +17,21 @@
 //! # Layout
 //!
 //! - `error.rs`: [`OutboundError`], whose text is the outbox's `last_error`.
-//! - `path.rs`: the [`Path`] trait; `direct.rs`, `circuit.rs`, `mailbox.rs`: the paths.
+//! - `path.rs`: the `Path` trait; `direct.rs`, `circuit.rs`, `mailbox.rs`: the paths.
 //! - `drain.rs`: passing a store-backed queue on to one agency, a batch at a time.
+//! - [`delivery`]: the outbox, the delivery engine and its schedule, the stuck list.
+//! - `discovery.rs`: signed `OrganId → addresses` records in the DHT, for stale hints.
+//! - `presence.rs`: dialling the members when the roster changes, after its routes.
 
 mod circuit;
+pub mod delivery;
 mod direct;
+pub(crate) mod discovery;
 mod drain;
 mod error;
 mod mailbox;
 mod path;
+pub(crate) mod presence;
 
 use std::sync::Arc;
 
@@ -37,11 +43,11 @@ use lienthong_protocol::wire::{Call, Request, Response};
 use tracing::debug;
 
 use crate::context::NodeContext;
-use crate::discovery::{self, Lookups};
-use crate::membership::Membership;
-use crate::metrics::DeliveryPath;
 use crate::network::{RequestError, Routes};
+use crate::ops::metrics::DeliveryPath;
+use crate::roster::membership::Membership;
 use crate::tasks::blocking;
+use discovery::Lookups;
 
 pub(crate) use circuit::Circuit;
 pub(crate) use direct::Direct;

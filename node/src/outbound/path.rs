@@ -19,8 +19,8 @@ use lienthong_protocol::envelope::SignedPackage;
 use lienthong_protocol::seal::SignedHold;
 
 use super::Outbound;
-use crate::membership::{Member, Membership};
 use crate::network::Routes;
+use crate::roster::membership::{Member, Membership};
 
 /// Why a path that hands packages over did not take one.
 #[derive(Debug)]

@@ -334,7 +334,7 @@ pub(crate) fn visible_to(receipt: &ReceiptFields, requester: &OrganId) -> bool {
 
 /// Whether `receipt` is signed with the roster key of its issuer, an active member.
 fn check_issuer(
-    roster: &crate::membership::Membership,
+    roster: &crate::roster::membership::Membership,
     receipt: &SignedReceipt,
     now: lienthong_protocol::envelope::Timestamp,
 ) -> Result<(), String> {

@@ -154,7 +154,7 @@ struct Relaying {
     server: Arc<RelayServer>,
 }
 
-/// Offers `member` what is held for it, oldest first and [`IN_FLIGHT`] at a time (so the
+/// Offers `member` what is held for it, oldest first and several at a time (so the
 /// member's store commits them together), until the mailbox is empty or the member
 /// cannot be reached.
 async fn push_mailbox(relaying: &Relaying, member: &OrganId) {

@@ -15,8 +15,8 @@
 //!   answered, and the network closes last, so that every earlier stage could still use it.
 //!   Tasks still running after their stage's grace are aborted and counted.
 //!
-//! The two helpers every worker uses are here too: [`Wake`] for loops that run a round on
-//! a timer, a notification, a roster change or a network event, and [`blocking`] for work
+//! The two helpers every worker uses are here too: `Wake` for loops that run a round on
+//! a timer, a notification, a roster change or a network event, and `blocking` for work
 //! on the blocking pool (the store's own [`Store::call`](crate::store::Store::call) builds
 //! on it).
 

@@ -11,8 +11,8 @@ use tokio::sync::{Notify, broadcast};
 use tokio::time::{Instant, Interval};
 use tokio_util::sync::CancellationToken;
 
-use crate::membership::MembershipWatch;
 use crate::network::NetworkEvent;
+use crate::roster::membership::MembershipWatch;
 
 /// Why a worker woke.
 #[derive(Debug)]

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use lienthong_node::context::NodeContext;
-use lienthong_node::descriptors::Budget;
-use lienthong_node::federation::FederationDir;
 use lienthong_node::init::{self, InitOptions};
 use lienthong_node::network::{Links, Transport};
 use lienthong_node::node::{Node, NodeHandle, NodeOptions};
+use lienthong_node::ops::descriptors::Budget;
+use lienthong_node::roster::federation::FederationDir;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 

@@ -33,8 +33,8 @@ use super::params::{Params, Source};
 use super::send_body;
 use crate::api::ApiState;
 use crate::api::body::read_limited;
+use crate::api::submit;
 use crate::context::NodeContext;
-use crate::submit;
 
 /// Room for the multipart framing and text fields around a file of the largest size.
 const MULTIPART_OVERHEAD: usize = 1024 * 1024;

@@ -20,7 +20,7 @@ use crate::api::ApiState;
 use crate::api::packages::package_status;
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
+use crate::outbound::delivery::DeliveryHandle;
 
 /// Packages listed without `docId`, newest first.
 const SENT_LIMIT: usize = 200;

@@ -25,9 +25,9 @@ use super::super::relay::{RelayView, relay_view};
 use super::super::time::rfc3339;
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::outbound::delivery::stuck;
 use crate::store::StoreError;
-use crate::stuck;
 
 /// How many sent documents, received documents and stuck recipients the dashboard lists,
 /// newest first (the oldest deadline first for stuck ones). Bounds the answer and the work

@@ -31,9 +31,9 @@ use tracing::{debug, info, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::inbound::block_peer;
-use crate::membership::{Membership, MembershipError, RosterKeeper, RosterSource};
-use crate::metrics::Reason;
 use crate::network::{GossipAcceptance, GossipMessage, NetworkEvent, RefusedReason};
+use crate::ops::metrics::Reason;
+use crate::roster::membership::{Membership, MembershipError, RosterKeeper, RosterSource};
 use crate::tasks::{Stage, Wake, Woken, blocking};
 
 /// The gossip topic of rosters.

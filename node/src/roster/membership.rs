@@ -21,8 +21,8 @@ use tracing::{info, warn};
 
 use crate::clock;
 use crate::data_dir::{self, DataDir};
-use crate::federation::read_public_key;
 use crate::identity::peer_id_of;
+use crate::roster::federation::read_public_key;
 
 /// One member, with what the network layer needs precomputed.
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use tracing::warn;
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
+use crate::outbound::delivery::DeliveryHandle;
 use crate::store::{DeliveryState, OutboxEntry, Store, StoreError};
 use crate::tasks::Wake;
 

@@ -23,9 +23,9 @@ use lienthong_protocol::keys::AgencyKey;
 use tracing::{info, warn};
 
 use crate::data_dir::{self, DataDir};
-use crate::federation::{PublicIdentity, read_json};
 use crate::identity::Identity;
-use crate::membership::Membership;
+use crate::roster::federation::{PublicIdentity, read_json};
+use crate::roster::membership::Membership;
 use crate::store::Store;
 
 /// Prepares a new key for this node: writes `agency.key.next` (0600) and names its public

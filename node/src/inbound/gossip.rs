@@ -1,4 +1,4 @@
-//! Splits the gossip the network hands over by topic: rosters to `roster_sync`, receipt
+//! Splits the gossip the network hands over by topic: rosters to `roster::sync`, receipt
 //! summaries to `receipts::gossip`. A message on a topic nobody here handles is reported
 //! `Ignore`, so it is neither held nor passed on.
 
@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::NodeContext;
 use crate::network::{GossipAcceptance, GossipMessage};
 use crate::receipts;
-use crate::roster_sync;
+use crate::roster::sync as roster_sync;
 use crate::tasks::Stage;
 
 /// Queue length towards each consumer.

@@ -12,8 +12,8 @@ use tracing::{debug, info};
 
 use crate::clock::{self, add};
 use crate::context::NodeContext;
-use crate::delivery::DeliveryHandle;
-use crate::delivery::policy::receipt_deadline;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::outbound::delivery::policy::receipt_deadline;
 use crate::receipts::issue::StatusMatchError;
 use crate::receipts::{self, ReceiptsHandle};
 use crate::store::{DeliveryState, OutboxEntry, OutgoingPackage, StoreError, SubmitOutcome};
