@@ -9,8 +9,8 @@ use lienthong_protocol::roster::Role;
 
 use crate::config::Config;
 use crate::data_dir::{self, DataDir};
-use crate::federation::PublicIdentity;
 use crate::identity::Identity;
+use crate::roster::federation::PublicIdentity;
 
 /// What to initialise a node with.
 #[derive(Debug, Clone)]

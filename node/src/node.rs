@@ -3,33 +3,37 @@
 //! in order.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use libp2p::Multiaddr;
 use lienthong_protocol::wire::Response;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
-use crate::abuse::PeerLimiter;
+use crate::api::submit::{self, Submission, SubmitError};
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::context::{NodeContext, envelope_limits};
 use crate::data_dir::{self, DataDir};
-use crate::delivery::DeliveryEngine;
-use crate::descriptors::{self, Budget};
-use crate::federation::DaemonInfo;
-use crate::membership::{self, RosterKeeper};
-use crate::metrics::Metrics;
+use crate::inbound::{self, Inbound, Opening, gossip as gossip_router};
 use crate::network;
-use crate::relay::{self, Opening, RelayServer};
+use crate::ops::descriptors::{self, Budget};
+use crate::ops::metrics::Metrics;
+use crate::outbound::Outbound;
+use crate::outbound::delivery::DeliveryEngine;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::outbound::delivery::stuck;
+use crate::outbound::{discovery, presence};
+use crate::receipts::ReceiptsHandle;
+use crate::relay::{self, RelayServer};
+use crate::roster::federation::DaemonInfo;
+use crate::roster::membership::{self, RosterKeeper};
+use crate::roster::{rotation, sync as roster_sync};
 use crate::store::Store;
-use crate::{
-    discovery, gossip_router, inbound, init, presence, receipts, roster_sync, rotation, stuck,
-};
+use crate::tasks::{Stage, Stopped, Tasks, blocking};
+use crate::{init, receipts};
 use lienthong_protocol::roster::Role;
 
 /// Extra room above the package limit for the envelope and frame around the edXML.
@@ -55,9 +59,8 @@ pub struct NodeOptions {
 #[must_use = "a Node stops when dropped; call shutdown() to stop it cleanly"]
 #[derive(Debug)]
 pub struct Node {
-    ctx: Arc<NodeContext>,
-    shutdown: CancellationToken,
-    tasks: JoinSet<()>,
+    handle: NodeHandle,
+    tasks: Tasks,
     info: DaemonInfo,
     data: DataDir,
 }
@@ -83,13 +86,13 @@ impl Node {
         let store = {
             let path = data.store();
             let cache = config.limits.store_cache.as_u64();
-            tokio::task::spawn_blocking(move || Store::open_with_cache(&path, cache))
+            blocking(move || Store::open_with_cache(&path, cache))
                 .await?
                 .with_context(|| format!("opening the store in {}", data.store().display()))?
         };
         let (keeper, roster_rx) = {
             let data = data.clone();
-            tokio::task::spawn_blocking(move || RosterKeeper::load(data)).await??
+            blocking(move || RosterKeeper::load(data)).await??
         };
         match roster_rx.borrow().as_ref() {
             Some(m) => info!(version = %m.version(), members = m.members().len(), "roster loaded"),
@@ -101,10 +104,8 @@ impl Node {
             let data = data.clone();
             let organ = config.organ_id.clone();
             let membership = roster_rx.borrow().clone();
-            tokio::task::spawn_blocking(move || {
-                rotation::switch_if_rotated(&data, &organ, membership.as_deref())
-            })
-            .await??
+            blocking(move || rotation::switch_if_rotated(&data, &organ, membership.as_deref()))
+                .await??
         };
         if let Err(e) = rotation::publish_encryption_key(&data, &identity) {
             warn!(error = %e, "cannot publish the encryption key in identity.json");
@@ -113,14 +114,14 @@ impl Node {
         {
             let store = store.clone();
             let key = identity.clone_key();
-            tokio::task::spawn_blocking(move || rotation::resign_queued(&store, &key, &limits))
-                .await??;
+            blocking(move || rotation::resign_queued(&store, &key, &limits)).await??;
         }
 
         let budget = options.connection_budget.unwrap_or_else(process_budget);
         log_budget(&budget);
 
         let shutdown = CancellationToken::new();
+        let tasks = Tasks::new(tracing::Span::current(), &shutdown);
         let listen = match options.listen {
             Some(listen) => listen,
             None => config
@@ -158,8 +159,7 @@ impl Node {
         if let Some(transport) = options.transport {
             network_options.transport = transport;
         }
-        let max_frame_size = network_options.max_frame_size;
-        let relay_server = (config.role == Role::Relay).then(RelayServer::default);
+        let relay_server = (config.role == Role::Relay).then(|| Arc::new(RelayServer::default()));
         if let Some(server) = &relay_server {
             let relay = &config.relay;
             network_options.relay_server = Some(network::RelayServerOptions {
@@ -185,19 +185,13 @@ impl Node {
                 previous.as_ref().map(|p| p.agency_key()),
             )
         };
-        let network::Spawned {
-            handle: network,
-            inbound: inbound_rx,
-            gossip: gossip_rx,
-            task: network_task,
-        } = network::spawn(identity.keypair(), network_options, shutdown.child_token()).await?;
+        let (network, inbound_rx, gossip_rx) =
+            network::start(identity.keypair(), network_options, &tasks).await?;
         let listen_addrs = network.listen_addrs().await?;
         for addr in &listen_addrs {
             info!(%addr, peer = %identity.peer_id(), "listening for peers");
         }
 
-        let (delivery_tx, delivery_rx) = mpsc::channel(4096);
-        let config_security = config.security.clone();
         let organ_id = config.organ_id.clone();
         let api_listen = options.api_listen.unwrap_or(config.api.listen);
         let ctx = Arc::new(NodeContext {
@@ -210,99 +204,155 @@ impl Node {
             membership: roster_rx,
             keeper: Arc::new(keeper),
             metrics: Arc::new(Metrics::new()),
-            limiter: Arc::new(PeerLimiter::new(&config_security)),
-            probation: Default::default(),
-            lookups: Default::default(),
-            delivery: delivery_tx,
-            sending: Mutex::new(Default::default()),
-            unreachable: Mutex::new(Default::default()),
-            opening,
-            relay: relay_server,
-            max_frame_size,
-            receipt_delivery: tokio::sync::Notify::new(),
-            receipt_gossip: tokio::sync::Notify::new(),
+            tasks: tasks.clone(),
         });
+        // The features, each on the floor and owning its state.
+        let receipts = ReceiptsHandle::default();
+        let outbound = Outbound::new(ctx.clone());
+        let inbound = Arc::new(Inbound::new(
+            ctx.clone(),
+            opening,
+            relay_server.clone(),
+            receipts.clone(),
+        ));
+        let (delivery, engine) = DeliveryEngine::new(outbound.clone(), inbound.clone());
+        let probation = Arc::new(roster_sync::Probation::default());
+        // Every way to every member, before anything sends: later rosters' routes are given
+        // when they are taken (`presence`).
+        if let Some(roster) = ctx.roster() {
+            outbound.push_routes(&roster).await?;
+        }
 
         let listener = TcpListener::bind(api_listen)
             .await
             .with_context(|| format!("binding the API to {api_listen}"))?;
         let api_addr = listener.local_addr()?;
 
-        let mut tasks = JoinSet::new();
+        let work = tasks.token(Stage::Work);
         tasks.spawn(
-            async move {
-                if let Err(e) = network_task.await {
-                    warn!(error = %e, "network task ended abnormally");
-                }
-            }
-            .in_current_span(),
+            Stage::Inbound,
+            "inbound",
+            inbound::serve(inbound.clone(), inbound_rx, tasks.token(Stage::Inbound)),
         );
         tasks.spawn(
-            inbound::serve(ctx.clone(), inbound_rx, shutdown.child_token()).in_current_span(),
+            Stage::Engine,
+            "delivery engine",
+            engine.run(tasks.token(Stage::Engine)),
         );
         tasks.spawn(
-            DeliveryEngine::run(ctx.clone(), delivery_rx, shutdown.child_token()).in_current_span(),
-        );
-        tasks.spawn(presence::announce(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(discovery::publish(ctx.clone(), shutdown.child_token()).in_current_span());
-        let gossip = gossip_router::spawn(ctx.clone(), gossip_rx, shutdown.child_token());
-        tasks.spawn(
-            roster_sync::gossip(ctx.clone(), gossip.rosters, shutdown.child_token())
-                .in_current_span(),
+            Stage::Work,
+            "presence",
+            presence::announce(outbound.clone(), work.clone()),
         );
         tasks.spawn(
-            receipts::gossip::receive(ctx.clone(), gossip.receipts, shutdown.child_token())
-                .in_current_span(),
+            Stage::Work,
+            "discovery",
+            discovery::publish(ctx.clone(), work.clone()),
+        );
+        let gossip = gossip_router::spawn(ctx.clone(), gossip_rx, work.clone());
+        tasks.spawn(
+            Stage::Work,
+            "roster gossip",
+            roster_sync::gossip(ctx.clone(), gossip.rosters, work.clone()),
         );
         tasks.spawn(
-            receipts::gossip::publish(ctx.clone(), shutdown.child_token()).in_current_span(),
+            Stage::Work,
+            "receipt gossip in",
+            receipts::gossip::receive(ctx.clone(), gossip.receipts, work.clone()),
         );
-        tasks.spawn(receipts::deliver::run(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(receipts::sync::run(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(stuck::watch(ctx.clone(), shutdown.child_token()).in_current_span());
         tasks.spawn(
-            roster_sync::on_connections(ctx.clone(), shutdown.child_token()).in_current_span(),
+            Stage::Work,
+            "receipt gossip out",
+            receipts::gossip::publish(ctx.clone(), receipts.clone(), work.clone()),
         );
-        tasks.spawn(roster_sync::enforce(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks
-            .spawn(relay::keep_reservations(ctx.clone(), shutdown.child_token()).in_current_span());
-        tasks.spawn(relay::pull(ctx.clone(), shutdown.child_token()).in_current_span());
-        if ctx.relay.is_some() {
-            tasks.spawn(relay::keep_members(ctx.clone(), shutdown.child_token()).in_current_span());
-            tasks.spawn(relay::forward(ctx.clone(), shutdown.child_token()).in_current_span());
+        tasks.spawn(
+            Stage::Work,
+            "receipt handover",
+            receipts::deliver::run(
+                ctx.clone(),
+                outbound.clone(),
+                receipts.clone(),
+                work.clone(),
+            ),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "receipt catch-up",
+            receipts::sync::run(ctx.clone(), outbound.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "stuck",
+            stuck::watch(ctx.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "roster on connect",
+            roster_sync::on_connections(ctx.clone(), probation.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "roster enforce",
+            roster_sync::enforce(ctx.clone(), probation.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "relay reservations",
+            inbound::keep_reservations(ctx.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "mailbox pull",
+            inbound::pull(inbound.clone(), outbound.clone(), work.clone()),
+        );
+        if let Some(server) = &relay_server {
+            tasks.spawn(
+                Stage::Work,
+                "relay members",
+                relay::keep_members(ctx.clone(), server.clone(), work.clone()),
+            );
+            tasks.spawn(
+                Stage::Work,
+                "relay forward",
+                relay::forward(outbound.clone(), server.clone(), work.clone()),
+            );
         }
         {
             let refused_ctx = ctx.clone();
             let taken_ctx = ctx.clone();
             tasks.spawn(
-                membership::watch_roster_file(
+                Stage::Work,
+                "roster file",
+                roster_sync::watch_roster_file(
                     ctx.keeper.clone(),
                     ctx.config.federation.roster_poll_interval,
                     move |e| roster_sync::refused(&refused_ctx, e, membership::RosterSource::File),
                     move |m| {
                         taken_ctx.metrics.roster_updates.inc();
                         let ctx = taken_ctx.clone();
-                        tokio::spawn(async move { roster_sync::publish(&ctx, &m).await });
+                        taken_ctx
+                            .tasks
+                            .spawn(Stage::Work, "roster publish", async move {
+                                roster_sync::publish(&ctx, &m).await;
+                            });
                     },
-                    shutdown.child_token(),
-                )
-                .in_current_span(),
+                    work.clone(),
+                ),
             );
         }
         let api_state = ApiState {
             ctx: ctx.clone(),
+            delivery: delivery.clone(),
+            receipts: receipts.clone(),
             token: Arc::from(token),
         };
-        let api_shutdown = shutdown.child_token();
-        tasks.spawn(
-            async move {
-                let connections = usize::try_from(budget.api_connections).unwrap_or(usize::MAX);
-                if let Err(e) = api::serve(listener, api_state, connections, api_shutdown).await {
-                    warn!(error = %e, "API server stopped");
-                }
+        let api_tasks = tasks.clone();
+        tasks.spawn(Stage::Api, "api", async move {
+            let connections = usize::try_from(budget.api_connections).unwrap_or(usize::MAX);
+            if let Err(e) = api::serve(listener, api_state, connections, &api_tasks).await {
+                warn!(error = %e, "API server stopped");
             }
-            .in_current_span(),
-        );
+        });
 
         let info = DaemonInfo {
             organ_id,
@@ -316,8 +366,11 @@ impl Node {
         info!(api = %api_addr, "node ready");
         info!(url = %format_args!("http://{api_addr}/"), "dashboard: open the URL with #token=<api.token> appended");
         Ok(Node {
-            ctx,
-            shutdown,
+            handle: NodeHandle {
+                ctx,
+                delivery,
+                receipts,
+            },
             tasks,
             info,
             data,
@@ -331,29 +384,76 @@ impl Node {
 
     /// The shared state, for in-process tests and simulations.
     pub fn context(&self) -> &Arc<NodeContext> {
+        &self.handle.ctx
+    }
+
+    /// What embedding code (simulations, tests) drives the node with, as QLVB does through
+    /// the API.
+    pub fn handle(&self) -> &NodeHandle {
+        &self.handle
+    }
+
+    /// How many of the node's tasks are running now.
+    pub fn running_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Stops the node in order and waits for it: the API stops taking work, the delivery
+    /// engine finishes or parks its attempts (an attempt cut short stays queued in the
+    /// store and is tried again at the next start), the other workers stop, inbound
+    /// requests are answered, the network closes, and the store flushes. Removes
+    /// `daemon.json`. Says how many tasks had to be aborted and how many are left (none).
+    pub async fn shutdown(self) -> Stopped {
+        let stopped = self.tasks.shutdown().await;
+        let store = self.handle.ctx.store.clone();
+        if let Err(e) = store.call(|store| store.flush()).await {
+            warn!(error = %e, "the store could not be flushed");
+        }
+        let _ = std::fs::remove_file(self.data.daemon());
+        info!(
+            target: "lienthong::events::stopped",
+            aborted = stopped.aborted,
+            panicked = stopped.panicked,
+            tasks_left = stopped.left,
+            "node stopped"
+        );
+        stopped
+    }
+}
+
+/// A running node as the API sees it: its floor, and the features QLVB's requests reach.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    ctx: Arc<NodeContext>,
+    delivery: DeliveryHandle,
+    receipts: ReceiptsHandle,
+}
+
+impl NodeHandle {
+    /// The node's floor: store, network, roster.
+    pub fn context(&self) -> &Arc<NodeContext> {
         &self.ctx
     }
 
-    /// Stops the API, the handlers, the delivery engine and the network, waits for them,
-    /// and removes `daemon.json`. Every store write was durable when it returned, so there is
-    /// nothing left to flush.
-    pub async fn shutdown(mut self) {
-        self.shutdown.cancel();
-        while let Some(result) = self.tasks.join_next().await {
-            if let Err(e) = result
-                && e.is_panic()
-            {
-                warn!(error = %e, "a node task panicked");
-            }
-        }
-        let _ = std::fs::remove_file(self.data.daemon());
-        info!("node stopped");
+    /// What the delivery engine says about deliveries in progress.
+    pub fn delivery(&self) -> &DeliveryHandle {
+        &self.delivery
+    }
+
+    /// Accepts an edXML message as `POST /api/v1/packages` does: checks, signs and durably
+    /// stores it, then hands it to the delivery engine. Blocking: call it from a blocking
+    /// thread.
+    ///
+    /// # Errors
+    /// [`SubmitError`]; nothing is stored then.
+    pub fn submit(&self, body: bytes::Bytes) -> Result<Submission, SubmitError> {
+        submit::submit(&self.ctx, &self.delivery, &self.receipts, body)
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.shutdown.cancel();
         self.tasks.abort_all();
     }
 }
@@ -412,7 +512,7 @@ pub fn ensure_dev_node(dir: &std::path::Path) -> anyhow::Result<bool> {
             mdns: true,
         },
     )?;
-    let federation = crate::federation::FederationDir::new(dir.join("federation"));
+    let federation = crate::roster::federation::FederationDir::new(dir.join("federation"));
     federation.create("lienthong dev federation")?;
     federation.admit(dir, &[])?;
     info!(organ = %public.organ_id, "development node initialised");

@@ -39,6 +39,7 @@
 )]
 
 pub mod edxml;
+mod encoding;
 pub mod envelope;
 pub mod gossip;
 pub mod keys;

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
-use lienthong_node::federation::DaemonInfo;
+use lienthong_node::roster::federation::DaemonInfo;
 use serde_json::Value;
 
 /// The `lienthong` binary: `LIENTHONG_BIN`, or the one built beside the running program

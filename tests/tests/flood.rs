@@ -93,7 +93,7 @@ fn open_descriptors(pid: u32) -> usize {
 fn documents_keep_arriving_through_a_connection_flood_and_nothing_stays_refused_after_it()
 -> anyhow::Result<()> {
     // The flood's connections are this process's descriptors.
-    let own = lienthong_node::descriptors::raise_open_files()?;
+    let own = lienthong_node::ops::descriptors::raise_open_files()?;
     if own.limit < HELD as u64 + 512 {
         bail!(
             "this test holds {HELD} connections and may open only {} files: raise the hard open-file limit",

@@ -19,7 +19,7 @@ use super::ApiState;
 use super::body::read_limited;
 use super::error::ApiError;
 use super::store_failure::{DISK_FULL_RETRY_AFTER, causes, is_disk_full};
-use crate::backup::{self, BackupError, NodeBackup};
+use crate::ops::backup::{self, BackupError, NodeBackup};
 
 /// The request is a path in JSON: a few hundred bytes.
 const REQUEST_LIMIT: usize = 64 * 1024;

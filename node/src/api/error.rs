@@ -14,9 +14,9 @@ use serde::Serialize;
 use tracing::warn;
 
 use super::store_failure;
+use crate::api::submit::SubmitError;
 use crate::receipts::issue::StatusMatchError;
 use crate::store::StoreError;
-use crate::submit::SubmitError;
 
 /// An API error: status code and body.
 #[derive(Debug, Clone)]

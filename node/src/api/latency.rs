@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::ApiState;
-use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use crate::ops::metrics::{Metrics, UNMATCHED_ROUTE};
 
 /// Times each request.
 pub(super) async fn observe(

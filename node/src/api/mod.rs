@@ -21,6 +21,7 @@ mod relay;
 mod report;
 mod server;
 mod store_failure;
+pub mod submit;
 mod time;
 
 use std::sync::Arc;
@@ -28,10 +29,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::context::NodeContext;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::receipts::ReceiptsHandle;
+use crate::tasks::Tasks;
 
 pub use error::ApiError;
 
@@ -42,6 +45,10 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 #[derive(Debug, Clone)]
 pub(crate) struct ApiState {
     pub(crate) ctx: Arc<NodeContext>,
+    /// What is being sent, who is unreachable; where submitted entries go.
+    pub(crate) delivery: DeliveryHandle,
+    /// Wakes the receipt workers when a status is submitted.
+    pub(crate) receipts: ReceiptsHandle,
     pub(crate) token: Arc<str>,
 }
 
@@ -96,13 +103,13 @@ pub(crate) fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown`, holding at most `max_connections` at once.
+/// Serves the API on `listener` until its stage of `tasks` stops, holding at most `max_connections` at once.
 pub(crate) async fn serve(
     listener: TcpListener,
     state: ApiState,
     max_connections: usize,
-    shutdown: CancellationToken,
+    tasks: &Tasks,
 ) -> std::io::Result<()> {
     info!(addr = %listener.local_addr()?, max_connections, "API listening");
-    server::serve(listener, router(state), max_connections, shutdown).await
+    server::serve(listener, router(state), max_connections, tasks).await
 }

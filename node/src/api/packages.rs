@@ -14,10 +14,11 @@ use super::ApiState;
 use super::body::read_body;
 use super::error::ApiError;
 use super::time::{rfc3339, rfc3339_opt};
+use crate::api::submit;
 use crate::clock;
 use crate::context::NodeContext;
+use crate::outbound::delivery::DeliveryHandle;
 use crate::store::{DeliveryState, Links};
-use crate::submit;
 
 /// Accepts an edXML message; 202 with the package id once it is durable. The same bytes
 /// again answer the same, `duplicate` aside.
@@ -27,7 +28,10 @@ pub(super) async fn submit(
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let ctx = state.ctx.clone();
-    let submission = tokio::task::spawn_blocking(move || submit::submit(&ctx, body)).await??;
+    let (delivery, receipts) = (state.delivery.clone(), state.receipts.clone());
+    let submission =
+        tokio::task::spawn_blocking(move || submit::submit(&ctx, &delivery, &receipts, body))
+            .await??;
     Ok((StatusCode::ACCEPTED, Json(submission)).into_response())
 }
 
@@ -114,8 +118,10 @@ pub(super) async fn status(
 ) -> Result<Json<PackageStatus>, ApiError> {
     let id = parse_id(&id)?;
     let ctx = state.ctx.clone();
+    let delivery = state.delivery.clone();
     let found =
-        tokio::task::spawn_blocking(move || package_status(&ctx, id, clock::now())).await??;
+        tokio::task::spawn_blocking(move || package_status(&ctx, &delivery, id, clock::now()))
+            .await??;
     found
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no package {id} was sent from this node")))
@@ -125,6 +131,7 @@ pub(super) async fn status(
 /// no such package. Blocking: call it from `spawn_blocking`. Shared with the dashboard.
 pub(super) fn package_status(
     ctx: &NodeContext,
+    delivery: &DeliveryHandle,
     id: PackageId,
     now: Timestamp,
 ) -> Result<Option<PackageStatus>, crate::store::StoreError> {
@@ -140,7 +147,9 @@ pub(super) fn package_status(
             let state = match entry.state {
                 DeliveryState::Delivered | DeliveryState::Rejected => entry.state.as_str(),
                 _ if now > entry.deadline => "stuck",
-                DeliveryState::Queued if ctx.is_sending(&key) => DeliveryState::Sending.as_str(),
+                DeliveryState::Queued if delivery.is_sending(&key) => {
+                    DeliveryState::Sending.as_str()
+                }
                 other => other.as_str(),
             };
             let mut timeline: Vec<ReceiptView> = receipts
@@ -172,7 +181,7 @@ pub(super) fn package_status(
             // A delivery waiting for the next attempt to its unreachable recipient has
             // no error of its own; the engine knows the recipient's.
             let last_error = match entry.state {
-                DeliveryState::Queued | DeliveryState::Sending => ctx
+                DeliveryState::Queued | DeliveryState::Sending => delivery
                     .unreachable_problem(&entry.recipient)
                     .or(entry.last_error),
                 _ => entry.last_error,

@@ -123,7 +123,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> impl axum::respons
     let read = tokio::task::spawn_blocking(move || {
         let size = store.size_on_disk()?;
         let counts = store.counts()?;
-        let stuck = crate::stuck::list(&store, crate::clock::now())?.len();
+        let stuck = crate::outbound::delivery::stuck::list(&store, crate::clock::now())?.len();
         Ok::<_, crate::store::StoreError>((size, counts, stuck))
     })
     .await;

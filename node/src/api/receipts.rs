@@ -12,7 +12,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::time::rfc3339;
 use crate::clock;
-use crate::stuck::{self, StuckReason};
+use crate::outbound::delivery::stuck::{self, StuckReason};
 
 #[derive(Debug, Serialize)]
 pub(crate) struct StuckView {
@@ -30,8 +30,10 @@ pub(crate) struct StuckView {
 
 pub(super) async fn stuck(State(state): State<ApiState>) -> Result<Json<Vec<StuckView>>, ApiError> {
     let ctx = state.ctx.clone();
+    let delivery = state.delivery.clone();
     let list =
-        tokio::task::spawn_blocking(move || stuck::list_explained(&ctx, clock::now())).await??;
+        tokio::task::spawn_blocking(move || stuck::list_explained(&ctx, &delivery, clock::now()))
+            .await??;
     Ok(Json(list.into_iter().map(StuckView::from).collect()))
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::ApiState;
 use super::error::ApiError;
 use crate::clock;
-use crate::report::{self, Inputs, Period, Report};
+use crate::ops::report::{self, Inputs, Period, Report};
 
 pub(super) fn routes() -> Router<ApiState> {
     Router::new().route("/api/v1/report", get(report))

@@ -22,12 +22,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
-use tracing::{Instrument as _, debug, warn};
+use tracing::{debug, warn};
 
 use super::axis;
-use crate::throttle::Throttle;
+use crate::ops::throttle::Throttle;
+use crate::tasks::{Stage, Tasks};
 
 /// How long a connection may go without a complete request head.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,14 +35,16 @@ pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// than spinning on it.
 const ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
-/// Serves `router` on `listener`, at most `max_connections` at once, until `shutdown`, then
-/// lets requests in progress finish.
+/// Serves `router` on `listener`, at most `max_connections` at once, until the API stage of
+/// `tasks` stops, then lets requests in progress finish. Each connection is a task of
+/// that stage.
 pub(super) async fn serve(
     listener: TcpListener,
     router: Router,
     max_connections: usize,
-    shutdown: CancellationToken,
+    tasks: &Tasks,
 ) -> std::io::Result<()> {
+    let shutdown = tasks.token(Stage::Api);
     // The SDK's endpoint may carry a path of its own: point `<prefix>/<call>` at the call
     // before routing, which a layer on the router would be too late for.
     let app = router.map_request(axis::normalize_path::<Incoming>);
@@ -91,15 +93,12 @@ pub(super) async fn serve(
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let connection = graceful.watch(connection);
-        tokio::spawn(
-            async move {
-                if let Err(error) = connection.await {
-                    debug!(%error, "API connection ended");
-                }
-                drop(slot);
+        tasks.spawn(Stage::Api, "api connection", async move {
+            if let Err(error) = connection.await {
+                debug!(%error, "API connection ended");
             }
-            .in_current_span(),
-        );
+            drop(slot);
+        });
     }
     drop(listener);
     graceful.shutdown().await;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use lienthong_node::backup::{self, NodeBackup};
 use lienthong_node::data_dir::DataDir;
+use lienthong_node::ops::backup::{self, NodeBackup};
 use lienthong_node::store::SCHEMA_VERSION;
 
 use super::client::{ApiClient, NodeDir};

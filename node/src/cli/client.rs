@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use lienthong_node::data_dir::{self, DataDir};
-use lienthong_node::federation::{DaemonInfo, read_json};
+use lienthong_node::roster::federation::{DaemonInfo, read_json};
 use serde::de::DeserializeOwned;
 
 use super::progress::Progress;

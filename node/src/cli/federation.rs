@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Subcommand;
 use lienthong_node::clock;
-use lienthong_node::federation::FederationDir;
+use lienthong_node::roster::federation::FederationDir;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::organ_id::LevelOne;

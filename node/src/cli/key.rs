@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use lienthong_node::data_dir::DataDir;
-use lienthong_node::rotation;
+use lienthong_node::roster::rotation;
 
 /// `lienthong key …`
 #[derive(Debug, Subcommand)]

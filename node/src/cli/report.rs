@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use lienthong_node::report::{self, Period, Report};
+use lienthong_node::ops::report::{self, Period, Report};
 
 use super::client::{ApiClient, NodeDir};
 

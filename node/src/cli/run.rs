@@ -3,17 +3,17 @@
 //! It runs until SIGTERM or SIGINT, or until its store fails (a full disk, no file
 //! descriptor left) and the cause passes: it then starts itself again in the same process,
 //! with the same arguments, which reopens the store from its log
-//! (`lienthong_node::store_recovery`). For a failure whose end it cannot see, it exits with
+//! (`lienthong_node::ops::store_recovery`). For a failure whose end it cannot see, it exits with
 //! an error, for the service manager to restart it.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
-use lienthong_node::descriptors::{self, OpenFiles};
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
-use lienthong_node::store_recovery::{self, StoreRecovery};
-use tracing::warn;
+use lienthong_node::ops::descriptors::{self, OpenFiles};
+use lienthong_node::ops::store_recovery::{self, StoreRecovery};
+use tracing::{info, warn};
 
 /// `lienthong run …`
 #[derive(Debug, Args)]
@@ -62,7 +62,17 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
             signal = wait_for_signal() => {
                 signal?;
                 println!("stopping");
-                node.shutdown().await;
+                let stopped = node.shutdown().await;
+                // Every task of the node ran in its set, so none may be left in the
+                // runtime; a task spawned outside it would show here.
+                let alive = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+                info!(
+                    target: "lienthong::events::exit",
+                    aborted = stopped.aborted,
+                    tasks_left = stopped.left,
+                    runtime_tasks = alive,
+                    "process exiting"
+                );
                 Ok(())
             }
             recovery = store_recovery::watch(store) => match recovery {

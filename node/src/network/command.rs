@@ -112,6 +112,12 @@ pub(crate) enum Command {
     StopListeningViaRelay { relay: PeerId, reply: Reply<()> },
     /// Sent by `reservations`; answered with the relays holding an accepted reservation.
     Reservations { reply: Reply<Vec<PeerId>> },
+    /// Sent by `add_routes`; answered, with the relayed addresses that cannot be used, once
+    /// every route is in the book.
+    AddRoutes {
+        routes: Vec<super::Routes>,
+        reply: Reply<Vec<NetworkError>>,
+    },
     /// Sent by `add_relayed_address`; answered once the relayed address is in the book.
     AddRelayedAddress {
         peer: PeerId,
@@ -183,6 +189,10 @@ impl fmt::Debug for Command {
                 .field("relay", relay)
                 .finish(),
             Self::Reservations { .. } => f.write_str("Reservations"),
+            Self::AddRoutes { routes, .. } => f
+                .debug_struct("AddRoutes")
+                .field("peers", &routes.len())
+                .finish(),
             Self::AddRelayedAddress {
                 peer,
                 relay,
@@ -229,6 +239,7 @@ impl Command {
             | Self::Block { .. }
             | Self::Blocked { .. }
             | Self::StopListeningViaRelay { .. }
+            | Self::AddRoutes { .. }
             | Self::Reservations { .. } => {}
         }
     }

@@ -364,6 +364,9 @@ impl EventLoop {
             Command::Reservations { reply } => {
                 let _ = reply.send(self.reservations.active());
             }
+            Command::AddRoutes { routes, reply } => {
+                let _ = reply.send(self.add_routes(routes));
+            }
             Command::AddRelayedAddress {
                 peer,
                 relay,

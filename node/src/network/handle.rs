@@ -125,6 +125,7 @@ pub struct NetworkHandle {
     events: broadcast::WeakSender<NetworkEvent>,
     local_peer_id: PeerId,
     request_timeout: Duration,
+    max_frame_size: usize,
     counters: std::sync::Arc<super::WireCounters>,
 }
 
@@ -134,6 +135,7 @@ impl NetworkHandle {
         events: broadcast::WeakSender<NetworkEvent>,
         local_peer_id: PeerId,
         request_timeout: Duration,
+        max_frame_size: usize,
         counters: std::sync::Arc<super::WireCounters>,
     ) -> Self {
         Self {
@@ -141,8 +143,15 @@ impl NetworkHandle {
             events,
             local_peer_id,
             request_timeout,
+            max_frame_size,
             counters,
         }
+    }
+
+    /// The largest frame this network sends or takes (`Options::max_frame_size`): what an
+    /// answer that lists many packages (a relay's mailbox) must fit.
+    pub fn max_frame_size(&self) -> usize {
+        self.max_frame_size
     }
 
     /// What this node put on and took off the wire so far.
@@ -565,6 +574,27 @@ impl NetworkHandle {
             reply,
         })
         .await?
+    }
+
+    /// Tells the network every way to each of `routes`' peers, in one round trip: their
+    /// direct addresses (as [`add_addresses`](Self::add_addresses)) and their circuits (as
+    /// [`add_relayed_address`](Self::add_relayed_address)). Returns the relayed addresses
+    /// that cannot be used, which are skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::ShuttingDown`] if the loop has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling after the command was queued still records the routes; harmless, since
+    /// adding them twice changes nothing.
+    pub async fn add_routes(
+        &self,
+        routes: Vec<super::Routes>,
+    ) -> Result<Vec<NetworkError>, NetworkError> {
+        self.call(|reply| Command::AddRoutes { routes, reply })
+            .await
     }
 
     /// Sends the command built by `command` and waits for its reply.

@@ -56,7 +56,7 @@ use libp2p::connection_limits;
 use libp2p::swarm::ConnectionDenied;
 
 use super::per_address::TooManyFromAddress;
-use crate::throttle::Throttle;
+use crate::ops::throttle::Throttle;
 
 /// Default for [`ConnectionLimits::pending_inbound`]: handshakes cost CPU (a Diffie-Hellman
 /// each), and a few hundred at once is more than any federation's burst of reconnections.

@@ -46,6 +46,7 @@
 //! - `event_loop`: the loop, commands and inbound requests; `swarm_event`: swarm events.
 //! - `gossip`: [`GossipMessage`], [`GossipAcceptance`] and the loop's gossip handlers.
 //! - `access`: the allow and block lists, block expiry, [`RefusedReason`].
+//! - `routes`: [`Routes`], every way to a peer, added in one command.
 //! - `peers`: the book of known peers ([`PeerInfo`]); `pending`: outbound requests and
 //!   their deadlines.
 //! - `error`: [`NetworkError`], [`RequestError`].
@@ -102,6 +103,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::tasks::{Stage, Tasks};
+
 mod access;
 mod behaviour;
 mod codec;
@@ -119,6 +122,7 @@ mod pending;
 mod per_address;
 mod relay;
 mod reservations;
+mod routes;
 mod swarm_event;
 mod transport;
 #[cfg(feature = "testing")]
@@ -147,6 +151,7 @@ pub use relay::{
     DEFAULT_RELAY_MAX_RESERVATIONS, DEFAULT_RELAY_RESERVATION_DURATION, RELAY_EVENTS_TARGET,
     RelayMembers, RelayServerOptions,
 };
+pub use routes::Routes;
 pub use swarm_event::EVENTS_TARGET;
 
 use behaviour::Behaviour;
@@ -199,6 +204,70 @@ pub async fn spawn(
     options: Options,
     shutdown: CancellationToken,
 ) -> Result<Spawned, NetworkError> {
+    // libp2p runs each connection in its own task; give those tasks the caller's span too, so
+    // what the codec logs on a connection is attributed to the right node.
+    let span = tracing::Span::current();
+    let executor = move |task| drop(tokio::spawn(Instrument::instrument(task, span.clone())));
+    let Started {
+        handle,
+        inbound,
+        gossip,
+        event_loop,
+    } = build(keypair, options, shutdown, executor).await?;
+    let task = tokio::spawn(event_loop.instrument(tracing::Span::current()));
+    Ok(Spawned {
+        handle,
+        inbound,
+        gossip,
+        task,
+    })
+}
+
+/// [`spawn`] for a node: the event loop and every connection's task run in the node's
+/// [`Tasks`] (stage [`Stage::Network`]), and stop when that stage does.
+///
+/// # Errors
+/// As [`spawn`].
+pub(crate) async fn start(
+    keypair: Keypair,
+    options: Options,
+    tasks: &Tasks,
+) -> Result<
+    (
+        NetworkHandle,
+        mpsc::Receiver<Inbound>,
+        mpsc::Receiver<GossipMessage>,
+    ),
+    NetworkError,
+> {
+    let connections = tasks.clone();
+    let executor = move |task| connections.spawn(Stage::Network, "connection", task);
+    let Started {
+        handle,
+        inbound,
+        gossip,
+        event_loop,
+    } = build(keypair, options, tasks.token(Stage::Network), executor).await?;
+    tasks.spawn(Stage::Network, "network event loop", event_loop);
+    Ok((handle, inbound, gossip))
+}
+
+/// What [`build`] hands back: the event loop not yet running.
+struct Started<L> {
+    handle: NetworkHandle,
+    inbound: mpsc::Receiver<Inbound>,
+    gossip: mpsc::Receiver<GossipMessage>,
+    event_loop: L,
+}
+
+/// Builds the swarm, starts listening and waits for the listeners; the event loop is the
+/// caller's to run. `executor` runs each connection's task.
+async fn build(
+    keypair: Keypair,
+    options: Options,
+    shutdown: CancellationToken,
+    executor: impl Fn(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) + Send + 'static,
+) -> Result<Started<impl std::future::Future<Output = ()> + Send + 'static>, NetworkError> {
     check(&options)?;
     let local_peer_id = keypair.public().to_peer_id();
     let transport = transport::build(
@@ -223,10 +292,6 @@ pub async fn spawn(
     let Ok(builder) = builder.with_behaviour(|keypair, relay_client| {
         Behaviour::new(keypair, &options, gossipsub, relay_client)
     });
-    // libp2p runs each connection in its own task; give those tasks the caller's span too, so
-    // what the codec logs on a connection is attributed to the right node.
-    let span = tracing::Span::current();
-    let executor = move |task| drop(tokio::spawn(Instrument::instrument(task, span.clone())));
     let swarm = builder
         .with_swarm_config(|_| {
             libp2p::swarm::Config::with_executor(executor)
@@ -244,6 +309,7 @@ pub async fn spawn(
         events_tx.downgrade(),
         local_peer_id,
         options.request_timeout,
+        options.max_frame_size,
         options.counters.clone(),
     );
 
@@ -254,12 +320,11 @@ pub async fn spawn(
     event_loop.wait_for_listeners(listeners).await?;
     tracing::info!(peer = %local_peer_id, "network started");
 
-    let task = tokio::spawn(event_loop.run().instrument(tracing::Span::current()));
-    Ok(Spawned {
+    Ok(Started {
         handle,
         inbound: inbound_rx,
         gossip: gossip_rx,
-        task,
+        event_loop: event_loop.run(),
     })
 }
 

@@ -11,7 +11,7 @@ use lienthong_protocol::wire::{RejectReason, Rejection};
 use tracing::info;
 
 use crate::context::NodeContext;
-use crate::metrics::DeliveryPath;
+use crate::ops::metrics::DeliveryPath;
 use crate::store::{DeliveryState, OutboxEntry, RecordOutcome};
 
 fn refuse(reason: RejectReason, detail: String) -> Rejection {
@@ -188,7 +188,7 @@ fn outbox_change(mut entry: OutboxEntry, receipt: &SignedReceipt) -> Option<Outb
 /// What is wrong with it, for the outbox's `last_error`.
 pub(crate) fn check_delivery_receipt(
     ctx: &NodeContext,
-    expected: &crate::delivery::schedule::DeliveryKey,
+    expected: &crate::outbound::delivery::schedule::DeliveryKey,
     receipt: &SignedReceipt,
 ) -> Result<(), String> {
     let (package_id, recipient) = expected;

@@ -8,65 +8,63 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{ReceiptId, SignedReceipt};
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::{Acked, HandReceipt, ReceiptAccepted, RelayReceipt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::outbound::{Drain, Outbound, OutboundError, Passed};
+use crate::receipts::ReceiptsHandle;
+use crate::tasks::{Wake, Woken};
 
-/// Receipts read from the queue at a time, per addressee.
-const BATCH: usize = 64;
-/// Receipts in flight at once, per addressee.
-const IN_FLIGHT: usize = 8;
-/// Batches per addressee per pass: bounds one pass whatever the queue holds.
-const MAX_BATCHES: usize = 256;
+/// Receipts read from the queue 64 at a time, 8 in flight at once per addressee, at most
+/// 256 batches per addressee per pass (bounds one pass whatever the queue holds).
+const QUEUE: Drain = Drain {
+    batch: 64,
+    in_flight: 8,
+    max_batches: 256,
+};
 
 /// Runs until `shutdown`.
-pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.receipts.retry_interval);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = ctx.receipt_delivery.notified() => {}
-            _ = tick.tick() => {}
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(_)) => {}
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+pub(crate) async fn run(
+    ctx: Arc<NodeContext>,
+    outbound: Outbound,
+    receipts: ReceiptsHandle,
+    shutdown: CancellationToken,
+) {
+    let mut wake = Wake::until(shutdown)
+        .every(ctx.config.receipts.retry_interval)
+        .on_notify(receipts.handover.clone())
+        .on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
+        if let Woken::Event(event) = woken
+            && !matches!(event, NetworkEvent::PeerConnected(_))
+        {
+            continue;
         }
-        pass(&ctx).await;
+        pass(&ctx, &outbound).await;
     }
 }
 
 /// One pass: every addressee at once, each one's receipts in turn.
-async fn pass(ctx: &Arc<NodeContext>) {
-    let store = ctx.store.clone();
-    let destinations = match tokio::task::spawn_blocking(move || store.receipt_destinations()).await
-    {
-        Ok(Ok(destinations)) => destinations,
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot read the receipts to hand over");
-            return;
-        }
+async fn pass(ctx: &Arc<NodeContext>, outbound: &Outbound) {
+    let destinations = match ctx.store.call(|store| store.receipt_destinations()).await {
+        Ok(destinations) => destinations,
         Err(e) => {
-            warn!(error = %e, "receipt queue task failed");
+            warn!(error = %e, "cannot read the receipts to hand over");
             return;
         }
     };
     let mut all = JoinSet::new();
     for to in destinations {
         let ctx = ctx.clone();
-        all.spawn(async move { hand_over(&ctx, &to).await }.in_current_span());
+        let outbound = outbound.clone();
+        all.spawn(async move { hand_over(&ctx, &outbound, &to).await }.in_current_span());
     }
     while all.join_next().await.is_some() {}
 }
@@ -80,71 +78,63 @@ enum Handed {
     Kept,
 }
 
-async fn hand_over(ctx: &Arc<NodeContext>, to: &OrganId) {
-    for _ in 0..MAX_BATCHES {
-        let store = ctx.store.clone();
-        let addressee = to.clone();
-        let queued =
-            match tokio::task::spawn_blocking(move || store.receipts_to_deliver(&addressee, BATCH))
-                .await
-            {
-                Ok(Ok(queued)) => queued,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the receipts to hand over");
-                    return;
+async fn hand_over(ctx: &Arc<NodeContext>, outbound: &Outbound, to: &OrganId) {
+    QUEUE
+        .run(
+            |batch| {
+                let addressee = to.clone();
+                async move {
+                    ctx.store
+                        .call(move |store| store.receipts_to_deliver(&addressee, batch))
+                        .await
+                        .inspect_err(|e| warn!(error = %e, "cannot read the receipts to hand over"))
+                        .ok()
                 }
-                Err(e) => {
-                    warn!(error = %e, "receipt queue task failed");
-                    return;
+            },
+            |receipt| async move {
+                let passed = match hand_one(ctx, outbound, to, &receipt).await {
+                    Handed::Done => Passed::Yes,
+                    // Nobody took it: the rest waits for the next pass.
+                    Handed::Kept => Passed::Stop,
+                };
+                (receipt.id(), passed)
+            },
+            |outcomes| {
+                let done: Vec<ReceiptId> = outcomes
+                    .into_iter()
+                    .filter(|(_, passed)| *passed == Passed::Yes)
+                    .map(|(id, _)| id)
+                    .collect();
+                let addressee = to.clone();
+                async move {
+                    ctx.store
+                        .call(move |store| store.receipts_delivered(&addressee, &done))
+                        .await
+                        .inspect_err(|e| warn!(error = %e, "cannot record receipts handed over; they will be sent again"))
+                        .is_ok()
                 }
-            };
-        if queued.is_empty() {
-            return;
-        }
-        let results: Vec<(ReceiptId, Handed)> = futures::stream::iter(queued)
-            .map(|receipt| async move { (receipt.id(), hand_one(ctx, to, &receipt).await) })
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        let done: Vec<ReceiptId> = results
-            .iter()
-            .filter(|(_, handed)| *handed == Handed::Done)
-            .map(|(id, _)| *id)
-            .collect();
-        let store = ctx.store.clone();
-        let addressee = to.clone();
-        let count = done.len();
-        match tokio::task::spawn_blocking(move || store.receipts_delivered(&addressee, &done)).await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot record receipts handed over; they will be sent again");
-                return;
-            }
-            Err(e) => {
-                warn!(error = %e, "receipt queue task failed");
-                return;
-            }
-        }
-        if count < results.len() {
-            return;
-        }
-    }
+            },
+        )
+        .await;
 }
 
 /// Hands one receipt to `to`, or else to one of `to`'s relays.
-async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt) -> Handed {
-    let problem = match send(ctx, to, Request::Receipt(receipt.clone())).await {
-        Ok(Response::ReceiptAccepted { .. }) => {
+async fn hand_one(
+    ctx: &Arc<NodeContext>,
+    outbound: &Outbound,
+    to: &OrganId,
+    receipt: &SignedReceipt,
+) -> Handed {
+    let problem = match outbound.call(to, HandReceipt(receipt.clone())).await {
+        Ok(ReceiptAccepted { .. }) => {
             ctx.metrics.receipts_handed.inc();
             info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt delivered");
             return Handed::Done;
         }
-        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
+        Err(OutboundError::Rejected { rejection, .. }) if !rejection.reason.is_retryable() => {
             warn!(receipt = %receipt.id(), %to, %rejection, "receipt refused by its addressee; dropped");
             return Handed::Done;
         }
-        Ok(other) => format!("answered {other:?}"),
         Err(problem) => problem,
     };
     debug!(%to, %problem, "addressee not reachable; trying its relays");
@@ -158,13 +148,16 @@ async fn hand_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: &SignedReceipt)
         .filter(|relay| relay != &ctx.organ_id)
         .collect();
     for relay in relays {
-        match send(ctx, &relay, Request::RelayReceipt(receipt.clone())).await {
-            Ok(Response::Acked { count: 1 }) => {
+        match outbound.call(&relay, RelayReceipt(receipt.clone())).await {
+            Ok(Acked { count: 1 }) => {
                 ctx.metrics.receipts_handed.inc();
                 info!(target: "lienthong::events::receipt_delivered", package = %receipt.package_id(), %to, %relay, code = %receipt.code(), "receipt handed to a relay");
                 return Handed::Done;
             }
-            Ok(other) => debug!(%relay, answer = ?other, "relay did not take the receipt"),
+            Ok(Acked { count }) => debug!(%relay, count, "relay did not take the receipt"),
+            Err(problem) if problem.answered() => {
+                debug!(%relay, answer = %problem, "relay did not take the receipt");
+            }
             Err(problem) => debug!(%relay, %problem, "relay not reachable"),
         }
     }

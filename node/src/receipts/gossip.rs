@@ -26,6 +26,7 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::network::{GossipAcceptance, GossipMessage};
 use crate::store::RecordOutcome;
+use crate::tasks::{Wake, blocking};
 
 /// Every receipt topic starts with this.
 pub(crate) const TOPIC_PREFIX: &str = "lienthong/receipts/1/";
@@ -70,43 +71,42 @@ fn topics_of(receipt: &ReceiptFields) -> Vec<String> {
 }
 
 /// Publishes the receipts this agency signs, from the receipt log, until `shutdown`.
-pub(crate) async fn publish(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+pub(crate) async fn publish(
+    ctx: Arc<NodeContext>,
+    receipts: super::ReceiptsHandle,
+    shutdown: CancellationToken,
+) {
     if !ctx.config.receipts.gossip {
         return;
     }
     // Starts at the end of the log: what was signed before this start has been handed to
     // its addressee, and catching up covers the parties.
-    let store = ctx.store.clone();
-    let Ok(Ok(mut cursor)) = tokio::task::spawn_blocking(move || store.receipt_log_end()).await
-    else {
+    let Ok(mut cursor) = ctx.store.call(|store| store.receipt_log_end()).await else {
         warn!("cannot read the receipt log; receipts are not gossiped");
         return;
     };
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = ctx.receipt_gossip.notified() => {}
-        }
+    let mut wake = Wake::until(shutdown).on_notify(receipts.gossip.clone());
+    while wake.next().await.is_some() {
         tokio::time::sleep(LINGER).await;
         loop {
-            let store = ctx.store.clone();
             let me = ctx.organ_id.clone();
-            let page = match tokio::task::spawn_blocking(move || {
-                store.receipts_since(
-                    cursor,
-                    |r| r.issuer() == &me,
-                    MAX_GOSSIP_RECEIPTS * 4,
-                    SCAN_LIMIT,
-                )
-            })
-            .await
+            let page = match ctx
+                .store
+                .call(move |store| {
+                    store.receipts_since(
+                        cursor,
+                        |r| r.issuer() == &me,
+                        MAX_GOSSIP_RECEIPTS * 4,
+                        SCAN_LIMIT,
+                    )
+                })
+                .await
             {
-                Ok(Ok(page)) => page,
-                Ok(Err(e)) => {
+                Ok(page) => page,
+                Err(e) => {
                     warn!(error = %e, "cannot read the receipt log");
                     break;
                 }
-                Err(_) => break,
             };
             cursor = page.next_cursor;
             let mut by_topic: BTreeMap<String, Vec<SignedReceipt>> = BTreeMap::new();
@@ -147,14 +147,7 @@ pub(crate) async fn receive(
     mut messages: mpsc::Receiver<GossipMessage>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let first = tokio::select! {
-            () = shutdown.cancelled() => return,
-            message = messages.recv() => match message {
-                Some(message) => message,
-                None => return,
-            },
-        };
+    while let Some(Some(first)) = shutdown.run_until_cancelled(messages.recv()).await {
         let mut queued = vec![first];
         while queued.len() < DRAIN {
             match messages.try_recv() {
@@ -165,7 +158,7 @@ pub(crate) async fn receive(
         let worker = ctx.clone();
         let checked: Vec<(Option<libp2p::PeerId>, bytes::Bytes)> =
             queued.iter().map(|m| (m.author, m.data.clone())).collect();
-        let verdicts = tokio::task::spawn_blocking(move || take_batches(&worker, &checked))
+        let verdicts = blocking(move || take_batches(&worker, &checked))
             .await
             .unwrap_or_else(|_| vec![GossipAcceptance::Ignore; queued.len()]);
         let reports = queued
@@ -341,7 +334,7 @@ pub(crate) fn visible_to(receipt: &ReceiptFields, requester: &OrganId) -> bool {
 
 /// Whether `receipt` is signed with the roster key of its issuer, an active member.
 fn check_issuer(
-    roster: &crate::membership::Membership,
+    roster: &crate::roster::membership::Membership,
     receipt: &SignedReceipt,
     now: lienthong_protocol::envelope::Timestamp,
 ) -> Result<(), String> {

@@ -16,3 +16,32 @@ pub mod issue;
 pub(crate) mod sync;
 
 pub(crate) use apply::{apply, check_delivery_receipt};
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+/// The receipt workers' side of the node: what the rest of the node tells them. Cheap to
+/// clone.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptsHandle {
+    /// Wakes the task that hands this agency's receipts to their addressees.
+    handover: Arc<Notify>,
+    /// Wakes the task that gossips the receipts this agency signs.
+    gossip: Arc<Notify>,
+}
+
+impl ReceiptsHandle {
+    /// This agency signed a receipt for a status its QLVB posted: hand it to its addressee
+    /// and gossip it.
+    pub(crate) fn issued(&self) {
+        self.handover.notify_one();
+        self.gossip.notify_one();
+    }
+
+    /// This agency signed a receipt 01 for a package that arrived (its sender has it in the
+    /// answer): gossip it.
+    pub(crate) fn signed_on_arrival(&self) {
+        self.gossip.notify_one();
+    }
+}

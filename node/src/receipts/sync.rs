@@ -10,19 +10,23 @@
 //! monitoring office catches up too). Catching up reveals nothing gossip would not.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt as _;
 
 use libp2p::PeerId;
 use lienthong_protocol::OrganId;
-use lienthong_protocol::wire::{MAX_RECEIPT_BATCH, RejectReason, Request, Response};
+use lienthong_protocol::wire::{
+    MAX_RECEIPT_BATCH, ReceiptPage, ReceiptsSince, RejectReason, Rejection,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::NetworkEvent;
+use crate::outbound::Outbound;
+use crate::tasks::{Stage, Wake, Woken};
 
 /// Log entries the answering side reads for one request, whatever it returns: bounds the
 /// work a request can cause.
@@ -33,7 +37,12 @@ const MAX_ROUNDS: usize = 256;
 const SWEEP_CONCURRENCY: usize = 4;
 
 /// Answers [`Request::ReceiptsSince`] from `peer`.
-pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -> Response {
+pub(crate) fn answer(
+    ctx: &NodeContext,
+    peer: PeerId,
+    cursor: u64,
+    limit: u32,
+) -> Result<ReceiptPage, Rejection> {
     let Some(roster) = ctx.roster() else {
         return reject(RejectReason::UnknownAgency, "this node has no roster yet");
     };
@@ -52,11 +61,11 @@ pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -
             || (receipt.issuer() == &me && super::gossip::visible_to(receipt, &agency))
     };
     match ctx.store.receipts_since(cursor, wanted, limit, SCAN_LIMIT) {
-        Ok(page) => Response::Receipts {
+        Ok(page) => Ok(ReceiptPage {
             receipts: page.receipts,
             next_cursor: page.next_cursor,
             more: page.more,
-        },
+        }),
         Err(e) => {
             warn!(error = %e, "cannot read the receipt log");
             reject(
@@ -67,8 +76,9 @@ pub(crate) fn answer(ctx: &NodeContext, peer: PeerId, cursor: u64, limit: u32) -
     }
 }
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
-    Response::Rejected(lienthong_protocol::wire::Rejection {
+/// A refusal: the `Err` a handler returns.
+fn reject<T>(reason: RejectReason, detail: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
         reason,
         detail: detail.into(),
     })
@@ -76,30 +86,36 @@ fn reject(reason: RejectReason, detail: impl Into<String>) -> Response {
 
 /// Runs until `shutdown`: catches up with each member as it connects, and with every
 /// connected member periodically.
-pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.receipts.sync_interval);
-    tick.tick().await;
-    let mut sweep: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        let peers: Vec<PeerId> = tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {
+pub(crate) async fn run(ctx: Arc<NodeContext>, outbound: Outbound, shutdown: CancellationToken) {
+    let mut wake = Wake::until(shutdown)
+        .every_after(ctx.config.receipts.sync_interval)
+        .on_events(ctx.network.subscribe());
+    let sweeping = Arc::new(AtomicBool::new(false));
+    while let Some(woken) = wake.next().await {
+        let peers: Vec<PeerId> = match woken {
+            Woken::Tick => {
                 if ctx.config.receipts.monitor {
                     // A monitoring office catches up with every member of its province,
                     // connected or not: gossip it missed has no other way back. A few at a
                     // time, and one sweep at a time: a province of a hundred members asked
                     // all at once is a burst of dials and log scans for every one of them.
-                    if sweep.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
+                    if !sweeping.swap(true, Ordering::AcqRel) {
                         let ctx = ctx.clone();
-                        sweep = Some(tokio::spawn(async move {
-                            futures::stream::iter(province_members(&ctx))
-                                .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
-                                    let ctx = ctx.clone();
-                                    async move { catch_up(&ctx, &agency).await }
-                                })
-                                .await;
-                        }));
+                        let outbound = outbound.clone();
+                        let sweeping = sweeping.clone();
+                        ctx.tasks
+                            .clone()
+                            .spawn(Stage::Work, "receipt sweep", async move {
+                                // Cleared however the sweep ends, a panic included.
+                                let _sweeping = Sweeping(sweeping);
+                                futures::stream::iter(province_members(&ctx))
+                                    .for_each_concurrent(SWEEP_CONCURRENCY, |agency| {
+                                        let ctx = ctx.clone();
+                                        let outbound = outbound.clone();
+                                        async move { catch_up(&ctx, &outbound, &agency).await }
+                                    })
+                                    .await;
+                            });
                     }
                     continue;
                 }
@@ -121,20 +137,32 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
                         .collect(),
                     Err(_) => return,
                 }
-            },
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(peer)) => vec![peer],
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
+            }
+            Woken::Event(NetworkEvent::PeerConnected(peer)) => vec![peer],
+            Woken::Event(_) | Woken::Lagged | Woken::Start | Woken::Notified | Woken::Roster => {
+                continue;
+            }
         };
         for peer in peers {
             let Some(agency) = member_agency(&ctx, &peer) else {
                 continue;
             };
-            let ctx = ctx.clone();
-            tokio::spawn(async move { catch_up(&ctx, &agency).await });
+            let task = ctx.clone();
+            let outbound = outbound.clone();
+            ctx.tasks
+                .spawn(Stage::Work, "receipt catch-up", async move {
+                    catch_up(&task, &outbound, &agency).await;
+                });
         }
+    }
+}
+
+/// Marks the monitoring sweep as running until dropped.
+struct Sweeping(Arc<AtomicBool>);
+
+impl Drop for Sweeping {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -163,27 +191,25 @@ fn member_agency(ctx: &NodeContext, peer: &PeerId) -> Option<OrganId> {
 
 /// Asks `agency`'s node for what it recorded since the last catch-up, page by page, and
 /// records what concerns this node.
-pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
-    let store = ctx.store.clone();
+pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, outbound: &Outbound, agency: &OrganId) {
     let peer = agency.clone();
-    let Ok(Ok(mut cursor)) = tokio::task::spawn_blocking(move || store.sync_cursor(&peer)).await
-    else {
+    let Ok(mut cursor) = ctx.store.call(move |store| store.sync_cursor(&peer)).await else {
         return;
     };
     let mut recorded = 0u64;
     for _ in 0..MAX_ROUNDS {
-        let request = Request::ReceiptsSince {
+        let request = ReceiptsSince {
             cursor,
             limit: MAX_RECEIPT_BATCH,
         };
-        let (receipts, next_cursor, more) = match send(ctx, agency, request).await {
-            Ok(Response::Receipts {
-                receipts,
-                next_cursor,
-                more,
-            }) => (receipts, next_cursor, more),
-            Ok(other) => {
-                debug!(%agency, answer = ?other, "no receipts to catch up with");
+        let ReceiptPage {
+            receipts,
+            next_cursor,
+            more,
+        } = match outbound.call(agency, request).await {
+            Ok(page) => page,
+            Err(problem) if problem.answered() => {
+                debug!(%agency, answer = %problem, "no receipts to catch up with");
                 return;
             }
             Err(problem) => {
@@ -193,27 +219,25 @@ pub(crate) async fn catch_up(ctx: &Arc<NodeContext>, agency: &OrganId) {
         };
         let worker = ctx.clone();
         let from = agency.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let new = super::gossip::keep_all(&worker, &receipts)?;
-            // Every member is asked every interval; most answers move nothing, and a
-            // durable write for each would cost an fsync per peer per interval.
-            if next_cursor == cursor {
-                return Ok(new);
-            }
-            worker
-                .store
-                .set_sync_cursor(&from, next_cursor)
-                .map(|()| new)
-        })
-        .await;
+        let outcome = ctx
+            .store
+            .call(move |_| {
+                let new = super::gossip::keep_all(&worker, &receipts)?;
+                // Every member is asked every interval; most answers move nothing, and a
+                // durable write for each would cost an fsync per peer per interval.
+                if next_cursor == cursor {
+                    return Ok(new);
+                }
+                worker
+                    .store
+                    .set_sync_cursor(&from, next_cursor)
+                    .map(|()| new)
+            })
+            .await;
         match outcome {
-            Ok(Ok(new)) => recorded += new,
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot record a catch-up");
-                return;
-            }
+            Ok(new) => recorded += new,
             Err(e) => {
-                warn!(error = %e, "catch-up task failed");
+                warn!(error = %e, "cannot record a catch-up");
                 return;
             }
         }

@@ -11,11 +11,10 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::StreamExt as _;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::SignedReceipt;
 use lienthong_protocol::seal::SealedPackage;
-use lienthong_protocol::wire::{Request, Response};
+use lienthong_protocol::wire::{DeliverSealed, Delivered, HandReceipt, ReceiptAccepted};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,16 +22,18 @@ use tracing::{Instrument as _, debug, info, warn};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::delivery::send;
 use crate::network::{NetworkEvent, RelayMembers};
+use crate::outbound::{Drain, Outbound, OutboundError, Passed};
 use crate::store::HeldPackage;
+use crate::tasks::{Wake, Woken};
 
-/// Packages read from the mailbox, or receipts from the forward queue, at a time.
-const PASS_BATCH: usize = 64;
-/// Most batches one pass takes for one agency.
-const MAX_BATCHES: usize = 1024;
-/// Packages or receipts in flight to one agency at once.
-const IN_FLIGHT: usize = 16;
+/// Packages read from the mailbox, or receipts from the forward queue: 64 at a time, 16
+/// in flight to one agency at once, at most 1024 batches for one agency in one pass.
+const PASS: Drain = Drain {
+    batch: 64,
+    in_flight: 16,
+    max_batches: 1024,
+};
 
 /// The relay server's state the rest of the node reaches: who it serves, and a way to
 /// wake the forwarding task.
@@ -44,7 +45,7 @@ pub struct RelayServer {
     pub circuit_sources: RelayMembers,
     /// Members with packages to push now.
     offered: Mutex<BTreeSet<OrganId>>,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl RelayServer {
@@ -69,13 +70,15 @@ impl RelayServer {
 
 /// Keeps the relay server's member lists equal to what the roster says, at every roster
 /// change and every few seconds (memberships expire by themselves).
-pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let Some(server) = ctx.relay.as_ref() else {
-        return;
-    };
-    let mut roster = ctx.membership.clone();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
+pub(crate) async fn keep_members(
+    ctx: Arc<NodeContext>,
+    server: Arc<RelayServer>,
+    shutdown: CancellationToken,
+) {
+    let mut wake = Wake::until(shutdown)
+        .every(std::time::Duration::from_secs(5))
+        .on_roster(ctx.membership.clone());
+    while wake.next().await.is_some() {
         if let Some(membership) = ctx.roster() {
             let now = clock::now();
             let members = membership.members_of_relay(&ctx.organ_id, now);
@@ -85,115 +88,97 @@ pub(crate) async fn keep_members(ctx: Arc<NodeContext>, shutdown: CancellationTo
             server.members.set(members);
             server.circuit_sources.set(membership.allowed_peers(now));
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            changed = roster.changed() => if changed.is_err() { return },
-            _ = tick.tick() => {}
-        }
     }
 }
 
 /// The forwarding task; see the module docs.
-pub(crate) async fn forward(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
-    let Some(server) = ctx.relay.as_ref() else {
-        return;
+pub(crate) async fn forward(
+    outbound: Outbound,
+    server: Arc<RelayServer>,
+    shutdown: CancellationToken,
+) {
+    let ctx = outbound.ctx();
+    let relaying = Relaying {
+        outbound: outbound.clone(),
+        server: server.clone(),
     };
-    let mut events = ctx.network.subscribe();
-    let mut tick = tokio::time::interval(ctx.config.relay.server_forward_interval);
-    loop {
+    let mut wake = Wake::until(shutdown.clone())
+        .every(ctx.config.relay.server_forward_interval)
+        .on_notify(server.wake.clone())
+        .on_events(ctx.network.subscribe());
+    while let Some(woken) = wake.next().await {
         // Who to push to in this pass: those offered, those who connected, and on a tick
         // every member with something held.
-        let mut everyone = false;
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = server.wake.notified() => {}
-            event = events.recv() => match event {
-                Ok(NetworkEvent::PeerConnected(peer)) => {
-                    if let Some(member) = ctx
-                        .roster()
-                        .and_then(|r| r.member_by_peer(&peer, clock::now()).map(|m| m.record.organ_id.clone()))
-                    {
-                        server.offer(member);
-                    }
+        let everyone = match woken {
+            Woken::Event(NetworkEvent::PeerConnected(peer)) => {
+                if let Some(member) = ctx.roster().and_then(|r| {
+                    r.member_by_peer(&peer, clock::now())
+                        .map(|m| m.record.organ_id.clone())
+                }) {
+                    server.offer(member);
                 }
-                Ok(_) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => everyone = true,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            },
-            _ = tick.tick() => everyone = true,
-        }
+                false
+            }
+            Woken::Event(_) => continue,
+            Woken::Lagged | Woken::Tick => true,
+            Woken::Start | Woken::Notified | Woken::Roster => false,
+        };
         let mut targets = server.take_offered();
         if everyone {
-            let store = ctx.store.clone();
-            match tokio::task::spawn_blocking(move || store.mailbox_summary()).await {
-                Ok(Ok(summary)) => targets.extend(summary.into_iter().map(|s| s.recipient)),
-                Ok(Err(e)) => warn!(error = %e, "cannot read the mailbox"),
-                Err(e) => warn!(error = %e, "mailbox task failed"),
+            match ctx.store.call(|store| store.mailbox_summary()).await {
+                Ok(summary) => targets.extend(summary.into_iter().map(|s| s.recipient)),
+                Err(e) => warn!(error = %e, "cannot read the mailbox"),
             }
         }
         let mut pass = JoinSet::new();
         for member in targets {
-            let ctx = ctx.clone();
-            pass.spawn(async move { push_mailbox(&ctx, &member).await }.in_current_span());
+            let relaying = relaying.clone();
+            pass.spawn(async move { push_mailbox(&relaying, &member).await }.in_current_span());
         }
         // Receipts: every pass, so that a sender that connects gets its receipts soon.
-        let ctx2 = ctx.clone();
-        pass.spawn(async move { forward_receipts(&ctx2).await }.in_current_span());
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = async { while pass.join_next().await.is_some() {} } => {}
+        let receipts = relaying.clone();
+        pass.spawn(async move { forward_receipts(&receipts).await }.in_current_span());
+        let finished = shutdown
+            .run_until_cancelled(async { while pass.join_next().await.is_some() {} })
+            .await;
+        if finished.is_none() {
+            return;
         }
     }
 }
 
-/// How one held package or receipt fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Passed {
-    /// Taken: it left the mailbox or the queue.
-    Yes,
-    /// Refused for now; it stays, and the others are tried.
-    Kept,
-    /// The agency cannot be reached or the store failed: stop for this pass.
-    Stop,
+/// What the forwarding task's passes share.
+#[derive(Debug, Clone)]
+struct Relaying {
+    outbound: Outbound,
+    server: Arc<RelayServer>,
 }
 
-/// Offers `member` what is held for it, oldest first and [`IN_FLIGHT`] at a time (so the
+/// Offers `member` what is held for it, oldest first and several at a time (so the
 /// member's store commits them together), until the mailbox is empty or the member
 /// cannot be reached.
-async fn push_mailbox(ctx: &Arc<NodeContext>, member: &OrganId) {
-    // Until the mailbox is empty or the member stops taking; bounded all the same.
-    for _ in 0..MAX_BATCHES {
-        let held = {
-            let store = ctx.store.clone();
+async fn push_mailbox(relaying: &Relaying, member: &OrganId) {
+    let ctx = relaying.outbound.ctx();
+    PASS.run(
+        |batch| {
             let member = member.clone();
-            match tokio::task::spawn_blocking(move || store.mailbox(&member, PASS_BATCH)).await {
-                Ok(Ok(held)) => held,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the mailbox");
-                    return;
-                }
-                Err(e) => {
-                    warn!(error = %e, "mailbox task failed");
-                    return;
-                }
+            async move {
+                ctx.store
+                    .call(move |store| store.mailbox(&member, batch))
+                    .await
+                    .inspect_err(|e| warn!(error = %e, "cannot read the mailbox"))
+                    .ok()
             }
-        };
-        if held.is_empty() {
-            return;
-        }
-        let outcomes: Vec<Passed> = futures::stream::iter(held)
-            .map(|package| push_one(ctx, member, package))
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
-            return;
-        }
-    }
+        },
+        |package| async move { ((), push_one(relaying, member, package).await) },
+        |_| async { true },
+    )
+    .await;
 }
 
 /// Offers one held package to its member; releases it against the member's receipt.
-async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage) -> Passed {
+async fn push_one(relaying: &Relaying, member: &OrganId, package: HeldPackage) -> Passed {
+    let ctx = relaying.outbound.ctx();
     let sealed = match SealedPackage::from_wire(package.sealed, &ctx.limits) {
         Ok(sealed) => sealed,
         Err(e) => {
@@ -202,42 +187,35 @@ async fn push_one(ctx: &Arc<NodeContext>, member: &OrganId, package: HeldPackage
         }
     };
     let id = sealed.id();
-    match send(ctx, member, Request::DeliverSealed(sealed)).await {
-        Ok(Response::Delivered { receipt, .. }) => {
+    match relaying.outbound.call(member, DeliverSealed(sealed)).await {
+        Ok(Delivered { receipt, .. }) => {
             if let Err(problem) = check_member_receipt(ctx, member, &id, &receipt) {
                 warn!(package = %id, %member, problem = %problem, "a member answered with a bad receipt; left held");
                 return Passed::Kept;
             }
-            let store = ctx.store.clone();
-            match tokio::task::spawn_blocking(move || store.release(&receipt)).await {
-                Ok(Ok(_)) => {
+            match ctx.store.call(move |store| store.release(&receipt)).await {
+                Ok(_) => {
                     // Its receipt now waits in the forward queue: make sure a pass follows.
-                    if let Some(server) = &ctx.relay {
-                        server.wake();
-                    }
+                    relaying.server.wake();
                     ctx.metrics.relay_passed.inc();
                     info!(target: "lienthong::events::passed", package = %id, %member, "held package delivered to its recipient");
                     Passed::Yes
                 }
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot release a held package");
-                    Passed::Stop
-                }
                 Err(e) => {
-                    warn!(error = %e, "release task failed");
+                    warn!(error = %e, "cannot release a held package");
                     Passed::Stop
                 }
             }
         }
-        Ok(Response::Rejected(rejection)) => {
+        Err(OutboundError::Rejected { rejection, .. }) => {
             // Left held: the member may be fixed (its roster, its clock), and a refusal for
             // good comes back as its receipt 02 when it pulls the mailbox.
             warn!(package = %id, %member, rejection = %rejection, "a member refused a held package; left held");
             Passed::Kept
         }
-        Ok(Response::Busy) => Passed::Stop,
-        Ok(other) => {
-            warn!(package = %id, %member, answer = ?other, "unexpected answer to a held package");
+        Err(OutboundError::Busy { .. }) => Passed::Stop,
+        Err(problem) if problem.answered() => {
+            warn!(package = %id, %member, answer = %problem, "unexpected answer to a held package");
             Passed::Stop
         }
         Err(problem) => {
@@ -272,76 +250,60 @@ pub(crate) fn check_member_receipt(
 /// Hands queued receipts to the agencies they are for, every agency at once and each one's
 /// receipts in turn, until its queue is empty or it cannot be reached: an unreachable
 /// agency costs one attempt per pass and holds up no other.
-async fn forward_receipts(ctx: &Arc<NodeContext>) {
-    let destinations = {
-        let store = ctx.store.clone();
-        match tokio::task::spawn_blocking(move || store.forward_destinations()).await {
-            Ok(Ok(destinations)) => destinations,
-            Ok(Err(e)) => {
-                warn!(error = %e, "cannot read the forward queue");
-                return;
-            }
-            Err(e) => {
-                warn!(error = %e, "forward queue task failed");
-                return;
-            }
+async fn forward_receipts(relaying: &Relaying) {
+    let ctx = relaying.outbound.ctx();
+    let destinations = match ctx.store.call(|store| store.forward_destinations()).await {
+        Ok(destinations) => destinations,
+        Err(e) => {
+            warn!(error = %e, "cannot read the forward queue");
+            return;
         }
     };
     let mut all = JoinSet::new();
     for to in destinations {
-        let ctx = ctx.clone();
-        all.spawn(async move { forward_to(&ctx, &to).await }.in_current_span());
+        let relaying = relaying.clone();
+        all.spawn(async move { forward_to(&relaying, &to).await }.in_current_span());
     }
     while all.join_next().await.is_some() {}
 }
 
 /// Forwards `to`'s receipts, a batch at a time and [`IN_FLIGHT`] at once, until none are
 /// left or `to` stops taking them.
-async fn forward_to(ctx: &Arc<NodeContext>, to: &OrganId) {
-    // Until the queue is empty or the agency stops taking; bounded all the same.
-    for _ in 0..MAX_BATCHES {
-        let queued = {
-            let store = ctx.store.clone();
+async fn forward_to(relaying: &Relaying, to: &OrganId) {
+    let ctx = relaying.outbound.ctx();
+    PASS.run(
+        |batch| {
             let to = to.clone();
-            match tokio::task::spawn_blocking(move || store.forward_queue_for(&to, PASS_BATCH))
-                .await
-            {
-                Ok(Ok(queued)) => queued,
-                Ok(Err(e)) => {
-                    warn!(error = %e, "cannot read the forward queue");
-                    return;
-                }
-                Err(e) => {
-                    warn!(error = %e, "forward queue task failed");
-                    return;
-                }
+            async move {
+                ctx.store
+                    .call(move |store| store.forward_queue_for(&to, batch))
+                    .await
+                    .inspect_err(|e| warn!(error = %e, "cannot read the forward queue"))
+                    .ok()
             }
-        };
-        if queued.is_empty() {
-            return;
-        }
-        let outcomes: Vec<Passed> = futures::stream::iter(queued)
-            .map(|receipt| forward_one(ctx, to, receipt))
-            .buffer_unordered(IN_FLIGHT)
-            .collect()
-            .await;
-        if outcomes.contains(&Passed::Stop) || !outcomes.contains(&Passed::Yes) {
-            return;
-        }
-    }
+        },
+        |receipt| async move { ((), forward_one(relaying, to, receipt).await) },
+        |_| async { true },
+    )
+    .await;
 }
 
 /// Hands one receipt to `to`; drops it from the queue once taken (or refused for good).
-async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceipt) -> Passed {
-    match send(ctx, to, Request::Receipt(receipt.clone())).await {
-        Ok(Response::ReceiptAccepted { .. }) => {}
-        Ok(Response::Rejected(rejection)) if !rejection.reason.is_retryable() => {
+async fn forward_one(relaying: &Relaying, to: &OrganId, receipt: SignedReceipt) -> Passed {
+    let ctx = relaying.outbound.ctx();
+    match relaying
+        .outbound
+        .call(to, HandReceipt(receipt.clone()))
+        .await
+    {
+        Ok(ReceiptAccepted { .. }) => {}
+        Err(OutboundError::Rejected { rejection, .. }) if !rejection.reason.is_retryable() => {
             // The addressee will never take it (it does not know the package, the issuer
             // was revoked): keeping it would only repeat the refusal.
             warn!(receipt = %receipt.id(), %to, rejection = %rejection, "a forwarded receipt was refused for good; dropped");
         }
-        Ok(other) => {
-            debug!(%to, answer = ?other, "receipt not taken; kept");
+        Err(problem) if problem.answered() => {
+            debug!(%to, answer = %problem, "receipt not taken; kept");
             return Passed::Stop;
         }
         Err(problem) => {
@@ -349,20 +311,19 @@ async fn forward_one(ctx: &Arc<NodeContext>, to: &OrganId, receipt: SignedReceip
             return Passed::Stop;
         }
     }
-    let store = ctx.store.clone();
     let forwarded = receipt.clone();
-    match tokio::task::spawn_blocking(move || store.forwarded(&forwarded)).await {
-        Ok(Ok(())) => {
+    match ctx
+        .store
+        .call(move |store| store.forwarded(&forwarded))
+        .await
+    {
+        Ok(()) => {
             ctx.metrics.relay_receipts_forwarded.inc();
             info!(target: "lienthong::events::receipt_forwarded", package = %receipt.package_id(), %to, code = %receipt.code(), "receipt forwarded");
             Passed::Yes
         }
-        Ok(Err(e)) => {
-            warn!(error = %e, "cannot drop a forwarded receipt");
-            Passed::Stop
-        }
         Err(e) => {
-            warn!(error = %e, "forward queue task failed");
+            warn!(error = %e, "cannot drop a forwarded receipt");
             Passed::Stop
         }
     }

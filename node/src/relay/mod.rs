@@ -9,9 +9,9 @@
 //!   reaches it at `/p2p/RELAY/p2p-circuit/p2p/MEMBER`. The circuit carries the same
 //!   end-to-end encrypted connection a direct dial would, so delivery is unchanged.
 //! - **A mailbox.** When even a circuit fails (the member is offline), the sender seals the
-//!   package to the member's encryption key and deposits it (`deposit`); the relay stores
-//!   it durably and signs a hold (`serve`), then passes it on when the member connects, or
-//!   the member pulls it (`member`). The member's receipt goes back through the relay to
+//!   package to the member's encryption key and deposits it (the mailbox path, `outbound::mailbox`); the relay stores
+//!   it durably and signs a hold (`inbound::relay`), then passes it on when the member connects, or
+//!   the member pulls it (`inbound::mailbox`). The member's receipt goes back through the relay to
 //!   the sender (`forward`).
 //!
 //! The relay never reads a document: it holds sealed bytes and routes by the sealed
@@ -19,15 +19,7 @@
 //! not a receipt, and a package is delivered only when the recipient's own receipt 01
 //! reaches the sender.
 
-mod deposit;
 mod forward;
-pub(crate) mod member;
-mod routes;
-pub(crate) mod serve;
 
-pub(crate) use deposit::{DepositError, deposit};
 pub use forward::RelayServer;
 pub(crate) use forward::{forward, keep_members};
-pub use member::Opening;
-pub(crate) use member::{keep_reservations, pull};
-pub(crate) use routes::add_routes;

@@ -139,6 +139,11 @@ pub enum StoreError {
         #[source]
         problem: InputProblem,
     },
+    /// A call made through [`Store::call`](super::Store::call) did not return: it panicked,
+    /// or the runtime was shutting down. Whether it wrote anything is unknown, as after a
+    /// crash; what it wrote is durable and whole.
+    #[error("the store call did not finish")]
+    Task(#[source] crate::tasks::TaskFailed),
 }
 
 /// Why a stored key or value does not read back.

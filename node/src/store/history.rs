@@ -1,5 +1,5 @@
 //! Packages sent and received over a period, with what became of them: the records a
-//! report (`crate::report`) counts.
+//! report (`crate::ops::report`) counts.
 //!
 //! Both reads walk a time index (`outgoing_by_time`, `inbox_by_time`) over the period only,
 //! so a quarter's report costs that quarter's packages, not the whole history. Receipts come

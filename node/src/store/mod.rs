@@ -33,13 +33,13 @@
 //! # Synchronous on purpose
 //!
 //! The store blocks: on sled, and on fsync. The node calls it from async code through
-//! `tokio::task::spawn_blocking`, never directly on a runtime thread:
+//! [`Store::call`] (`spawn_blocking` underneath), never directly on a runtime thread:
 //!
 //! ```no_run
 //! # async fn example(store: lienthong_node::store::Store, id: lienthong_protocol::PackageId)
 //! # -> anyhow::Result<()> {
-//! let store = store.clone(); // cheap: an `Arc`
-//! let package = tokio::task::spawn_blocking(move || store.package(&id)).await??;
+//! // On the blocking pool, in the caller's span.
+//! let package = store.call(move |store| store.package(&id)).await?;
 //! # let _ = package;
 //! # Ok(())
 //! # }
@@ -247,6 +247,35 @@ impl Store {
 
     fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Runs `f` with this store on the blocking pool, in the caller's span: how async code
+    /// calls the store.
+    ///
+    /// # Errors
+    /// What `f` returned, or [`StoreError::Task`] when it did not return.
+    ///
+    /// # Cancel safety
+    /// Dropping the future does not stop `f`: a write goes through all the same.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        crate::tasks::blocking(move || f(&store))
+            .await
+            .map_err(StoreError::Task)?
+    }
+
+    /// Makes everything committed so far durable: the last thing a node does when it stops.
+    /// Every write was durable when it returned, so this finds nothing to do unless a
+    /// write failed half-way.
+    ///
+    /// # Errors
+    /// [`StoreError::Sync`] when the flush fails.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.sync()
     }
 
     /// Returns once every change committed so far is durable; see `group_commit.rs`.

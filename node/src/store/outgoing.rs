@@ -139,6 +139,23 @@ impl Store {
             .collect()
     }
 
+    /// The outbox entry of one recipient of one package: what a delivery attempt reads,
+    /// one lookup instead of a scan of every recipient's.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`], [`StoreError::Read`].
+    pub fn outbox_entry(
+        &self,
+        id: &PackageId,
+        recipient: &OrganId,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let key = keys::outbox(id, recipient);
+        self.db()
+            .get(Tree::Outbox, &key)?
+            .map(|value| encoding::read(Tree::Outbox, &key, &value))
+            .transpose()
+    }
+
     /// Every outbox entry still queued, sending or held at a relay: what a restarted node
     /// must resume. Read from an index, so it costs what is pending, not the whole history.
     ///

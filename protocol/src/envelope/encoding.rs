@@ -1,85 +1,28 @@
-//! The byte encoding shared by packages and receipts: the wire prefix, and a writer and a
-//! bounds-checked reader for the signed fields.
-//!
-//! Variable-length fields (text, the domain) carry a `u32` big-endian length prefix;
-//! integers are big-endian at their fixed width; an optional field is a presence byte
-//! (0 for absent, 1 for present) followed by the field when present. Since the layout of each version is fixed, this gives every
-//! value exactly one encoding, which is what makes "sign bytes, not trees" sound. The reader
-//! never indexes past its input: every read goes through [`Reader::take`], which reports
-//! where the input ended and which field it was reading.
+//! The byte encoding of packages and receipts: the rules every signed object shares
+//! (`crate::encoding`), with errors that name this module's sections and fields.
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
-use crate::keys::{PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, Signature};
-use crate::organ_id::OrganId;
+use crate::encoding::Format;
+use crate::keys::{KeyError, PublicKey, Signature};
 
 use super::error::{EnvelopeError, EnvelopeKind, Field, FieldProblem, Limit, Section};
-use super::{PACKAGE_MAGIC, RECEIPT_MAGIC, WIRE_VERSION};
+use super::{PACKAGE_MAGIC, RECEIPT_MAGIC};
 
-/// Bytes of a length prefix.
-pub(super) const FIELD_PREFIX_LEN: usize = 4;
+pub(super) use crate::encoding::{FIELD_PREFIX_LEN, PREFIX_LEN, sha256};
+#[cfg(test)]
+use crate::organ_id::OrganId;
 
-/// Bytes before the signed bytes: magic, version, signer, signature, signed length.
-pub(super) const PREFIX_LEN: usize = 4 + 1 + PUBLIC_KEY_LEN + SIGNATURE_LEN + 4;
-
-/// SHA-256 of `bytes`.
-pub(super) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-fn magic(kind: EnvelopeKind) -> &'static [u8; 4] {
-    match kind {
-        EnvelopeKind::Package => PACKAGE_MAGIC,
-        EnvelopeKind::Receipt => RECEIPT_MAGIC,
-    }
-}
-
-fn wire_section(kind: EnvelopeKind) -> Section {
-    match kind {
-        EnvelopeKind::Package => Section::PackageWire,
-        EnvelopeKind::Receipt => Section::ReceiptWire,
-    }
-}
+/// Packages and receipts, as a family of signed objects.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Envelope;
 
 /// The fixed-size start of an envelope, read but not yet checked.
-#[derive(Debug)]
-pub(super) struct Prefix {
-    /// The signer's key bytes; not yet known to be a point.
-    pub(super) signer: [u8; PUBLIC_KEY_LEN],
-    /// The signature, not yet verified.
-    pub(super) signature: Signature,
-    /// The declared length of the signed bytes that follow.
-    pub(super) signed_len: usize,
-}
-
-impl Prefix {
-    /// Reads magic, version, signer, signature and signed length from the start of `wire`.
-    pub(super) fn read(wire: &[u8], kind: EnvelopeKind) -> Result<Prefix, EnvelopeError> {
-        let expected = magic(kind);
-        let head = &wire[..wire.len().min(expected.len())];
-        if !expected.starts_with(head) {
-            return Err(EnvelopeError::BadMagic { envelope: kind });
-        }
-        let mut reader = Reader::new(wire, wire_section(kind));
-        reader.take(expected.len(), Field::Magic)?;
-        let version = reader.u8(Field::Version)?;
-        if version != WIRE_VERSION {
-            return Err(EnvelopeError::UnsupportedVersion {
-                envelope: kind,
-                found: version,
-            });
-        }
-        let signer = reader.array(Field::Signer)?;
-        let signature = Signature::from_bytes(&reader.array(Field::Signature)?);
-        let signed_len = reader.u32(Field::SignedLength)? as usize;
-        Ok(Prefix {
-            signer,
-            signature,
-            signed_len,
-        })
-    }
-}
+pub(super) type Prefix = crate::encoding::Prefix<Envelope>;
+/// Builds signed bytes.
+pub(super) type Writer = crate::encoding::Writer<Envelope>;
+/// Reads signed bytes, or the wire prefix, without ever reading past the end.
+pub(super) type Reader<'a> = crate::encoding::Reader<'a, Envelope>;
 
 /// Lays out a whole envelope: prefix, signed bytes, then `content` (empty for receipts).
 pub(super) fn assemble(
@@ -89,222 +32,99 @@ pub(super) fn assemble(
     signed: &[u8],
     content: &[u8],
 ) -> Result<Bytes, EnvelopeError> {
-    let signed_len = u32::try_from(signed.len()).map_err(|_| EnvelopeError::TooLarge {
-        limit: match kind {
-            EnvelopeKind::Package => Limit::PackageHeader,
-            EnvelopeKind::Receipt => Limit::ReceiptBody,
-        },
-        found: signed.len() as u64,
-        max: u64::from(u32::MAX),
-    })?;
-    let mut wire = Vec::with_capacity(PREFIX_LEN + signed.len() + content.len());
-    wire.extend_from_slice(magic(kind));
-    wire.push(WIRE_VERSION);
-    wire.extend_from_slice(signer.as_bytes());
-    wire.extend_from_slice(signature.as_bytes());
-    wire.extend_from_slice(&signed_len.to_be_bytes());
-    wire.extend_from_slice(signed);
-    wire.extend_from_slice(content);
-    Ok(Bytes::from(wire))
+    crate::encoding::assemble::<Envelope>(kind, signer, signature, signed, content)
 }
 
-/// Builds signed bytes.
-#[derive(Debug, Default)]
-pub(super) struct Writer {
-    buf: Vec<u8>,
-}
+impl Format for Envelope {
+    type Kind = EnvelopeKind;
+    type Section = Section;
+    type Field = Field;
+    type Error = EnvelopeError;
 
-impl Writer {
-    pub(super) fn with_capacity(capacity: usize) -> Self {
-        Writer {
-            buf: Vec::with_capacity(capacity),
+    const MAGIC: Field = Field::Magic;
+    const VERSION: Field = Field::Version;
+    const SIGNER: Field = Field::Signer;
+    const SIGNATURE: Field = Field::Signature;
+    const SIGNED_LENGTH: Field = Field::SignedLength;
+    const DOMAIN: Field = Field::Domain;
+
+    fn magic(kind: EnvelopeKind) -> &'static [u8; 4] {
+        match kind {
+            EnvelopeKind::Package => PACKAGE_MAGIC,
+            EnvelopeKind::Receipt => RECEIPT_MAGIC,
         }
     }
 
-    pub(super) fn u8(&mut self, value: u8) {
-        self.buf.push(value);
-    }
-
-    pub(super) fn u32(&mut self, value: u32) {
-        self.buf.extend_from_slice(&value.to_be_bytes());
-    }
-
-    pub(super) fn u64(&mut self, value: u64) {
-        self.buf.extend_from_slice(&value.to_be_bytes());
-    }
-
-    /// Fixed-width bytes, no prefix.
-    pub(super) fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// A length-prefixed field.
-    ///
-    /// # Errors
-    /// [`EnvelopeError::TooLarge`] when the value does not fit a `u32` prefix; callers check
-    /// their own, smaller limits first, so this only guards against absurd configurations.
-    pub(super) fn field(&mut self, bytes: &[u8]) -> Result<(), EnvelopeError> {
-        let len = u32::try_from(bytes.len()).map_err(|_| EnvelopeError::TooLarge {
-            limit: Limit::FieldLength,
-            found: bytes.len() as u64,
-            max: u64::from(u32::MAX),
-        })?;
-        self.u32(len);
-        self.raw(bytes);
-        Ok(())
-    }
-
-    /// A presence byte, then the field if present.
-    pub(super) fn optional(&mut self, value: Option<&[u8]>) -> Result<(), EnvelopeError> {
-        match value {
-            None => {
-                self.u8(0);
-                Ok(())
-            }
-            Some(bytes) => {
-                self.u8(1);
-                self.field(bytes)
-            }
+    fn wire_section(kind: EnvelopeKind) -> Section {
+        match kind {
+            EnvelopeKind::Package => Section::PackageWire,
+            EnvelopeKind::Receipt => Section::ReceiptWire,
         }
     }
 
-    pub(super) fn into_vec(self) -> Vec<u8> {
-        self.buf
+    fn bad_magic(envelope: EnvelopeKind) -> EnvelopeError {
+        EnvelopeError::BadMagic { envelope }
     }
-}
 
-/// Reads signed bytes, or the wire prefix, without ever reading past the end.
-#[derive(Debug)]
-pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    section: Section,
-}
+    fn unsupported_version(envelope: EnvelopeKind, found: u8) -> EnvelopeError {
+        EnvelopeError::UnsupportedVersion { envelope, found }
+    }
 
-impl<'a> Reader<'a> {
-    pub(super) fn new(bytes: &'a [u8], section: Section) -> Self {
-        Reader {
-            bytes,
-            pos: 0,
+    fn truncated(section: Section, offset: usize, field: Field) -> EnvelopeError {
+        EnvelopeError::Truncated {
             section,
+            offset,
+            field,
         }
     }
 
-    /// Where the next read starts.
-    pub(super) fn position(&self) -> usize {
-        self.pos
-    }
-
-    /// Bytes not read yet.
-    pub(super) fn remaining(&self) -> usize {
-        self.bytes.len() - self.pos
-    }
-
-    /// The next `len` bytes, or [`EnvelopeError::Truncated`] naming `field`.
-    pub(super) fn take(&mut self, len: usize, field: Field) -> Result<&'a [u8], EnvelopeError> {
-        let slice = self
-            .pos
-            .checked_add(len)
-            .and_then(|end| self.bytes.get(self.pos..end))
-            .ok_or(EnvelopeError::Truncated {
-                section: self.section,
-                offset: self.bytes.len(),
-                field,
-            })?;
-        self.pos += len;
-        Ok(slice)
-    }
-
-    pub(super) fn array<const N: usize>(&mut self, field: Field) -> Result<[u8; N], EnvelopeError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, field)?);
-        Ok(out)
-    }
-
-    pub(super) fn u8(&mut self, field: Field) -> Result<u8, EnvelopeError> {
-        Ok(self.array::<1>(field)?[0])
-    }
-
-    pub(super) fn u32(&mut self, field: Field) -> Result<u32, EnvelopeError> {
-        Ok(u32::from_be_bytes(self.array(field)?))
-    }
-
-    pub(super) fn u64(&mut self, field: Field) -> Result<u64, EnvelopeError> {
-        Ok(u64::from_be_bytes(self.array(field)?))
-    }
-
-    /// A length-prefixed field.
-    pub(super) fn field(&mut self, field: Field) -> Result<&'a [u8], EnvelopeError> {
-        let len = self.u32(field)? as usize;
-        self.take(len, field)
-    }
-
-    /// A length-prefixed UTF-8 field.
-    pub(super) fn text(&mut self, field: Field) -> Result<&'a str, EnvelopeError> {
-        let start = self.pos;
-        let bytes = self.field(field)?;
-        std::str::from_utf8(bytes).map_err(|_| self.invalid(field, start, FieldProblem::NotUtf8))
-    }
-
-    /// An optional length-prefixed UTF-8 field.
-    pub(super) fn optional_text(&mut self, field: Field) -> Result<Option<&'a str>, EnvelopeError> {
-        let start = self.pos;
-        match self.u8(field)? {
-            0 => Ok(None),
-            1 => self.text(field).map(Some),
-            other => Err(self.invalid(field, start, FieldProblem::BadPresence(other))),
-        }
-    }
-
-    /// An agency id, exactly as [`OrganId::parse`] would keep it (no surrounding
-    /// whitespace, so each id has one encoding).
-    pub(super) fn organ_id(&mut self, field: Field) -> Result<OrganId, EnvelopeError> {
-        let start = self.pos;
-        let text = self.text(field)?;
-        let id = OrganId::parse(text)
-            .map_err(|e| self.invalid(field, start, FieldProblem::OrganId(e)))?;
-        if id.as_str() != text {
-            return Err(self.invalid(field, start, FieldProblem::NotCanonical));
-        }
-        Ok(id)
-    }
-
-    /// Checks that the signed bytes open with `expected` as their domain.
-    pub(super) fn domain(
-        &mut self,
-        expected: &'static str,
-        envelope: EnvelopeKind,
-    ) -> Result<(), EnvelopeError> {
-        if self.field(Field::Domain)? != expected.as_bytes() {
-            return Err(EnvelopeError::WrongDomain { envelope, expected });
-        }
-        Ok(())
-    }
-
-    /// An [`EnvelopeError::InvalidField`] for a field that starts at `offset`.
-    pub(super) fn invalid(
-        &self,
+    fn invalid(
+        section: Section,
         field: Field,
         offset: usize,
         problem: FieldProblem,
     ) -> EnvelopeError {
         EnvelopeError::InvalidField {
-            section: self.section,
+            section,
             field,
             offset,
             problem,
         }
     }
 
-    /// Succeeds only if everything was read.
-    pub(super) fn finish(self) -> Result<(), EnvelopeError> {
-        match self.remaining() {
-            0 => Ok(()),
-            count => Err(EnvelopeError::TrailingBytes {
-                section: self.section,
-                count,
-            }),
+    fn trailing(section: Section, count: usize) -> EnvelopeError {
+        EnvelopeError::TrailingBytes { section, count }
+    }
+
+    fn wrong_domain(envelope: EnvelopeKind, expected: &'static str) -> EnvelopeError {
+        EnvelopeError::WrongDomain { envelope, expected }
+    }
+
+    fn signed_too_large(kind: EnvelopeKind, found: u64) -> EnvelopeError {
+        EnvelopeError::TooLarge {
+            limit: match kind {
+                EnvelopeKind::Package => Limit::PackageHeader,
+                EnvelopeKind::Receipt => Limit::ReceiptBody,
+            },
+            found,
+            max: u64::from(u32::MAX),
         }
+    }
+
+    fn field_too_large(found: u64) -> EnvelopeError {
+        EnvelopeError::TooLarge {
+            limit: Limit::FieldLength,
+            found,
+            max: u64::from(u32::MAX),
+        }
+    }
+
+    fn invalid_signer(envelope: EnvelopeKind, source: KeyError) -> EnvelopeError {
+        EnvelopeError::InvalidSigner { envelope, source }
+    }
+
+    fn bad_signature(envelope: EnvelopeKind) -> EnvelopeError {
+        EnvelopeError::BadSignature { envelope }
     }
 }
 

@@ -1,94 +1,31 @@
-//! The byte encoding of sealed packages and hold acknowledgements: the same rules as the
-//! envelopes' (see `envelope/encoding.rs`), with errors that name this module's fields.
-//!
-//! Variable-length fields carry a `u32` big-endian length prefix, integers are big-endian at
-//! their fixed width, and every read goes through [`Reader::take`], which never reads past
-//! the end and reports where the input ended and which field it was reading.
+//! The byte encoding of sealed packages and hold acknowledgements: the rules every signed
+//! object shares (`crate::encoding`), with errors that name this module's sections and
+//! fields.
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
-use crate::envelope::{FieldProblem, WIRE_VERSION};
-use crate::keys::{PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, Signature};
-use crate::organ_id::OrganId;
+use crate::encoding::Format;
+use crate::envelope::FieldProblem;
+use crate::keys::{KeyError, PublicKey, Signature};
 
 use super::error::{SealError, SealField, SealKind, SealLimit, SealSection};
 use super::{HOLD_MAGIC, SEALED_MAGIC};
 
-/// Bytes of a length prefix.
-pub(super) const FIELD_PREFIX_LEN: usize = 4;
+pub(super) use crate::encoding::{FIELD_PREFIX_LEN, PREFIX_LEN, sha256};
+#[cfg(test)]
+use crate::organ_id::OrganId;
 
-/// Bytes before the signed bytes: magic, version, signer, signature, signed length.
-pub(super) const PREFIX_LEN: usize = 4 + 1 + PUBLIC_KEY_LEN + SIGNATURE_LEN + 4;
-
-/// SHA-256 of `bytes`.
-pub(super) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-fn magic(kind: SealKind) -> &'static [u8; 4] {
-    match kind {
-        SealKind::Sealed => SEALED_MAGIC,
-        SealKind::Hold => HOLD_MAGIC,
-    }
-}
-
-fn wire_section(kind: SealKind) -> SealSection {
-    match kind {
-        SealKind::Sealed => SealSection::SealedWire,
-        SealKind::Hold => SealSection::HoldWire,
-    }
-}
+/// Sealed packages and holds, as a family of signed objects.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seal;
 
 /// The fixed-size start of a sealed package or hold, read but not yet checked.
-#[derive(Debug)]
-pub(super) struct Prefix {
-    /// The signer's key bytes; not yet known to be a point.
-    pub(super) signer: [u8; PUBLIC_KEY_LEN],
-    /// The signature, not yet verified.
-    pub(super) signature: Signature,
-    /// The declared length of the signed bytes that follow.
-    pub(super) signed_len: usize,
-}
-
-impl Prefix {
-    /// Reads magic, version, signer, signature and signed length from the start of `wire`.
-    pub(super) fn read(wire: &[u8], kind: SealKind) -> Result<Prefix, SealError> {
-        let expected = magic(kind);
-        let head = &wire[..wire.len().min(expected.len())];
-        if !expected.starts_with(head) {
-            return Err(SealError::BadMagic { what: kind });
-        }
-        let mut reader = Reader::new(wire, wire_section(kind));
-        reader.take(expected.len(), SealField::Magic)?;
-        let version = reader.u8(SealField::Version)?;
-        if version != WIRE_VERSION {
-            return Err(SealError::UnsupportedVersion {
-                what: kind,
-                found: version,
-            });
-        }
-        let signer = reader.array(SealField::Signer)?;
-        let signature = Signature::from_bytes(&reader.array(SealField::Signature)?);
-        let signed_len = reader.u32(SealField::SignedLength)? as usize;
-        Ok(Prefix {
-            signer,
-            signature,
-            signed_len,
-        })
-    }
-
-    /// The signer as a usable key, and the signature checked over `signed` with
-    /// `verify_strict`.
-    pub(super) fn verify(&self, signed: &[u8], kind: SealKind) -> Result<PublicKey, SealError> {
-        let signer = PublicKey::from_bytes(&self.signer)
-            .map_err(|source| SealError::InvalidSigner { what: kind, source })?;
-        signer
-            .verify(signed, &self.signature)
-            .map_err(|_| SealError::BadSignature { what: kind })?;
-        Ok(signer)
-    }
-}
+pub(super) type Prefix = crate::encoding::Prefix<Seal>;
+/// Builds signed bytes. Every field written here is bounded (domains, agency ids, fixed
+/// widths), so nothing can overflow a length prefix.
+pub(super) type Writer = crate::encoding::Writer<Seal>;
+/// Reads signed bytes, or the wire prefix, without ever reading past the end.
+pub(super) type Reader<'a> = crate::encoding::Reader<'a, Seal>;
 
 /// Lays out a whole sealed package or hold: prefix, signed bytes, then `rest` (the
 /// ciphertext; empty for a hold). The caller has bounded `signed` far below `u32::MAX`.
@@ -99,182 +36,101 @@ pub(super) fn assemble(
     signed: &[u8],
     rest: &[u8],
 ) -> Result<Bytes, SealError> {
-    let signed_len = u32::try_from(signed.len()).map_err(|_| SealError::TooLarge {
-        limit: match kind {
-            SealKind::Sealed => SealLimit::SealedHeader,
-            SealKind::Hold => SealLimit::HoldBody,
-        },
-        found: signed.len() as u64,
-        max: u64::from(u32::MAX),
-    })?;
-    let mut wire = Vec::with_capacity(PREFIX_LEN + signed.len() + rest.len());
-    wire.extend_from_slice(magic(kind));
-    wire.push(WIRE_VERSION);
-    wire.extend_from_slice(signer.as_bytes());
-    wire.extend_from_slice(signature.as_bytes());
-    wire.extend_from_slice(&signed_len.to_be_bytes());
-    wire.extend_from_slice(signed);
-    wire.extend_from_slice(rest);
-    Ok(Bytes::from(wire))
+    crate::encoding::assemble::<Seal>(kind, signer, signature, signed, rest)
 }
 
-/// Builds signed bytes. Every field written here is bounded (domains, agency ids, fixed
-/// widths), so nothing can overflow a length prefix.
-#[derive(Debug, Default)]
-pub(super) struct Writer {
-    buf: Vec<u8>,
-}
+impl Format for Seal {
+    type Kind = SealKind;
+    type Section = SealSection;
+    type Field = SealField;
+    type Error = SealError;
 
-impl Writer {
-    pub(super) fn with_capacity(capacity: usize) -> Self {
-        Writer {
-            buf: Vec::with_capacity(capacity),
+    const MAGIC: SealField = SealField::Magic;
+    const VERSION: SealField = SealField::Version;
+    const SIGNER: SealField = SealField::Signer;
+    const SIGNATURE: SealField = SealField::Signature;
+    const SIGNED_LENGTH: SealField = SealField::SignedLength;
+    const DOMAIN: SealField = SealField::Domain;
+
+    fn magic(kind: SealKind) -> &'static [u8; 4] {
+        match kind {
+            SealKind::Sealed => SEALED_MAGIC,
+            SealKind::Hold => HOLD_MAGIC,
         }
     }
 
-    pub(super) fn u64(&mut self, value: u64) {
-        self.buf.extend_from_slice(&value.to_be_bytes());
+    fn wire_section(kind: SealKind) -> SealSection {
+        match kind {
+            SealKind::Sealed => SealSection::SealedWire,
+            SealKind::Hold => SealSection::HoldWire,
+        }
     }
 
-    /// Fixed-width bytes, no prefix.
-    pub(super) fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+    fn bad_magic(what: SealKind) -> SealError {
+        SealError::BadMagic { what }
     }
 
-    /// A length-prefixed field of at most a few hundred bytes (a domain or an agency id).
-    pub(super) fn short_field(&mut self, bytes: &[u8]) {
-        // Domains and agency ids are at most `MAX_ORGAN_ID_LEN` bytes.
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        self.buf.extend_from_slice(&len.to_be_bytes());
-        self.raw(bytes);
+    fn unsupported_version(what: SealKind, found: u8) -> SealError {
+        SealError::UnsupportedVersion { what, found }
     }
 
-    pub(super) fn organ_id(&mut self, id: &OrganId) {
-        self.short_field(id.as_str().as_bytes());
-    }
-
-    pub(super) fn into_vec(self) -> Vec<u8> {
-        self.buf
-    }
-}
-
-/// Reads signed bytes, or the wire prefix, without ever reading past the end.
-#[derive(Debug)]
-pub(super) struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    section: SealSection,
-}
-
-impl<'a> Reader<'a> {
-    pub(super) fn new(bytes: &'a [u8], section: SealSection) -> Self {
-        Reader {
-            bytes,
-            pos: 0,
+    fn truncated(section: SealSection, offset: usize, field: SealField) -> SealError {
+        SealError::Truncated {
             section,
+            offset,
+            field,
         }
     }
 
-    /// Where the next read starts.
-    pub(super) fn position(&self) -> usize {
-        self.pos
-    }
-
-    /// Bytes not read yet.
-    pub(super) fn remaining(&self) -> usize {
-        self.bytes.len() - self.pos
-    }
-
-    /// The next `len` bytes, or [`SealError::Truncated`] naming `field`.
-    pub(super) fn take(&mut self, len: usize, field: SealField) -> Result<&'a [u8], SealError> {
-        let slice = self
-            .pos
-            .checked_add(len)
-            .and_then(|end| self.bytes.get(self.pos..end))
-            .ok_or(SealError::Truncated {
-                section: self.section,
-                offset: self.bytes.len(),
-                field,
-            })?;
-        self.pos += len;
-        Ok(slice)
-    }
-
-    pub(super) fn array<const N: usize>(&mut self, field: SealField) -> Result<[u8; N], SealError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, field)?);
-        Ok(out)
-    }
-
-    pub(super) fn u8(&mut self, field: SealField) -> Result<u8, SealError> {
-        Ok(self.array::<1>(field)?[0])
-    }
-
-    pub(super) fn u32(&mut self, field: SealField) -> Result<u32, SealError> {
-        Ok(u32::from_be_bytes(self.array(field)?))
-    }
-
-    pub(super) fn u64(&mut self, field: SealField) -> Result<u64, SealError> {
-        Ok(u64::from_be_bytes(self.array(field)?))
-    }
-
-    /// A length-prefixed field.
-    pub(super) fn field(&mut self, field: SealField) -> Result<&'a [u8], SealError> {
-        let len = self.u32(field)? as usize;
-        self.take(len, field)
-    }
-
-    /// An agency id, exactly as [`OrganId::parse`] would keep it: UTF-8, no surrounding
-    /// whitespace, so each id has one encoding.
-    pub(super) fn organ_id(&mut self, field: SealField) -> Result<OrganId, SealError> {
-        let start = self.pos;
-        let bytes = self.field(field)?;
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| self.invalid(field, start, FieldProblem::NotUtf8))?;
-        let id = OrganId::parse(text)
-            .map_err(|e| self.invalid(field, start, FieldProblem::OrganId(e)))?;
-        if id.as_str() != text {
-            return Err(self.invalid(field, start, FieldProblem::NotCanonical));
-        }
-        Ok(id)
-    }
-
-    /// Checks that the signed bytes open with `expected` as their domain.
-    pub(super) fn domain(
-        &mut self,
-        expected: &'static str,
-        what: SealKind,
-    ) -> Result<(), SealError> {
-        if self.field(SealField::Domain)? != expected.as_bytes() {
-            return Err(SealError::WrongDomain { what, expected });
-        }
-        Ok(())
-    }
-
-    /// A [`SealError::InvalidField`] for a field that starts at `offset`.
-    pub(super) fn invalid(
-        &self,
+    fn invalid(
+        section: SealSection,
         field: SealField,
         offset: usize,
         problem: FieldProblem,
     ) -> SealError {
         SealError::InvalidField {
-            section: self.section,
+            section,
             field,
             offset,
             problem,
         }
     }
 
-    /// Succeeds only if everything was read.
-    pub(super) fn finish(self) -> Result<(), SealError> {
-        match self.remaining() {
-            0 => Ok(()),
-            count => Err(SealError::TrailingBytes {
-                section: self.section,
-                count,
-            }),
+    fn trailing(section: SealSection, count: usize) -> SealError {
+        SealError::TrailingBytes { section, count }
+    }
+
+    fn wrong_domain(what: SealKind, expected: &'static str) -> SealError {
+        SealError::WrongDomain { what, expected }
+    }
+
+    fn signed_too_large(kind: SealKind, found: u64) -> SealError {
+        SealError::TooLarge {
+            limit: match kind {
+                SealKind::Sealed => SealLimit::SealedHeader,
+                SealKind::Hold => SealLimit::HoldBody,
+            },
+            found,
+            max: u64::from(u32::MAX),
         }
+    }
+
+    /// Seal fields are domains, agency ids and fixed widths, written with
+    /// [`Writer::short_field`]; a longer one would be a header over its limit.
+    fn field_too_large(found: u64) -> SealError {
+        SealError::TooLarge {
+            limit: SealLimit::SealedHeader,
+            found,
+            max: u64::from(u32::MAX),
+        }
+    }
+
+    fn invalid_signer(what: SealKind, source: KeyError) -> SealError {
+        SealError::InvalidSigner { what, source }
+    }
+
+    fn bad_signature(what: SealKind) -> SealError {
+        SealError::BadSignature { what }
     }
 }
 

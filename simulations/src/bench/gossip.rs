@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::Figure;
-use crate::sim::agency::Agency as _;
+use crate::sim::agency::Agency;
 use crate::sim::messages;
 use crate::sim::plan::{Answer, Mode, Plan, PlannedDocument};
 use crate::sim::scenario::{PriorityName, Scenario};
@@ -109,7 +109,7 @@ pub(super) fn thousand_receipts(receipt_verify: &Figure) -> anyhow::Result<Vec<F
     let outcome = runtime.block_on(async {
         for (body, &from) in documents.into_iter().zip(&senders) {
             let node = world.node(from).context("a sender is not running")?.clone();
-            tokio::task::spawn_blocking(move || node.submit(body))
+            tokio::task::spawn_blocking(move || Agency::submit(&node, body))
                 .await?
                 .map_err(|e| anyhow::anyhow!("submitting a document: {e}"))?;
         }
@@ -120,7 +120,7 @@ pub(super) fn thousand_receipts(receipt_verify: &Figure) -> anyhow::Result<Vec<F
         let expected = (DOCUMENTS * RECIPIENTS) as u64;
         let stores: Vec<_> = agencies
             .iter()
-            .map(|&i| world.node(i).map(|node| node.store.clone()))
+            .map(|&i| world.node(i).map(|node| node.context().store.clone()))
             .collect::<Option<_>>()
             .context("a node stopped")?;
         let mut progress = Instant::now();

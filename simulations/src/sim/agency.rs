@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use lienthong_node::context::NodeContext;
+use lienthong_node::node::NodeHandle;
 use lienthong_node::store::DeliveryState;
-use lienthong_node::submit;
 use lienthong_protocol::MessageKind;
 use lienthong_protocol::edxml::StatusCode;
 use lienthong_protocol::envelope::{PackageId, Timestamp};
@@ -62,15 +61,16 @@ pub trait Agency: Send + Sync {
     fn copies(&self, package: &PackageId) -> Result<Vec<CopyView>, String>;
 }
 
-impl Agency for NodeContext {
+impl Agency for NodeHandle {
     fn submit(&self, body: Vec<u8>) -> Result<PackageId, String> {
-        submit::submit(self, Bytes::from(body))
+        NodeHandle::submit(self, Bytes::from(body))
             .map(|s| s.package_id)
             .map_err(|e| e.to_string())
     }
 
     fn inbox(&self, all: bool) -> Result<Vec<InboxItem>, String> {
-        self.store
+        self.context()
+            .store
             .inbox(all)
             .map(|entries| {
                 entries
@@ -86,17 +86,18 @@ impl Agency for NodeContext {
     }
 
     fn ack(&self, id: &PackageId) -> Result<(), String> {
-        self.store
+        self.context()
+            .store
             .ack(id, lienthong_node::clock::now())
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
 
     fn copies(&self, package: &PackageId) -> Result<Vec<CopyView>, String> {
-        let outbox = self.store.outbox(package).map_err(|e| e.to_string())?;
-        let receipts = self.store.receipts(package).map_err(|e| e.to_string())?;
-        let submitted = self
-            .store
+        let store = &self.context().store;
+        let outbox = store.outbox(package).map_err(|e| e.to_string())?;
+        let receipts = store.receipts(package).map_err(|e| e.to_string())?;
+        let submitted = store
             .outgoing(package)
             .map_err(|e| e.to_string())?
             .map(|p| p.submitted_at);

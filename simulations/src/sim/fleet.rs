@@ -47,7 +47,9 @@ impl Fleet {
     /// How site `i`'s QLVB reaches its node, while it runs.
     pub fn agency(&self, i: usize) -> Option<Arc<dyn Agency>> {
         match self {
-            Fleet::Memory(w) => w.node(i).map(|ctx| ctx.clone() as Arc<dyn Agency>),
+            Fleet::Memory(w) => w
+                .node(i)
+                .map(|node| Arc::new(node.clone()) as Arc<dyn Agency>),
             Fleet::Processes(p) => p.agencies[i].clone().map(|a| a as Arc<dyn Agency>),
         }
     }

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use lienthong_node::context::NodeContext;
-use lienthong_node::descriptors::Budget;
-use lienthong_node::federation::FederationDir;
 use lienthong_node::init::{self, InitOptions};
 use lienthong_node::network::{Links, Transport};
-use lienthong_node::node::{Node, NodeOptions};
+use lienthong_node::node::{Node, NodeHandle, NodeOptions};
+use lienthong_node::ops::descriptors::Budget;
+use lienthong_node::roster::federation::FederationDir;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 
@@ -117,9 +117,9 @@ impl World {
     }
 
     /// The running node of site `i`.
-    pub fn node(&self, i: usize) -> Option<&Arc<NodeContext>> {
+    pub fn node(&self, i: usize) -> Option<&NodeHandle> {
         match &self.slots[i] {
-            Slot::Up(node) => Some(node.context()),
+            Slot::Up(node) => Some(node.handle()),
             _ => None,
         }
     }
@@ -386,7 +386,7 @@ impl World {
         self.crashed_messages.load(Ordering::Relaxed)
             + (0..self.len())
                 .filter_map(|i| self.node(i))
-                .map(|ctx| messages_of(ctx))
+                .map(|node| messages_of(node.context()))
                 .sum::<u64>()
     }
 
@@ -395,8 +395,9 @@ impl World {
     pub async fn connections_per_node(&self) -> f64 {
         let asks = (0..self.len())
             .filter_map(|i| self.node(i).cloned())
-            .map(|ctx| async move {
-                tokio::time::timeout(Duration::from_secs(1), ctx.network.connected_peers())
+            .map(|node| async move {
+                let network = &node.context().network;
+                tokio::time::timeout(Duration::from_secs(1), network.connected_peers())
                     .await
                     .ok()
                     .and_then(Result::ok)

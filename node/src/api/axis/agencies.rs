@@ -22,7 +22,7 @@ use super::params::Params;
 use super::time::vietnam_text;
 use crate::api::ApiState;
 use crate::clock;
-use crate::membership::Membership;
+use crate::roster::membership::Membership;
 
 /// An agency of `getAgenciesList`.
 #[derive(Debug, Serialize)]

@@ -124,8 +124,8 @@ impl From<ApiError> for Fail {
     }
 }
 
-impl From<crate::submit::SubmitError> for Fail {
-    fn from(error: crate::submit::SubmitError) -> Self {
+impl From<crate::api::submit::SubmitError> for Fail {
+    fn from(error: crate::api::submit::SubmitError) -> Self {
         Fail::from(ApiError::from(error))
     }
 }
@@ -341,7 +341,7 @@ mod tests {
             path: "/var/lib/lienthong/store/package-files/ab.1".into(),
             source: std::io::Error::from(std::io::ErrorKind::StorageFull),
         };
-        let response = Fail::from(crate::submit::SubmitError::Store(error))
+        let response = Fail::from(crate::api::submit::SubmitError::Store(error))
             .answering(Some(Op::SendEdoc))
             .into_response();
         assert_eq!(

@@ -33,8 +33,8 @@ use super::params::{Params, Source};
 use super::send_body;
 use crate::api::ApiState;
 use crate::api::body::read_limited;
+use crate::api::submit;
 use crate::context::NodeContext;
-use crate::submit;
 
 /// Room for the multipart framing and text fields around a file of the largest size.
 const MULTIPART_OVERHEAD: usize = 1024 * 1024;
@@ -111,9 +111,10 @@ async fn receive(
     }
     let checks = Checks::from_params(&params, &state.ctx.organ_id, caller)?;
     let ctx = state.ctx.clone();
+    let (delivery, receipts) = (state.delivery.clone(), state.receipts.clone());
     let submission = tokio::task::spawn_blocking(move || -> Result<submit::Submission, Fail> {
         checks.content(&ctx, &file)?;
-        Ok(submit::submit(&ctx, file)?)
+        Ok(submit::submit(&ctx, &delivery, &receipts, file)?)
     })
     .await??;
     info!(

@@ -20,6 +20,7 @@ use crate::api::ApiState;
 use crate::api::packages::package_status;
 use crate::clock;
 use crate::context::NodeContext;
+use crate::outbound::delivery::DeliveryHandle;
 
 /// Packages listed without `docId`, newest first.
 const SENT_LIMIT: usize = 200;
@@ -74,12 +75,14 @@ pub(super) async fn list(State(state): State<ApiState>, params: Params) -> AxisR
         .get("docId")?
         .and_then(|id| id.parse::<PackageId>().ok());
     let ctx = state.ctx.clone();
-    let items = tokio::task::spawn_blocking(move || rows(&ctx, only, kind)).await??;
+    let delivery = state.delivery.clone();
+    let items = tokio::task::spawn_blocking(move || rows(&ctx, &delivery, only, kind)).await??;
     Ok(ok(Data { data: items }))
 }
 
 fn rows(
     ctx: &NodeContext,
+    delivery: &DeliveryHandle,
     only: Option<PackageId>,
     kind: Option<MessageKind>,
 ) -> Result<Vec<SentItem>, Fail> {
@@ -96,7 +99,7 @@ fn rows(
     let now = clock::now();
     let mut items = Vec::new();
     for id in ids {
-        let Some(status) = package_status(ctx, id, now)? else {
+        let Some(status) = package_status(ctx, delivery, id, now)? else {
             continue;
         };
         if kind.is_some_and(|k| k != status.kind) {

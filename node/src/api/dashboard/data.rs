@@ -25,8 +25,9 @@ use super::super::relay::{RelayView, relay_view};
 use super::super::time::rfc3339;
 use crate::clock;
 use crate::context::NodeContext;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::outbound::delivery::stuck;
 use crate::store::StoreError;
-use crate::stuck;
 
 /// How many sent documents, received documents and stuck recipients the dashboard lists,
 /// newest first (the oldest deadline first for stuck ones). Bounds the answer and the work
@@ -131,8 +132,9 @@ pub(super) async fn dashboard(
     let now = clock::now();
     let blocking = {
         let ctx = ctx.clone();
+        let delivery = state.delivery.clone();
         async move {
-            tokio::task::spawn_blocking(move || stored(&ctx, now))
+            tokio::task::spawn_blocking(move || stored(&ctx, &delivery, now))
                 .await
                 .map_err(|e| ApiError::unavailable(format!("the dashboard task failed: {e}")))?
                 .map_err(ApiError::from)
@@ -156,18 +158,22 @@ pub(super) async fn dashboard(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(dashboard)))
 }
 
-fn stored(ctx: &Arc<NodeContext>, now: Timestamp) -> Result<Stored, StoreError> {
+fn stored(
+    ctx: &Arc<NodeContext>,
+    delivery: &DeliveryHandle,
+    now: Timestamp,
+) -> Result<Stored, StoreError> {
     let store = &ctx.store;
     let counts = store.counts()?;
 
     let mut sent = Vec::new();
     for package in store.list_outgoing(SHOWN)? {
-        if let Some(status) = package_status(ctx, package.package_id, now)? {
+        if let Some(status) = package_status(ctx, delivery, package.package_id, now)? {
             sent.push(status);
         }
     }
 
-    let stuck = stuck::list_explained(ctx, now)?;
+    let stuck = stuck::list_explained(ctx, delivery, now)?;
     let stuck_documents = stuck
         .iter()
         .map(|s| s.package_id)

@@ -1,7 +1,7 @@
 //! Whether the daemon runs and its API answers.
 
 use lienthong_node::data_dir::DataDir;
-use lienthong_node::federation::{DaemonInfo, read_json};
+use lienthong_node::roster::federation::{DaemonInfo, read_json};
 
 use super::Check;
 use crate::cli::client::{ApiClient, Running};

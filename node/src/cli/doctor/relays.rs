@@ -9,7 +9,7 @@ use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 use lienthong_node::clock;
 use lienthong_node::config::Config;
-use lienthong_node::membership::Membership;
+use lienthong_node::roster::membership::Membership;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::{MemberStatus, Role};
 use serde_json::Value;
@@ -170,7 +170,7 @@ mod tests {
     use std::net::TcpListener;
 
     use lienthong_node::data_dir::DataDir;
-    use lienthong_node::federation::FederationDir;
+    use lienthong_node::roster::federation::FederationDir;
 
     use super::super::Verdict;
     use super::*;
@@ -214,7 +214,8 @@ mod tests {
         let data = DataDir::new(&member);
         let config = Config::load(&data.config()).expect("config");
         let wire = std::fs::read(data.roster()).expect("roster");
-        let root = lienthong_node::federation::read_public_key(&data.root_key()).expect("root");
+        let root =
+            lienthong_node::roster::federation::read_public_key(&data.root_key()).expect("root");
         let bundle =
             lienthong_protocol::roster::RosterBundle::from_wire(wire.into(), &root, clock::now())
                 .expect("verifies");

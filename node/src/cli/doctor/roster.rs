@@ -7,9 +7,9 @@ use bytes::Bytes;
 use lienthong_node::clock;
 use lienthong_node::config::Config;
 use lienthong_node::data_dir::DataDir;
-use lienthong_node::federation::read_public_key;
 use lienthong_node::identity::Identity;
-use lienthong_node::membership::Membership;
+use lienthong_node::roster::federation::read_public_key;
+use lienthong_node::roster::membership::Membership;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::keys::PublicKey;
 use lienthong_protocol::roster::{MemberStatus, RosterBundle, RosterError};
@@ -212,7 +212,7 @@ fn millis(duration: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use lienthong_node::federation::FederationDir;
+    use lienthong_node::roster::federation::FederationDir;
 
     use super::super::Verdict;
     use super::*;

@@ -46,7 +46,7 @@ fn unwritable(store: &serde_json::Value) -> Check {
     let fix = match store["problem"].as_str() {
         Some("no_space") => format!(
             "free space on the disk of the data directory: the node reopens its store by itself once {} MiB are free, and refuses submissions (507) until then",
-            lienthong_node::store_recovery::ROOM_TO_REOPEN >> 20
+            lienthong_node::ops::store_recovery::ROOM_TO_REOPEN >> 20
         ),
         Some("too_many_open_files") => "the node reopens its store by itself once file descriptors are free; raise LimitNOFILE in the service unit if it recurs".to_owned(),
         _ => "read `journalctl -u lienthong`: the node stops for the service manager to restart it; check the disk (dmesg, smartctl)".to_owned(),

@@ -314,3 +314,23 @@ async fn event_loop_stops_when_every_handle_is_dropped() {
 
     within("event loop to stop", task).await.expect("no panic");
 }
+
+#[tokio::test]
+async fn routes_for_many_peers_go_in_at_once_and_an_unusable_circuit_is_skipped() {
+    let a = TestNode::memory("a").await;
+    let mut b = TestNode::memory("b").await;
+    b.serve(|request| request);
+    let mut routes = crate::network::Routes::to(b.peer_id());
+    routes.direct = b.addrs.clone();
+    // A circuit through the peer itself cannot be used; the rest still goes in.
+    routes.relayed.push((b.peer_id(), b.addrs[0].clone()));
+    let unusable = within("add routes", a.handle.add_routes(vec![routes]))
+        .await
+        .expect("add routes");
+    assert_eq!(unusable.len(), 1);
+
+    let response = within("response", a.handle.request(b.peer_id(), "package".into()))
+        .await
+        .expect("request over the route given");
+    assert_eq!(response, Bytes::from_static(b"package"));
+}

@@ -1,0 +1,155 @@
+//! Stuck documents: a recipient that has not confirmed arrival (receipt 01) by the
+//! deadline its document's priority sets (shorter for Hỏa tốc), or that refused it (02).
+//! Each is listed with the reason an operator acts on: the recipient cannot be reached,
+//! the document waits at the recipient's relay, or the recipient rejected it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lienthong_protocol::OrganId;
+use lienthong_protocol::envelope::{PackageId, Timestamp};
+use lienthong_protocol::seal::SignedHold;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::clock;
+use crate::context::NodeContext;
+use crate::outbound::delivery::DeliveryHandle;
+use crate::store::{DeliveryState, OutboxEntry, Store, StoreError};
+use crate::tasks::Wake;
+
+/// Why a recipient is stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StuckReason {
+    /// No attempt reached the recipient's node, directly or through a relay.
+    RecipientUnreachable,
+    /// The document waits in the mailbox of the recipient's relay; the recipient has not
+    /// collected it.
+    HeldAtRelay,
+    /// The recipient refused it (receipt 02); the description says why.
+    Rejected,
+}
+
+/// One stuck recipient of one document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stuck {
+    /// The package.
+    pub package_id: PackageId,
+    /// Its edXML DocumentId.
+    pub document_id: Option<String>,
+    /// Its subject.
+    pub subject: Option<String>,
+    /// The recipient concerned.
+    pub recipient: OrganId,
+    /// Why.
+    pub reason: StuckReason,
+    /// When receipt 01 was due.
+    pub deadline: Timestamp,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last attempt's error, or the recipient's reason for refusing.
+    pub detail: Option<String>,
+    /// For `held_at_relay`: the relay holding it.
+    pub relay: Option<OrganId>,
+}
+
+/// Every stuck recipient, oldest deadline first.
+///
+/// # Errors
+/// A store error.
+pub fn list(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
+    let mut stuck = Vec::new();
+    let overdue = store
+        .pending_outbox()?
+        .into_iter()
+        .filter(|entry| now > entry.deadline);
+    for entry in overdue.chain(store.rejected_outbox()?) {
+        stuck.push(describe(store, entry)?);
+    }
+    stuck.sort_by_key(|s| (s.deadline, s.package_id));
+    Ok(stuck)
+}
+
+/// [`list`], with what the delivery engine knows of each unreachable recipient: its
+/// deliveries that wait for the next attempt to it (see the scheduler's "One probe per
+/// unreachable recipient") carry no error of their own.
+///
+/// # Errors
+/// A store error.
+pub(crate) fn list_explained(
+    ctx: &NodeContext,
+    delivery: &DeliveryHandle,
+    now: Timestamp,
+) -> Result<Vec<Stuck>, StoreError> {
+    let mut stuck = list(&ctx.store, now)?;
+    for entry in &mut stuck {
+        if entry.detail.is_none() && matches!(entry.reason, StuckReason::RecipientUnreachable) {
+            entry.detail = delivery.unreachable_problem(&entry.recipient);
+        }
+    }
+    Ok(stuck)
+}
+
+fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
+    let meta = store.outgoing(&entry.package_id)?;
+    let (reason, relay) = match entry.state {
+        DeliveryState::Rejected => (StuckReason::Rejected, None),
+        DeliveryState::HeldAtRelay => {
+            let relay = store
+                .hold_of(&entry.package_id, &entry.recipient)?
+                .and_then(|wire| SignedHold::from_wire(wire).ok())
+                .map(|hold| hold.relay().clone());
+            (StuckReason::HeldAtRelay, relay)
+        }
+        _ => (StuckReason::RecipientUnreachable, None),
+    };
+    Ok(Stuck {
+        package_id: entry.package_id,
+        document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
+        subject: meta.and_then(|m| m.subject),
+        recipient: entry.recipient,
+        reason,
+        deadline: entry.deadline,
+        attempts: entry.attempts,
+        detail: entry.last_error,
+        relay,
+    })
+}
+
+/// How often stuck documents are counted for `/metrics` and the log.
+const WATCH_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Keeps the `stuck` gauge current and logs each recipient as it becomes stuck, until
+/// `shutdown`.
+pub(crate) async fn watch(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+    let mut wake = Wake::until(shutdown).every(WATCH_INTERVAL);
+    let mut known: HashSet<(PackageId, OrganId)> = HashSet::new();
+    while wake.next().await.is_some() {
+        let Ok(stuck) = ctx.store.call(|store| list(store, clock::now())).await else {
+            continue;
+        };
+        ctx.metrics
+            .stuck
+            .set(i64::try_from(stuck.len()).unwrap_or(i64::MAX));
+        let now: HashSet<(PackageId, OrganId)> = stuck
+            .iter()
+            .map(|s| (s.package_id, s.recipient.clone()))
+            .collect();
+        for s in &stuck {
+            if !known.contains(&(s.package_id, s.recipient.clone())) {
+                warn!(
+                    target: "lienthong::events::stuck",
+                    package = %s.package_id,
+                    recipient = %s.recipient,
+                    reason = ?s.reason,
+                    detail = s.detail.as_deref().unwrap_or(""),
+                    "document stuck"
+                );
+            }
+        }
+        known = now;
+    }
+}
