@@ -9,7 +9,7 @@ mod auth;
 mod axis;
 mod backup;
 mod body;
-mod dashboard;
+pub mod dashboard;
 mod error;
 mod inbox;
 mod json_errors;

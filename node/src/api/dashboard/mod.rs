@@ -7,6 +7,8 @@
 
 mod data;
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -22,6 +24,19 @@ const PAGE: &str = include_str!("page.html");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
      style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
+
+/// The link that opens the dashboard of the node whose API is at `api_addr`, signed in with
+/// `token`. The token rides in the fragment, which a browser never sends to a server, so
+/// the link can be clicked from a terminal without the token reaching any log on the way.
+///
+/// Only a node whose API listens on this machine alone (loopback) gets such a link printed:
+/// anywhere else the token would be shown to whoever reads the console of a shared server.
+pub fn link(api_addr: SocketAddr, token: &str) -> Option<String> {
+    api_addr
+        .ip()
+        .is_loopback()
+        .then(|| format!("http://{api_addr}/#token={token}"))
+}
 
 /// The page itself, which asks for the API token before it shows anything.
 pub(super) fn public_routes() -> Router<ApiState> {
@@ -48,7 +63,21 @@ async fn page() -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::PAGE;
+    use super::{PAGE, link};
+
+    #[test]
+    fn a_loopback_api_gets_a_link_with_its_token_and_no_other_does() {
+        assert_eq!(
+            link("127.0.0.1:7180".parse().unwrap(), "abc").as_deref(),
+            Some("http://127.0.0.1:7180/#token=abc")
+        );
+        assert_eq!(
+            link("[::1]:7180".parse().unwrap(), "abc").as_deref(),
+            Some("http://[::1]:7180/#token=abc")
+        );
+        assert_eq!(link("0.0.0.0:7180".parse().unwrap(), "abc"), None);
+        assert_eq!(link("10.1.2.3:7180".parse().unwrap(), "abc"), None);
+    }
 
     #[test]
     fn the_page_loads_nothing_from_elsewhere() {
