@@ -96,9 +96,12 @@ impl Node {
         };
         match roster_rx.borrow().as_ref() {
             Some(m) => info!(version = %m.version(), members = m.members().len(), "roster loaded"),
-            None => {
-                warn!("no federation roster yet: the node sends and accepts nothing until admitted")
-            }
+            // Info: starting before the admission is how a node gets its bound addresses
+            // into the roster; the roster is picked up within a second of `federation
+            // admit`, and `lienthong doctor` says if it is still missing.
+            None => info!(
+                "no federation roster yet: the node sends and accepts nothing until its authority admits it"
+            ),
         }
         let identity = {
             let data = data.clone();
@@ -364,7 +367,13 @@ impl Node {
         data_dir::write_atomic(&data.daemon(), &serde_json::to_vec_pretty(&info)?, 0o644)
             .with_context(|| format!("writing {}", data.daemon().display()))?;
         info!(api = %api_addr, "node ready");
-        info!(url = %format_args!("http://{api_addr}/"), "dashboard: open the URL with #token=<api.token> appended");
+        // The link with the token is printed on `lienthong run`'s terminal, never logged:
+        // log files and journald are read by more people than the node's API may be.
+        info!(
+            url = %format_args!("http://{api_addr}/"),
+            token_file = %data.api_token().display(),
+            "dashboard: sign in with the API token in token_file"
+        );
         Ok(Node {
             handle: NodeHandle {
                 ctx,

@@ -73,7 +73,7 @@ impl Cli {
     /// commands only problems.
     pub(crate) fn default_log_filter(&self) -> &'static str {
         match self.command {
-            Command::Run(_) => "info",
+            Command::Run(_) => lienthong_node::ops::log_filter::RUN,
             _ => "warn",
         }
     }
@@ -99,5 +99,23 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(args),
         Command::Backup(args) => backup::backup(args).map(ok),
         Command::Restore(args) => backup::restore(args).map(ok),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    #[test]
+    fn the_daemon_logs_with_the_run_filter_and_other_commands_only_problems() {
+        let run = Cli::parse_from(["lienthong", "run"]);
+        assert_eq!(
+            run.default_log_filter(),
+            lienthong_node::ops::log_filter::RUN
+        );
+        let status = Cli::parse_from(["lienthong", "inbox", "--data-dir", "x"]);
+        assert_eq!(status.default_log_filter(), "warn");
     }
 }

@@ -6,10 +6,12 @@
 //! (`lienthong_node::ops::store_recovery`). For a failure whose end it cannot see, it exits with
 //! an error, for the service manager to restart it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
+use lienthong_node::api::dashboard;
+use lienthong_node::data_dir::{self, DataDir};
 use lienthong_node::node::{Node, NodeOptions, ensure_dev_node};
 use lienthong_node::ops::descriptors::{self, OpenFiles};
 use lienthong_node::ops::store_recovery::{self, StoreRecovery};
@@ -47,16 +49,18 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let node = Node::spawn(&dir, NodeOptions::default()).await?;
         let info = node.info().clone();
+        let token_file = DataDir::new(&dir).api_token();
         println!("lienthong node {} running", info.organ_id);
-        println!("  peer id  {}", info.peer_id);
+        println!("  peer id    {}", info.peer_id);
         for addr in &info.listen_addrs {
-            println!("  peers    {addr}");
+            println!("  peers      {addr}");
         }
         println!(
-            "  API      http://{}  (bearer token in {})",
+            "  API        http://{}  (bearer token in {})",
             info.api_addr,
-            dir.join("api.token").display()
+            token_file.display()
         );
+        println!("  dashboard  {}", dashboard_line(&info.api_addr, &token_file));
         let store = node.context().store.clone();
         tokio::select! {
             signal = wait_for_signal() => {
@@ -90,6 +94,22 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
                 )),
             },
         }
+    })
+}
+
+/// Where the dashboard is: for an API on loopback, the link signed in with the token, to
+/// click from this terminal (printed here only, never logged); elsewhere the address, and
+/// where the token to sign in with is.
+fn dashboard_line(api_addr: &str, token_file: &Path) -> String {
+    let link = api_addr.parse().ok().and_then(|addr| {
+        let token = data_dir::read_secret(token_file).ok()?;
+        dashboard::link(addr, token.trim())
+    });
+    link.unwrap_or_else(|| {
+        format!(
+            "http://{api_addr}/  (sign in with the token in {})",
+            token_file.display()
+        )
     })
 }
 

@@ -6,7 +6,7 @@ use libp2p::PeerId;
 use lienthong_protocol::envelope::EnvelopeError;
 use lienthong_protocol::seal::SealError;
 use lienthong_protocol::wire::{Delivered, RejectReason, Rejection, Request, Response, WireError};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::{Inbound, package, reject, relay};
 use crate::receipts;
@@ -84,13 +84,26 @@ pub(super) fn handle(inbound: &Inbound, peer: PeerId, frame: Bytes) -> Handled {
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());
-        warn!(
-            target: "lienthong::events::rejected",
-            peer = %peer,
-            reason = rejection.reason.label(),
-            detail = %rejection.detail,
-            "request refused"
-        );
+        if ctx.roster().is_none() {
+            // A node not yet admitted refuses everything but roster exchanges; its peers
+            // ask again once the roster reaches it. The node said at start that it waits
+            // for its admission: each refusal on the way is nothing more to act on.
+            debug!(
+                target: "lienthong::events::rejected",
+                peer = %peer,
+                reason = rejection.reason.label(),
+                detail = %rejection.detail,
+                "request refused"
+            );
+        } else {
+            warn!(
+                target: "lienthong::events::rejected",
+                peer = %peer,
+                reason = rejection.reason.label(),
+                detail = %rejection.detail,
+                "request refused"
+            );
+        }
     }
     Handled::answer(response)
 }

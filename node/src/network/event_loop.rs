@@ -223,7 +223,8 @@ impl EventLoop {
                 }
                 id = self.requests.next_expired(), if !self.requests.is_empty() => {
                     if let Some(pending) = self.requests.remove(id) {
-                        tracing::warn!(peer = %pending.peer, request_id = %id, "request timed out");
+                        // Debug: the caller gets the timeout and reports what it means.
+                        tracing::debug!(peer = %pending.peer, request_id = %id, "request timed out");
                         let _ = pending.reply.send(Err(RequestError::Timeout));
                     }
                 }
@@ -448,7 +449,8 @@ impl EventLoop {
                 // A dial is already under way; the request waits for it.
                 Err(DialError::DialPeerConditionFalse(_)) => {}
                 Err(error) => {
-                    tracing::warn!(peer = %peer, %error, "cannot dial peer");
+                    // Debug: a peer with no address yet; the caller gets the reason.
+                    tracing::debug!(peer = %peer, %error, "cannot dial peer");
                     let reason = error.to_string();
                     let _ = reply.send(Err(RequestError::DialFailure { reason }));
                     return;

@@ -235,7 +235,10 @@ impl EventLoop {
                     tracing::debug!(peer = %peer, request_id = %request_id, %error, "failure after the deadline");
                     return;
                 };
-                tracing::warn!(peer = %peer, request_id = %request_id, %error, "request failed");
+                // Debug: a peer that is offline, just left, or does not speak the protocol
+                // fails requests as a matter of course; the caller gets the error and
+                // reports what it means (a delivery's last error, a stuck document).
+                tracing::debug!(peer = %peer, request_id = %request_id, %error, "request failed");
                 let error = match error {
                     OutboundFailure::DialFailure => RequestError::DialFailure {
                         reason: self
@@ -265,10 +268,21 @@ impl EventLoop {
             request_response::Event::InboundFailure {
                 peer,
                 request_id,
+                error: error @ InboundFailure::Timeout,
+                ..
+            } => {
+                // This node did not answer in time: too busy, which its operator can mend.
+                tracing::warn!(peer = %peer, request_id = %request_id, %error, "inbound request failed");
+            }
+            request_response::Event::InboundFailure {
+                peer,
+                request_id,
                 error,
                 ..
             } => {
-                tracing::warn!(peer = %peer, request_id = %request_id, %error, "inbound request failed");
+                // The peer left, or does not speak the protocol, before the answer went out;
+                // a member asks again.
+                tracing::debug!(peer = %peer, request_id = %request_id, %error, "inbound request failed");
             }
             request_response::Event::ResponseSent {
                 peer, request_id, ..
@@ -293,8 +307,11 @@ impl EventLoop {
                         }
                         Err(kad::PutRecordError::Timeout { .. }) => Err(NetworkError::KadTimeout),
                     };
+                    // Debug: a node with no peers yet (alone, or the first of its
+                    // federation) stores its record only locally, which is normal; the
+                    // caller gets the result and says what it means.
                     if let Err(error) = &result {
-                        tracing::warn!(query = ?id, %error, "kademlia put incomplete");
+                        tracing::debug!(query = ?id, %error, "kademlia put incomplete");
                     }
                     let _ = reply.send(result);
                 }

@@ -5,10 +5,12 @@
 //! - [`metrics`]: counters for `/metrics`.
 //! - [`descriptors`]: the open-file limit, raised at start, and its budget of connections.
 //! - [`store_recovery`]: when a store failure's cause passes, the daemon starts again.
+//! - [`log_filter`]: what `lienthong run` logs by default.
 //! - `throttle.rs`: one log line per period for a condition a flood repeats.
 
 pub mod backup;
 pub mod descriptors;
+pub mod log_filter;
 pub mod metrics;
 pub mod report;
 pub mod store_recovery;
