@@ -71,6 +71,11 @@ pub struct ReceiptsConfig {
     /// offered again (also whenever the addressee connects).
     #[serde(with = "humantime_serde")]
     pub retry_interval: Duration,
+    /// On a monitoring node, for the province overview: how long a unit may leave a
+    /// document that arrived (01) without registering it (03) or refusing it (02), or a
+    /// take-back request (13) without an answer, before the document counts as stuck there.
+    #[serde(with = "humantime_serde")]
+    pub accept_deadline: Duration,
 }
 
 impl Default for ReceiptsConfig {
@@ -81,6 +86,9 @@ impl Default for ReceiptsConfig {
             monitor: false,
             sync_interval: Duration::from_secs(300),
             retry_interval: Duration::from_secs(30),
+            // Received documents are registered the day they arrive, at the latest the
+            // next working day (Decree 30/2020/NĐ-CP).
+            accept_deadline: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -507,9 +515,13 @@ impl Config {
             ));
         }
         let relay = &self.relay;
-        if self.receipts.sync_interval.is_zero() || self.receipts.retry_interval.is_zero() {
+        if self.receipts.sync_interval.is_zero()
+            || self.receipts.retry_interval.is_zero()
+            || self.receipts.accept_deadline.is_zero()
+        {
             return Err(invalid(
-                "receipts.sync_interval and retry_interval must be above zero".to_owned(),
+                "receipts.sync_interval, retry_interval and accept_deadline must be above zero"
+                    .to_owned(),
             ));
         }
         if relay.pull_interval.is_zero()
@@ -681,6 +693,10 @@ sync_interval = "{sync}"
 # How often receipts this agency signed that have not reached their addressee are
 # offered again (also when the addressee connects).
 retry_interval = "{receipt_retry}"
+# On a monitoring node, for the province overview: how long a unit may leave a document
+# that arrived (01) without registering it (03) or refusing it (02), or a take-back
+# request (13) without an answer, before the document counts as stuck there.
+accept_deadline = "{accept_deadline}"
 "#,
             organ_id = self.organ_id.as_str(),
             name = self.name,
@@ -726,6 +742,7 @@ retry_interval = "{receipt_retry}"
             monitor = self.receipts.monitor,
             sync = d(&self.receipts.sync_interval),
             receipt_retry = d(&self.receipts.retry_interval),
+            accept_deadline = d(&self.receipts.accept_deadline),
         )
     }
 }

@@ -1,10 +1,11 @@
 //! lienthong's end-to-end tests: real processes on loopback (`tests/loopback.rs`).
 //!
 //! [`attacker`] is a wire-level peer for the attack tests; [`flood`] floods a port with
-//! connections. The process harness lives in `lienthong-simulations`, which the benchmarks share.
+//! connections; [`browser`] drives headless Chromium. The process harness lives in `lienthong-simulations`, which the benchmarks share.
 
 pub mod attacker;
 pub mod axis_sdk;
+pub mod browser;
 pub mod flood;
 
 pub use lienthong_simulations::process::*;

@@ -16,6 +16,7 @@ mod json_errors;
 mod latency;
 mod packages;
 mod peers;
+mod province;
 mod receipts;
 mod relay;
 mod report;
@@ -72,6 +73,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/receipts", get(receipts::log))
         .merge(dashboard::authed_routes())
         .merge(report::routes())
+        .merge(province::routes())
         .merge(backup::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

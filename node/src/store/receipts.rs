@@ -128,6 +128,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every receipt statement this node holds, one package's after another (all of a
+    /// package's statements come together, in the order recorded), for a monitoring node's
+    /// overview of its province. Read without checking each signature again: every receipt
+    /// was verified before it was recorded, and an overview reads a quarter's receipts, a
+    /// few hundred thousand in a province, at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when a stored receipt no longer reads; [`StoreError::Read`].
+    pub fn receipt_statements(
+        &self,
+        mut each: impl FnMut(ReceiptFields),
+    ) -> Result<(), StoreError> {
+        let limits = EnvelopeLimits::default();
+        for item in self.db().iter(Tree::Receipts) {
+            let (key, value) = item?;
+            encoding::check_blob(&value)
+                .map_err(|problem| corrupt(Tree::Receipts, &key, problem))?;
+            let wire = value.into_bytes_from(1);
+            let fields = SignedReceipt::peek_stored(&wire, &limits)
+                .map_err(|source| corrupt(Tree::Receipts, &key, Corruption::Envelope { source }))?;
+            each(fields);
+        }
+        Ok(())
+    }
+}
+
 /// A verified receipt and the outbox entry it moves, ready to be applied inside a shared
 /// transaction.
 pub(super) struct ReceiptRecord {

@@ -71,6 +71,9 @@ struct NodeView {
     role: Role,
     version: &'static str,
     roster_serial: Option<u64>,
+    /// Whether it keeps every receipt summary of its province (`[receipts] monitor`): the
+    /// page then offers the province overview, `GET /api/v1/province`.
+    monitor: bool,
 }
 
 /// The counts an operator reads first.
@@ -226,6 +229,7 @@ fn node_view(ctx: &NodeContext) -> NodeView {
         role: ctx.config.role,
         version: env!("CARGO_PKG_VERSION"),
         roster_serial: ctx.roster().map(|r| r.serial()),
+        monitor: ctx.config.receipts.monitor,
     }
 }
 

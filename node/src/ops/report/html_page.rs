@@ -9,7 +9,7 @@ use lienthong_protocol::envelope::Timestamp;
 
 use super::{Day, Exchange, Report};
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 body{font-family:'Times New Roman',Times,serif;margin:2em;color:#000}\
 header{text-align:center;margin-bottom:1.5em}\
 h1{font-size:1.35em;margin:.4em 0}\
@@ -136,13 +136,13 @@ fn cells(e: &Exchange) -> String {
 }
 
 /// `31/03/2026`, the form Vietnamese documents write dates in.
-fn vietnamese_date(day: Day) -> String {
+pub(super) fn vietnamese_date(day: Day) -> String {
     let (year, month, day) = day.ymd();
     format!("{day:02}/{month:02}/{year}")
 }
 
 /// `14:05 ngày 02/04/2026`, in UTC.
-fn vietnamese_time(at: Timestamp) -> String {
+pub(super) fn vietnamese_time(at: Timestamp) -> String {
     // RFC 3339 text: `2026-04-02T14:05:09.123Z`.
     let text = at.to_string();
     let (date, time) = text.split_at(text.len() - 14);
@@ -156,7 +156,7 @@ fn vietnamese_time(at: Timestamp) -> String {
 }
 
 /// `97,5%` (a decimal comma, as Vietnamese writes numbers), or a dash.
-fn vietnamese_percent(share: Option<f64>) -> String {
+pub(super) fn vietnamese_percent(share: Option<f64>) -> String {
     share.map_or_else(
         || "&ndash;".to_owned(),
         |p| format!("{}%", p.to_string().replace('.', ",")),
@@ -186,7 +186,7 @@ pub(super) fn vietnamese_duration(seconds: u64) -> String {
 }
 
 /// Text safe inside HTML elements and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

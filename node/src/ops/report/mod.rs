@@ -34,6 +34,7 @@ use crate::store::{DeliveryState, OutboxEntry, ReceiptFact, ReceivedPackage, Sen
 
 mod csv_file;
 mod html_page;
+pub mod province;
 #[cfg(test)]
 mod tests;
 
