@@ -14,6 +14,8 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
+pub mod overrides;
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,6 +19,7 @@
 //! - [`ops`]: for operators: backup, reports, metrics, descriptors, store recovery.
 //! - [`tasks`]: every task of a node in one supervised set, stopped in order.
 //! - [`node`]: a running node: spawn, handle, shutdown; [`context`]: the floor it shares.
+//! - [`demo`]: `lienthong demo`, a small live province in one process.
 //! - [`config`], [`identity`], [`clock`], [`data_dir`], [`init`]: settings, the agency key,
 //!   the wall clock, the data directory's files, creating one.
 
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod data_dir;
+pub mod demo;
 pub mod identity;
 pub(crate) mod inbound;
 pub mod init;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod backup;
 mod client;
+mod demo;
 mod doctor;
 mod edxml;
 mod federation;
@@ -31,6 +32,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a small live province on this machine: seven nodes, simulated QLVBs, dashboards.
+    Demo(demo::DemoArgs),
     /// Create a node's data directory: config, agency key, API token.
     Init(init::InitArgs),
     /// Run the node daemon (with no arguments: a development node in ./lienthong-data).
@@ -74,6 +77,7 @@ impl Cli {
     pub(crate) fn default_log_filter(&self) -> &'static str {
         match self.command {
             Command::Run(_) => lienthong_node::ops::log_filter::RUN,
+            Command::Demo(_) => demo::LOG_FILTER,
             _ => "warn",
         }
     }
@@ -83,6 +87,7 @@ impl Cli {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ok = |()| ExitCode::SUCCESS;
     match cli.command {
+        Command::Demo(args) => demo::run(args).map(ok),
         Command::Init(args) => init::run(args).map(ok),
         Command::Run(args) => run::run(args).map(ok),
         Command::Send(args) => send::run(args).map(ok),

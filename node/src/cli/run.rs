@@ -133,7 +133,7 @@ fn restart() -> anyhow::Error {
 
 /// Raises the soft open-file limit to the hard one, before any thread starts, and says what
 /// the node has: its connection limits are derived from it.
-fn raise_open_files() {
+pub(crate) fn raise_open_files() {
     match descriptors::raise_open_files() {
         Ok(OpenFiles {
             limit,
@@ -148,7 +148,7 @@ fn raise_open_files() {
 }
 
 /// SIGTERM (systemd, kill) or SIGINT (Ctrl-C).
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;

@@ -1,7 +1,8 @@
-//! Simulated links between in-process nodes (feature `testing`): which node may reach
-//! which, and what happens to the bytes on the way. Simulations use it to partition
-//! networks, cut a node off, drop or delay traffic, and count what crosses the wire, while
-//! every node above runs the daemon's own transport upgrades (Noise, Yamux) and code.
+//! Simulated links between in-process nodes: which node may reach which, and what happens
+//! to the bytes on the way. `lienthong demo` uses it to put the tax department on a network
+//! of its own and cut it; simulations partition networks, cut a node off, drop or delay
+//! traffic, and count what crosses the wire. Every node above runs the daemon's own
+//! transport upgrades (Noise, Yamux) and code.
 //!
 //! Only the dialling side of a memory connection is watched: it knows both ends (its own
 //! listen port and the port it dialled), and when it fails a transfer the whole

@@ -37,7 +37,7 @@
 //! - `limits`: [`ConnectionLimits`], and how they keep descriptors for the store and
 //!   members' connections from being crowded out; `per_address`: handshakes per source IP.
 //! - `codec`: length-prefixed frames, size-capped before allocation; [`PROTOCOL`].
-//! - `transport`: TCP (or memory, feature `testing`) + Noise + Yamux, the TCP handshake
+//! - `transport`: TCP (or memory, through simulated links) + Noise + Yamux, the TCP handshake
 //!   bounded in time; `spawn` adds the relay client transport on top of either.
 //! - `relay`: [`RelayServerOptions`], [`RelayMembers`] and the member filter; the loop's
 //!   relay and DCUtR handlers. `reservations`: keeping reservations on relays.
@@ -114,7 +114,6 @@ mod event_loop;
 mod gossip;
 mod handle;
 mod limits;
-#[cfg(feature = "testing")]
 mod links;
 mod options;
 mod peers;
@@ -125,7 +124,6 @@ mod reservations;
 mod routes;
 mod swarm_event;
 mod transport;
-#[cfg(feature = "testing")]
 pub use links::{LinkControl, LinkFate, Links};
 
 #[cfg(all(test, feature = "testing"))]

@@ -71,8 +71,8 @@ pub enum Transport {
     #[cfg(feature = "testing")]
     Memory,
     /// The memory transport through simulated links ([`Links`](super::Links)): partitions,
-    /// drops, delays and byte counts decided by the simulation.
-    #[cfg(feature = "testing")]
+    /// drops, delays and byte counts decided by the embedding program. `lienthong demo` and
+    /// the simulations run whole provinces in one process on it.
     Linked(super::Links),
 }
 

@@ -50,7 +50,6 @@ pub(crate) fn build(
             .authenticate(noise)
             .multiplex(yamux::Config::default())
             .boxed(),
-        #[cfg(feature = "testing")]
         Transport::Linked(links) => super::links::ReleasingMemory::default()
             .and_then(move |channel, endpoint| std::future::ready(links.attach(channel, &endpoint)))
             .upgrade(Version::V1Lazy)

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use lienthong_node::config::overrides;
 use lienthong_node::context::NodeContext;
 use lienthong_node::init::{self, InitOptions};
 use lienthong_node::network::{Links, Transport};
@@ -326,11 +327,7 @@ async fn start_node(
 /// Sets dotted `config.toml` keys (`delivery.retry_max`) to TOML values, then checks the
 /// result is a valid node config.
 fn apply_settings(dir: &Path, settings: &[(String, String)]) -> anyhow::Result<()> {
-    let path = dir.join("config.toml");
-    let text = std::fs::read_to_string(&path)?;
-    let text = with_settings(&text, settings, &path.display().to_string())?;
-    std::fs::write(&path, text)?;
-    Ok(())
+    overrides::apply(dir, settings)
 }
 
 /// Whether a scenario's `[node]` settings, on top of the simulation's own, make a valid
@@ -346,38 +343,7 @@ pub fn check_settings(settings: &[(String, String)]) -> anyhow::Result<()> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .chain(settings.iter().cloned())
         .collect();
-    with_settings(&config.to_documented_toml(), &all, "the scenario's [node]").map(drop)
-}
-
-/// `text` (a `config.toml`) with `settings` applied, checked as a node config.
-fn with_settings(
-    text: &str,
-    settings: &[(String, String)],
-    origin: &str,
-) -> anyhow::Result<String> {
-    let mut table: toml::Table = toml::from_str(text)?;
-    for (key, value) in settings {
-        let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
-            .with_context(|| format!("node.{key}: {value} is not a TOML value"))?
-            .remove("v")
-            .context("value")?;
-        let mut parts: Vec<&str> = key.split('.').collect();
-        let last = parts.pop().context("empty key")?;
-        let mut at = &mut table;
-        for part in parts {
-            at = at
-                .get_mut(part)
-                .and_then(toml::Value::as_table_mut)
-                .with_context(|| format!("node.{key}: no section {part}"))?;
-        }
-        if !at.contains_key(last) {
-            bail!("node.{key}: the node config has no such key");
-        }
-        at.insert(last.to_owned(), value);
-    }
-    let text = toml::to_string(&table)?;
-    lienthong_node::config::Config::parse(&text, origin)?;
-    Ok(text)
+    overrides::applied(&config.to_documented_toml(), &all, "the scenario's [node]").map(drop)
 }
 
 impl World {
