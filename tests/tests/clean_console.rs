@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use lienthong_node::ops::log_filter;
 use lienthong_protocol::edxml::{
-    self, Code, Document, Message, Organization, PromulgationInfo, ResponseFor, Status, StatusCode,
+    self, Code, Document, Message, Organization, PromulgationInfo, Status, StatusCode,
 };
 use lienthong_tests::{Federation, ProcessNode, wait_for};
 use serde_json::Value;
@@ -94,19 +94,13 @@ fn document(from: &str, to: &[&str], number: u32) -> Vec<u8> {
 
 /// Status 03 (accepted) from `from` about `sender`'s document `number`.
 fn accepted(from: &str, sender: &str, number: u32) -> Vec<u8> {
-    let message = Status {
-        from: Organization::new(from.parse().expect("id")),
-        response_for: ResponseFor {
-            organ_id: sender.parse().expect("id"),
-            code: None,
-            promulgation_date: None,
-            document_id: Some(format!("{sender},2015/09/30,{number}/VPCP-TTĐT")),
-        },
-        staff: None,
-        code: StatusCode::Accepted,
-        description: None,
-        timestamp: None,
-    };
+    let message = Status::about_document(
+        Organization::new(from.parse().expect("id")),
+        sender.parse().expect("id"),
+        format!("{sender},2015/09/30,{number}/VPCP-TTĐT"),
+        StatusCode::Accepted,
+        None,
+    );
     edxml::write(&Message::Status(Box::new(message))).expect("writes")
 }
 

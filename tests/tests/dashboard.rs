@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use lienthong_protocol::edxml::{
-    self, Code, Document, Message, Organization, PromulgationInfo, ResponseFor, Status, StatusCode,
+    self, Code, Document, Message, Organization, PromulgationInfo, Status, StatusCode,
 };
 use lienthong_tests::browser::{browse, chromium, element, start_tag};
 use lienthong_tests::{Federation, ProcessNode, configure, wait_for};
@@ -52,19 +52,13 @@ fn document(from: &str, to: &[&str], number: u32, subject: &str) -> (String, Vec
 
 /// Status 03 from `from` about `document_id`, which `to` sent.
 fn accepted(from: &str, to: &str, document_id: &str) -> Vec<u8> {
-    let message = Status {
-        from: Organization::new(from.parse().expect("id")),
-        response_for: ResponseFor {
-            organ_id: to.parse().expect("id"),
-            code: None,
-            promulgation_date: None,
-            document_id: Some(document_id.to_owned()),
-        },
-        staff: None,
-        code: StatusCode::Accepted,
-        description: Some("Đã vào sổ văn bản đến".to_owned()),
-        timestamp: None,
-    };
+    let message = Status::about_document(
+        Organization::new(from.parse().expect("id")),
+        to.parse().expect("id"),
+        document_id,
+        StatusCode::Accepted,
+        Some("Đã vào sổ văn bản đến".to_owned()),
+    );
     edxml::write(&Message::Status(Box::new(message))).expect("writes")
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, ensure};
 use lienthong_protocol::edxml::{
-    self, Code, Document, Message, Organization, PromulgationInfo, ResponseFor, Status, StatusCode,
+    self, Code, Document, Message, Organization, PromulgationInfo, Status, StatusCode,
 };
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_tests::browser::{browse, chromium, element, start_tag, tags};
@@ -62,19 +62,13 @@ fn post_status(
     code: StatusCode,
     why: Option<&str>,
 ) -> anyhow::Result<()> {
-    let message = Status {
-        from: Organization::new(from.parse().expect("id")),
-        response_for: ResponseFor {
-            organ_id: sender.parse().expect("id"),
-            code: None,
-            promulgation_date: None,
-            document_id: Some(document_id(sender, number)),
-        },
-        staff: None,
+    let message = Status::about_document(
+        Organization::new(from.parse().expect("id")),
+        sender.parse().expect("id"),
+        document_id(sender, number),
         code,
-        description: why.map(str::to_owned),
-        timestamp: None,
-    };
+        why.map(str::to_owned),
+    );
     let edxml = edxml::write(&Message::Status(Box::new(message))).expect("writes");
     let (code, body) = node.post("/api/v1/packages", &edxml)?;
     ensure!(

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lienthong_protocol::edxml::{
-    self, Code, Document, Message, Organization, OtherInfo, Priority, PromulgationInfo,
-    ResponseFor, Status, StatusCode,
+    self, Code, Document, Message, Organization, OtherInfo, Priority, PromulgationInfo, Status,
+    StatusCode,
 };
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_tests::{Federation, ProcessNode, configure, lienthong, wait_for};
@@ -49,19 +49,13 @@ fn document(from: &str, to: &str, number: u32, priority: Priority) -> Vec<u8> {
 
 /// The status `from`'s QLVB posts about document `number` that `sender` sent it.
 fn status(from: &str, sender: &str, number: u32, code: StatusCode) -> Vec<u8> {
-    let message = Status {
-        from: Organization::new(from.parse().expect("id")),
-        response_for: ResponseFor {
-            organ_id: sender.parse().expect("id"),
-            code: None,
-            promulgation_date: None,
-            document_id: Some(document_id(sender, number)),
-        },
-        staff: None,
+    let message = Status::about_document(
+        Organization::new(from.parse().expect("id")),
+        sender.parse().expect("id"),
+        document_id(sender, number),
         code,
-        description: None,
-        timestamp: None,
-    };
+        None,
+    );
     edxml::write(&Message::Status(Box::new(message))).expect("writes")
 }
 

@@ -4,8 +4,7 @@
 
 use lienthong_protocol::edxml::{
     self, Attachment, Base64Content, Code, Document, DocumentType, EdxmlDate, Message,
-    Organization, OtherInfo, Priority, PromulgationInfo, ResponseFor, SignerInfo, Status,
-    StatusCode,
+    Organization, OtherInfo, Priority, PromulgationInfo, SignerInfo, Status, StatusCode,
 };
 
 use super::sites::Site;
@@ -130,19 +129,13 @@ pub fn status(
         StatusCode::ChangeAccepted => Some("Đồng ý thu hồi văn bản".to_owned()),
         _ => None,
     };
-    let message = Status {
-        from: organization(from)?,
-        response_for: ResponseFor {
-            organ_id: to.parse()?,
-            code: None,
-            promulgation_date: None,
-            document_id: Some(document_id.to_owned()),
-        },
-        staff: None,
+    let message = Status::about_document(
+        organization(from)?,
+        to.parse()?,
+        document_id,
         code,
         description,
-        timestamp: None,
-    };
+    );
     Ok(edxml::write(&Message::Status(Box::new(message)))?)
 }
 

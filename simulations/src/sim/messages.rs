@@ -2,8 +2,8 @@
 //! answer them, written with the protocol's own writer.
 
 use lienthong_protocol::edxml::{
-    self, Attachment, Base64Content, Document, Message, Organization, OtherInfo, Priority,
-    ResponseFor, Status, StatusCode,
+    self, Attachment, Base64Content, Document, Message, Organization, OtherInfo, Priority, Status,
+    StatusCode,
 };
 
 use super::plan::{Plan, PlannedDocument};
@@ -91,19 +91,13 @@ pub fn status(
         StatusCode::TakeBackRequested => Some("Đề nghị thu hồi để chỉnh sửa".to_owned()),
         _ => None,
     };
-    let message = Status {
-        from: Organization::new(from.parse()?),
-        response_for: ResponseFor {
-            organ_id: to.parse()?,
-            code: None,
-            promulgation_date: None,
-            document_id: Some(document_id.to_owned()),
-        },
-        staff: None,
+    let message = Status::about_document(
+        Organization::new(from.parse()?),
+        to.parse()?,
+        document_id,
         code,
         description,
-        timestamp: None,
-    };
+    );
     Ok(edxml::write(&Message::Status(Box::new(message)))?)
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::{EdxmlDateTime, Organization, ResponseFor, StaffInfo};
+use crate::OrganId;
 
 /// A status message: one agency's statement about a document it received (or, for code 13,
 /// sent).
@@ -25,6 +26,34 @@ pub struct Status {
     /// `Timestamp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<EdxmlDateTime>,
+}
+
+impl Status {
+    /// `from`'s status `code` about the document `document_id` that `document_sender` sent
+    /// it (or, for 13, that `from` sent to `document_sender`), naming the document by its
+    /// `DocumentId` alone, as most QLVB software does; `description` is the reason a 02,
+    /// 13 or 16 gives.
+    pub fn about_document(
+        from: Organization,
+        document_sender: OrganId,
+        document_id: impl Into<String>,
+        code: StatusCode,
+        description: Option<String>,
+    ) -> Status {
+        Status {
+            from,
+            response_for: ResponseFor {
+                organ_id: document_sender,
+                code: None,
+                promulgation_date: None,
+                document_id: Some(document_id.into()),
+            },
+            staff: None,
+            code,
+            description,
+            timestamp: None,
+        }
+    }
 }
 
 /// The status codes of QCVN 102:2016. Codes 07–12 and 14 are defined nowhere; 14 appears in
