@@ -1,0 +1,248 @@
+//! The test axis of `lienthong-sim axis` (simulations/src/axis) driven by
+//! `lienthong_tests::axis_sdk`, the byte-for-byte re-enactment of the axis's Java SDK: two
+//! QLVBs on the axis exchange a document and its statuses, each under its own systemid and
+//! secret, and the switches make the axis slow, failing or down.
+
+use std::path::{Path, PathBuf};
+
+use lienthong_simulations::axis::{AxisAgency, FailSwitch, Switches, TestAxis};
+use lienthong_tests::axis_sdk::SdkService;
+use lienthong_tests::samples_dir;
+
+const SO_TU_PHAP: &str = "000.00.01.H53";
+const SO_Y_TE: &str = "000.00.02.H53";
+const EDOCS: &str = r#"{"servicetype":"eDoc","messagetype":"edoc"}"#;
+const STATUSES: &str = r#"{"servicetype":"eDoc","messagetype":"status"}"#;
+
+fn agencies() -> Vec<AxisAgency> {
+    vec![
+        AxisAgency {
+            code: SO_TU_PHAP.to_owned(),
+            name: "Sở Tư pháp".to_owned(),
+            secret: "secret-of-tu-phap".to_owned(),
+        },
+        AxisAgency {
+            code: SO_Y_TE.to_owned(),
+            name: "Sở Y tế".to_owned(),
+            secret: "secret-of-y-te".to_owned(),
+        },
+    ]
+}
+
+fn axis() -> TestAxis {
+    TestAxis::start("127.0.0.1:0".parse().expect("address"), agencies()).expect("test axis")
+}
+
+fn qlvb(axis: &TestAxis, code: &str, secret: &str) -> SdkService {
+    SdkService::new(&axis.endpoint(), code, secret)
+}
+
+/// A sample, its organs replaced, written where the SDK reads files.
+fn file(dir: &Path, sample: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(samples_dir().join(sample)).expect("sample reads");
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
+    let path = dir.join(sample);
+    std::fs::write(&path, text).expect("writes");
+    path
+}
+
+#[test]
+fn two_qlvbs_exchange_a_document_and_its_status_through_the_test_axis() {
+    let axis = axis();
+    let dir = tempfile_dir("exchange");
+    let mut tu_phap = qlvb(&axis, SO_TU_PHAP, "secret-of-tu-phap");
+    let mut y_te = qlvb(&axis, SO_Y_TE, "secret-of-y-te");
+
+    // The directory lists both agencies.
+    let listed = tu_phap
+        .get_agencies_list("{}")
+        .expect("answered")
+        .expect("read");
+    let codes: Vec<String> = listed
+        .data
+        .expect("a list")
+        .into_iter()
+        .filter_map(|a| a.code)
+        .collect();
+    assert_eq!(codes, vec![SO_TU_PHAP.to_owned(), SO_Y_TE.to_owned()]);
+
+    // Tư pháp sends; the axis answers a DocId.
+    let document = file(
+        &dir,
+        "edoc_new.edxml",
+        &[("000.00.00.A80", SO_TU_PHAP), ("28.22.H17", SO_Y_TE)],
+    );
+    let call = format!(
+        r#"{{"from":"{SO_TU_PHAP}","servicetype":"eDoc","messagetype":"edoc","to":"{SO_Y_TE}"}}"#
+    );
+    let sent = tu_phap
+        .send_edoc(&call, &document)
+        .expect("answered")
+        .expect("read");
+    assert!(sent.envelope.is_success(), "{sent:?}");
+    let sender_doc_id = sent.doc_id.expect("a DocId");
+    assert!(!sender_doc_id.is_empty());
+
+    // Y tế lists it, fetches the exact bytes, and says done: it is no longer listed.
+    let list = y_te
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    let items = list.data.expect("a list");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].from.as_deref(), Some(SO_TU_PHAP));
+    let doc_id = items[0].id.clone().expect("docId");
+    let got = y_te
+        .get_edoc(&format!(r#"{{"docId":"{doc_id}"}}"#))
+        .expect("answered")
+        .expect("read");
+    assert_eq!(
+        got.data.as_deref().map(str::as_bytes),
+        Some(std::fs::read(&document).expect("reads").as_slice())
+    );
+    // Nothing is gone before done: listed again.
+    let again = y_te
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    assert_eq!(again.data.expect("a list").len(), 1);
+    let done = y_te
+        .update_status(&format!(r#"{{"status":"done","docId":"{doc_id}"}}"#))
+        .expect("answered")
+        .expect("read");
+    assert!(done.is_success(), "{done:?}");
+    let after = y_te
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    assert!(after.data.expect("a list").is_empty());
+
+    // The sender sees its recipient has taken it.
+    let status = tu_phap
+        .get_sent_edoc_list(&format!(
+            r#"{{"servicetype":"eDoc","messagetype":"edoc","docId":"{sender_doc_id}"}}"#
+        ))
+        .expect("answered")
+        .expect("read");
+    let items = status.data.expect("a list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].receive_status.as_deref(), Some("done"));
+    assert_eq!(items[0].to_code.as_deref(), Some(SO_Y_TE));
+
+    // Y tế's status 03 goes back the same way, as messagetype status.
+    let status_file = file(
+        &dir,
+        "status_acceptance_03.edxml",
+        &[("000.00.00.H41", SO_Y_TE), ("000.00.00.G22", SO_TU_PHAP)],
+    );
+    let call = format!(
+        r#"{{"from":"{SO_Y_TE}","servicetype":"eDoc","messagetype":"status","to":"{SO_TU_PHAP}"}}"#
+    );
+    let sent = y_te
+        .send_edoc(&call, &status_file)
+        .expect("answered")
+        .expect("read");
+    assert!(sent.envelope.is_success(), "{sent:?}");
+    let statuses = tu_phap
+        .get_received_edoc_list(STATUSES)
+        .expect("answered")
+        .expect("read")
+        .data
+        .expect("a list");
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].message_type.as_deref(), Some("status"));
+    // Documents and statuses are separate lists.
+    let documents = tu_phap
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    assert!(documents.data.expect("a list").is_empty());
+    assert_eq!(axis.summary().sends, 2);
+}
+
+#[test]
+fn the_test_axis_refuses_a_wrong_secret_and_a_from_that_is_not_the_caller() {
+    let axis = axis();
+    let dir = tempfile_dir("refusals");
+    let mut impostor = qlvb(&axis, SO_TU_PHAP, "not-the-secret");
+    let list = impostor
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    assert!(list.envelope.is_fail(), "{list:?}");
+    assert_eq!(list.envelope.error_code.as_deref(), Some("401"));
+
+    let mut tu_phap = qlvb(&axis, SO_TU_PHAP, "secret-of-tu-phap");
+    let document = file(&dir, "edoc_new.edxml", &[("28.22.H17", SO_Y_TE)]);
+    let call = format!(
+        r#"{{"from":"{SO_Y_TE}","servicetype":"eDoc","messagetype":"edoc","to":"{SO_Y_TE}"}}"#
+    );
+    let sent = tu_phap
+        .send_edoc(&call, &document)
+        .expect("answered")
+        .expect("read");
+    assert!(sent.envelope.is_fail(), "{sent:?}");
+    assert_eq!(sent.doc_id.as_deref(), Some(""));
+    assert_eq!(axis.summary().sends, 0);
+}
+
+#[test]
+fn the_switches_make_the_test_axis_fail_refuse_and_go_down_and_come_back() {
+    let axis = axis();
+    let dir = tempfile_dir("switches");
+    let mut tu_phap = qlvb(&axis, SO_TU_PHAP, "secret-of-tu-phap");
+    let document = file(&dir, "edoc_new.edxml", &[("28.22.H17", SO_Y_TE)]);
+    let call = format!(
+        r#"{{"from":"{SO_TU_PHAP}","servicetype":"eDoc","messagetype":"edoc","to":"{SO_Y_TE}"}}"#
+    );
+
+    // Refusing documents: sendEdoc fails with the axis's text, the lists still work.
+    axis.set_switches(Switches {
+        fail: Some(FailSwitch {
+            ops: vec!["sendEdoc".to_owned()],
+            code: "500".to_owned(),
+            desc: "Loi he thong".to_owned(),
+        }),
+        ..Switches::default()
+    });
+    let refused = tu_phap
+        .send_edoc(&call, &document)
+        .expect("answered")
+        .expect("read");
+    assert!(refused.envelope.is_fail());
+    assert_eq!(refused.envelope.error_desc.as_deref(), Some("Loi he thong"));
+    let list = tu_phap
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read");
+    assert!(list.envelope.is_success());
+
+    // Down: a gateway's HTML page, which the SDK reads as nothing (§4.3).
+    axis.set_switches(Switches {
+        down: true,
+        ..Switches::default()
+    });
+    let down = tu_phap.send_edoc(&call, &document).expect("answered");
+    assert_eq!(tu_phap.last_exchange().expect("a call").status, 502);
+    assert!(down.as_ref().is_none_or(|r| r.doc_id.is_none()), "{down:?}");
+
+    // Back: the send goes through, once.
+    axis.set_switches(Switches::default());
+    let sent = tu_phap
+        .send_edoc(&call, &document)
+        .expect("answered")
+        .expect("read");
+    assert!(sent.envelope.is_success(), "{sent:?}");
+    assert_eq!(axis.summary().sends, 1);
+}
+
+/// A fresh directory under the target directory, for the SDK's files.
+fn tempfile_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("lienthong-axis-sim-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creates");
+    dir
+}
