@@ -14,6 +14,9 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
+mod axis_bridge;
+pub use axis_bridge::{AXIS_ACCOUNT_SECRET_FILE, AxisBridgeConfig};
+
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +52,9 @@ pub struct Config {
     /// Status receipts: gossip, catching up, monitoring.
     #[serde(default)]
     pub receipts: ReceiptsConfig,
+    /// This node as its agency's own client of the national or a provincial axis.
+    #[serde(default)]
+    pub axis: AxisBridgeConfig,
 }
 
 /// `[receipts]`
@@ -423,6 +429,7 @@ impl Config {
             security: SecurityConfig::default(),
             relay: RelayConfig::default(),
             receipts: ReceiptsConfig::default(),
+            axis: AxisBridgeConfig::default(),
         }
     }
 
@@ -442,6 +449,11 @@ impl Config {
             && config.api.axis.secret_file.is_relative()
         {
             config.api.axis.secret_file = dir.join(&config.api.axis.secret_file);
+        }
+        if let Some(dir) = path.parent()
+            && config.axis.secret_file.is_relative()
+        {
+            config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
         Ok(config)
     }
@@ -527,6 +539,9 @@ impl Config {
                 relay.server_max_circuit_bytes.display().iec(),
                 self.limits.max_package_size.display().iec()
             )));
+        }
+        if let Some(problem) = self.axis.problem() {
+            return Err(invalid(problem));
         }
         if self.api.axis.secret_file.as_os_str().is_empty() {
             return Err(invalid("api.axis.secret_file is empty".to_owned()));
@@ -726,7 +741,7 @@ retry_interval = "{receipt_retry}"
             monitor = self.receipts.monitor,
             sync = d(&self.receipts.sync_interval),
             receipt_retry = d(&self.receipts.retry_interval),
-        )
+        ) + &self.axis.documented()
     }
 }
 

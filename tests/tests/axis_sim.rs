@@ -246,3 +246,152 @@ fn tempfile_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("creates");
     dir
 }
+
+/// The node's own axis client (`lienthong_node::outbound::axis`) against the test axis, which
+/// checks its signature as the real axis would: a document out, the recipient's QLVB (the
+/// SDK) takes it, its status comes back, and the client follows both.
+#[test]
+fn the_node_axis_client_sends_lists_gets_and_acknowledges_like_the_sdk() {
+    use lienthong_node::outbound::axis::{AxisClient, AxisError, MessageType};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let axis = axis();
+    let dir = tempfile_dir("client");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = AxisClient::new(
+        &format!("{}/", axis.endpoint()),
+        SO_TU_PHAP,
+        " secret-of-tu-phap\n",
+        Duration::from_secs(5),
+        Duration::from_secs(10),
+        1 << 26,
+    );
+    let mut y_te = qlvb(&axis, SO_Y_TE, "secret-of-y-te");
+    let document = std::fs::read(file(
+        &dir,
+        "edoc_new.edxml",
+        &[("000.00.00.A80", SO_TU_PHAP), ("28.22.H17", SO_Y_TE)],
+    ))
+    .expect("reads");
+
+    runtime.block_on(async {
+        let directory = client.agencies().await.expect("directory");
+        assert_eq!(directory.len(), 2);
+        let doc_id = client
+            .send_edoc(Arc::new(document.clone()), MessageType::Edoc, SO_Y_TE)
+            .await
+            .expect("sent");
+        let sent = client
+            .sent(MessageType::Edoc, Some(&doc_id))
+            .await
+            .expect("sent list");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to_code, SO_Y_TE);
+        assert_eq!(sent[0].receive_status, "pending");
+    });
+
+    // The recipient's QLVB, on the SDK, gets the exact bytes and answers a status.
+    let items = y_te
+        .get_received_edoc_list(EDOCS)
+        .expect("answered")
+        .expect("read")
+        .data
+        .expect("a list");
+    let doc_id = items[0].id.clone().expect("docId");
+    let got = y_te
+        .get_edoc(&format!(r#"{{"docId":"{doc_id}"}}"#))
+        .expect("answered")
+        .expect("read");
+    assert_eq!(
+        got.data.as_deref().map(str::as_bytes),
+        Some(document.as_slice())
+    );
+    y_te.update_status(&format!(r#"{{"status":"done","docId":"{doc_id}"}}"#))
+        .expect("answered");
+    let status = file(
+        &dir,
+        "status_acceptance_03.edxml",
+        &[("000.00.00.H41", SO_Y_TE), ("000.00.00.G22", SO_TU_PHAP)],
+    );
+    let call = format!(
+        r#"{{"from":"{SO_Y_TE}","servicetype":"eDoc","messagetype":"status","to":"{SO_TU_PHAP}"}}"#
+    );
+    assert!(
+        y_te.send_edoc(&call, &status)
+            .expect("answered")
+            .expect("read")
+            .envelope
+            .is_success()
+    );
+
+    runtime.block_on(async {
+        let statuses = client.received(MessageType::Status).await.expect("list");
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].from, SO_Y_TE);
+        let bytes = client.get_edoc(&statuses[0].doc_id).await.expect("getEdoc");
+        assert_eq!(bytes, std::fs::read(&status).expect("reads"));
+        client
+            .update_status(&statuses[0].doc_id, "done")
+            .await
+            .expect("done");
+        assert!(
+            client
+                .received(MessageType::Status)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        // Every copy of the send is done on the recipient's side.
+        let sent = client
+            .sent(MessageType::Edoc, None)
+            .await
+            .expect("sent list");
+        assert_eq!(sent[0].receive_status, "done");
+
+        // Misbehaviour reads as what the outbox shows.
+        axis.set_switches(Switches {
+            down: true,
+            ..Switches::default()
+        });
+        let down = client.received(MessageType::Edoc).await.expect_err("down");
+        assert_eq!(down.reason(), "axis_unreachable");
+        axis.set_switches(Switches {
+            fail: Some(FailSwitch {
+                ops: vec!["sendEdoc".to_owned()],
+                code: "500".to_owned(),
+                desc: "Van ban khong hop le".to_owned(),
+            }),
+            ..Switches::default()
+        });
+        let refused = client
+            .send_edoc(Arc::new(document.clone()), MessageType::Edoc, SO_Y_TE)
+            .await
+            .expect_err("refused");
+        assert!(matches!(refused, AxisError::Refused { .. }), "{refused:?}");
+        assert_eq!(refused.reason(), "Van ban khong hop le");
+        axis.set_switches(Switches {
+            slow_ms: 3000,
+            ..Switches::default()
+        });
+    });
+    // A slow axis beyond the request timeout is unreachable too.
+    let impatient = AxisClient::new(
+        &axis.endpoint(),
+        SO_TU_PHAP,
+        "secret-of-tu-phap",
+        Duration::from_secs(1),
+        Duration::from_millis(300),
+        1 << 20,
+    );
+    let slow = runtime
+        .block_on(impatient.received(MessageType::Edoc))
+        .expect_err("too slow");
+    assert_eq!(slow.reason(), "axis_unreachable");
+    // Nothing the refused or timed-out calls did reached the queues.
+    assert_eq!(axis.summary().sends, 2);
+}
