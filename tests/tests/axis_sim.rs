@@ -395,3 +395,114 @@ fn the_node_axis_client_sends_lists_gets_and_acknowledges_like_the_sdk() {
     // Nothing the refused or timed-out calls did reached the queues.
     assert_eq!(axis.summary().sends, 2);
 }
+
+/// `send_once` against the test axis, which does not de-duplicate: a package is sent once
+/// however often it is handed over; a send whose answer was lost (the node stopped between
+/// `sendEdoc` and recording its DocId) is found in `getSentEdocList` and not sent again;
+/// a start that never reached the axis is sent; a refusal carries the axis's text.
+#[test]
+fn a_package_reaches_the_axis_once_even_when_the_answer_of_its_send_was_lost() {
+    use lienthong_node::outbound::axis::{
+        AxisClient, AxisDocument, AxisError, AxisSendError, send_once,
+    };
+    use lienthong_node::store::Store;
+    use lienthong_protocol::envelope::PackageId;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let axis = axis();
+    let dir = tempfile_dir("send-once");
+    let store = Store::open(&dir.join("store")).expect("store");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = AxisClient::new(
+        &axis.endpoint(),
+        SO_TU_PHAP,
+        "secret-of-tu-phap",
+        Duration::from_secs(5),
+        Duration::from_secs(10),
+        1 << 26,
+    );
+    let edxml = Arc::new(
+        std::fs::read(file(
+            &dir,
+            "edoc_new.edxml",
+            &[("000.00.00.A80", SO_TU_PHAP), ("28.22.H17", SO_Y_TE)],
+        ))
+        .expect("reads"),
+    );
+    let recipient: lienthong_protocol::OrganId = SO_Y_TE.parse().expect("id");
+    let document = |n: u8| {
+        AxisDocument::new(
+            PackageId::from_bytes([n; 32]),
+            recipient.clone(),
+            edxml.clone(),
+        )
+    };
+    assert!(
+        !document(1).notation.is_empty(),
+        "the sample has a notation"
+    );
+
+    runtime.block_on(async {
+        // Handed over twice: one send.
+        let first = send_once(&client, &store, &document(1)).await.expect("sent");
+        let again = send_once(&client, &store, &document(1)).await.expect("sent");
+        assert_eq!(first, again);
+        assert_eq!(axis.summary().sends, 1);
+
+        // The node recorded the start, the axis took the send, the answer never made it
+        // into the store: found in the sent list, not sent again.
+        let lost = document(2);
+        store
+            .axis_send_starting(&lost.package_id, &recipient, lienthong_node::clock::now())
+            .expect("started");
+        let taken = client
+            .send_edoc(edxml.clone(), lost.message_type, SO_Y_TE)
+            .await
+            .expect("the axis took it");
+        assert_eq!(axis.summary().sends, 2);
+        let found = send_once(&client, &store, &lost).await.expect("found");
+        assert_eq!(found, taken);
+        assert_eq!(axis.summary().sends, 2, "not sent again");
+
+        // Started, but the axis never took it: the sends of packages 1 and 2 have the same
+        // notation and recipient, yet belong to other packages, so this one is sent.
+        let unsent = document(3);
+        store
+            .axis_send_starting(&unsent.package_id, &recipient, lienthong_node::clock::now())
+            .expect("started");
+        let sent = send_once(&client, &store, &unsent).await.expect("sent");
+        assert!(sent != first && sent != taken);
+        assert_eq!(axis.summary().sends, 3);
+
+        // A refusal carries the axis's text; nothing is recorded as handed.
+        axis.set_switches(Switches {
+            fail: Some(FailSwitch {
+                ops: vec!["sendEdoc".to_owned()],
+                code: "500".to_owned(),
+                desc: "Van ban khong hop le".to_owned(),
+            }),
+            ..Switches::default()
+        });
+        let refused = send_once(&client, &store, &document(4)).await.expect_err("refused");
+        assert!(
+            matches!(&refused, AxisSendError::Axis(AxisError::Refused { desc, .. }) if desc == "Van ban khong hop le"),
+            "{refused:?}"
+        );
+        let record = store
+            .axis_send(&document(4).package_id, &recipient)
+            .expect("reads")
+            .expect("the start is recorded");
+        assert_eq!(record.doc_id, None);
+        // The axis comes back: sent, once.
+        axis.set_switches(Switches::default());
+        send_once(&client, &store, &document(4)).await.expect("sent");
+        assert_eq!(axis.summary().sends, 4);
+    });
+    let to_y_te = axis.copies().iter().filter(|c| c.to == SO_Y_TE).count();
+    assert_eq!(to_y_te, 4, "one copy per package");
+}
