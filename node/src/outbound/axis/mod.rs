@@ -3,6 +3,8 @@
 //! `lienthong_protocol::axis_wire`), so that agencies not yet on lienthong are not cut off
 //! (`docs/axis-bridge.md`).
 //!
+//! - [`bridge`]: the client from `[axis]`, the directory kept fresh, each recipient's
+//!   route (federation or axis).
 //! - `client.rs`: [`AxisClient`], one typed method per call, a fresh timestamp each.
 //! - `answers.rs`: the axis's answers, read by the keys the SDK reads (§4.2).
 //! - `send.rs`: [`send_once`], a package to one recipient exactly once across crashes
@@ -12,6 +14,7 @@
 //!   or an answer that does not read.
 
 mod answers;
+pub mod bridge;
 mod client;
 mod crash;
 mod error;
