@@ -129,6 +129,19 @@ fn one_document_goes_to_a_member_through_the_federation_and_to_another_agency_th
         .get_edoc(&format!(r#"{{"docId":"{doc_id}"}}"#))?
         .expect("read");
     assert!(got.data.as_deref().map(str::as_bytes) == Some(edxml.as_slice()));
+    // The status API says which way each recipient went, and the axis's DocId.
+    let status = tu_phap.get_json(&format!("/api/v1/packages/{package}/status"))?;
+    let recipient = |code: &str| {
+        status["recipients"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["organ_id"] == code))
+            .cloned()
+            .expect("a recipient")
+    };
+    assert_eq!(recipient(CONG_THUONG)["path"], "federation");
+    assert_eq!(recipient(Y_TE)["path"], "axis");
+    let sender_doc_id = axis.copies()[0].sender_doc_id.clone();
+    assert_eq!(recipient(Y_TE)["axis_doc_id"], sender_doc_id.as_str());
     // The member got it through the federation, not through the axis.
     assert!(axis.copies().iter().all(|c| c.to == Y_TE));
     assert_eq!(axis.summary().sends, 1);

@@ -88,6 +88,12 @@ pub(crate) struct RecipientStatus {
     /// signed acknowledgement, which is not a receipt.
     pub(crate) held: Option<HeldView>,
     pub(crate) receipts: Vec<ReceiptView>,
+    /// How the recipient is reached: `federation`, or `axis` for an agency not on
+    /// lienthong, reached through the national axis.
+    pub(crate) path: &'static str,
+    /// The axis's DocId for this recipient's copy, once the axis took it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) axis_doc_id: Option<String>,
 }
 
 /// A relay's acknowledgement that it holds the package for the recipient.
@@ -186,8 +192,24 @@ pub(super) fn package_status(
                     .or(entry.last_error),
                 _ => entry.last_error,
             };
+            let axis_send = ctx
+                .store
+                .axis_send(&entry.package_id, &entry.recipient)
+                .ok()
+                .flatten();
+            let path = if axis_send.is_some()
+                || matches!(
+                    crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
+                    Ok(crate::outbound::axis::bridge::Route::Axis)
+                ) {
+                "axis"
+            } else {
+                "federation"
+            };
             RecipientStatus {
                 held,
+                path,
+                axis_doc_id: axis_send.and_then(|s| s.doc_id),
                 organ_id: entry.recipient,
                 state,
                 attempts: entry.attempts,
