@@ -246,9 +246,19 @@ impl Node {
                 Stage::Work,
                 "axis directory",
                 crate::outbound::axis::bridge::keep_directory(
-                    client,
+                    client.clone(),
                     ctx.store.clone(),
                     ctx.config.axis.directory_refresh,
+                    ctx.config.axis.poll_interval,
+                    work.clone(),
+                ),
+            );
+            tasks.spawn(
+                Stage::Work,
+                "axis statuses",
+                crate::outbound::axis::bridge::follow_sends(
+                    client,
+                    ctx.store.clone(),
                     ctx.config.axis.poll_interval,
                     work.clone(),
                 ),

@@ -142,6 +142,24 @@ fn one_document_goes_to_a_member_through_the_federation_and_to_another_agency_th
     assert_eq!(recipient(Y_TE)["path"], "axis");
     let sender_doc_id = axis.copies()[0].sender_doc_id.clone();
     assert_eq!(recipient(Y_TE)["axis_doc_id"], sender_doc_id.as_str());
+    // Y tế's QLVB says done: the node learns it from the axis, as the axis's word.
+    let done = y_te.update_status(&format!(r#"{{"status":"done","docId":"{doc_id}"}}"#))?;
+    assert!(done.is_some_and(|e| e.is_success()));
+    wait_for("the axis's report of done", DEADLINE, || {
+        let status = tu_phap
+            .get_json(&format!("/api/v1/packages/{package}/status"))
+            .ok()?;
+        let reports = status["recipients"]
+            .as_array()?
+            .iter()
+            .find(|r| r["organ_id"] == Y_TE)?["axis_reports"]
+            .as_array()?
+            .clone();
+        reports
+            .iter()
+            .any(|r| r["status"] == "done" && r["reported_by"] == "axis")
+            .then_some(())
+    })?;
     // The member got it through the federation, not through the axis.
     assert!(axis.copies().iter().all(|c| c.to == Y_TE));
     assert_eq!(axis.summary().sends, 1);

@@ -31,6 +31,21 @@ pub struct AxisSend {
     pub doc_id: Option<String>,
     /// When the DocId was recorded.
     pub handed_at: Option<Timestamp>,
+    /// What the axis has reported of the recipient's copy (`getSentEdocList`'s
+    /// `receiveStatus`), each change once, oldest first. No recipient signature stands
+    /// behind these: they are the axis's word.
+    pub reports: Vec<AxisReport>,
+}
+
+/// One status the axis reported for a recipient's copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AxisReport {
+    /// The axis's status text (`pending`, `done`, …), opaque.
+    pub status: String,
+    /// The time the axis gave with it, as it wrote it; empty when none.
+    pub axis_time: String,
+    /// When this node learned it.
+    pub learned_at: Timestamp,
 }
 
 impl Versioned for AxisSend {
@@ -105,6 +120,7 @@ impl Store {
                 attempts: existing.map_or(0, |s| s.attempts).saturating_add(1),
                 doc_id: None,
                 handed_at: None,
+                reports: Vec::new(),
             };
             tx.insert(
                 Tree::AxisSends,
@@ -143,6 +159,7 @@ impl Store {
                 attempts: 1,
                 doc_id: None,
                 handed_at: None,
+                reports: Vec::new(),
             });
             if record.doc_id.is_none() {
                 record.doc_id = Some(doc_id.to_owned());
@@ -157,6 +174,47 @@ impl Store {
         })?;
         self.sync()?;
         Ok(record)
+    }
+
+    /// Records what the axis reports of `recipient`'s copy, durably, unless it is what it
+    /// reported last; whether it was new.
+    ///
+    /// # Errors
+    /// Engine and [`StoreError::Sync`] errors; [`StoreError::UnknownOutboxEntry`] when no
+    /// send was recorded.
+    pub fn axis_report(
+        &self,
+        package_id: &PackageId,
+        recipient: &OrganId,
+        report: &AxisReport,
+    ) -> Result<bool, StoreError> {
+        let key = keys::outbox(package_id, recipient);
+        let new = self.db().transaction("axis report", |tx| {
+            let Some(value) = tx.get(Tree::AxisSends, &key)? else {
+                return Err(StoreError::UnknownOutboxEntry {
+                    package_id: *package_id,
+                    recipient: recipient.clone(),
+                }
+                .into());
+            };
+            let mut record: AxisSend = encoding::read(Tree::AxisSends, &key, &value)?;
+            if record
+                .reports
+                .last()
+                .is_some_and(|last| last.status == report.status)
+            {
+                return Ok(false);
+            }
+            record.reports.push(report.clone());
+            tx.insert(
+                Tree::AxisSends,
+                &key,
+                &encoding::write("axis send", &record)?,
+            )?;
+            Ok(true)
+        })?;
+        self.sync()?;
+        Ok(new)
     }
 
     /// Every send through the axis, in key order.

@@ -123,7 +123,7 @@ mod tests;
 /// The engine adapter, under a name that does not read as the sled crate.
 use self::sled as engine;
 
-pub use axis::{AxisAgency, AxisSend};
+pub use axis::{AxisAgency, AxisReport, AxisSend};
 pub use backup::{
     BackupSummary, MANIFEST_FILE, SCHEMA_VERSION, STORE_DIR, StoreInfo, TreeSummary,
     backup_stopped, inspect, read_manifest, verify_copy,

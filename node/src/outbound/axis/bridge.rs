@@ -141,3 +141,71 @@ pub async fn refresh_directory(client: &AxisClient, store: &Store) -> Result<usi
         .map_err(|e| e.to_string())?;
     Ok(count)
 }
+
+/// Follows what the axis reports of every send it took whose recipient has not said
+/// `done`, every `interval`, until `shutdown`: each change of `receiveStatus` joins the
+/// recipient's timeline as the axis's word (`AxisSend::reports`).
+pub async fn follow_sends(
+    client: AxisClient,
+    store: Store,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if let Err(problem) = follow_once(&client, &store).await {
+            debug!(%problem, "axis statuses not followed this round");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// One round of [`follow_sends`].
+///
+/// # Errors
+/// Why the round stopped, as text.
+pub async fn follow_once(client: &AxisClient, store: &Store) -> Result<usize, String> {
+    let sends = store
+        .call(|s| s.axis_sends())
+        .await
+        .map_err(|e| e.to_string())?;
+    let open = sends
+        .into_iter()
+        .filter(|s| s.doc_id.is_some() && s.reports.last().is_none_or(|r| r.status != "done"));
+    let mut learned = 0;
+    for send in open {
+        let Some(doc_id) = send.doc_id.clone() else {
+            continue;
+        };
+        let items = client
+            .sent(super::MessageType::Edoc, Some(&doc_id))
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(item) = items
+            .into_iter()
+            .find(|i| i.sender_doc_id == doc_id && i.to_code == send.recipient.as_str())
+        else {
+            continue;
+        };
+        if item.receive_status.is_empty() {
+            continue;
+        }
+        let report = crate::store::AxisReport {
+            status: item.receive_status,
+            axis_time: item.received_time,
+            learned_at: clock::now(),
+        };
+        let (package_id, recipient) = (send.package_id, send.recipient.clone());
+        let new = store
+            .call(move |s| s.axis_report(&package_id, &recipient, &report))
+            .await
+            .map_err(|e| e.to_string())?;
+        if new {
+            learned += 1;
+            info!(package = %send.package_id, recipient = %send.recipient, %doc_id, "the axis reported a new status of a copy it took");
+        }
+    }
+    Ok(learned)
+}
