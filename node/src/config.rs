@@ -14,7 +14,9 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
+mod axis_bridge;
 pub mod overrides;
+pub use axis_bridge::{AXIS_ACCOUNT_SECRET_FILE, AxisBridgeConfig};
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +53,9 @@ pub struct Config {
     /// Status receipts: gossip, catching up, monitoring.
     #[serde(default)]
     pub receipts: ReceiptsConfig,
+    /// This node as its agency's own client of the national or a provincial axis.
+    #[serde(default)]
+    pub axis: AxisBridgeConfig,
 }
 
 /// `[receipts]`
@@ -433,6 +438,7 @@ impl Config {
             security: SecurityConfig::default(),
             relay: RelayConfig::default(),
             receipts: ReceiptsConfig::default(),
+            axis: AxisBridgeConfig::default(),
         }
     }
 
@@ -452,6 +458,11 @@ impl Config {
             && config.api.axis.secret_file.is_relative()
         {
             config.api.axis.secret_file = dir.join(&config.api.axis.secret_file);
+        }
+        if let Some(dir) = path.parent()
+            && config.axis.secret_file.is_relative()
+        {
+            config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
         Ok(config)
     }
@@ -541,6 +552,9 @@ impl Config {
                 relay.server_max_circuit_bytes.display().iec(),
                 self.limits.max_package_size.display().iec()
             )));
+        }
+        if let Some(problem) = self.axis.problem() {
+            return Err(invalid(problem));
         }
         if self.api.axis.secret_file.as_os_str().is_empty() {
             return Err(invalid("api.axis.secret_file is empty".to_owned()));
@@ -745,7 +759,7 @@ accept_deadline = "{accept_deadline}"
             sync = d(&self.receipts.sync_interval),
             receipt_retry = d(&self.receipts.retry_interval),
             accept_deadline = d(&self.receipts.accept_deadline),
-        )
+        ) + &self.axis.documented()
     }
 }
 

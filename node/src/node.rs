@@ -218,7 +218,9 @@ impl Node {
             relay_server.clone(),
             receipts.clone(),
         ));
-        let (delivery, engine) = DeliveryEngine::new(outbound.clone(), inbound.clone());
+        let axis = crate::outbound::axis::bridge::client(&ctx);
+        let (delivery, engine) =
+            DeliveryEngine::new(outbound.clone(), inbound.clone(), axis.clone());
         let probation = Arc::new(roster_sync::Probation::default());
         // Every way to every member, before anything sends: later rosters' routes are given
         // when they are taken (`presence`).
@@ -242,6 +244,29 @@ impl Node {
             "delivery engine",
             engine.run(tasks.token(Stage::Engine)),
         );
+        if let Some(client) = axis.clone() {
+            tasks.spawn(
+                Stage::Work,
+                "axis directory",
+                crate::outbound::axis::bridge::keep_directory(
+                    client.clone(),
+                    ctx.store.clone(),
+                    ctx.config.axis.directory_refresh,
+                    ctx.config.axis.poll_interval,
+                    work.clone(),
+                ),
+            );
+            tasks.spawn(
+                Stage::Work,
+                "axis statuses",
+                crate::outbound::axis::bridge::follow_sends(
+                    client,
+                    ctx.store.clone(),
+                    ctx.config.axis.poll_interval,
+                    work.clone(),
+                ),
+            );
+        }
         tasks.spawn(
             Stage::Work,
             "presence",

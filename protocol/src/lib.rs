@@ -38,6 +38,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod axis_wire;
 pub mod edxml;
 mod encoding;
 pub mod envelope;

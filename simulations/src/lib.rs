@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //!
+//! - [`axis`]: `lienthong-sim axis`, a test national axis with many agencies and switches to
+//!   misbehave.
 //! - [`process`]: federations of real `lienthong` processes on loopback.
 //! - [`netns`]: separate networks in network namespaces, for relays and partitions.
 //! - [`province`]: seed 000's province (LAN, tax network, relays) in namespaces.
@@ -9,6 +11,7 @@
 //! - [`sim`]: `lienthong-sim run SCENARIO.toml`, whole provinces with faults, and their report.
 //! - [`soak`]: `lienthong-sim soak`, rounds of kill -9 under traffic, every promise checked.
 
+pub mod axis;
 pub mod bench;
 pub mod netns;
 pub mod process;

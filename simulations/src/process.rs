@@ -340,6 +340,8 @@ fn default_filter() -> String {
 struct Launch<'a> {
     netns: Option<&'a str>,
     open_files: Option<u64>,
+    /// Extra environment variables (a crash point of the kill -9 tests).
+    env: &'a [(&'a str, &'a str)],
 }
 
 /// The allocator settings of the shipped systemd unit (`deploy/lienthong.service`), so that
@@ -402,6 +404,19 @@ impl ProcessNode {
         ProcessNode::spawn(dir, &default_filter(), launch)
     }
 
+    /// Starts a node with extra environment variables, e.g. a crash point
+    /// (`LIENTHONG_CRASH_AT`).
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<ProcessNode> {
+        let launch = Launch {
+            env,
+            ..Launch::default()
+        };
+        ProcessNode::spawn(dir, &default_filter(), launch)
+    }
+
     /// [`ProcessNode::start_in`] with a log filter (`RUST_LOG` syntax).
     ///
     /// # Errors
@@ -449,6 +464,7 @@ impl ProcessNode {
             .args(["run", "--data-dir", path(dir)])
             .env("RUST_LOG", filter)
             .env("GLIBC_TUNABLES", glibc_tunables())
+            .envs(launch.env.iter().copied())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
             .stdin(Stdio::null())

@@ -88,6 +88,30 @@ pub(crate) struct RecipientStatus {
     /// signed acknowledgement, which is not a receipt.
     pub(crate) held: Option<HeldView>,
     pub(crate) receipts: Vec<ReceiptView>,
+    /// How the recipient is reached: `federation`, or `axis` for an agency not on
+    /// lienthong, reached through the national axis.
+    pub(crate) path: &'static str,
+    /// The axis's DocId for this recipient's copy, once the axis took it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) axis_doc_id: Option<String>,
+    /// What the axis reported of the recipient's copy, oldest first: the axis's word, with
+    /// no recipient signature behind it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) axis_reports: Vec<AxisReportView>,
+}
+
+/// A status the axis reported.
+#[derive(Debug, Serialize)]
+pub(crate) struct AxisReportView {
+    /// The axis's status text (`pending`, `done`, …).
+    pub(crate) status: String,
+    /// The time the axis gave with it, as it wrote it.
+    pub(crate) axis_time: String,
+    /// When this node learned it.
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) reported_at: Timestamp,
+    /// Always `axis`: who says so.
+    pub(crate) reported_by: &'static str,
 }
 
 /// A relay's acknowledgement that it holds the package for the recipient.
@@ -186,8 +210,38 @@ pub(super) fn package_status(
                     .or(entry.last_error),
                 _ => entry.last_error,
             };
+            let axis_send = ctx
+                .store
+                .axis_send(&entry.package_id, &entry.recipient)
+                .ok()
+                .flatten();
+            let path = if axis_send.is_some()
+                || matches!(
+                    crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
+                    Ok(crate::outbound::axis::bridge::Route::Axis)
+                ) {
+                "axis"
+            } else {
+                "federation"
+            };
             RecipientStatus {
                 held,
+                path,
+                axis_reports: axis_send
+                    .as_ref()
+                    .map(|s| {
+                        s.reports
+                            .iter()
+                            .map(|r| AxisReportView {
+                                status: r.status.clone(),
+                                axis_time: r.axis_time.clone(),
+                                reported_at: r.learned_at,
+                                reported_by: "axis",
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                axis_doc_id: axis_send.and_then(|s| s.doc_id),
                 organ_id: entry.recipient,
                 state,
                 attempts: entry.attempts,

@@ -12,6 +12,7 @@ use tracing::{debug, info};
 
 use crate::clock::{self, add};
 use crate::context::NodeContext;
+use crate::outbound::axis::bridge::Route;
 use crate::outbound::delivery::DeliveryHandle;
 use crate::outbound::delivery::policy::receipt_deadline;
 use crate::receipts::issue::StatusMatchError;
@@ -80,7 +81,8 @@ pub enum SubmitError {
     /// The node has not been admitted to a federation, so it knows no recipients.
     #[error("this node has no federation roster yet (lienthong federation admit)")]
     NoRoster,
-    /// Recipients the roster does not list as active members.
+    /// Recipients the roster does not list as active members, nor the axis's directory
+    /// (when the axis bridge is on).
     #[error("not active members of the federation: {}", list(.0))]
     UnknownRecipients(Vec<OrganId>),
     /// The envelope could not be made (too many recipients, …).
@@ -136,11 +138,16 @@ pub fn submit(
     let recipients: Vec<OrganId> = message.addressees().into_iter().cloned().collect();
     let now = clock::now();
     // Revoked members and those outside their validity window are not recipients either.
-    let unknown: Vec<OrganId> = recipients
-        .iter()
-        .filter(|r| !matches!(roster.active(r, now), Ok(Some(_))))
-        .cloned()
-        .collect();
+    // A recipient that is not a member may still be reached through the axis.
+    let mut unknown: Vec<OrganId> = Vec::new();
+    for recipient in &recipients {
+        if matches!(roster.active(recipient, now), Ok(Some(_))) {
+            continue;
+        }
+        if crate::outbound::axis::bridge::route(ctx, recipient, now)? != Route::Axis {
+            unknown.push(recipient.clone());
+        }
+    }
     if !unknown.is_empty() {
         return Err(SubmitError::UnknownRecipients(unknown));
     }

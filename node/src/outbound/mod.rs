@@ -20,9 +20,11 @@
 //! - `path.rs`: the `Path` trait; `direct.rs`, `circuit.rs`, `mailbox.rs`: the paths.
 //! - `drain.rs`: passing a store-backed queue on to one agency, a batch at a time.
 //! - [`delivery`]: the outbox, the delivery engine and its schedule, the stuck list.
+//! - [`axis`]: this node as its agency's own client of the national axis (the axis path).
 //! - `discovery.rs`: signed `OrganId → addresses` records in the DHT, for stale hints.
 //! - `presence.rs`: dialling the members when the roster changes, after its routes.
 
+pub mod axis;
 mod circuit;
 pub mod delivery;
 mod direct;

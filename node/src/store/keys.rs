@@ -36,6 +36,9 @@
 //! | `outbox_rejected` | same as `outbox`, for entries refused with receipt 02 | empty (schema 3) |
 //! | `meta` | `"feed_low_water:"` ‖ agency id | `u64` BE, bare: the `receipt_log` position up to which every receipt is collected by that agency's QLVB or not addressed to it (schema 4) |
 //! | `feed_collected` | agency len (u8) ‖ agency ‖ `receipt_log` position (u64 BE) above the agency's low-water mark | empty: its QLVB collected that receipt through the axis-compatible API (schema 4) |
+//! | `axis_sends` | same as `outbox`, for recipients routed through the axis | [`AxisSend`](super::AxisSend): when the last sendEdoc started, the axis's DocId |
+//! | `axis_directory` | the agency's code on the axis | [`AxisAgency`](super::AxisAgency) |
+//! | `meta` | `"axis_directory_at"` | `u64` BE ms, bare: the directory's last refresh |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -72,11 +75,13 @@ pub(super) enum Tree {
     Links,
     OutboxRejected,
     FeedCollected,
+    AxisSends,
+    AxisDirectory,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 25] = [
+    pub(super) const ALL: [Tree; 27] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -102,6 +107,8 @@ impl Tree {
         Tree::Links,
         Tree::OutboxRejected,
         Tree::FeedCollected,
+        Tree::AxisSends,
+        Tree::AxisDirectory,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -132,6 +139,8 @@ impl Tree {
             Tree::Links => "links",
             Tree::OutboxRejected => "outbox_rejected",
             Tree::FeedCollected => "feed_collected",
+            Tree::AxisSends => "axis_sends",
+            Tree::AxisDirectory => "axis_directory",
         }
     }
 

@@ -73,6 +73,7 @@
 //! - `receipt_log.rs`: receipts in recording order ("since cursor"), receipts still to
 //!   hand to their addressee, peers' cursors.
 //! - `feed.rs`: the receipts QLVB has still to collect through the axis-compatible API.
+//! - `axis.rs`: the axis bridge's sends (started, DocId) and the axis's directory.
 //! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
@@ -92,6 +93,7 @@ use std::sync::Arc;
 
 use tracing::info;
 
+mod axis;
 mod backup;
 mod backup_files;
 mod direct_write;
@@ -121,6 +123,7 @@ mod tests;
 /// The engine adapter, under a name that does not read as the sled crate.
 use self::sled as engine;
 
+pub use axis::{AxisAgency, AxisReport, AxisSend};
 pub use backup::{
     BackupSummary, MANIFEST_FILE, SCHEMA_VERSION, STORE_DIR, StoreInfo, TreeSummary,
     backup_stopped, inspect, read_manifest, verify_copy,

@@ -28,6 +28,10 @@ pub enum DeliveryState {
     Delivered,
     /// The recipient refused the package (receipt 02).
     Rejected,
+    /// Handed to the national axis, whose DocId is recorded (`axis_sends`): the recipient
+    /// is not a member, so no signed receipt will come; what the axis reports of it is
+    /// followed instead.
+    HandedToAxis,
 }
 
 impl DeliveryState {
@@ -40,6 +44,7 @@ impl DeliveryState {
             DeliveryState::HeldAtRelay => "held_at_relay",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Rejected => "rejected",
+            DeliveryState::HandedToAxis => "handed_to_axis",
         }
     }
 

@@ -18,6 +18,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve a test national axis (see simulations/src/axis): the SDK's API for the
+    /// agencies of a file, switches to be slow, fail or down at PUT /admin/switches.
+    Axis {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        listen: std::net::SocketAddr,
+        /// The agencies: a TOML file of [[agency]] code, name, secret.
+        #[arg(long)]
+        agencies: PathBuf,
+    },
     /// Run a scenario (see simulations/README.md): every node in this process on the
     /// memory transport, the planned traffic and faults, then the report.
     Run {
@@ -136,6 +146,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
+        Command::Axis { listen, agencies } => {
+            lienthong_simulations::axis::serve_forever(listen, &agencies)
+        }
         Command::Run {
             scenario,
             seed,

@@ -41,7 +41,8 @@ struct SentItem {
     /// The document's `Code` (số/ký hiệu).
     notation: String,
     sent_time: String,
-    /// `queued`, `sending`, `held_at_relay`, `delivered`, `stuck` or `rejected`.
+    /// `queued`, `sending`, `held_at_relay`, `handed_to_axis`, `delivered`, `stuck` or
+    /// `rejected`.
     send_status: &'static str,
     send_status_desc: &'static str,
     received_time: String,
@@ -62,6 +63,7 @@ fn send_status_desc(state: &str) -> &'static str {
         "sending" => "Đang gửi",
         "held_at_relay" => "Trạm trung chuyển đang giữ, chờ đơn vị nhận lấy về",
         "delivered" => "Đã gửi đến đơn vị nhận",
+        "handed_to_axis" => "Đã chuyển lên trục liên thông quốc gia",
         "stuck" => "Quá hạn chưa gửi được đến đơn vị nhận",
         "rejected" => "Đơn vị nhận từ chối tiếp nhận",
         _ => "",

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::axis_path::hand_to_axis;
 use super::handle::{DeliveryCommand, DeliveryHandle, Status};
 use super::policy::retry_delay;
 use super::prepared::{PREPARED_BYTES, Prepared};
@@ -24,6 +25,8 @@ use crate::clock::add;
 use crate::context::NodeContext;
 use crate::inbound::Inbound;
 use crate::network::NetworkEvent;
+use crate::outbound::axis::AxisClient;
+use crate::outbound::axis::bridge::{self, Route};
 use crate::outbound::{HandOverError, Outbound, OutboundError};
 use crate::receipts;
 use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
@@ -68,6 +71,9 @@ struct Attempts {
     inbound: Arc<Inbound>,
     /// What the status API asks.
     status: Arc<Status>,
+    /// The axis bridge's client, when `[axis]` is on: recipients that are not members but
+    /// are in the axis's directory go through it.
+    axis: Option<AxisClient>,
 }
 
 /// Commands waiting for the engine; beyond, new entries wait for the next rescan.
@@ -82,6 +88,7 @@ impl DeliveryEngine {
     pub(crate) fn new(
         outbound: Outbound,
         inbound: Arc<Inbound>,
+        axis: Option<AxisClient>,
     ) -> (DeliveryHandle, DeliveryEngine) {
         let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let status = Arc::new(Status::default());
@@ -91,6 +98,7 @@ impl DeliveryEngine {
             outbound,
             inbound,
             status,
+            axis,
         };
         (handle, DeliveryEngine { attempts, commands })
     }
@@ -255,6 +263,31 @@ async fn attempt(
         return Outcome::Done;
     }
 
+    if let Some(client) = &attempts.axis
+        && recipient != &ctx.organ_id
+    {
+        let (routed, to) = (ctx.clone(), recipient.clone());
+        let route = blocking(move || bridge::route(&routed, &to, clock::now())).await;
+        if matches!(route, Ok(Ok(Route::Axis))) {
+            return match hand_to_axis(ctx, client, entry.clone(), &package).await {
+                Ok(()) => {
+                    *reached = true;
+                    Outcome::Done
+                }
+                Err(not_handed) => {
+                    // The axis answered a refusal: it is there, so the recipient's other
+                    // deliveries need not wait behind this one.
+                    *reached = !not_handed.transient;
+                    match retry(ctx, entry, not_handed.reason.clone()).await {
+                        Outcome::Retry(at) if not_handed.transient => {
+                            Outcome::Unreachable(at, not_handed.reason)
+                        }
+                        other => other,
+                    }
+                }
+            };
+        }
+    }
     let answer = if recipient == &ctx.organ_id {
         // A package to this node's own agency is delivered in place.
         Answer::Local(package.clone())

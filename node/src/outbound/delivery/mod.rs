@@ -5,8 +5,10 @@
 //! [`policy`] and [`schedule`] modules; [`engine`] drives them with the store and the network;
 //! `prepared.rs` keeps what submit held for the first attempts. [`stuck`] lists the
 //! recipients without receipt 01 after their deadline. [`DeliveryHandle`] is what the rest
-//! of the node asks of the engine.
+//! of the node asks of the engine. `axis_path.rs` hands a package to the national axis for a
+//! recipient that is not a member.
 
+mod axis_path;
 pub mod engine;
 mod handle;
 pub mod policy;
