@@ -14,6 +14,9 @@ pub enum VerifyError {
     /// The sign-header is not a flat JSON object of `XroadVnpt-<name>` text values.
     #[error("the sign-header is not the SDK's signed JSON: {0}")]
     NotJson(String),
+    /// A signed name lacks the `XroadVnpt-` prefix (or is the prefix alone).
+    #[error("the sign-header signs {0:?}, which is not an XroadVnpt-<name> parameter")]
+    NotPrefixed(String),
     /// A name is signed twice.
     #[error("the sign-header signs {0} twice")]
     Twice(String),
@@ -45,7 +48,7 @@ impl SignedPairs {
     /// whose secret checks it).
     ///
     /// # Errors
-    /// [`VerifyError::NotJson`], [`VerifyError::Twice`].
+    /// [`VerifyError::NotJson`], [`VerifyError::NotPrefixed`], [`VerifyError::Twice`].
     pub fn parse(sign_header: &str) -> Result<SignedPairs, VerifyError> {
         let mut deserializer = serde_json::Deserializer::from_str(sign_header);
         let raw = deserializer
@@ -58,7 +61,7 @@ impl SignedPairs {
                 Some(p) if p.eq_ignore_ascii_case(PREFIX) && key.len() > PREFIX.len() => {
                     &key[PREFIX.len()..]
                 }
-                _ => return Err(VerifyError::NotJson(format!("{key:?} lacks {PREFIX}"))),
+                _ => return Err(VerifyError::NotPrefixed(key)),
             };
             if pairs.iter().any(|(n, _)| n == name) {
                 return Err(VerifyError::Twice(name.to_owned()));

@@ -62,7 +62,7 @@ impl Params {
         Params {
             headers: HeaderMap::new(),
             fields: signed
-                .pairs()
+                .pairs
                 .iter()
                 .map(|(n, v)| (n.clone(), v.clone(), Source::Signed))
                 .collect(),

@@ -25,11 +25,8 @@
 //! informational and not read.
 
 use axum::http::{HeaderMap, HeaderValue};
-use hmac::{KeyInit as _, Mac as _};
-use serde::de::{Deserializer, MapAccess, Visitor};
+use lienthong_protocol::axis_wire::{self, VerifyError};
 use zeroize::Zeroizing;
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The prefix of every SDK header.
 pub(super) const PREFIX: &str = "XroadVnpt-";
@@ -52,27 +49,8 @@ pub(super) struct SignatureSettings {
     pub(super) secret: Result<Zeroizing<Vec<u8>>, String>,
 }
 
-/// The pairs a verified request signed, names without the `XroadVnpt-` prefix, in the
-/// order the SDK sent them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Signed {
-    pairs: Vec<(String, String)>,
-}
-
-impl Signed {
-    /// The signed pairs.
-    pub(super) fn pairs(&self) -> &[(String, String)] {
-        &self.pairs
-    }
-
-    /// The first value signed under `name`, compared without case.
-    pub(super) fn value(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+/// What a verified call signed: its pairs, names without the prefix, in the order sent.
+pub(super) use lienthong_protocol::axis_wire::SignedPairs as Signed;
 
 /// Why a signed request was refused. None of the messages shows the secret or the HMAC
 /// this node expected.
@@ -156,6 +134,18 @@ pub(super) enum SignatureError {
     },
 }
 
+impl From<VerifyError> for SignatureError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::NotJson(why) => SignatureError::NotJson(why),
+            VerifyError::NotPrefixed(key) => SignatureError::NotPrefixed(key),
+            VerifyError::Twice(name) => SignatureError::Twice(name),
+            VerifyError::BadHash => SignatureError::BadHash,
+            VerifyError::Mismatch => SignatureError::Mismatch,
+        }
+    }
+}
+
 /// Whether the request carries the SDK's signature (rather than a bearer token).
 pub(super) fn is_signed(headers: &HeaderMap) -> bool {
     headers.contains_key(SIGN_HEADER) || headers.contains_key(HASH_HEADER)
@@ -176,8 +166,8 @@ pub(super) fn verify(
         .get(HASH_HEADER)
         .ok_or(SignatureError::Missing(HASH_HEADER))?;
     let text = sign_header.to_str().map_err(|_| SignatureError::NotAscii)?;
-    let signed = parse(text)?;
-    let system_id = signed.value("systemid").ok_or(SignatureError::NoSystemId)?;
+    let signed = Signed::parse(text)?;
+    let system_id = signed.get("systemid").ok_or(SignatureError::NoSystemId)?;
     if system_id != settings.system_id {
         return Err(SignatureError::UnknownSystem(system_id.to_owned()));
     }
@@ -185,47 +175,15 @@ pub(super) fn verify(
         .secret
         .as_ref()
         .map_err(|e| SignatureError::NoSecret(e.clone()))?;
-    let expected = hash_header
-        .to_str()
-        .ok()
-        .and_then(|h| hex::decode(h.trim()).ok())
-        .filter(|h| h.len() == 32)
-        .ok_or(SignatureError::BadHash)?;
-    let mut mac = HmacSha256::new_from_slice(secret).map_err(|_| SignatureError::Mismatch)?;
-    mac.update(sign_header.as_bytes());
-    mac.verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)?;
+    let hash_header = hash_header.to_str().map_err(|_| SignatureError::BadHash)?;
+    axis_wire::verify(sign_header.as_bytes(), hash_header, secret)?;
     cross_check(headers, &signed)?;
     Ok(signed)
 }
 
-/// Reads the signed JSON into its pairs, in order.
-fn parse(text: &str) -> Result<Signed, SignatureError> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let raw = deserializer
-        .deserialize_map(PairsVisitor)
-        .and_then(|pairs| deserializer.end().map(|()| pairs))
-        .map_err(|e| SignatureError::NotJson(e.to_string()))?;
-    let mut pairs: Vec<(String, String)> = Vec::with_capacity(raw.len());
-    for (key, value) in raw {
-        let name = match key.get(..PREFIX.len()) {
-            Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &key[PREFIX.len()..],
-            _ => return Err(SignatureError::NotPrefixed(key)),
-        };
-        if name.is_empty() {
-            return Err(SignatureError::NotPrefixed(key));
-        }
-        if pairs.iter().any(|(n, _)| n == name) {
-            return Err(SignatureError::Twice(name.to_owned()));
-        }
-        pairs.push((name.to_owned(), value));
-    }
-    Ok(Signed { pairs })
-}
-
 /// Every signed pair was sent as its header, and every parameter header is signed.
 fn cross_check(headers: &HeaderMap, signed: &Signed) -> Result<(), SignatureError> {
-    for (name, value) in signed.pairs() {
+    for (name, value) in &signed.pairs {
         let header = format!("{PREFIX}{name}");
         let sent: Vec<&HeaderValue> = headers.get_all(header.as_str()).iter().collect();
         if sent.is_empty() {
@@ -247,7 +205,7 @@ fn cross_check(headers: &HeaderMap, signed: &Signed) -> Result<(), SignatureErro
             continue;
         };
         let covered = signed
-            .pairs()
+            .pairs
             .iter()
             .any(|(n, v)| n.eq_ignore_ascii_case(name) && same(sent, v));
         if !covered {
@@ -280,42 +238,10 @@ fn same(sent: &HeaderValue, signed: &str) -> bool {
     sent.as_bytes() == signed.trim_matches([' ', '\t']).as_bytes()
 }
 
-/// Collects a JSON object's members in order, keeping duplicates (a map would keep one
-/// silently) and turning numbers and booleans into their text, as the SDK's values are.
-struct PairsVisitor;
-
-impl<'de> Visitor<'de> for PairsVisitor {
-    type Value = Vec<(String, String)>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object of text values")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut pairs = Vec::new();
-        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-            let text = match value {
-                serde_json::Value::String(text) => text,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                other => {
-                    return Err(serde::de::Error::custom(format!(
-                        "the value of {key:?} is {other}, not text"
-                    )));
-                }
-            };
-            pairs.push((key, text));
-        }
-        Ok(pairs)
-    }
-}
-
 /// hex(HMAC-SHA256(`secret`, `message`)), as the SDK computes `hash-header`; for tests.
 #[cfg(test)]
 pub(super) fn sign(secret: &[u8], message: &str) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("any key length");
-    mac.update(message.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    lienthong_protocol::axis_wire::hmac_hex(secret, message.as_bytes())
 }
 
 #[cfg(test)]
