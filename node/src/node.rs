@@ -258,6 +258,17 @@ impl Node {
             );
             tasks.spawn(
                 Stage::Work,
+                "axis inbound",
+                crate::inbound::axis::AxisInbound::new(
+                    ctx.clone(),
+                    client.clone(),
+                    delivery.clone(),
+                    receipts.clone(),
+                )
+                .poll(ctx.config.axis.poll_interval, work.clone()),
+            );
+            tasks.spawn(
+                Stage::Work,
                 "axis statuses",
                 crate::outbound::axis::bridge::follow_sends(
                     client,

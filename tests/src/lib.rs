@@ -4,6 +4,7 @@
 //! connections; [`browser`] drives headless Chromium. The process harness lives in `lienthong-simulations`, which the benchmarks share.
 
 pub mod attacker;
+pub mod axis_bridge;
 pub mod axis_sdk;
 pub mod browser;
 pub mod flood;

@@ -24,10 +24,16 @@ pub(super) struct InboxView {
     received_at: Timestamp,
     #[serde(serialize_with = "rfc3339_opt")]
     acked_at: Option<Timestamp>,
+    /// `federation`, or `axis` for what came from an agency on the axis.
+    via: &'static str,
+    /// The axis's DocId of this agency's copy, when it came through the axis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    axis_doc_id: Option<String>,
 }
 
-impl From<InboxEntry> for InboxView {
-    fn from(e: InboxEntry) -> Self {
+impl InboxView {
+    /// `e` as QLVB sees it, with the DocId it arrived under through the axis, if any.
+    pub(super) fn new(e: InboxEntry, axis_doc_id: Option<String>) -> Self {
         InboxView {
             package_id: e.package_id,
             from: e.from,
@@ -35,6 +41,12 @@ impl From<InboxEntry> for InboxView {
             document_id: e.document_id,
             received_at: e.received_at,
             acked_at: e.acked_at,
+            via: if axis_doc_id.is_some() {
+                "axis"
+            } else {
+                "federation"
+            },
+            axis_doc_id,
         }
     }
 }
@@ -51,8 +63,18 @@ pub(super) async fn list(
     Query(query): Query<InboxQuery>,
 ) -> Result<Json<Vec<InboxView>>, ApiError> {
     let store = state.ctx.store.clone();
-    let entries = tokio::task::spawn_blocking(move || store.inbox(query.all)).await??;
-    Ok(Json(entries.into_iter().map(InboxView::from).collect()))
+    let views = tokio::task::spawn_blocking(move || {
+        store
+            .inbox(query.all)?
+            .into_iter()
+            .map(|entry| {
+                let doc_id = store.axis_arrival_of(&entry.package_id)?;
+                Ok(InboxView::new(entry, doc_id))
+            })
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()
+    })
+    .await??;
+    Ok(Json(views))
 }
 
 #[derive(Debug, Serialize)]

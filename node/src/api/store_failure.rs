@@ -104,7 +104,8 @@ fn classify(error: &StoreError) -> Class {
         StoreError::Corrupt { .. }
         | StoreError::Encode { .. }
         | StoreError::InvalidInput { .. }
-        | StoreError::UnknownOutboxEntry { .. } => Class::Internal,
+        | StoreError::UnknownOutboxEntry { .. }
+        | StoreError::UnknownAxisArrival { .. } => Class::Internal,
         // The schema errors only happen when the store opens, a backup's when it is taken:
         // whatever they are, the node cannot do it now.
         _ => Class::Passing,

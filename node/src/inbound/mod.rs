@@ -8,6 +8,7 @@
 
 mod abuse;
 mod admission;
+pub(crate) mod axis;
 mod block;
 mod dispatch;
 pub(crate) mod gossip;

@@ -125,6 +125,12 @@ async fn hand_one(
     to: &OrganId,
     receipt: &SignedReceipt,
 ) -> Handed {
+    if reached_through_axis(ctx, to).await {
+        // Its QLVB's status message went to the axis as a package of its own (the axis
+        // path); an agency off the federation has no node to take the signed receipt.
+        debug!(%to, package = %receipt.package_id(), "receipt for an agency on the axis: its status went through the axis");
+        return Handed::Done;
+    }
     let problem = match outbound.call(to, HandReceipt(receipt.clone())).await {
         Ok(ReceiptAccepted { .. }) => {
             ctx.metrics.receipts_handed.inc();
@@ -162,4 +168,18 @@ async fn hand_one(
         }
     }
     Handed::Kept
+}
+
+/// Whether `to` is reached through the axis: not a member, in the axis's directory.
+async fn reached_through_axis(ctx: &Arc<NodeContext>, to: &OrganId) -> bool {
+    if !ctx.config.axis.enabled {
+        return false;
+    }
+    let (ctx, to) = (ctx.clone(), to.clone());
+    crate::tasks::blocking(move || {
+        crate::outbound::axis::bridge::route(&ctx, &to, clock::now())
+            .is_ok_and(|route| route == crate::outbound::axis::bridge::Route::Axis)
+    })
+    .await
+    .unwrap_or(false)
 }

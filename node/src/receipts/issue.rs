@@ -111,25 +111,17 @@ fn find(
     let mut best: Option<(Timestamp, Answered)> = None;
     if code.is_from_sender() {
         // 13: a document this agency sent to `counterpart`.
-        for id in ctx.store.find_by_reference(&ctx.organ_id, &references)? {
-            let Some(sent) = ctx.store.outgoing(&id)? else {
-                continue;
-            };
-            if sent.kind != MessageKind::Edoc || !sent.recipients.contains(counterpart) {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(at, _)| sent.submitted_at > *at) {
-                best = Some((
-                    sent.submitted_at,
-                    Answered {
-                        package_id: id,
-                        sender: ctx.organ_id.clone(),
-                        recipient: counterpart.clone(),
-                        document_id: sent.document_id,
-                    },
-                ));
-            }
-        }
+        best = latest_sent_to(ctx, counterpart, &references)?.map(|(at, id, document_id)| {
+            (
+                at,
+                Answered {
+                    package_id: id,
+                    sender: ctx.organ_id.clone(),
+                    recipient: counterpart.clone(),
+                    document_id,
+                },
+            )
+        });
     } else {
         // Every other code: a document this agency received from `counterpart`.
         for id in ctx.store.find_by_reference(counterpart, &references)? {
@@ -169,4 +161,43 @@ fn find(
                 .promulgation_date
                 .map_or_else(|| "-".into(), |d| d.to_string()),
         })
+}
+
+/// The document this agency sent to `recipient` that `response` names, if any: what a
+/// status from the axis about one of this agency's documents answers.
+///
+/// # Errors
+/// [`StoreError`] reading the store.
+pub fn sent_document(
+    ctx: &NodeContext,
+    recipient: &OrganId,
+    response: &ResponseFor,
+) -> Result<Option<PackageId>, StoreError> {
+    let references = edxml::response_references(response);
+    Ok(latest_sent_to(ctx, recipient, &references)?.map(|(_, id, _)| id))
+}
+
+/// The latest document this agency sent to `recipient` under one of `references`: when,
+/// its package and its DocumentId.
+fn latest_sent_to(
+    ctx: &NodeContext,
+    recipient: &OrganId,
+    references: &[edxml::DocumentReference],
+) -> Result<Option<(Timestamp, PackageId, Option<String>)>, StoreError> {
+    let mut best: Option<(Timestamp, PackageId, Option<String>)> = None;
+    for id in ctx.store.find_by_reference(&ctx.organ_id, references)? {
+        let Some(sent) = ctx.store.outgoing(&id)? else {
+            continue;
+        };
+        if sent.kind != MessageKind::Edoc || !sent.recipients.contains(recipient) {
+            continue;
+        }
+        if best
+            .as_ref()
+            .is_none_or(|(at, _, _)| sent.submitted_at > *at)
+        {
+            best = Some((sent.submitted_at, id, sent.document_id));
+        }
+    }
+    Ok(best)
 }

@@ -109,6 +109,12 @@ pub enum StoreError {
         /// The recipient.
         recipient: OrganId,
     },
+    /// The axis bridge named an arrival it never recorded as seen; nothing was written.
+    #[error("no arrival from the axis with DocId {doc_id}")]
+    UnknownAxisArrival {
+        /// The axis's DocId.
+        doc_id: String,
+    },
     /// A backup could not be written (its path exists already: a backup never overwrites
     /// one; or a file could not be written or synced), or a backup does not match its
     /// manifest. Nothing of the store itself was changed.

@@ -39,6 +39,8 @@
 //! | `axis_sends` | same as `outbox`, for recipients routed through the axis | [`AxisSend`](super::AxisSend): when the last sendEdoc started, the axis's DocId |
 //! | `axis_directory` | the agency's code on the axis | [`AxisAgency`](super::AxisAgency) |
 //! | `meta` | `"axis_directory_at"` | `u64` BE ms, bare: the directory's last refresh |
+//! | `axis_arrivals` | the axis's DocId of a document or status addressed to this agency | [`AxisArrival`](super::AxisArrival): first seen, the package it became, `done` said |
+//! | `axis_arrival_ids` | package id (32) | blob: the axis's DocId it arrived under |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -77,11 +79,13 @@ pub(super) enum Tree {
     FeedCollected,
     AxisSends,
     AxisDirectory,
+    AxisArrivals,
+    AxisArrivalIds,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 27] = [
+    pub(super) const ALL: [Tree; 29] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -109,6 +113,8 @@ impl Tree {
         Tree::FeedCollected,
         Tree::AxisSends,
         Tree::AxisDirectory,
+        Tree::AxisArrivals,
+        Tree::AxisArrivalIds,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -141,6 +147,8 @@ impl Tree {
             Tree::FeedCollected => "feed_collected",
             Tree::AxisSends => "axis_sends",
             Tree::AxisDirectory => "axis_directory",
+            Tree::AxisArrivals => "axis_arrivals",
+            Tree::AxisArrivalIds => "axis_arrival_ids",
         }
     }
 

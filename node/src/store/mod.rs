@@ -74,6 +74,8 @@
 //!   hand to their addressee, peers' cursors.
 //! - `feed.rs`: the receipts QLVB has still to collect through the axis-compatible API.
 //! - `axis.rs`: the axis bridge's sends (started, DocId) and the axis's directory.
+//! - `axis_arrivals.rs`: what arrives from the axis (first seen, the package it became,
+//!   `done` said).
 //! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
@@ -94,6 +96,7 @@ use std::sync::Arc;
 use tracing::info;
 
 mod axis;
+mod axis_arrivals;
 mod backup;
 mod backup_files;
 mod direct_write;
@@ -124,6 +127,7 @@ mod tests;
 use self::sled as engine;
 
 pub use axis::{AxisAgency, AxisReport, AxisSend};
+pub use axis_arrivals::AxisArrival;
 pub use backup::{
     BackupSummary, MANIFEST_FILE, SCHEMA_VERSION, STORE_DIR, StoreInfo, TreeSummary,
     backup_stopped, inspect, read_manifest, verify_copy,

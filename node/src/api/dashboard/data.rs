@@ -199,8 +199,9 @@ fn stored(
                 time: r.issued_at(),
                 description: r.description().map(str::to_owned),
             });
+        let axis_doc_id = store.axis_arrival_of(&entry.package_id)?;
         received.push(ReceivedView {
-            entry: InboxView::from(entry),
+            entry: InboxView::new(entry, axis_doc_id),
             latest_status,
         });
     }

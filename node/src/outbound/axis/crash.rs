@@ -8,10 +8,6 @@ use std::sync::OnceLock;
 
 /// The points, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "the inbound points are for the inbound bridge, next"
-)]
 pub(crate) enum CrashPoint {
     /// After `sendEdoc` answered, before its DocId is recorded.
     SentNotRecorded,

@@ -16,7 +16,7 @@
 mod answers;
 pub mod bridge;
 mod client;
-mod crash;
+pub(crate) mod crash;
 mod error;
 mod send;
 
