@@ -47,6 +47,7 @@ pub mod keys;
 pub mod organ_id;
 pub mod roster;
 pub mod seal;
+pub mod tlog;
 pub mod wire;
 
 pub use edxml::{Message, MessageKind, StatusCode};
