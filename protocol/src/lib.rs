@@ -20,6 +20,11 @@
 //!   including the relay mailbox (deposit, fetch, acknowledge) and receipt catch-up.
 //! - [`gossip`]: the receipt batches nodes publish on the receipts gossip topics, their
 //!   signatures checked in one batch.
+//! - [`axis_wire`]: the national axis's SDK signing (the `XroadVnpt-` headers and their
+//!   HMAC), shared by the node's axis client and the test axis.
+//! - [`tlog`]: a node's evidence log: RFC 6962 Merkle trees with inclusion and consistency
+//!   proofs, C2SP checkpoints and signed notes, witnesses' cosignatures and the decision a
+//!   witness makes (cosign an extension, refuse a rollback or a fork).
 //!
 //! # Example
 //!
