@@ -2,7 +2,9 @@
 //! (`lienthong_simulations::axis`): a node reaches an agency that is only on the axis as
 //! that agency's QLVB would, through the axis's SDK API, beside the federation; its sends
 //! survive kill -9 between `sendEdoc` and recording the DocId without reaching the axis
-//! twice; an axis that is down or refuses leaves the recipient retrying with the reason.
+//! twice; an axis that is down, refuses or is too slow leaves the recipient retrying with
+//! the reason; past its deadline an axis recipient is in the stuck list with the axis's
+//! reason, its path and DocId, and the report marks it as reached through the axis.
 
 use std::time::Duration;
 
@@ -119,7 +121,7 @@ fn a_node_killed_after_send_edoc_before_recording_the_doc_id_does_not_send_twice
 }
 
 #[test]
-fn an_axis_that_is_down_or_refuses_leaves_the_recipient_retrying_with_the_reason()
+fn an_axis_that_is_down_refuses_or_is_too_slow_leaves_the_recipient_retrying_with_the_reason()
 -> anyhow::Result<()> {
     let axis = test_axis();
     let federation = Federation::new("Trục hỏng")?;
@@ -166,9 +168,99 @@ fn an_axis_that_is_down_or_refuses_leaves_the_recipient_retrying_with_the_reason
         (last_error(&node).as_deref() == Some("Van ban khong dung dinh dang")).then_some(())
     })?;
 
+    // Slower than the node's request timeout (5 s): as good as away.
+    axis.set_switches(Switches {
+        slow_ms: 7_000,
+        ..Switches::default()
+    });
+    wait_for(
+        "axis_unreachable while the axis is too slow",
+        DEADLINE,
+        || (last_error(&node).as_deref() == Some("axis_unreachable")).then_some(()),
+    )?;
+
     // Back to normal: it goes, once.
     axis.set_switches(Switches::default());
     node.wait_state(&package, Y_TE, "handed_to_axis", Duration::from_secs(120))?;
     assert_eq!(axis.summary().sends, 2);
+    Ok(())
+}
+
+#[test]
+fn an_axis_recipient_past_its_deadline_is_stuck_with_the_axis_reason_its_path_and_doc_id()
+-> anyhow::Result<()> {
+    let axis = test_axis();
+    let federation = Federation::new("Trục quá hạn")?;
+    let dir = federation.init(TU_PHAP, "Sở Tư pháp")?;
+    bridge_to(&dir, &axis);
+    for key in [
+        "receipt_deadline",
+        "urgent_receipt_deadline",
+        "flash_receipt_deadline",
+    ] {
+        lienthong_tests::configure(&dir, key, "\"1s\"")?;
+    }
+    lienthong_tests::configure(&dir, "retry_max", "\"2s\"")?;
+    let node = ProcessNode::start(&dir)?;
+    federation.admit(&dir)?;
+    federation.wait_roster(&[&node])?;
+    let stuck_of = |package: &str| -> Option<serde_json::Value> {
+        node.get_json("/api/v1/stuck")
+            .ok()?
+            .as_array()?
+            .iter()
+            .find(|s| s["package_id"] == package && s["recipient"] == Y_TE)
+            .cloned()
+    };
+
+    // The axis took it; Y tế's QLVB has not: stuck past the deadline, said so.
+    let taken = submit_once_routable(&node, &document(&[Y_TE], 31));
+    node.wait_state(&taken, Y_TE, "handed_to_axis", DEADLINE)?;
+    let stuck = wait_for("not_taken_from_axis", DEADLINE, || {
+        stuck_of(&taken).filter(|s| s["reason"] == "not_taken_from_axis")
+    })?;
+    assert_eq!(stuck["path"], "axis");
+    let sender_doc_id = axis.copies()[0].sender_doc_id.clone();
+    assert_eq!(stuck["axis_doc_id"], sender_doc_id.as_str());
+    // Once Y tế's QLVB takes it, it is stuck no more.
+    let mut y_te = SdkService::new(&axis.endpoint(), Y_TE, Y_TE_SECRET);
+    let items = y_te
+        .get_received_edoc_list(EDOCS)?
+        .and_then(|l| l.data)
+        .expect("a list");
+    let doc_id = items[0].id.clone().expect("docId");
+    let done = y_te.update_status(&format!(r#"{{"status":"done","docId":"{doc_id}"}}"#))?;
+    assert!(done.is_some_and(|e| e.is_success()));
+    wait_for("no longer stuck", DEADLINE, || {
+        stuck_of(&taken).is_none().then_some(())
+    })?;
+
+    // The axis away: the next document is stuck as axis_unreachable, on the axis path.
+    axis.set_switches(Switches {
+        down: true,
+        ..Switches::default()
+    });
+    let waiting = node.submit(&document(&[Y_TE], 32))?;
+    let stuck = wait_for("axis_unreachable", DEADLINE, || {
+        stuck_of(&waiting).filter(|s| s["reason"] == "axis_unreachable")
+    })?;
+    assert_eq!(stuck["path"], "axis");
+
+    // The report marks the counterpart as reached through the axis.
+    let today = lienthong_protocol::envelope::Timestamp::from_millis(u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?)
+    .to_string();
+    let day = &today[..10];
+    let report = node.get_json(&format!("/api/v1/report?from={day}&to={day}"))?;
+    let row = report["counterparts"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["organ_id"] == Y_TE))
+        .cloned()
+        .expect("a row for Y tế");
+    assert_eq!(row["via_axis"], true);
+    assert_eq!(row["sent"], 2);
     Ok(())
 }

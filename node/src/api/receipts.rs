@@ -26,6 +26,11 @@ pub(crate) struct StuckView {
     attempts: u32,
     detail: Option<String>,
     relay: Option<OrganId>,
+    /// `federation` or `axis`.
+    path: &'static str,
+    /// The axis's DocId, for a recipient reached through the axis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    axis_doc_id: Option<String>,
 }
 
 pub(super) async fn stuck(State(state): State<ApiState>) -> Result<Json<Vec<StuckView>>, ApiError> {
@@ -49,6 +54,8 @@ impl From<stuck::Stuck> for StuckView {
             attempts: s.attempts,
             detail: s.detail,
             relay: s.relay,
+            path: s.path,
+            axis_doc_id: s.axis_doc_id,
         }
     }
 }

@@ -12,8 +12,9 @@ pub(crate) struct StuckArgs {
     #[command(flatten)]
     node: NodeDir,
     /// JSON: [{"package_id", "document_id", "subject", "recipient", "reason", "deadline",
-    /// "attempts", "detail", "relay"}]; reason is recipient_unreachable, held_at_relay or
-    /// rejected.
+    /// "attempts", "detail", "relay", "path", "axis_doc_id"}]; reason is
+    /// recipient_unreachable, held_at_relay, rejected, or for a recipient reached through
+    /// the axis (path "axis") axis_unreachable, refused_by_axis, not_taken_from_axis.
     #[arg(long)]
     json: bool,
 }
@@ -38,6 +39,12 @@ pub(crate) fn run(args: StuckArgs) -> anyhow::Result<()> {
                 s["relay"].as_str().unwrap_or("(unknown)")
             ),
             "rejected" => "rejected (02)".to_owned(),
+            "axis_unreachable" => "the axis cannot be reached".to_owned(),
+            "refused_by_axis" => "refused by the axis".to_owned(),
+            "not_taken_from_axis" => format!(
+                "on the axis (DocId {}), not taken by the recipient",
+                s["axis_doc_id"].as_str().unwrap_or("?")
+            ),
             other => other.to_owned(),
         };
         println!(

@@ -472,9 +472,12 @@ async fn watch_stuck(stores: Vec<Store>, say: Arc<Say>, stop: CancellationToken)
             for store in &stores {
                 for entry in stuck::list(store, crate::clock::now())? {
                     match entry.reason {
-                        stuck::StuckReason::RecipientUnreachable => counts.0 += 1,
-                        stuck::StuckReason::HeldAtRelay => counts.1 += 1,
-                        stuck::StuckReason::Rejected => {}
+                        stuck::StuckReason::RecipientUnreachable
+                        | stuck::StuckReason::AxisUnreachable => counts.0 += 1,
+                        stuck::StuckReason::HeldAtRelay | stuck::StuckReason::NotTakenFromAxis => {
+                            counts.1 += 1
+                        }
+                        stuck::StuckReason::Rejected | stuck::StuckReason::RefusedByAxis => {}
                     }
                 }
             }

@@ -76,14 +76,45 @@ impl Store {
                 let package = self
                     .outgoing(&id)?
                     .ok_or_else(|| dangling(Tree::OutgoingByTime, &key, "outgoing package"))?;
-                let receipts = self.receipts(&id)?.iter().map(ReceiptFact::from).collect();
+                let mut receipts: Vec<ReceiptFact> =
+                    self.receipts(&id)?.iter().map(ReceiptFact::from).collect();
+                let outbox = self.outbox(&id)?;
+                for entry in &outbox {
+                    receipts.extend(self.axis_facts(&id, &entry.recipient)?);
+                }
                 Ok(SentPackage {
                     package,
-                    outbox: self.outbox(&id)?,
+                    outbox,
                     receipts,
                 })
             })
             .collect()
+    }
+
+    /// The statuses an agency reached through the axis sent back about `id` (01 to 16,
+    /// carried by the axis), as facts of that agency: the axis's word, no signature
+    /// behind them, but the only word there is of an agency not yet on lienthong.
+    fn axis_facts(
+        &self,
+        id: &PackageId,
+        recipient: &OrganId,
+    ) -> Result<Vec<ReceiptFact>, StoreError> {
+        let Some(send) = self.axis_send(id, recipient)? else {
+            return Ok(Vec::new());
+        };
+        Ok(send
+            .reports
+            .iter()
+            .filter_map(|report| {
+                let code = StatusCode::from_number(report.status.parse().ok()?).ok()?;
+                Some(ReceiptFact {
+                    recipient: recipient.clone(),
+                    issuer: recipient.clone(),
+                    code,
+                    issued_at: report.learned_at,
+                })
+            })
+            .collect())
     }
 
     /// Every package this node received with `received_at` in `period` (start included,

@@ -10,7 +10,7 @@ const BOM: &[u8] = "\u{feff}".as_bytes();
 
 /// The columns, in order. Vietnamese, because the file is read by the provinces' staff;
 /// the status codes in brackets are the ones QLVB software shows.
-const HEADER: [&str; 19] = [
+const HEADER: [&str; 20] = [
     "Mã định danh",
     "Tên cơ quan",
     "Văn bản gửi đi",
@@ -30,6 +30,7 @@ const HEADER: [&str; 19] = [
     "Nhận: tỷ lệ phản hồi xử lý (%)",
     "Nhận: đơn vị đã hoàn thành (06)",
     "Nhận: đơn vị đã từ chối (02)",
+    "Qua trục liên thông",
 ];
 
 /// The name in the total row's name column.
@@ -45,13 +46,18 @@ pub fn to_csv(report: &Report) -> std::io::Result<Vec<u8>> {
     out.write_record(HEADER)?;
     for row in &report.counterparts {
         let name = row.name.as_deref().unwrap_or("");
-        out.write_record(cells(row.organ_id.as_str(), name, &row.exchange))?;
+        out.write_record(cells(
+            row.organ_id.as_str(),
+            name,
+            &row.exchange,
+            row.via_axis,
+        ))?;
     }
-    out.write_record(cells("", TOTAL, &report.totals))?;
+    out.write_record(cells("", TOTAL, &report.totals, false))?;
     out.into_inner().map_err(|e| e.into_error())
 }
 
-fn cells(organ_id: &str, name: &str, e: &Exchange) -> [String; 19] {
+fn cells(organ_id: &str, name: &str, e: &Exchange, via_axis: bool) -> [String; 20] {
     let share = |p: Option<f64>| p.map(|p| p.to_string()).unwrap_or_default();
     [
         organ_id.to_owned(),
@@ -75,5 +81,6 @@ fn cells(organ_id: &str, name: &str, e: &Exchange) -> [String; 19] {
         share(e.received_answered_percent),
         e.received_completed.to_string(),
         e.received_refused.to_string(),
+        if via_axis { "có" } else { "" }.to_owned(),
     ]
 }

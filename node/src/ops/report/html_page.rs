@@ -67,7 +67,10 @@ pub fn to_html(report: &Report) -> String {
         );
     }
     for (i, row) in report.counterparts.iter().enumerate() {
-        let name = row.name.as_deref().map(escape).unwrap_or_default();
+        let mut name = row.name.as_deref().map(escape).unwrap_or_default();
+        if row.via_axis {
+            name.push_str(" <small>(qua trục liên thông)</small>");
+        }
         let _ = writeln!(
             page,
             "<tr><td class=\"n\">{}</td><td>{}</td><td>{name}</td>{}</tr>",

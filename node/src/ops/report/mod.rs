@@ -237,6 +237,11 @@ pub struct CounterpartRow {
     pub organ_id: OrganId,
     /// Its name in the roster.
     pub name: Option<String>,
+    /// Whether documents to it went through the axis (an agency not yet on lienthong):
+    /// "arrived" is then the axis taking it, and its statuses are the ones the axis
+    /// carried back, the axis's word.
+    #[serde(default)]
+    pub via_axis: bool,
     /// Its counts.
     #[serde(flatten)]
     pub exchange: Exchange,
@@ -324,6 +329,7 @@ pub fn compute(inputs: Inputs<'_>) -> Report {
             CounterpartRow {
                 name: inputs.names.get(&organ_id).cloned(),
                 organ_id,
+                via_axis: tally.via_axis,
                 exchange: tally.finish(),
             }
         })
@@ -347,6 +353,8 @@ struct Tally {
     counts: Exchange,
     /// Milliseconds from queueing to receipt 01, one per arrived document.
     to_arrival: Vec<u64>,
+    /// A document to it was handed to the axis.
+    via_axis: bool,
 }
 
 impl Tally {
@@ -356,6 +364,7 @@ impl Tally {
             .filter(|r| r.recipient == entry.recipient && r.code != StatusCode::TakeBackRequested)
             .collect();
         let has = |code: StatusCode| theirs.iter().any(|r| r.code == code);
+        self.via_axis |= entry.state == DeliveryState::HandedToAxis;
         let counts = &mut self.counts;
         counts.sent += 1;
         let arrived_at = entry.delivered_at.or_else(|| {

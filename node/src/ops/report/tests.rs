@@ -397,7 +397,8 @@ fn csv_has_a_bom_a_header_a_row_per_counterpart_and_a_total() {
     assert!(bytes.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM first");
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header = reader.headers().expect("header").clone();
-    assert_eq!(header.len(), 19);
+    assert_eq!(header.len(), 20);
+    assert_eq!(&header[19], "Qua trục liên thông");
     assert_eq!(&header[2], "Văn bản gửi đi");
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 3);

@@ -1,15 +1,18 @@
 //! Stuck documents: a recipient that has not confirmed arrival (receipt 01) by the
 //! deadline its document's priority sets (shorter for Hỏa tốc), or that refused it (02).
 //! Each is listed with the reason an operator acts on: the recipient cannot be reached,
-//! the document waits at the recipient's relay, or the recipient rejected it.
+//! the document waits at the recipient's relay, or the recipient rejected it. A recipient
+//! reached through the axis (`docs/axis-bridge.md`) is stuck when the axis is away or
+//! refuses the document, or when it took it but the recipient has not taken it from the
+//! axis (no `done`, no status 01) by the deadline.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::{PackageId, Timestamp};
 use lienthong_protocol::seal::SignedHold;
+use lienthong_protocol::{OrganId, StatusCode};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -31,6 +34,13 @@ pub enum StuckReason {
     HeldAtRelay,
     /// The recipient refused it (receipt 02); the description says why.
     Rejected,
+    /// The axis, through which the recipient is reached, cannot be reached.
+    AxisUnreachable,
+    /// The axis refused the document; the detail is the axis's own text.
+    RefusedByAxis,
+    /// The axis took the document, but the recipient has not taken it from the axis (no
+    /// `done`, no status 01); the detail is the axis's last word on it.
+    NotTakenFromAxis,
 }
 
 /// One stuck recipient of one document.
@@ -54,6 +64,10 @@ pub struct Stuck {
     pub detail: Option<String>,
     /// For `held_at_relay`: the relay holding it.
     pub relay: Option<OrganId>,
+    /// `federation`, or `axis` for a recipient reached through the axis.
+    pub path: &'static str,
+    /// The axis's DocId of the send, once the axis took it.
+    pub axis_doc_id: Option<String>,
 }
 
 /// Every stuck recipient, oldest deadline first.
@@ -69,6 +83,7 @@ pub fn list(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
     for entry in overdue.chain(store.rejected_outbox()?) {
         stuck.push(describe(store, entry)?);
     }
+    stuck.extend(not_taken_from_axis(store, now)?);
     stuck.sort_by_key(|s| (s.deadline, s.package_id));
     Ok(stuck)
 }
@@ -95,8 +110,13 @@ pub(crate) fn list_explained(
 
 fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
     let meta = store.outgoing(&entry.package_id)?;
+    let axis_send = store.axis_send(&entry.package_id, &entry.recipient)?;
     let (reason, relay) = match entry.state {
         DeliveryState::Rejected => (StuckReason::Rejected, None),
+        _ if axis_send.is_some() => match entry.last_error.as_deref() {
+            None | Some(AXIS_UNREACHABLE) => (StuckReason::AxisUnreachable, None),
+            Some(_) => (StuckReason::RefusedByAxis, None),
+        },
         DeliveryState::HeldAtRelay => {
             let relay = store
                 .hold_of(&entry.package_id, &entry.recipient)?
@@ -116,7 +136,71 @@ fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
         attempts: entry.attempts,
         detail: entry.last_error,
         relay,
+        path: if axis_send.is_some() {
+            "axis"
+        } else {
+            "federation"
+        },
+        axis_doc_id: axis_send.and_then(|s| s.doc_id),
     })
+}
+
+/// The outbox's `last_error` of an axis that cannot be reached.
+const AXIS_UNREACHABLE: &str = "axis_unreachable";
+
+/// Recipients the axis took a document for, past its deadline, that have not taken it
+/// from the axis: no `done` reported by `getSentEdocList` and no status 01 or later
+/// through the axis.
+fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
+    let mut stuck = Vec::new();
+    for send in store.axis_sends()? {
+        let Some(doc_id) = send.doc_id else {
+            continue;
+        };
+        if send.reports.iter().any(|r| taken(&r.status)) {
+            continue;
+        }
+        let Some(entry) = store.outbox_entry(&send.package_id, &send.recipient)? else {
+            continue;
+        };
+        if entry.state != DeliveryState::HandedToAxis || now <= entry.deadline {
+            continue;
+        }
+        let meta = store.outgoing(&send.package_id)?;
+        stuck.push(Stuck {
+            package_id: send.package_id,
+            document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
+            subject: meta.and_then(|m| m.subject),
+            recipient: send.recipient,
+            reason: if send
+                .reports
+                .iter()
+                .any(|r| axis_code(&r.status) == Some(StatusCode::Rejected))
+            {
+                StuckReason::Rejected
+            } else {
+                StuckReason::NotTakenFromAxis
+            },
+            deadline: entry.deadline,
+            attempts: entry.attempts,
+            detail: send.reports.last().map(|r| r.status.clone()),
+            relay: None,
+            path: "axis",
+            axis_doc_id: Some(doc_id),
+        });
+    }
+    Ok(stuck)
+}
+
+/// Whether what the axis reported says the recipient took the document: `done`, or a
+/// status it sent back (01 to 06, 15, 16), not a refusal (02) or `fail`.
+fn taken(status: &str) -> bool {
+    status == "done" || axis_code(status).is_some_and(|code| code != StatusCode::Rejected)
+}
+
+/// A status code the axis carried back (`"03"`), if `status` is one.
+fn axis_code(status: &str) -> Option<StatusCode> {
+    StatusCode::from_number(status.parse().ok()?).ok()
 }
 
 /// How often stuck documents are counted for `/metrics` and the log.
