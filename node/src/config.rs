@@ -464,6 +464,12 @@ impl Config {
         {
             config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
+        if let Some(dir) = path.parent()
+            && !config.axis.ca_file.as_os_str().is_empty()
+            && config.axis.ca_file.is_relative()
+        {
+            config.axis.ca_file = dir.join(&config.axis.ca_file);
+        }
         Ok(config)
     }
 

@@ -53,17 +53,32 @@ pub fn test_axis() -> TestAxis {
 /// # Panics
 /// When the data directory cannot be written.
 pub fn bridge_to(dir: &Path, axis: &TestAxis) {
+    bridge_to_endpoint(dir, &axis.endpoint(), None);
+}
+
+/// As [`bridge_to`], to `endpoint`, trusting the CA certificates of `ca_pem` for an
+/// `https://` endpoint (written to `axis-ca.pem` and named by `ca_file`).
+///
+/// # Panics
+/// When the data directory cannot be written.
+pub fn bridge_to_endpoint(dir: &Path, endpoint: &str, ca_pem: Option<&str>) {
     let secret = dir.join("axis-account.secret");
     std::fs::write(&secret, format!("{TU_PHAP_SECRET}\n")).expect("secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("mode");
+    let ca_file = match ca_pem {
+        Some(pem) => {
+            std::fs::write(dir.join("axis-ca.pem"), pem).expect("CA file");
+            "axis-ca.pem"
+        }
+        None => "",
+    };
     let config = dir.join("config.toml");
     let text = std::fs::read_to_string(&config).expect("config");
     let start = text
         .find("\n[axis]\n")
         .expect("init writes an [axis] section");
     let section = format!(
-        "\n[axis]\nenabled = true\nendpoint = \"{}\"\npoll_interval = \"1s\"\ndirectory_refresh = \"1h\"\nconnect_timeout = \"2s\"\nrequest_timeout = \"5s\"\n",
-        axis.endpoint()
+        "\n[axis]\nenabled = true\nendpoint = \"{endpoint}\"\nca_file = \"{ca_file}\"\npoll_interval = \"1s\"\ndirectory_refresh = \"1h\"\nconnect_timeout = \"2s\"\nrequest_timeout = \"5s\"\n"
     );
     std::fs::write(&config, format!("{}{section}", &text[..start])).expect("config");
 }

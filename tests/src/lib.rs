@@ -8,5 +8,6 @@ pub mod axis_bridge;
 pub mod axis_sdk;
 pub mod browser;
 pub mod flood;
+pub mod tls_front;
 
 pub use lienthong_simulations::process::*;

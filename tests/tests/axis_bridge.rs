@@ -264,3 +264,65 @@ fn an_axis_recipient_past_its_deadline_is_stuck_with_the_axis_reason_its_path_an
     assert_eq!(row["sent"], 2);
     Ok(())
 }
+
+#[test]
+fn an_https_axis_is_reached_over_tls_when_its_ca_is_trusted_and_not_otherwise() -> anyhow::Result<()>
+{
+    let axis = test_axis();
+    let front = lienthong_tests::tls_front::TlsFront::start(axis.addr())?;
+    let federation = Federation::new("Trục https")?;
+
+    // Trusting the test CA: the document goes to the axis over TLS.
+    let trusting_dir = federation.init(TU_PHAP, "Sở Tư pháp")?;
+    lienthong_tests::axis_bridge::bridge_to_endpoint(
+        &trusting_dir,
+        &front.url(),
+        Some(front.ca_pem()),
+    );
+    let trusting = ProcessNode::start(&trusting_dir)?;
+    federation.admit(&trusting_dir)?;
+    federation.wait_roster(&[&trusting])?;
+    let package = submit_once_routable(&trusting, &document(&[Y_TE], 41));
+    trusting.wait_state(&package, Y_TE, "handed_to_axis", DEADLINE)?;
+    assert_eq!(axis.summary().sends, 1);
+    drop(trusting);
+
+    // The public web roots only: the test CA is not among them, so the node refuses the
+    // handshake and never reaches the axis (its directory stays empty: Y tế cannot be
+    // routed to).
+    let sends_before = axis.summary().calls.clone();
+    let doubting_dir = federation.init(CONG_THUONG, "Sở Công Thương")?;
+    lienthong_tests::axis_bridge::bridge_to_endpoint(&doubting_dir, &front.url(), None);
+    let doubting = ProcessNode::start(&doubting_dir)?;
+    federation.admit(&doubting_dir)?;
+    federation.wait_roster(&[&doubting])?;
+    wait_for(
+        "the node to refuse the axis's certificate",
+        DEADLINE,
+        || (front.refused_handshakes() > 0).then_some(()),
+    )?;
+    let (status, body) = doubting.post(
+        "/api/v1/packages",
+        &lienthong_tests::axis_bridge::document_from(CONG_THUONG, &[Y_TE], 42),
+    )?;
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
+    // The operator is told why, once.
+    let log = wait_for("the warning about the axis's certificate", DEADLINE, || {
+        let log = doubting.log_text();
+        log.contains("directory cannot be fetched").then_some(log)
+    })?;
+    let warning = log
+        .lines()
+        .find(|l| l.contains("directory cannot be fetched"))
+        .unwrap_or_default();
+    assert!(
+        warning.contains("WARN") && warning.contains("UnknownIssuer"),
+        "{warning}"
+    );
+    assert_eq!(
+        axis.summary().calls,
+        sends_before,
+        "no call got through to the axis"
+    );
+    Ok(())
+}

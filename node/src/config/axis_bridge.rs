@@ -21,9 +21,14 @@ pub const AXIS_ACCOUNT_SECRET_FILE: &str = "axis-account.secret";
 pub struct AxisBridgeConfig {
     /// Whether this node talks to an axis at all.
     pub enabled: bool,
-    /// The axis's `service.endpoint`, e.g. `http://axis.example/vxp`; calls go to
+    /// The axis's `service.endpoint`, e.g. `https://axis.example/vxp`; calls go to
     /// `<endpoint>/<call>`.
     pub endpoint: String,
+    /// For an `https://` axis whose certificate is issued by a CA outside the public web
+    /// roots (a provincial axis with its own CA, a Vietnamese public CA the web roots do
+    /// not carry): a PEM file of the CA certificates to trust instead, relative to the data
+    /// directory. Empty: the public web roots (Mozilla's list).
+    pub ca_file: PathBuf,
     /// The agency's `systemid` on the axis; empty means its `organ_id`.
     pub system_id: String,
     /// The file holding the agency's axis secret, as text, mode 0600; relative to the data
@@ -49,6 +54,7 @@ impl Default for AxisBridgeConfig {
         AxisBridgeConfig {
             enabled: false,
             endpoint: String::new(),
+            ca_file: PathBuf::new(),
             system_id: String::new(),
             secret_file: PathBuf::from(AXIS_ACCOUNT_SECRET_FILE),
             poll_interval: Duration::from_secs(30),
@@ -69,9 +75,9 @@ impl AxisBridgeConfig {
         if endpoint.is_empty() {
             return Some("axis.endpoint is empty while axis.enabled = true".to_owned());
         }
-        if !endpoint.starts_with("http://") {
+        if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
             return Some(format!(
-                "axis.endpoint {endpoint:?} must be an http:// URL (this build speaks plain HTTP to the axis; put a TLS proxy on loopback in front of an https:// axis)"
+                "axis.endpoint {endpoint:?} must be an http:// or https:// URL"
             ));
         }
         if self.secret_file.as_os_str().is_empty() {
@@ -107,8 +113,11 @@ impl AxisBridgeConfig {
 # provincial) axis, as this agency's own client of it: its systemid and secret are those
 # of the agency's QLVB's collaboration.properties. See docs/axis-bridge.md.
 enabled = {enabled}
-# The axis's service.endpoint (http://; calls go to <endpoint>/<call>).
+# The axis's service.endpoint (https:// or http://; calls go to <endpoint>/<call>).
 endpoint = {endpoint:?}
+# For an https:// axis with a certificate from a CA outside the public web roots: a PEM
+# file of the CA certificates to trust instead; relative to the data directory.
+ca_file = {ca:?}
 # The agency's systemid on the axis; empty means organ_id.
 system_id = {system_id:?}
 # The file with the agency's axis secret, as text, mode 0600; relative to the data directory.
@@ -124,6 +133,7 @@ request_timeout = "{request}"
 "#,
             enabled = self.enabled,
             endpoint = self.endpoint,
+            ca = self.ca_file.display().to_string(),
             system_id = self.system_id,
             secret = self.secret_file.display().to_string(),
             poll = d(&self.poll_interval),
@@ -139,7 +149,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_enabled_axis_needs_a_plain_http_endpoint_and_nonzero_times() {
+    fn an_enabled_axis_needs_an_http_or_https_endpoint_and_nonzero_times() {
         assert_eq!(AxisBridgeConfig::default().problem(), None);
         let mut config = AxisBridgeConfig {
             enabled: true,
@@ -150,8 +160,10 @@ mod tests {
                 .problem()
                 .is_some_and(|p| p.contains("endpoint is empty"))
         );
-        config.endpoint = "https://axis.example".to_owned();
-        assert!(config.problem().is_some_and(|p| p.contains("http://")));
+        config.endpoint = "ftp://axis.example".to_owned();
+        assert!(config.problem().is_some_and(|p| p.contains("https://")));
+        config.endpoint = "https://axis.example/vxp".to_owned();
+        assert_eq!(config.problem(), None);
         config.endpoint = "http://127.0.0.1:8088/vxp".to_owned();
         assert_eq!(config.problem(), None);
         config.poll_interval = Duration::ZERO;

@@ -78,15 +78,40 @@ pub fn client(ctx: &NodeContext) -> Option<AxisClient> {
     let system_id = config.system_id_or(ctx.organ_id.as_str());
     // A getEdoc of the largest package, base64, with room for the envelope.
     let max_answer = ctx.config.limits.max_package_size.as_u64() / 3 * 4 + 64 * 1024;
+    let timeouts = (config.connect_timeout, config.request_timeout);
+    let client = if config.ca_file.as_os_str().is_empty() {
+        AxisClient::new(
+            &config.endpoint,
+            system_id,
+            &secret,
+            timeouts.0,
+            timeouts.1,
+            max_answer,
+        )
+    } else {
+        let read = std::fs::read(&config.ca_file)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| {
+                AxisClient::trusting(
+                    &config.endpoint,
+                    system_id,
+                    &secret,
+                    timeouts.0,
+                    timeouts.1,
+                    max_answer,
+                    &pem,
+                )
+            });
+        match read {
+            Ok(client) => client,
+            Err(e) => {
+                warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be used");
+                return None;
+            }
+        }
+    };
     info!(endpoint = %config.endpoint, %system_id, "axis bridge on");
-    Some(AxisClient::new(
-        &config.endpoint,
-        system_id,
-        &secret,
-        config.connect_timeout,
-        config.request_timeout,
-        max_answer,
-    ))
+    Some(client)
 }
 
 /// Fetches the axis's directory into the store now, then every `directory_refresh`
@@ -98,14 +123,25 @@ pub async fn keep_directory(
     retry: Duration,
     shutdown: CancellationToken,
 ) {
+    // Said once per run of failures: an axis that cannot be reached (or whose certificate
+    // is not trusted) leaves its agencies unroutable until the operator acts or it returns.
+    let mut failing = false;
     loop {
         let wait = match refresh_directory(&client, &store).await {
             Ok(count) => {
+                if failing {
+                    info!(agencies = count, "the axis's directory is fetched again");
+                }
+                failing = false;
                 debug!(agencies = count, "axis directory refreshed");
                 refresh
             }
             Err(problem) => {
                 // Routing keeps the last directory; only new agencies wait.
+                if !failing {
+                    warn!(%problem, "the axis's directory cannot be fetched; agencies only on the axis wait for it");
+                }
+                failing = true;
                 debug!(%problem, "axis directory not refreshed");
                 retry.min(refresh)
             }

@@ -4,13 +4,15 @@
 //! sendEdoc with its unpadded `hash-file`.
 //!
 //! The HTTP client is blocking (ureq); every call runs on the blocking pool, bounded by
-//! the connect and overall timeouts of `[axis]`.
+//! the connect and overall timeouts of `[axis]`. An `https://` axis is reached over TLS
+//! (rustls), its certificate checked against the public web roots or `[axis] ca_file`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lienthong_protocol::axis_wire::{self, CONTENT_TYPE_JSON, CONTENT_TYPE_OCTETS};
 use serde_json::Value;
+use ureq::tls::{RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 use super::AxisError;
@@ -64,7 +66,8 @@ impl std::fmt::Debug for AxisClient {
 impl AxisClient {
     /// A client of the axis at `endpoint` as `system_id`, signing with `secret` (the
     /// text of the agency's secret, trimmed, used as bytes as the SDK does). Answers above
-    /// `max_answer` bytes are refused.
+    /// `max_answer` bytes are refused. An `https://` axis is checked against the public
+    /// web roots (Mozilla's list).
     pub fn new(
         endpoint: &str,
         system_id: &str,
@@ -73,10 +76,61 @@ impl AxisClient {
         request_timeout: Duration,
         max_answer: u64,
     ) -> AxisClient {
+        let timeouts = (connect_timeout, request_timeout);
+        Self::build(
+            endpoint,
+            system_id,
+            secret,
+            timeouts,
+            max_answer,
+            RootCerts::WebPki,
+        )
+    }
+
+    /// As [`AxisClient::new`], trusting for an `https://` axis only the CA certificates in
+    /// `ca_pem` (PEM): a provincial axis with its own CA, or a CA the web roots lack.
+    ///
+    /// # Errors
+    /// When `ca_pem` holds no certificate, or one that does not read.
+    pub fn trusting(
+        endpoint: &str,
+        system_id: &str,
+        secret: &str,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        max_answer: u64,
+        ca_pem: &[u8],
+    ) -> Result<AxisClient, String> {
+        let mut certificates = Vec::new();
+        for item in ureq::tls::parse_pem(ca_pem) {
+            match item.map_err(|e| format!("a PEM section does not read: {e}"))? {
+                ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
+                _ => return Err("it holds something other than certificates".to_owned()),
+            }
+        }
+        if certificates.is_empty() {
+            return Err("it holds no PEM certificate".to_owned());
+        }
+        let timeouts = (connect_timeout, request_timeout);
+        let roots = RootCerts::new_with_certs(&certificates);
+        Ok(Self::build(
+            endpoint, system_id, secret, timeouts, max_answer, roots,
+        ))
+    }
+
+    fn build(
+        endpoint: &str,
+        system_id: &str,
+        secret: &str,
+        (connect_timeout, request_timeout): (Duration, Duration),
+        max_answer: u64,
+        roots: RootCerts,
+    ) -> AxisClient {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(connect_timeout))
             .timeout_global(Some(request_timeout))
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build()
             .into();
         AxisClient {
