@@ -1,5 +1,5 @@
-//! The shipped scenario files: every one reads and checks, the six full scenarios and their
-//! six small versions are there, and each full one says what its seed letter says.
+//! The shipped scenario files: every one reads and checks, the seven full scenarios and their
+//! seven small versions are there, and each full one says what its seed letter says.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use lienthong_simulations::sim::scenario::{FaultKind, Scenario, Scope};
 
-const FULL: [&str; 6] = [
+const FULL: [&str; 7] = [
     "binh-thuan-2025",
+    "binh-thuan-2025-transition",
     "dong-nai-2010-rollout",
     "dong-nai-2018",
     "national-1000",
@@ -16,8 +17,9 @@ const FULL: [&str; 6] = [
     "tay-ninh-2014",
 ];
 
-const SMALL: [&str; 6] = [
+const SMALL: [&str; 7] = [
     "binh-thuan-2025",
+    "binh-thuan-2025-transition",
     "dong-nai-2010-rollout",
     "dong-nai-2018",
     "national",
@@ -117,6 +119,9 @@ fn check_common(file: &str, s: &Scenario) {
     let mut known: BTreeSet<&str> = s.agencies.iter().map(|a| a.id.as_str()).collect();
     known.extend(s.relays.iter().map(|r| r.id.as_str()));
     known.insert("*");
+    if s.axis.is_some() {
+        known.insert("axis");
+    }
     for fault in &s.faults {
         if s.generate.is_none() {
             for node in &fault.nodes {
@@ -316,6 +321,7 @@ fn every_small_scenario_reads_and_stays_small() {
         assert_eq!(s.network_names(), big.network_names(), "{file}");
         assert_eq!(s.relays.is_empty(), big.relays.is_empty(), "{file}");
         assert_eq!(s.hub.is_some(), big.hub.is_some(), "{file}");
+        assert_eq!(s.axis.is_some(), big.axis.is_some(), "{file}");
         assert_eq!(s.generate.is_some(), big.generate.is_some(), "{file}");
         let phases = |s: &Scenario| {
             s.agencies

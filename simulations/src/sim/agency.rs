@@ -30,8 +30,12 @@ pub struct CopyView {
     pub recipient: String,
     /// Submit → receipt 01 recorded, ms.
     pub latency_01_ms: Option<u64>,
-    /// Receipt codes signed by the recipient, 01 included once it arrived.
+    /// Receipt codes signed by the recipient, 01 included once it arrived; for a
+    /// recipient on the axis, the statuses it sent back through the axis.
     pub codes: Vec<StatusCode>,
+    /// Statuses the sender took more than once (the same code from the same recipient
+    /// again).
+    pub status_duplicates: u32,
     /// Where the sender's delivery stands, in words (state, attempts, last error): what a
     /// report says of a copy that never arrived.
     pub delivery: String,
@@ -109,6 +113,20 @@ impl Agency for NodeHandle {
                     .filter(|r| r.issuer() == &entry.recipient)
                     .map(|r| r.code())
                     .collect();
+                let mut delivered_at = entry.delivered_at;
+                // A recipient on the axis: the statuses it sent back through the axis, as
+                // the axis reported them (its `pending`/`done` beside them are not codes).
+                if let Ok(Some(send)) = store.axis_send(package, &entry.recipient) {
+                    for report in &send.reports {
+                        if let Some(code) = code_of(&report.status) {
+                            codes.push(code);
+                            if code == StatusCode::Arrived && delivered_at.is_none() {
+                                delivered_at = Some(report.learned_at);
+                            }
+                        }
+                    }
+                }
+                let status_duplicates = duplicates(&mut codes);
                 if matches!(
                     entry.state,
                     DeliveryState::Delivered | DeliveryState::Rejected
@@ -118,8 +136,9 @@ impl Agency for NodeHandle {
                 }
                 CopyView {
                     recipient: entry.recipient.to_string(),
-                    latency_01_ms: latency(submitted, entry.delivered_at),
+                    latency_01_ms: latency(submitted, delivered_at),
                     codes,
+                    status_duplicates,
                     delivery: delivery_words(
                         entry.state.as_str(),
                         entry.attempts,
@@ -129,6 +148,21 @@ impl Agency for NodeHandle {
             })
             .collect())
     }
+}
+
+/// A status code written as the axis reports carry it (`"01"`), if it is one.
+fn code_of(text: &str) -> Option<StatusCode> {
+    text.parse::<u8>()
+        .ok()
+        .and_then(|n| StatusCode::from_number(n).ok())
+}
+
+/// Removes repeated codes from `codes`; how many there were.
+fn duplicates(codes: &mut Vec<StatusCode>) -> u32 {
+    let before = codes.len();
+    let mut seen = std::collections::BTreeSet::new();
+    codes.retain(|c| seen.insert(*c));
+    u32::try_from(before - codes.len()).unwrap_or(u32::MAX)
 }
 
 /// "queued, 4 attempts, last: dial failed" for a report.
@@ -266,20 +300,30 @@ impl Agency for HttpAgency {
                     .map(|all| {
                         all.iter()
                             .filter(|x| x["issuer"].as_str() == Some(recipient.as_str()))
-                            .filter_map(|x| x["code"].as_str()?.parse::<u8>().ok())
-                            .filter_map(|n| StatusCode::from_number(n).ok())
+                            .filter_map(|x| code_of(x["code"].as_str()?))
                             .collect()
                     })
                     .unwrap_or_default();
+                let mut delivered_at = timestamp(&r["delivered_at"]);
+                for report in r["axis_reports"].as_array().into_iter().flatten() {
+                    if let Some(code) = report["status"].as_str().and_then(code_of) {
+                        codes.push(code);
+                        if code == StatusCode::Arrived && delivered_at.is_none() {
+                            delivered_at = timestamp(&report["reported_at"]);
+                        }
+                    }
+                }
+                let status_duplicates = duplicates(&mut codes);
                 if matches!(r["state"].as_str(), Some("delivered" | "rejected"))
                     && !codes.contains(&StatusCode::Arrived)
                 {
                     codes.push(StatusCode::Arrived);
                 }
                 CopyView {
-                    latency_01_ms: latency(submitted, timestamp(&r["delivered_at"])),
+                    latency_01_ms: latency(submitted, delivered_at),
                     recipient,
                     codes,
+                    status_duplicates,
                     delivery: delivery_words(
                         r["state"].as_str().unwrap_or("unknown"),
                         r["attempts"]

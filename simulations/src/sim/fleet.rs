@@ -162,7 +162,7 @@ impl ProcessFleet {
         let link_faults: Vec<&str> = plan
             .faults
             .iter()
-            .filter(|f| f.kind != FaultKind::Crash)
+            .filter(|f| f.kind != FaultKind::Crash && !f.axis)
             .map(|f| f.label.as_str())
             .collect();
         if !link_faults.is_empty() {

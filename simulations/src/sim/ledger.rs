@@ -36,6 +36,8 @@ pub struct Copy {
     pub completed_after_s: Option<f64>,
     /// For a copy that never arrived: what its sender's node said of it at the end.
     pub sender_view: Option<String>,
+    /// Statuses the sender took twice (the most its view ever showed).
+    pub status_duplicates: u32,
 }
 
 impl Copy {
@@ -190,11 +192,13 @@ impl Ledger {
         r: usize,
         latency_01_ms: Option<u64>,
         codes: &[StatusCode],
+        status_duplicates: u32,
         now: (Instant, f64),
     ) {
         let sent = &mut self.sent[doc];
         let submitted_s = sent.package.as_ref().map_or(now.1, |p| p.2);
         let copy = &mut sent.copies[r];
+        copy.status_duplicates = copy.status_duplicates.max(status_duplicates);
         if copy.latency_01_ms.is_none() {
             copy.latency_01_ms = latency_01_ms;
         }

@@ -6,12 +6,15 @@
 //! - [`world`]: the nodes, in this process, on the memory transport.
 //! - [`fleet`]: those, or `lienthong` processes on loopback (`--processes`).
 //! - [`agency`]: how a simulated QLVB reaches its node (store, or the HTTP API).
+//! - [`axis_qlvb`]: the QLVB of an agency only on the axis, speaking the SDK's protocol
+//!   to the run's test axis (the transition, and the hub run).
 //! - [`links`]: which node reaches which, partitions, drops and delays.
 //! - [`run`]: the clock, the faults and every agency's simulated QLVB.
 //! - [`ledger`]: what the QLVBs did and saw.
 //! - [`report`]: the figures, as a table, JSON and charts ([`plots`]).
 
 pub mod agency;
+pub mod axis_qlvb;
 pub mod fleet;
 pub mod ledger;
 pub mod links;

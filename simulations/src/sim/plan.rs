@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use lienthong_protocol::OrganId;
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
@@ -20,7 +20,8 @@ use super::scenario::{FaultKind, FaultSpec, PriorityName, Scenario, Scope};
 pub enum Mode {
     /// Every agency runs its own node; relays only where networks are separate.
     Federation,
-    /// Every document goes through one hub node, as with today's central axis.
+    /// Every document goes through one central hub, as with today's axis: every agency's
+    /// QLVB speaks the axis's API to a test axis, and no agency has a node.
     Hub,
 }
 
@@ -50,6 +51,8 @@ pub struct Site {
     pub joins: Duration,
     /// Whether its QLVB sends documents.
     pub sends: bool,
+    /// Only on the axis: no node; its QLVB talks to the test axis.
+    pub on_axis: bool,
 }
 
 /// What a recipient's QLVB does with one document.
@@ -101,6 +104,8 @@ pub struct PlannedFault {
     pub delay: Duration,
     /// A short description for the report and charts.
     pub label: String,
+    /// It touches the test axis: `delay` slows every call, `crash` takes it down.
+    pub axis: bool,
 }
 
 /// A scenario made concrete.
@@ -132,6 +137,9 @@ pub struct Plan {
     pub drain: Duration,
     /// How often each QLVB polls (simulated).
     pub poll: Duration,
+    /// The test axis's name, when the run has one (hub mode, or agencies only on the
+    /// axis).
+    pub axis: Option<String>,
 }
 
 impl Plan {
@@ -145,6 +153,15 @@ impl Plan {
         let (networks, reach) = match mode {
             Mode::Federation => (networks, reach),
             Mode::Hub => hub_topology(scenario, &mut sites)?,
+        };
+        let axis = match (mode, &scenario.hub, &scenario.axis) {
+            (Mode::Hub, Some(hub), _) => Some(hub.name.clone()),
+            (Mode::Federation, _, Some(axis)) => Some(if axis.name.is_empty() {
+                "trục liên thông (thử nghiệm)".to_owned()
+            } else {
+                axis.name.clone()
+            }),
+            _ => None,
         };
         // Separate streams, so that chaos or hub mode never change the traffic.
         let documents = traffic(scenario, &sites, &mut stream(seed, 1))?;
@@ -162,7 +179,7 @@ impl Plan {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                resolve_fault(f, &by_id, &networks, mode, &sites)
+                resolve_fault(f, &by_id, &networks, mode, axis.is_some(), &sites)
                     .with_context(|| format!("faults[{i}]"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -184,6 +201,7 @@ impl Plan {
             time_scale: scenario.time_scale,
             drain: scenario.drain,
             poll: scenario.qlvb.poll,
+            axis,
         })
     }
 
@@ -199,6 +217,16 @@ impl Plan {
             .map(|f| f.until)
             .max()
             .unwrap_or_default()
+    }
+
+    /// Whether the run has a test axis.
+    pub fn uses_axis(&self) -> bool {
+        self.axis.is_some()
+    }
+
+    /// Sites that run a node (not only on the axis).
+    pub fn node_sites(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.sites.len()).filter(|&i| !self.sites[i].on_axis)
     }
 
     /// `(document, recipient)` pairs the plan sends.
@@ -246,9 +274,10 @@ fn topology(scenario: &Scenario) -> anyhow::Result<Topology> {
             relays: Vec::new(),
             joins: Duration::ZERO,
             sends: false,
+            on_axis: false,
         });
     }
-    for agency in &scenario.agencies {
+    for (position, agency) in scenario.agencies.iter().enumerate() {
         let network = agency
             .network
             .as_deref()
@@ -262,6 +291,10 @@ fn topology(scenario: &Scenario) -> anyhow::Result<Topology> {
             relays: agency.relays.clone(),
             joins: agency.joins,
             sends: agency.sends,
+            on_axis: scenario
+                .axis
+                .as_ref()
+                .is_some_and(|a| a.has(position, &agency.id)),
         });
     }
     if let Some(generate) = &scenario.generate {
@@ -298,6 +331,7 @@ fn generated(
                 relays: Vec::new(),
                 joins: Duration::ZERO,
                 sends: false,
+                on_axis: false,
             });
         }
         let agencies = nodes - relays.len();
@@ -315,41 +349,26 @@ fn generated(
                 relays: relays.clone(),
                 joins: Duration::ZERO,
                 sends: true,
+                on_axis: false,
             });
         }
     }
 }
 
-/// The hub run: scenario relays go, the hub joins, every agency sits on its own network
-/// that reaches only the hub's, and names the hub as its relay.
+/// The hub run: the scenario's relays go and no agency has a node: every agency's QLVB
+/// speaks the axis's API to one test axis, which carries every document and status.
 fn hub_topology(scenario: &Scenario, sites: &mut Vec<Site>) -> anyhow::Result<Networks> {
-    let hub = scenario
+    scenario
         .hub
         .as_ref()
         .context("the scenario has no [hub] to compare with")?;
     sites.retain(|s| !s.relay);
-    let mut networks = vec!["hub".to_owned()];
-    let mut reach = BTreeSet::new();
     for site in sites.iter_mut() {
-        let own = networks.len();
-        networks.push(format!("{}-own", site.organ_id));
-        reach.insert((0, own));
-        site.networks = vec![own];
-        site.relays = vec![hub.id.clone()];
+        site.networks = vec![0];
+        site.relays = Vec::new();
+        site.on_axis = true;
     }
-    sites.insert(
-        0,
-        Site {
-            organ_id: hub.id.clone(),
-            name: hub.name.clone(),
-            relay: true,
-            networks: vec![0],
-            relays: Vec::new(),
-            joins: Duration::ZERO,
-            sends: false,
-        },
-    );
-    Ok((networks, reach))
+    Ok((vec!["axis".to_owned()], BTreeSet::new()))
 }
 
 fn level_one(id: &str) -> Option<String> {
@@ -519,13 +538,16 @@ fn resolve_fault(
     by_id: &BTreeMap<&str, usize>,
     networks: &[String],
     mode: Mode,
+    has_axis: bool,
     sites: &[Site],
 ) -> anyhow::Result<PlannedFault> {
     let mut nodes = Vec::new();
+    let mut axis = false;
     for name in &spec.nodes {
         match name.as_str() {
-            "*" => nodes.extend(0..sites.len()),
-            "hub" if mode == Mode::Hub => nodes.push(0),
+            "*" => nodes.extend((0..sites.len()).filter(|&i| !sites[i].on_axis)),
+            "hub" if mode == Mode::Hub => axis = true,
+            "axis" if has_axis => axis = true,
             id => nodes.push(
                 *by_id
                     .get(id)
@@ -547,9 +569,25 @@ fn resolve_fault(
         }
         _ => None,
     };
+    if axis {
+        ensure!(
+            matches!(spec.kind, FaultKind::Crash | FaultKind::Delay),
+            "the axis can be slowed (delay) or taken down (crash)"
+        );
+    }
+    if let Some(&i) = nodes.iter().find(|&&i| sites[i].on_axis) {
+        bail!(
+            "faults: {} is only on the axis, it has no node",
+            sites[i].organ_id
+        );
+    }
     let label = match (spec.kind, pair) {
         (FaultKind::Partition, Some((a, b))) => {
             format!("partition {} | {}", networks[a], networks[b])
+        }
+        (FaultKind::Crash, _) if axis => "axis down".to_owned(),
+        (FaultKind::Delay, _) if axis => {
+            format!("axis slow ({} ms per call)", spec.delay.as_millis())
         }
         (kind, _) => format!("{} {}", kind_name(kind), names(&nodes, sites)),
     };
@@ -562,6 +600,7 @@ fn resolve_fault(
         rate: spec.rate,
         delay: spec.delay,
         label,
+        axis,
     })
 }
 
@@ -590,7 +629,12 @@ fn chaos_faults(scenario: &Scenario, sites: &[Site], rng: &mut StdRng) -> Vec<Pl
         Duration::from_secs_f64(d * rng.random_range(from..to))
     };
     let mut faults = Vec::new();
-    let agencies: Vec<usize> = (0..sites.len()).filter(|&i| !sites[i].relay).collect();
+    let agencies: Vec<usize> = (0..sites.len())
+        .filter(|&i| !sites[i].relay && !sites[i].on_axis)
+        .collect();
+    if agencies.is_empty() {
+        return Vec::new();
+    }
     let relays: Vec<usize> = (0..sites.len()).filter(|&i| sites[i].relay).collect();
     let crashes = (sites.len() / 10).max(1);
     let mut crashed: Vec<usize> = agencies.clone();
@@ -606,6 +650,7 @@ fn chaos_faults(scenario: &Scenario, sites: &[Site], rng: &mut StdRng) -> Vec<Pl
             rate: 0.0,
             delay: Duration::ZERO,
             label: format!("chaos: crash {}", sites[node].organ_id),
+            axis: false,
         });
     }
     if let Some(&relay) = relays.choose(rng) {
@@ -619,6 +664,7 @@ fn chaos_faults(scenario: &Scenario, sites: &[Site], rng: &mut StdRng) -> Vec<Pl
             rate: 0.0,
             delay: Duration::ZERO,
             label: format!("chaos: relay {} down", sites[relay].organ_id),
+            axis: false,
         });
     }
     let mut cut = agencies;
@@ -635,6 +681,7 @@ fn chaos_faults(scenario: &Scenario, sites: &[Site], rng: &mut StdRng) -> Vec<Pl
         networks: None,
         rate: 0.0,
         delay: Duration::ZERO,
+        axis: false,
     });
     faults
 }
@@ -729,15 +776,31 @@ mod tests {
     }
 
     #[test]
-    fn the_hub_run_puts_every_agency_behind_the_hub() {
+    fn the_hub_run_puts_every_agency_on_the_axis() {
         let hub = Plan::new(&scenario(), 1, Mode::Hub, false).unwrap();
-        assert_eq!(hub.sites[0].organ_id, "000.00.99.H19");
-        assert!(hub.sites.iter().filter(|s| s.relay).count() == 1);
-        for site in &hub.sites[1..] {
-            assert_eq!(site.relays, ["000.00.99.H19"]);
-            assert!(hub.reach.contains(&(0, site.networks[0])));
-        }
-        assert_eq!(hub.faults[0].nodes, [0]);
+        assert!(hub.uses_axis());
+        assert_eq!(hub.sites.len(), 3, "the relay is gone");
+        assert!(hub.sites.iter().all(|s| s.on_axis && !s.relay));
+        assert_eq!(hub.node_sites().count(), 0);
+        assert!(hub.faults[0].axis && hub.faults[0].nodes.is_empty());
+    }
+
+    #[test]
+    fn a_transition_puts_some_agencies_on_the_axis() {
+        let text = SCENARIO
+            .replace("[hub]\n        id = \"000.00.99.H19\"\n        name = \"Hub\"", "[axis]\n        agencies = [\"000.00.03.H19\"]")
+            .replace("nodes = [\"hub\"]", "nodes = [\"axis\"]\n        [[faults]]\n        at = \"20m\"\n        kind = \"delay\"\n        lasts = \"5m\"\n        delay = \"100ms\"\n        nodes = [\"axis\"]")
+            .replace("[[hub.faults]]", "[[faults]]");
+        let plan = Plan::new(&Scenario::parse(&text).unwrap(), 1, Mode::Federation, false).unwrap();
+        let on_axis: Vec<&str> = plan
+            .sites
+            .iter()
+            .filter(|s| s.on_axis)
+            .map(|s| s.organ_id.as_str())
+            .collect();
+        assert_eq!(on_axis, ["000.00.03.H19"]);
+        assert_eq!(plan.faults.len(), 2);
+        assert!(plan.faults.iter().all(|f| f.axis && f.nodes.is_empty()));
     }
 
     #[test]

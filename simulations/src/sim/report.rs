@@ -161,6 +161,119 @@ pub struct RunReport {
     /// Latencies to receipt 01, real ms, for the charts.
     #[serde(skip)]
     pub latencies_01: Vec<f64>,
+    /// The same figures per path, when the run has a test axis: through the federation,
+    /// from the axis to lienthong, from lienthong to the axis, and on the axis alone.
+    pub paths: Vec<PathReport>,
+    /// What the test axis held at the end, when the run had one.
+    pub axis: Option<crate::axis::StateSummary>,
+}
+
+/// The way a copy travelled: its sender's side and its recipient's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyPath {
+    /// Node to node.
+    Federation,
+    /// An agency only on the axis to an agency on lienthong (its node's bridge takes it).
+    AxisToLienthong,
+    /// An agency on lienthong (its node's bridge) to an agency only on the axis.
+    LienthongToAxis,
+    /// Both only on the axis (the hub run).
+    Axis,
+}
+
+impl CopyPath {
+    /// The path of a copy from site `from` to site `to`.
+    pub fn of(plan: &Plan, from: usize, to: usize) -> CopyPath {
+        match (plan.sites[from].on_axis, plan.sites[to].on_axis) {
+            (false, false) => CopyPath::Federation,
+            (true, false) => CopyPath::AxisToLienthong,
+            (false, true) => CopyPath::LienthongToAxis,
+            (true, true) => CopyPath::Axis,
+        }
+    }
+}
+
+impl std::fmt::Display for CopyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CopyPath::Federation => "federation",
+            CopyPath::AxisToLienthong => "axis → lienthong",
+            CopyPath::LienthongToAxis => "lienthong → axis",
+            CopyPath::Axis => "axis only",
+        })
+    }
+}
+
+/// One path's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathReport {
+    /// Which path.
+    pub path: CopyPath,
+    /// (document, recipient) pairs accepted by their senders on this path.
+    pub sent: usize,
+    /// Pairs that reached their recipient's QLVB (or store).
+    pub delivered: usize,
+    /// Accepted pairs that never did. Must be 0.
+    pub lost: usize,
+    /// Applied twice: documents handed to a recipient's QLVB again, and statuses taken
+    /// twice at their sender. Must be 0.
+    pub applied_twice: usize,
+    /// Delivered pairs whose status 01 is known at the sender.
+    pub back_01: usize,
+    /// Pairs whose recipient's QLVB sent 06.
+    pub issued_06: usize,
+    /// Of those, the ones whose 06 is known at the sender.
+    pub back_06: usize,
+    /// Statuses (01 and every one QLVB sent) not known at their sender at the end.
+    pub statuses_missing: usize,
+}
+
+impl PathReport {
+    /// Whether every status came back and nothing was lost or applied twice.
+    pub fn kept_its_promise(&self) -> bool {
+        self.lost == 0
+            && self.applied_twice == 0
+            && self.back_01 == self.delivered
+            && self.back_06 == self.issued_06
+            && self.statuses_missing == 0
+    }
+}
+
+/// The figures of each path the plan's copies take, in [`CopyPath`] order.
+fn paths(plan: &Plan, ledger: &Ledger) -> Vec<PathReport> {
+    let mut by: std::collections::BTreeMap<CopyPath, PathReport> = Default::default();
+    for (doc, sent) in plan.documents.iter().zip(&ledger.sent) {
+        if sent.package.is_none() {
+            continue;
+        }
+        for (r, copy) in sent.copies.iter().enumerate() {
+            let path = CopyPath::of(plan, doc.from, doc.to[r]);
+            let p = by.entry(path).or_insert(PathReport {
+                path,
+                sent: 0,
+                delivered: 0,
+                lost: 0,
+                applied_twice: 0,
+                back_01: 0,
+                issued_06: 0,
+                back_06: 0,
+                statuses_missing: 0,
+            });
+            p.sent += 1;
+            p.delivered += usize::from(copy.seen.is_some());
+            p.lost += usize::from(copy.seen.is_none());
+            p.applied_twice += copy.duplicates as usize + copy.status_duplicates as usize;
+            p.back_01 +=
+                usize::from(copy.seen.is_some() && copy.known.contains_key(&StatusCode::Arrived));
+            if copy.issued.iter().any(|(c, _)| *c == StatusCode::Completed) {
+                p.issued_06 += 1;
+                p.back_06 += usize::from(copy.known.contains_key(&StatusCode::Completed));
+            }
+            p.statuses_missing += copy.outstanding().count();
+        }
+    }
+    by.into_values().collect()
 }
 
 /// How many lost copies a report names.
@@ -243,7 +356,7 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
             }
             expected += 1;
             delivered += usize::from(copy.seen.is_some());
-            duplicates += copy.duplicates as usize;
+            duplicates += copy.duplicates as usize + copy.status_duplicates as usize;
             statuses += copy.issued.len();
             rejected += usize::from(copy.issued.iter().any(|(c, _)| *c == StatusCode::Rejected));
             taken_back += usize::from(
@@ -332,6 +445,12 @@ pub fn build(plan: &Plan, ledger: &Ledger, measures: &Measures, rss_before: f64)
         deliveries_over_time: buckets(&ledger.delivered_at, end),
         receipts_over_time: buckets(&ledger.receipts_at, end),
         latencies_01,
+        paths: if plan.uses_axis() {
+            paths(plan, ledger)
+        } else {
+            Vec::new()
+        },
+        axis: measures.axis.clone(),
     }
 }
 
@@ -395,6 +514,9 @@ pub fn table(runs: &[RunReport]) -> String {
         if r.transport != "memory" {
             return "not measured (no simulated links)".to_owned();
         }
+        if r.nodes == 0 {
+            return "not measured (HTTP to the test axis)".to_owned();
+        }
         format!(
             "{:.1} KB, {:.1} messages",
             r.wire_bytes_per_document / 1000.0,
@@ -432,6 +554,36 @@ pub fn table(runs: &[RunReport]) -> String {
         }
         out.push('\n');
     }
+    for run in runs.iter().filter(|r| !r.paths.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nper path ({}): sent, delivered, lost, applied twice, 01 back, 06 back, statuses missing",
+            run.mode
+        );
+        for p in &run.paths {
+            let _ = writeln!(
+                out,
+                "  {:<18} {:>5} sent  {:>5} delivered  {} lost  {} applied twice  01 back {}/{}  06 back {}/{}  {} missing",
+                p.path.to_string(),
+                p.sent,
+                p.delivered,
+                p.lost,
+                p.applied_twice,
+                p.back_01,
+                p.delivered,
+                p.back_06,
+                p.issued_06,
+                p.statuses_missing
+            );
+        }
+        if let Some(axis) = &run.axis {
+            let _ = writeln!(
+                out,
+                "  test axis: {} sends, {} copies done, {} still pending",
+                axis.sends, axis.done, axis.pending
+            );
+        }
+    }
     for run in runs.iter().filter(|r| !r.lost_examples.is_empty()) {
         let _ = writeln!(
             out,
@@ -465,6 +617,20 @@ pub fn failures(run: &RunReport) -> Vec<String> {
         out.push(format!(
             "{}: {} duplicates applied",
             run.mode, run.duplicates_applied
+        ));
+    }
+    for p in run.paths.iter().filter(|p| !p.kept_its_promise()) {
+        out.push(format!(
+            "{} ({}): {} lost, {} applied twice, 01 back {}/{}, 06 back {}/{}, {} statuses missing",
+            run.mode,
+            p.path,
+            p.lost,
+            p.applied_twice,
+            p.back_01,
+            p.delivered,
+            p.back_06,
+            p.issued_06,
+            p.statuses_missing
         ));
     }
     out

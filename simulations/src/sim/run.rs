@@ -13,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 
 use super::agency::Agency;
+use super::axis_qlvb::{AxisQlvb, axis_secret};
 use super::fleet::{Fleet, ProcessFleet};
 use super::ledger::Ledger;
 use super::messages;
@@ -20,6 +21,7 @@ use super::plan::Plan;
 use super::report::{self, RunReport};
 use super::scenario::FaultKind;
 use super::world::World;
+use crate::axis::{self, StateSummary, Switches, TestAxis};
 
 /// How the nodes of a run are started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +64,26 @@ pub async fn run(
     let plan = Arc::new(plan);
     let rss_before = report::rss_mb();
     let built = Instant::now();
+    let axis = match &plan.axis {
+        Some(name) => {
+            let axis = AxisRun::start(&plan)?;
+            progress(&format!(
+                "{name}: a test axis on {} for {} agencies, {} of them only on the axis",
+                axis.axis.endpoint(),
+                plan.sites.iter().filter(|s| !s.relay).count(),
+                plan.sites.iter().filter(|s| s.on_axis).count(),
+            ));
+            Some(axis)
+        }
+        None => None,
+    };
     let mut world = {
         let plan = plan.clone();
         let root = root.to_path_buf();
-        let settings = settings.to_vec();
+        let mut settings = settings.to_vec();
+        if let Some(axis) = &axis {
+            settings.extend(axis.node_settings());
+        }
         tokio::task::spawn_blocking(move || match transport {
             Transport::Memory => World::build(&plan, &root, &settings).map(Fleet::Memory),
             Transport::Processes => {
@@ -79,7 +97,8 @@ pub async fn run(
         world.len(),
         built.elapsed().as_secs_f64()
     ));
-    let first: Vec<usize> = (0..plan.sites.len())
+    let first: Vec<usize> = plan
+        .node_sites()
         .filter(|&i| plan.sites[i].joins.is_zero())
         .collect();
     let started = Instant::now();
@@ -94,10 +113,14 @@ pub async fn run(
             "note: on loopback every process reaches every other; the scenario's separate networks are not enforced",
         );
     }
-    let mut sim = Simulation::new(plan.clone(), world);
+    let mut sim = Simulation::new(plan.clone(), world, axis);
     let outcome = sim.run(progress).await;
     let final_sweep = sim.sweep().await;
     sim.world.shutdown().await;
+    if let Some(axis) = sim.axis.take() {
+        sim.measures.axis = Some(axis.axis.summary());
+        tokio::task::spawn_blocking(move || axis.stop()).await?;
+    }
     outcome?;
     final_sweep?;
     let mut report = report::build(&sim.plan, &sim.ledger, &sim.measures, rss_before);
@@ -131,11 +154,90 @@ pub struct Measures {
     pub settled: bool,
     /// The most peers connected per node, on average, seen during the run.
     pub connections_per_node: f64,
+    /// What the test axis held at the end, when the run had one.
+    pub axis: Option<StateSummary>,
+}
+
+/// The run's test axis and the QLVBs of the agencies only on it.
+struct AxisRun {
+    axis: TestAxis,
+    /// The QLVBs' calls run on this runtime's blocking threads, apart from the nodes'.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// Per site: its QLVB, when it is only on the axis.
+    qlvbs: Vec<Option<Arc<AxisQlvb>>>,
+}
+
+impl AxisRun {
+    /// A test axis on loopback with an account for every agency of `plan` (every agency has
+    /// one, those with a node too: the node's bridge uses it), and the QLVBs of the
+    /// agencies only on the axis.
+    fn start(plan: &Plan) -> anyhow::Result<AxisRun> {
+        let agencies = plan
+            .sites
+            .iter()
+            .filter(|s| !s.relay)
+            .map(|s| axis::AxisAgency {
+                code: s.organ_id.clone(),
+                name: s.name.clone(),
+                secret: axis_secret(&s.organ_id),
+            })
+            .collect();
+        let axis = TestAxis::start(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), agencies)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(256)
+            .thread_name("axis-qlvb")
+            .enable_all()
+            .build()?;
+        let qlvbs = plan
+            .sites
+            .iter()
+            .map(|s| {
+                s.on_axis.then(|| {
+                    Arc::new(AxisQlvb::new(
+                        &s.organ_id,
+                        &axis.endpoint(),
+                        runtime.handle().clone(),
+                    ))
+                })
+            })
+            .collect();
+        Ok(AxisRun {
+            axis,
+            runtime: Some(runtime),
+            qlvbs,
+        })
+    }
+
+    /// `[axis]` of every node: the bridge on, to this test axis, polling at a pace that
+    /// fits a run of minutes (real time).
+    fn node_settings(&self) -> Vec<(String, String)> {
+        [
+            ("axis.enabled", "true".to_owned()),
+            ("axis.endpoint", format!("{:?}", self.axis.endpoint())),
+            ("axis.poll_interval", "\"500ms\"".to_owned()),
+            ("axis.directory_refresh", "\"60s\"".to_owned()),
+            ("axis.connect_timeout", "\"5s\"".to_owned()),
+            ("axis.request_timeout", "\"30s\"".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Stops the QLVBs' runtime and the test axis (blocking).
+    fn stop(mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        drop(self.axis);
+    }
 }
 
 struct Simulation {
     plan: Arc<Plan>,
     world: Fleet,
+    axis: Option<AxisRun>,
     ledger: Ledger,
     measures: Measures,
     next_poll: Vec<f64>,
@@ -174,17 +276,18 @@ enum Event {
         copy: usize,
         latency_01_ms: Option<u64>,
         codes: Vec<StatusCode>,
+        status_duplicates: u32,
     },
 }
 
 impl Simulation {
-    fn new(plan: Arc<Plan>, world: Fleet) -> Simulation {
+    fn new(plan: Arc<Plan>, world: Fleet, axis: Option<AxisRun>) -> Simulation {
         let mut rng = StdRng::seed_from_u64(plan.seed ^ 0x51);
         let poll = plan.poll.as_secs_f64();
         Simulation {
             ledger: Ledger::new(&plan),
             measures: Measures {
-                nodes: plan.sites.len(),
+                nodes: plan.node_sites().count(),
                 ..Measures::default()
             },
             next_poll: (0..plan.sites.len())
@@ -193,6 +296,7 @@ impl Simulation {
             status_attempts: Default::default(),
             plan,
             world,
+            axis,
             start: Instant::now(),
             closing: false,
         }
@@ -223,7 +327,8 @@ impl Simulation {
             let now = self.now();
             self.world.restarted()?;
             self.apply_faults(&mut fault_started, &mut fault_ended, now)?;
-            let joining: Vec<usize> = (0..plan.sites.len())
+            let joining: Vec<usize> = plan
+                .node_sites()
                 .filter(|&i| !self.world.started(i) && plan.sites[i].joins.as_secs_f64() <= now.1)
                 .collect();
             if !joining.is_empty() {
@@ -327,11 +432,14 @@ impl Simulation {
     ) -> anyhow::Result<()> {
         let plan = self.plan.clone();
         let mut links_changed = false;
+        let mut axis_changed = false;
         for (i, fault) in plan.faults.iter().enumerate() {
             if !started[i] && fault.at.as_secs_f64() <= now.1 {
                 started[i] = true;
                 tracing::info!(fault = %fault.label, "fault starts");
-                if fault.kind == FaultKind::Crash {
+                if fault.axis {
+                    axis_changed = true;
+                } else if fault.kind == FaultKind::Crash {
                     for &n in &fault.nodes {
                         self.world.crash(n);
                     }
@@ -342,7 +450,9 @@ impl Simulation {
             if started[i] && !ended[i] && fault.until.as_secs_f64() <= now.1 {
                 ended[i] = true;
                 tracing::info!(fault = %fault.label, "fault ends");
-                if fault.kind == FaultKind::Crash {
+                if fault.axis {
+                    axis_changed = true;
+                } else if fault.kind == FaultKind::Crash {
                     let restart: Vec<usize> = fault
                         .nodes
                         .iter()
@@ -361,10 +471,31 @@ impl Simulation {
                 .faults
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| started[*i] && !ended[*i])
+                .filter(|(i, f)| started[*i] && !ended[*i] && !f.axis)
                 .map(|(_, f)| f.clone())
                 .collect();
             self.world.set_link_faults(active);
+        }
+        if axis_changed && let Some(axis) = &self.axis {
+            // The switches are those of every axis fault in force now.
+            let mut switches = Switches::default();
+            for (_, fault) in plan
+                .faults
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| started[*i] && !ended[*i] && f.axis)
+            {
+                match fault.kind {
+                    FaultKind::Crash => switches.down = true,
+                    _ => {
+                        switches.slow_ms = switches
+                            .slow_ms
+                            .max(u64::try_from(fault.delay.as_millis()).unwrap_or(u64::MAX));
+                    }
+                }
+            }
+            tracing::info!(?switches, "the test axis's switches");
+            axis.axis.set_switches(switches);
         }
         Ok(())
     }
@@ -456,8 +587,16 @@ impl Simulation {
                     && !j.poll
                     && j.observe.is_empty())
             })
-            .filter_map(|j| self.world.agency(j.site).map(|agency| (agency, j)))
+            .filter_map(|j| self.agency(j.site).map(|agency| (agency, j)))
             .collect()
+    }
+
+    /// How site `i`'s QLVB reaches its node, or the axis when it is only on the axis.
+    fn agency(&self, i: usize) -> Option<Arc<dyn Agency>> {
+        if let Some(qlvb) = self.axis.as_ref().and_then(|a| a.qlvbs[i].clone()) {
+            return Some(qlvb as Arc<dyn Agency>);
+        }
+        self.world.agency(i)
     }
 
     /// Runs the jobs on blocking threads (submissions sign and fsync), a few batches at
@@ -466,13 +605,29 @@ impl Simulation {
         if jobs.is_empty() {
             return Vec::new();
         }
+        // QLVBs on the axis mostly wait for it: each runs on its own thread of the axis
+        // runtime, so that a slow axis delays them together, not one after the other.
+        let (on_axis, jobs): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .partition(|(_, job)| self.plan.sites[job.site].on_axis);
+        let mut tasks = Vec::new();
+        if let Some(runtime) = self.axis.as_ref().and_then(|a| a.runtime.as_ref()) {
+            for (agency, job) in on_axis {
+                let plan = self.plan.clone();
+                tasks.push(runtime.spawn_blocking(move || {
+                    let mut events = Vec::new();
+                    run_job(&plan, agency.as_ref(), job, &mut events);
+                    events
+                }));
+            }
+        }
         let batches = 4.min(jobs.len());
         let mut groups: Vec<Vec<(Arc<dyn Agency>, Job)>> =
             (0..batches).map(|_| Vec::new()).collect();
         for (i, job) in jobs.into_iter().enumerate() {
             groups[i % batches].push(job);
         }
-        let tasks = groups.into_iter().map(|group| {
+        tasks.extend(groups.into_iter().map(|group| {
             let plan = self.plan.clone();
             tokio::task::spawn_blocking(move || {
                 let mut events = Vec::new();
@@ -481,7 +636,7 @@ impl Simulation {
                 }
                 events
             })
-        });
+        }));
         futures::future::join_all(tasks)
             .await
             .into_iter()
@@ -547,7 +702,10 @@ impl Simulation {
                 copy,
                 latency_01_ms,
                 codes,
-            } => self.ledger.observed(doc, copy, latency_01_ms, &codes, now),
+                status_duplicates,
+            } => self
+                .ledger
+                .observed(doc, copy, latency_01_ms, &codes, status_duplicates, now),
         }
     }
 
@@ -557,7 +715,7 @@ impl Simulation {
         let plan = self.plan.clone();
         let mut stored = 0;
         for site in 0..plan.sites.len() {
-            let Some(agency) = self.world.agency(site) else {
+            let Some(agency) = self.agency(site) else {
                 continue;
             };
             let inbox = tokio::task::spawn_blocking(move || agency.inbox(true))
@@ -614,7 +772,7 @@ impl Simulation {
             .collect();
         for (d, r, package) in unarrived {
             let doc = &plan.documents[d];
-            let Some(agency) = self.world.agency(doc.from) else {
+            let Some(agency) = self.agency(doc.from) else {
                 continue;
             };
             let copies = tokio::task::spawn_blocking(move || agency.copies(&package)).await?;
@@ -693,6 +851,7 @@ fn run_job(plan: &Plan, agency: &dyn Agency, job: Job, events: &mut Vec<Event>) 
                 copy: r,
                 latency_01_ms: copy.latency_01_ms,
                 codes: copy.codes.clone(),
+                status_duplicates: copy.status_duplicates,
             });
         }
     }

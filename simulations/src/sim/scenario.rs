@@ -59,9 +59,14 @@ pub struct Scenario {
     /// Faults on the timeline.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
-    /// Run the scenario a second time with every document going through one hub node.
+    /// Run the scenario a second time with every document going through one hub: the
+    /// test axis, its API spoken by every agency's QLVB.
     #[serde(default)]
     pub hub: Option<HubSpec>,
+    /// The transition: agencies not yet on lienthong, whose QLVBs talk to a test axis
+    /// that the other agencies' nodes bridge to.
+    #[serde(default)]
+    pub axis: Option<AxisSpec>,
 }
 
 fn default_seed() -> u64 {
@@ -333,6 +338,35 @@ pub struct HubSpec {
     pub faults: Vec<FaultSpec>,
 }
 
+/// The transition: some agencies have no lienthong node yet, only their account on the
+/// axis. Their QLVBs speak the axis's SDK protocol to a test axis; every other agency's
+/// node has its `[axis]` bridge on, pointed at the same test axis. Faults name the axis
+/// as `nodes = ["axis"]`: `delay` slows every call by `delay`, `crash` takes it down.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AxisSpec {
+    /// Its name, for the report.
+    #[serde(default)]
+    pub name: String,
+    /// Agencies only on the axis, by id.
+    #[serde(default)]
+    pub agencies: Vec<String>,
+    /// Besides those, this share of the listed `[[agencies]]`, spread evenly over the
+    /// list (`0.5`: every second one).
+    #[serde(default)]
+    pub share: f64,
+}
+
+impl AxisSpec {
+    /// Whether the agency at `position` of the scenario's `[[agencies]]`, `id`, is only on
+    /// the axis.
+    pub fn has(&self, position: usize, id: &str) -> bool {
+        let k = position as f64;
+        self.agencies.iter().any(|a| a == id)
+            || ((k + 1.0) * self.share).floor() > (k * self.share).floor()
+    }
+}
+
 impl Scenario {
     /// Reads and checks a scenario file.
     ///
@@ -498,6 +532,36 @@ impl Scenario {
             fault
                 .check(&networks)
                 .with_context(|| format!("faults[{i}]"))?;
+        }
+        if let Some(axis) = &self.axis {
+            ensure!(
+                (0.0..=1.0).contains(&axis.share),
+                "axis.share: between 0 and 1, not {}",
+                axis.share
+            );
+            for id in &axis.agencies {
+                ensure!(
+                    self.agencies.iter().any(|a| &a.id == id),
+                    "axis.agencies: {id} is not one of the [[agencies]]"
+                );
+            }
+            ensure!(
+                self.hub.is_none(),
+                "axis: a transition scenario has no [hub] run"
+            );
+        }
+        for fault in self
+            .faults
+            .iter()
+            .chain(self.hub.iter().flat_map(|h| &h.faults))
+        {
+            if fault.nodes.iter().any(|n| n == "axis" || n == "hub") {
+                ensure!(
+                    matches!(fault.kind, FaultKind::Crash | FaultKind::Delay),
+                    "faults: the axis can be slowed (delay) or taken down (crash), not {:?}",
+                    fault.kind
+                );
+            }
         }
         if let Some(hub) = &self.hub {
             check_id(&hub.id, "hub.id")?;

@@ -252,6 +252,11 @@ pub(super) fn prepare(
     let mut dirs = Vec::with_capacity(plan.sites.len());
     for (i, site) in plan.sites.iter().enumerate() {
         let dir = root.join("nodes").join(&site.organ_id);
+        if site.on_axis {
+            // Only on the axis: no node, no directory.
+            dirs.push(dir);
+            continue;
+        }
         init::init(
             &dir,
             &InitOptions {
@@ -274,6 +279,9 @@ pub(super) fn prepare(
             .chain(settings.iter().cloned())
             .collect();
         apply_settings(&dir, &all).with_context(|| format!("configuring {}", site.organ_id))?;
+        if plan.uses_axis() {
+            write_axis_secret(&dir, &site.organ_id)?;
+        }
         dirs.push(dir);
     }
     let federation = FederationDir::new(root.join("federation"));
@@ -282,6 +290,7 @@ pub(super) fn prepare(
         .sites
         .iter()
         .zip(&dirs)
+        .filter(|(site, _)| !site.on_axis)
         .map(|(site, dir)| {
             let relays = site
                 .relays
@@ -293,6 +302,23 @@ pub(super) fn prepare(
         .collect::<anyhow::Result<_>>()?;
     federation.admit_many(&admitted)?;
     Ok(dirs)
+}
+
+/// Puts the agency's axis account secret in its node's data directory, mode 0600, as an
+/// operator does with `install -m 600` (the node refuses a secret others can read).
+fn write_axis_secret(dir: &Path, organ_id: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join(lienthong_node::config::AXIS_ACCOUNT_SECRET_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(super::axis_qlvb::axis_secret(organ_id).as_bytes())?;
+    Ok(())
 }
 
 /// Starts a node, waiting first (bounded) for a crashed predecessor's aborted tasks to
