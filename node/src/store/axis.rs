@@ -176,8 +176,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Records what the axis reports of `recipient`'s copy, durably, unless it is what it
-    /// reported last; whether it was new.
+    /// Records what the axis reports of `recipient`'s copy, durably, unless it reported
+    /// that status before; whether it was new.
     ///
     /// # Errors
     /// Engine and [`StoreError::Sync`] errors; [`StoreError::UnknownOutboxEntry`] when no
@@ -198,11 +198,9 @@ impl Store {
                 .into());
             };
             let mut record: AxisSend = encoding::read(Tree::AxisSends, &key, &value)?;
-            if record
-                .reports
-                .last()
-                .is_some_and(|last| last.status == report.status)
-            {
+            // Each status once: `done` from `getSentEdocList` and the codes carried back
+            // in status messages interleave, and neither goes back.
+            if record.reports.iter().any(|r| r.status == report.status) {
                 return Ok(false);
             }
             record.reports.push(report.clone());
@@ -354,5 +352,41 @@ mod tests {
             store.axis_directory_at().expect("reads"),
             Some(Timestamp::from_millis(6))
         );
+    }
+
+    #[test]
+    fn each_status_the_axis_reports_is_kept_once_however_the_reports_interleave() {
+        let (_dir, store) = store();
+        let package = PackageId::from_bytes([4; 32]);
+        let recipient: OrganId = "000.00.02.H53".parse().expect("id");
+        store
+            .axis_send_handed(&package, &recipient, "d1", Timestamp::from_millis(1))
+            .expect("handed");
+        let report = |status: &str, at: u64| AxisReport {
+            status: status.to_owned(),
+            axis_time: String::new(),
+            learned_at: Timestamp::from_millis(at),
+        };
+        // getSentEdocList's `done` and the statuses carried back, as polling finds them.
+        let seen = ["pending", "done", "01", "done", "03", "done", "06", "03"];
+        let new: Vec<bool> = seen
+            .iter()
+            .enumerate()
+            .map(|(at, status)| {
+                store
+                    .axis_report(&package, &recipient, &report(status, at as u64))
+                    .expect("recorded")
+            })
+            .collect();
+        assert_eq!(new, [true, true, true, false, true, false, true, false]);
+        let kept: Vec<String> = store
+            .axis_send(&package, &recipient)
+            .expect("reads")
+            .expect("kept")
+            .reports
+            .into_iter()
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(kept, ["pending", "done", "01", "03", "06"]);
     }
 }

@@ -209,7 +209,7 @@ pub async fn follow_once(client: &AxisClient, store: &Store) -> Result<usize, St
         .map_err(|e| e.to_string())?;
     let open = sends
         .into_iter()
-        .filter(|s| s.doc_id.is_some() && s.reports.last().is_none_or(|r| r.status != "done"));
+        .filter(|s| s.doc_id.is_some() && !s.reports.iter().any(|r| r.status == "done"));
     let mut learned = 0;
     for send in open {
         let Some(doc_id) = send.doc_id.clone() else {
