@@ -24,6 +24,8 @@ use crate::context::NodeContext;
 use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
+pub mod witness;
+
 /// The origin line of this agency's checkpoints, also the name its signature goes under:
 /// `lienthong/<organ_id>`.
 pub fn origin(organ_id: &OrganId) -> String {

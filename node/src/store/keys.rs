@@ -45,6 +45,7 @@
 //! | `meta` | `"evidence_roster"` | `u64` BE, bare: the last roster serial logged as evidence |
 //! | `evidence_leaves` | leaf index (u64 BE) | blob: leaf hash (32) ‖ leaf bytes (`evidence_leaf.rs`) (schema 6) |
 //! | `checkpoints` | tree size (u64 BE) | blob: the checkpoint note this node signed at that size (schema 6) |
+//! | `witnessed` | a log's origin (`lienthong/<organ_id>`) | [`WitnessedLog`](super::WitnessedLog): on a witness, the head last cosigned and any fork seen (schema 6) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -87,11 +88,12 @@ pub(super) enum Tree {
     AxisArrivalIds,
     EvidenceLeaves,
     Checkpoints,
+    Witnessed,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 31] = [
+    pub(super) const ALL: [Tree; 32] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -123,6 +125,7 @@ impl Tree {
         Tree::AxisArrivalIds,
         Tree::EvidenceLeaves,
         Tree::Checkpoints,
+        Tree::Witnessed,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -159,6 +162,7 @@ impl Tree {
             Tree::AxisArrivalIds => "axis_arrival_ids",
             Tree::EvidenceLeaves => "evidence_leaves",
             Tree::Checkpoints => "checkpoints",
+            Tree::Witnessed => "witnessed",
         }
     }
 

@@ -83,6 +83,7 @@
 //! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
 //! - `evidence.rs`: the evidence log (every fact's leaf, appended in the fact's own
 //!   transaction) and the checkpoints signed over it; `evidence_leaf.rs`: a leaf's bytes.
+//! - `witnessed.rs`: on a witness, the head last cosigned per log and the forks seen.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
@@ -131,6 +132,7 @@ mod shared_write;
 mod sled;
 #[cfg(test)]
 mod tests;
+mod witnessed;
 
 /// The engine adapter, under a name that does not read as the sled crate.
 use self::sled as engine;
@@ -155,6 +157,7 @@ pub use receipt_log::ReceiptPage;
 pub use receipts::RecordOutcome;
 pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};
 pub use references::{Link, Links, PackageIndex};
+pub use witnessed::{SeenFork, WitnessedLog};
 
 use encoding::corrupt;
 use engine::{Db, Tx, TxError};
