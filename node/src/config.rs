@@ -15,8 +15,10 @@ use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
 mod axis_bridge;
+mod evidence;
 pub mod overrides;
 pub use axis_bridge::{AXIS_ACCOUNT_SECRET_FILE, AxisBridgeConfig};
+pub use evidence::EvidenceConfig;
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +55,9 @@ pub struct Config {
     /// Status receipts: gossip, catching up, monitoring.
     #[serde(default)]
     pub receipts: ReceiptsConfig,
+    /// The evidence log: checkpoints, witnessing.
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
     /// This node as its agency's own client of the national or a provincial axis.
     #[serde(default)]
     pub axis: AxisBridgeConfig,
@@ -438,6 +443,7 @@ impl Config {
             security: SecurityConfig::default(),
             relay: RelayConfig::default(),
             receipts: ReceiptsConfig::default(),
+            evidence: EvidenceConfig::default(),
             axis: AxisBridgeConfig::default(),
         }
     }
@@ -765,7 +771,8 @@ accept_deadline = "{accept_deadline}"
             sync = d(&self.receipts.sync_interval),
             receipt_retry = d(&self.receipts.retry_interval),
             accept_deadline = d(&self.receipts.accept_deadline),
-        ) + &self.axis.documented()
+        ) + &self.evidence.documented()
+            + &self.axis.documented()
     }
 }
 

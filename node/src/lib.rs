@@ -12,6 +12,7 @@
 //!   pulls, gossip.
 //! - [`receipts`]: who may say what about which package: issuing, handing over, gossip,
 //!   catch-up.
+//! - [`evidence`]: the evidence log above the store: signed checkpoints, rosters logged.
 //! - [`relay`]: the provincial relay's own work: its server state, forwarding.
 //! - [`roster`]: membership, roster sync, key rotation, the federation's authority.
 //! - [`network`]: the libp2p swarm behind a handle: byte-opaque request/response.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod context;
 pub mod data_dir;
 pub mod demo;
+pub mod evidence;
 pub mod identity;
 pub(crate) mod inbound;
 pub mod init;

@@ -321,6 +321,11 @@ impl Node {
         );
         tasks.spawn(
             Stage::Work,
+            "evidence checkpoints",
+            crate::evidence::run(ctx.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
             "stuck",
             stuck::watch(ctx.clone(), work.clone()),
         );

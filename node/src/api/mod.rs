@@ -11,6 +11,7 @@ mod backup;
 mod body;
 pub mod dashboard;
 mod error;
+mod evidence;
 mod inbox;
 mod json_errors;
 mod latency;
@@ -75,6 +76,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .merge(report::routes())
         .merge(province::routes())
         .merge(backup::routes())
+        .merge(evidence::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

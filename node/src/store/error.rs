@@ -200,6 +200,13 @@ pub enum Corruption {
         /// What differs, naming the file.
         problem: String,
     },
+    /// An evidence leaf's bytes do not read as a leaf.
+    #[error("evidence leaf does not read back")]
+    Leaf {
+        /// What the leaf reader said.
+        #[source]
+        source: super::evidence_leaf::LeafError,
+    },
     /// An index or reference names a record that is not there.
     #[error("{what} is missing")]
     Missing {

@@ -11,6 +11,8 @@ use lienthong_protocol::envelope::{
 use super::encoding;
 use super::engine::{Tx, TxError};
 use super::error::{InputProblem, StoreError};
+use super::evidence::{self, ReceiptOrigin};
+use super::evidence_leaf::{EvidenceLeaf, Fact};
 use super::keys::{self, Tree};
 use super::outgoing::{dangling, index_target};
 use super::packages::StagedPackage;
@@ -241,6 +243,9 @@ pub(super) struct Acceptance {
     index: PackageIndex,
     receipt: SignedReceipt,
     receipt_value: Vec<u8>,
+    /// The package's evidence leaf.
+    leaf: EvidenceLeaf,
+    received_at: Timestamp,
 }
 
 impl Acceptance {
@@ -262,6 +267,14 @@ impl Acceptance {
             index: index.clone(),
             receipt: receipt.clone(),
             receipt_value: encoding::encode_blob(&receipt.to_wire()),
+            leaf: EvidenceLeaf::new(
+                entry.received_at,
+                Fact::PackageReceived {
+                    package: id,
+                    content_sha256: *package.content_sha256(),
+                },
+            ),
+            received_at: entry.received_at,
         })
     }
 }
@@ -290,7 +303,16 @@ impl SharedWrite for Acceptance {
             tx.insert(Tree::InboxUnacked, &self.by_time, &[])?;
             counts.inbox_unacked += 1;
         }
-        let receipt_key = insert_receipt(tx, &self.receipt, &self.receipt_value, counts)?;
+        // The package's leaf, then the leaf of the receipt 01 that answers it.
+        evidence::append(tx, &self.leaf)?;
+        let receipt_key = insert_receipt(
+            tx,
+            &self.receipt,
+            &self.receipt_value,
+            counts,
+            ReceiptOrigin::SignedHere,
+            self.received_at,
+        )?;
         tx.insert(Tree::Arrivals, id, &encoding::encode_blob(&receipt_key))?;
         Ok(Accepted::New)
     }

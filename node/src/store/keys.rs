@@ -41,6 +41,11 @@
 //! | `meta` | `"axis_directory_at"` | `u64` BE ms, bare: the directory's last refresh |
 //! | `axis_arrivals` | the axis's DocId of a document or status addressed to this agency | [`AxisArrival`](super::AxisArrival): first seen, the package it became, `done` said |
 //! | `axis_arrival_ids` | package id (32) | blob: the axis's DocId it arrived under |
+//! | `meta` | `"evidence_tree"` | the evidence log's frontier (`evidence.rs`, schema 6) |
+//! | `meta` | `"evidence_roster"` | `u64` BE, bare: the last roster serial logged as evidence |
+//! | `evidence_leaves` | leaf index (u64 BE) | blob: leaf hash (32) ‖ leaf bytes (`evidence_leaf.rs`) (schema 6) |
+//! | `checkpoints` | tree size (u64 BE) | blob: the checkpoint note this node signed at that size (schema 6) |
+//! | `witnessed` | a log's origin (`lienthong/<organ_id>`) | [`WitnessedLog`](super::WitnessedLog): on a witness, the head last cosigned and any fork seen (schema 6) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -81,11 +86,14 @@ pub(super) enum Tree {
     AxisDirectory,
     AxisArrivals,
     AxisArrivalIds,
+    EvidenceLeaves,
+    Checkpoints,
+    Witnessed,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 29] = [
+    pub(super) const ALL: [Tree; 32] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -115,6 +123,9 @@ impl Tree {
         Tree::AxisDirectory,
         Tree::AxisArrivals,
         Tree::AxisArrivalIds,
+        Tree::EvidenceLeaves,
+        Tree::Checkpoints,
+        Tree::Witnessed,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -149,6 +160,9 @@ impl Tree {
             Tree::AxisDirectory => "axis_directory",
             Tree::AxisArrivals => "axis_arrivals",
             Tree::AxisArrivalIds => "axis_arrival_ids",
+            Tree::EvidenceLeaves => "evidence_leaves",
+            Tree::Checkpoints => "checkpoints",
+            Tree::Witnessed => "witnessed",
         }
     }
 

@@ -22,6 +22,8 @@ use super::Store;
 use super::encoding::{self, Initial, Versioned, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, StoreError};
+use super::evidence;
+use super::evidence_leaf::{EvidenceLeaf, Fact};
 use super::keys::{self, Tree};
 use super::package_files::Stored;
 use super::packages::StagedPackage;
@@ -120,7 +122,7 @@ impl Store {
         let staged = self.stage_bytes(&entry.package_id, sealed, || {
             Ok(self.db().get(Tree::MailboxIds, &id_key)?.is_some())
         })?;
-        let result = self.hold_staged(entry, &id_key, &staged);
+        let result = self.hold_staged(entry, &id_key, &staged, evidence::sha256(sealed));
         self.unstage(&entry.package_id, &staged);
         result
     }
@@ -130,9 +132,18 @@ impl Store {
         entry: &MailboxEntry,
         id_key: &[u8],
         staged: &StagedPackage,
+        sealed_sha256: [u8; 32],
     ) -> Result<HoldOutcome, StoreError> {
         let key = keys::mailbox(&entry.recipient, entry.held_at, &entry.package_id);
         let entry_value = encoding::write("mailbox entry", entry)?;
+        let leaf = EvidenceLeaf::new(
+            entry.held_at,
+            Fact::PackageHeld {
+                package: entry.package_id,
+                sealed_sha256,
+                recipient: entry.recipient.clone(),
+            },
+        );
         let key_value = encoding::encode_blob(&key);
         let outcome = self.db().transaction("hold", |tx| {
             if let Some(existing) = tx.get(Tree::MailboxIds, id_key)? {
@@ -156,6 +167,7 @@ impl Store {
             counts.held += 1;
             counts.held_bytes += entry.size;
             save_relay_counts(tx, &counts)?;
+            evidence::append(tx, &leaf)?;
             Ok(HoldOutcome::Held)
         })?;
         self.sync()?;
@@ -440,8 +452,22 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = keys::outbox(package_id, recipient);
         let value = encoding::encode_blob(hold);
-        self.db()
-            .transaction("record hold", |tx| tx.insert(Tree::Holds, &key, &value))?;
+        let leaf = EvidenceLeaf::new(
+            crate::clock::now(),
+            Fact::HoldRecorded {
+                package: *package_id,
+                hold_sha256: evidence::sha256(hold),
+                recipient: recipient.clone(),
+            },
+        );
+        self.db().transaction("record hold", |tx| {
+            // The same hold recorded again is no new fact.
+            if tx.get(Tree::Holds, &key)?.is_some_and(|old| *old == *value) {
+                return Ok(());
+            }
+            tx.insert(Tree::Holds, &key, &value)?;
+            evidence::append(tx, &leaf).map(drop)
+        })?;
         self.sync()
     }
 

@@ -22,6 +22,10 @@
 //!   ([`Store::hold`], [`Store::mailbox`]) and the receipts it forwards to their senders
 //!   ([`Store::release`], [`Store::forward_queue_for`]); on a sender, the relay's signed "held"
 //!   acknowledgement per recipient ([`Store::record_hold`]).
+//! - **Evidence**: one leaf per fact above (submitted, received, receipt signed or
+//!   recorded, held, hold recorded) and per roster taken, appended in the same transaction
+//!   as the fact, and the checkpoints the node signed over them ([`Store::evidence_tree`],
+//!   [`Store::record_checkpoint`]).
 //!
 //! Every write is idempotent on a content-derived id (package id, receipt id): a resend, a
 //! retried API call or a replayed gossip message finds the first write and changes nothing,
@@ -77,6 +81,9 @@
 //! - `axis_arrivals.rs`: what arrives from the axis (first seen, the package it became,
 //!   `done` said).
 //! - `mailbox.rs`: a relay's mailbox and forward queue, a sender's record of holds.
+//! - `evidence.rs`: the evidence log (every fact's leaf, appended in the fact's own
+//!   transaction) and the checkpoints signed over it; `evidence_leaf.rs`: a leaf's bytes.
+//! - `witnessed.rs`: on a witness, the head last cosigned per log and the forks seen.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
@@ -102,6 +109,8 @@ mod backup_files;
 mod direct_write;
 mod encoding;
 mod error;
+mod evidence;
+mod evidence_leaf;
 mod feed;
 mod group_commit;
 mod history;
@@ -110,6 +119,7 @@ mod keys;
 mod mailbox;
 mod migrate_3;
 mod migrate_4;
+mod migrate_6;
 mod outgoing;
 mod package_files;
 mod packages;
@@ -122,6 +132,7 @@ mod shared_write;
 mod sled;
 #[cfg(test)]
 mod tests;
+mod witnessed;
 
 /// The engine adapter, under a name that does not read as the sled crate.
 use self::sled as engine;
@@ -134,6 +145,8 @@ pub use backup::{
 };
 pub use engine::{DEFAULT_CACHE_BYTES, Failure, FailureKind};
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
+pub use evidence::StoredLeaf;
+pub use evidence_leaf::{EvidenceLeaf, Fact, LeafError};
 pub use feed::{CollectOutcome, FeedItem, FeedPage};
 pub use group_commit::SyncStats;
 pub use history::{ReceiptFact, ReceivedPackage, SentPackage};
@@ -144,6 +157,7 @@ pub use receipt_log::ReceiptPage;
 pub use receipts::RecordOutcome;
 pub use records::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, StoreCounts};
 pub use references::{Link, Links, PackageIndex};
+pub use witnessed::{SeenFork, WitnessedLog};
 
 use encoding::corrupt;
 use engine::{Db, Tx, TxError};

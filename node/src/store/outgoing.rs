@@ -12,6 +12,8 @@ use super::Store;
 use super::encoding::{self, corrupt};
 use super::engine::{Tx, TxError};
 use super::error::{Corruption, InputProblem, StoreError};
+use super::evidence::{self, ReceiptOrigin};
+use super::evidence_leaf::{EvidenceLeaf, Fact};
 use super::keys::{self, Tree};
 use super::packages::StagedPackage;
 use super::receipt_log::queue_delivery;
@@ -275,6 +277,8 @@ pub(super) struct Submission {
     document_key: Option<Vec<u8>>,
     index: PackageIndex,
     issued: Option<(SignedReceipt, Vec<u8>)>,
+    /// The package's evidence leaf.
+    leaf: EvidenceLeaf,
 }
 
 impl Submission {
@@ -311,6 +315,13 @@ impl Submission {
             index: index.clone(),
             issued: issued
                 .map(|receipt| (receipt.clone(), encoding::encode_blob(&receipt.to_wire()))),
+            leaf: EvidenceLeaf::new(
+                meta.submitted_at,
+                Fact::PackageSubmitted {
+                    package: id,
+                    content_sha256: *package.content_sha256(),
+                },
+            ),
         })
     }
 }
@@ -354,8 +365,16 @@ impl SharedWrite for Submission {
         insert_index(tx, &self.sender, &self.id, &self.index)?;
         counts.outgoing += 1;
         counts.pending_outbox += self.pending;
+        evidence::append(tx, &self.leaf)?;
         if let Some((receipt, value)) = &self.issued {
-            let key = insert_receipt(tx, receipt, value, counts)?;
+            let key = insert_receipt(
+                tx,
+                receipt,
+                value,
+                counts,
+                ReceiptOrigin::SignedHere,
+                self.leaf.at,
+            )?;
             queue_delivery(tx, receipt, &key)?;
         }
         Ok(SubmitOutcome::Stored)

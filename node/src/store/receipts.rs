@@ -3,12 +3,15 @@
 use tracing::debug;
 
 use bytes::Bytes;
-use lienthong_protocol::envelope::{EnvelopeLimits, PackageId, ReceiptFields, SignedReceipt};
+use lienthong_protocol::envelope::{
+    EnvelopeLimits, PackageId, ReceiptFields, SignedReceipt, Timestamp,
+};
 
 use super::Store;
 use super::encoding::{self, corrupt};
 use super::engine::{Db, Tx, TxError, Value};
 use super::error::{Corruption, InputProblem, StoreError};
+use super::evidence::{self, ReceiptOrigin};
 use super::keys::{self, Tree};
 use super::outgoing::{Replace, replace_outbox_entry};
 use super::records::{OutboxEntry, StoreCounts};
@@ -93,13 +96,14 @@ impl Store {
             .iter()
             .map(|receipt| encoding::encode_blob(&receipt.to_wire()))
             .collect();
+        let at = crate::clock::now();
         let outcomes = self.with_counts("record receipts", |tx, counts| {
             let mut outcomes = Vec::with_capacity(receipts.len());
             for (receipt, value) in receipts.iter().zip(&values) {
                 if tx.get(Tree::ReceiptIds, receipt.id().as_bytes())?.is_some() {
                     outcomes.push(RecordOutcome::Duplicate);
                 } else {
-                    insert_receipt(tx, receipt, value, counts)?;
+                    insert_receipt(tx, receipt, value, counts, ReceiptOrigin::Recorded, at)?;
                     outcomes.push(RecordOutcome::New);
                 }
             }
@@ -160,6 +164,8 @@ impl Store {
 pub(super) struct ReceiptRecord {
     receipt: SignedReceipt,
     value: Vec<u8>,
+    /// When it was recorded, for its evidence leaf.
+    at: Timestamp,
     update: Option<(OutboxEntry, Vec<u8>)>,
 }
 
@@ -171,6 +177,7 @@ impl ReceiptRecord {
         Ok(ReceiptRecord {
             receipt: receipt.clone(),
             value: encoding::encode_blob(&receipt.to_wire()),
+            at: crate::clock::now(),
             update: outbox_update
                 .map(|update| Ok((update.clone(), encoding::write("outbox entry", update)?)))
                 .transpose()?,
@@ -196,7 +203,14 @@ impl SharedWrite for ReceiptRecord {
             }
             return Ok(RecordOutcome::Duplicate);
         }
-        insert_receipt(tx, &self.receipt, &self.value, counts)?;
+        insert_receipt(
+            tx,
+            &self.receipt,
+            &self.value,
+            counts,
+            ReceiptOrigin::Recorded,
+            self.at,
+        )?;
         if let Some((update, value)) = &self.update {
             let _ = replace_outbox_entry(tx, update, value, counts, Replace::Any)?;
         }
@@ -205,12 +219,15 @@ impl SharedWrite for ReceiptRecord {
 }
 
 /// Inside a transaction: stores a receipt (already encoded as `value`) under a fresh
-/// sequence number unless its id is known, and returns its key in `receipts`.
+/// sequence number unless its id is known, and returns its key in `receipts`. A receipt
+/// stored now gets its evidence leaf, of `origin`'s kind, taken at `at`.
 pub(super) fn insert_receipt(
     tx: &Tx<'_>,
     receipt: &SignedReceipt,
     value: &[u8],
     counts: &mut StoreCounts,
+    origin: ReceiptOrigin,
+    at: Timestamp,
 ) -> Result<[u8; keys::RECEIPT_KEY_LEN], TxError> {
     let id = receipt.id();
     if let Some(reference) = tx.get(Tree::ReceiptIds, id.as_bytes())? {
@@ -227,6 +244,7 @@ pub(super) fn insert_receipt(
         &reference,
     )?;
     counts.receipts += 1;
+    evidence::append_receipt(tx, receipt, origin, at)?;
     Ok(key)
 }
 

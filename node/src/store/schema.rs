@@ -27,7 +27,9 @@ use super::records::StoreCounts;
 /// - 5: keeps large packages' bytes in files beside the engine's (`package_files.rs`).
 ///   Nothing to convert: packages stored inline stay readable. But a version 4 binary must
 ///   not open a store whose `packages` tree references files it would not back up.
-pub(super) const CURRENT: u32 = 5;
+/// - 6: adds the evidence log and its checkpoints (`evidence.rs`); the migration starts
+///   the log of a store that holds facts with one leaf counting them (`migrate_6.rs`).
+pub(super) const CURRENT: u32 = 6;
 
 /// Brings the store in `db` to [`CURRENT`]: initialises a new store, refuses a newer one,
 /// migrates an older one. Durable when it returns.
@@ -135,6 +137,10 @@ fn step(db: &Db, from: u32) -> Result<Option<u32>, StoreError> {
                 tx.insert(Tree::Meta, keys::SCHEMA_VERSION, &5u32.to_be_bytes())
             })?;
             Ok(Some(5))
+        }
+        5 => {
+            super::migrate_6::run(db)?;
+            Ok(Some(6))
         }
         _ => Ok(None),
     }

@@ -474,6 +474,24 @@ impl Db {
         self.flush()
     }
 
+    /// Removes one key outside any transaction and flushes: for tests that take a store
+    /// back to an older shape.
+    #[cfg(test)]
+    pub(super) fn remove_raw(&self, tree: Tree, key: &[u8]) -> Result<(), StoreError> {
+        self.tree(tree)
+            .remove(key)
+            .map_err(|e| read_error(tree, e))?;
+        self.flush()
+    }
+
+    /// Empties a tree outside any transaction and flushes: for tests that take a store
+    /// back to an older shape.
+    #[cfg(test)]
+    pub(super) fn clear_raw(&self, tree: Tree) -> Result<(), StoreError> {
+        self.tree(tree).clear().map_err(|e| read_error(tree, e))?;
+        self.flush()
+    }
+
     /// Entries in a tree, by scanning its keys: for index trees without a counter, and for
     /// tests that check the counters.
     pub(super) fn len(&self, tree: Tree) -> usize {

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub roster_refused: Family<Reason, Counter>,
     /// Rosters taken.
     pub roster_updates: Counter,
+    /// On a witness: checkpoints refused because they fork a log it cosigned.
+    pub evidence_forks: Counter,
     /// Packages received and stored.
     pub packages_received: Counter,
     /// Deliveries completed with a verified receipt 01.
@@ -150,6 +152,12 @@ impl Metrics {
         );
         let roster_updates = Counter::default();
         registry.register("roster_updates", "Rosters taken", roster_updates.clone());
+        let evidence_forks = Counter::default();
+        registry.register(
+            "evidence_forks",
+            "On a witness: checkpoints refused because they fork a log it cosigned",
+            evidence_forks.clone(),
+        );
         let packages_received = Counter::default();
         registry.register(
             "packages_received",
@@ -337,6 +345,7 @@ impl Metrics {
             connections_refused,
             roster_refused,
             roster_updates,
+            evidence_forks,
             packages_received,
             deliveries,
             delivery_retries,

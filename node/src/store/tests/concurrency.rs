@@ -28,7 +28,7 @@ fn syncs_and_flushes_since(store: &Store, before: SyncStats) -> (u64, u64) {
 
 /// Runs `work` on each item, one thread per item, all starting together, so that their
 /// writes meet in the store; returns the results in the items' order.
-fn all_at_once<W: Send, T: Send>(items: Vec<W>, work: impl Fn(W) -> T + Sync) -> Vec<T> {
+pub(super) fn all_at_once<W: Send, T: Send>(items: Vec<W>, work: impl Fn(W) -> T + Sync) -> Vec<T> {
     let start = Barrier::new(items.len());
     thread::scope(|scope| {
         let handles: Vec<_> = items

@@ -141,8 +141,8 @@ fn a_new_store_gets_the_current_schema_version() {
         .get(Tree::Meta, keys::SCHEMA_VERSION)
         .expect("reads")
         .expect("version is set");
-    assert_eq!(&*version, &5u32.to_be_bytes());
-    assert_eq!(schema::CURRENT, 5);
+    assert_eq!(&*version, &6u32.to_be_bytes());
+    assert_eq!(schema::CURRENT, 6);
     // And it stays so across reopening.
     let fx = fx.reopen();
     assert_eq!(fx.store.counts().expect("counts"), Default::default());
@@ -153,19 +153,19 @@ fn a_store_from_a_newer_version_is_refused() {
     let fx = Fixture::new();
     fx.store
         .db()
-        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &6u32.to_be_bytes())
-        .expect("plants version 6");
+        .put_raw(Tree::Meta, keys::SCHEMA_VERSION, &7u32.to_be_bytes())
+        .expect("plants version 7");
     let dir = fx.dir;
     drop(fx.store);
     match Store::open(dir.path()) {
         Err(
             error @ StoreError::SchemaTooNew {
-                found: 6,
-                supported: 5,
+                found: 7,
+                supported: 6,
             },
         ) => assert_eq!(
             error.to_string(),
-            "store schema version 6 is newer than version 5, the newest this lienthong reads"
+            "store schema version 7 is newer than version 6, the newest this lienthong reads"
         ),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -184,7 +184,7 @@ fn a_version_without_a_migration_is_refused() {
         Store::open(dir.path()),
         Err(StoreError::SchemaUnsupported {
             found: 0,
-            supported: 5
+            supported: 6
         })
     ));
 }

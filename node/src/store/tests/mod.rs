@@ -14,6 +14,7 @@ use super::{DeliveryState, InboxEntry, OutboxEntry, OutgoingPackage, Store};
 mod concurrency;
 mod crash;
 mod durability;
+mod evidence;
 mod feed;
 mod history;
 mod incoming;

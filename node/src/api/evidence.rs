@@ -1,0 +1,270 @@
+//! `/api/v1/evidence/…`: the node's evidence log for auditors and witnesses.
+//!
+//! - `POST /api/v1/evidence/checkpoint` signs a checkpoint of the log now (or answers the
+//!   latest, when the log has not grown) and `GET` answers the latest; both as
+//!   `{size, root, note}` with the C2SP signed note as text.
+//! - `GET /api/v1/evidence/proof?index=N&size=M`: the inclusion proof of leaf `N` in the
+//!   tree of `M` leaves, with the leaf itself; `?from=M&to=N`: the consistency proof
+//!   between the trees of `M` and `N` leaves. Hashes are lowercase hex.
+//! - `GET /api/v1/evidence/leaves?from=N&limit=L`: leaves in log order, with what each says.
+//!
+//! Proofs are computed from the leaf hashes up to the size asked, read from the store.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use lienthong_protocol::tlog::{self, Hash};
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::error::ApiError;
+use crate::context::NodeContext;
+use crate::evidence::{self, EvidenceError, SignedCheckpoint};
+use crate::store::{EvidenceLeaf, StoredLeaf};
+
+/// Most leaves one `leaves` page holds.
+const MAX_LEAVES_PAGE: usize = 1000;
+
+pub(super) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route(
+            "/api/v1/evidence/checkpoint",
+            get(latest_checkpoint).post(take_checkpoint),
+        )
+        .route("/api/v1/evidence/proof", get(proof))
+        .route("/api/v1/evidence/leaves", get(leaves))
+}
+
+/// A checkpoint as the API shows it.
+#[derive(Debug, Serialize)]
+struct CheckpointView {
+    size: u64,
+    /// Root hash, hex.
+    root: String,
+    /// The signed note (checkpoint body, blank line, signature lines).
+    note: String,
+}
+
+impl From<SignedCheckpoint> for CheckpointView {
+    fn from(checkpoint: SignedCheckpoint) -> Self {
+        CheckpointView {
+            size: checkpoint.size,
+            root: hex::encode(checkpoint.root),
+            note: String::from_utf8_lossy(&checkpoint.note).into_owned(),
+        }
+    }
+}
+
+fn evidence_error(error: EvidenceError) -> ApiError {
+    match error {
+        EvidenceError::Store(e) => ApiError::store(&e, "reading the evidence log"),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+async fn take_checkpoint(State(state): State<ApiState>) -> Result<Json<CheckpointView>, ApiError> {
+    let checkpoint = evidence::checkpoint(&state.ctx)
+        .await
+        .map_err(evidence_error)?;
+    Ok(Json(checkpoint.into()))
+}
+
+async fn latest_checkpoint(
+    State(state): State<ApiState>,
+) -> Result<Json<CheckpointView>, ApiError> {
+    match evidence::latest(&state.ctx).await.map_err(evidence_error)? {
+        Some(checkpoint) => Ok(Json(checkpoint.into())),
+        None => Err(ApiError::not_found(
+            "this node has signed no checkpoint yet; POST /api/v1/evidence/checkpoint signs one",
+        )),
+    }
+}
+
+/// `?index=N&size=M` or `?from=M&to=N`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofQuery {
+    index: Option<u64>,
+    size: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+/// An inclusion or a consistency proof.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum ProofView {
+    Inclusion {
+        index: u64,
+        size: u64,
+        /// The leaf's bytes, hex, and what they say.
+        leaf: LeafView,
+        /// The root of the tree of `size` leaves, hex.
+        root: String,
+        proof: Vec<String>,
+    },
+    Consistency {
+        from: u64,
+        to: u64,
+        from_root: String,
+        to_root: String,
+        proof: Vec<String>,
+    },
+}
+
+/// One leaf.
+#[derive(Debug, Serialize)]
+struct LeafView {
+    index: u64,
+    /// `SHA-256(0x00 ‖ data)`, hex.
+    hash: String,
+    /// The leaf's bytes, hex (format in docs/evidence.md).
+    data: String,
+    /// When this node took the fact, and the fact.
+    #[serde(flatten)]
+    decoded: EvidenceLeaf,
+}
+
+impl TryFrom<StoredLeaf> for LeafView {
+    type Error = ApiError;
+
+    fn try_from(stored: StoredLeaf) -> Result<Self, ApiError> {
+        let decoded = stored
+            .leaf()
+            .map_err(|e| ApiError::store(&e, "reading the evidence log"))?;
+        Ok(LeafView {
+            index: stored.index,
+            hash: hex::encode(stored.hash),
+            data: hex::encode(&stored.data),
+            decoded,
+        })
+    }
+}
+
+fn hex_all(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(hex::encode).collect()
+}
+
+async fn proof(
+    State(state): State<ApiState>,
+    Query(query): Query<ProofQuery>,
+) -> Result<Json<ProofView>, ApiError> {
+    let size = state.ctx.store.call(|store| store.evidence_size()).await?;
+    let beyond = |asked: u64| {
+        ApiError::bad_request(format!(
+            "the log holds {size} leaves; no proof reaches size {asked}"
+        ))
+    };
+    match query {
+        ProofQuery {
+            index: Some(index),
+            size: Some(tree_size),
+            from: None,
+            to: None,
+        } => {
+            if tree_size > size {
+                return Err(beyond(tree_size));
+            }
+            if index >= tree_size {
+                return Err(ApiError::bad_request(format!(
+                    "leaf {index} is not in a tree of {tree_size} leaves"
+                )));
+            }
+            inclusion(state.ctx.clone(), index, tree_size)
+                .await
+                .map(Json)
+        }
+        ProofQuery {
+            index: None,
+            size: None,
+            from: Some(from),
+            to: Some(to),
+        } => {
+            if to > size {
+                return Err(beyond(to));
+            }
+            if from > to {
+                return Err(ApiError::bad_request(format!(
+                    "from ({from}) must not be past to ({to})"
+                )));
+            }
+            consistency(state.ctx.clone(), from, to).await.map(Json)
+        }
+        _ => Err(ApiError::bad_request(
+            "ask for ?index=N&size=M (inclusion) or ?from=M&to=N (consistency)",
+        )),
+    }
+}
+
+async fn inclusion(ctx: Arc<NodeContext>, index: u64, size: u64) -> Result<ProofView, ApiError> {
+    let (hashes, leaf) = ctx
+        .store
+        .call(move |store| Ok((store.evidence_hashes(0..size)?, store.evidence_leaf(index)?)))
+        .await?;
+    let leaf = leaf.ok_or_else(|| ApiError::not_found(format!("no leaf {index}")))?;
+    let proof = tlog::inclusion_proof(&hashes, index)
+        .map_err(|e| ApiError::internal(format!("cannot prove leaf {index}: {e}")))?;
+    Ok(ProofView::Inclusion {
+        index,
+        size,
+        leaf: leaf.try_into()?,
+        root: hex::encode(tlog::root(&hashes)),
+        proof: hex_all(&proof),
+    })
+}
+
+async fn consistency(ctx: Arc<NodeContext>, from: u64, to: u64) -> Result<ProofView, ApiError> {
+    let hashes = ctx
+        .store
+        .call(move |store| store.evidence_hashes(0..to))
+        .await?;
+    let proof = tlog::consistency_proof(&hashes, from)
+        .map_err(|e| ApiError::internal(format!("cannot prove {from} to {to}: {e}")))?;
+    let from_len = usize::try_from(from)
+        .unwrap_or(usize::MAX)
+        .min(hashes.len());
+    Ok(ProofView::Consistency {
+        from,
+        to,
+        from_root: hex::encode(tlog::root(&hashes[..from_len])),
+        to_root: hex::encode(tlog::root(&hashes)),
+        proof: hex_all(&proof),
+    })
+}
+
+/// `?from=N&limit=L`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeavesQuery {
+    #[serde(default)]
+    from: u64,
+    limit: Option<usize>,
+}
+
+/// One page of leaves.
+#[derive(Debug, Serialize)]
+struct LeavesPage {
+    /// The log's size now.
+    size: u64,
+    leaves: Vec<LeafView>,
+}
+
+async fn leaves(
+    State(state): State<ApiState>,
+    Query(query): Query<LeavesQuery>,
+) -> Result<Json<LeavesPage>, ApiError> {
+    let limit = query.limit.unwrap_or(MAX_LEAVES_PAGE).min(MAX_LEAVES_PAGE);
+    let from = query.from;
+    let (size, stored) = state
+        .ctx
+        .store
+        .call(move |store| Ok((store.evidence_size()?, store.evidence_leaves(from, limit)?)))
+        .await?;
+    let leaves = stored
+        .into_iter()
+        .map(LeafView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(LeavesPage { size, leaves }))
+}
