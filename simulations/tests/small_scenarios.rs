@@ -58,7 +58,8 @@ fn kept_its_promise(run: &RunReport) {
             heal.fault
         );
     }
-    if run.transport == "memory" {
+    // The hub run has no nodes (every QLVB talks HTTP to the test axis): no wire to count.
+    if run.transport == "memory" && run.nodes > 0 {
         assert!(
             run.wire_bytes > 0 && run.wire_messages_per_document > 0.0,
             "{what}"
@@ -112,7 +113,8 @@ fn binh_thuan_2025_federation_beside_the_hub() {
         runs[0].documents, runs[1].documents,
         "the same traffic both ways"
     );
-    assert!(runs[1].faults.iter().any(|f| f.label.contains("crash")));
+    // The hub is the test axis, and it goes down.
+    assert!(runs[1].faults.iter().any(|f| f.label == "axis down"));
     runs.iter().for_each(kept_its_promise);
 }
 
