@@ -212,6 +212,7 @@ impl Node {
         // The features, each on the floor and owning its state.
         let receipts = ReceiptsHandle::default();
         let outbound = Outbound::new(ctx.clone());
+        let evidence = crate::evidence::EvidenceHandle::default();
         let inbound = Arc::new(Inbound::new(
             ctx.clone(),
             opening,
@@ -322,7 +323,17 @@ impl Node {
         tasks.spawn(
             Stage::Work,
             "evidence checkpoints",
-            crate::evidence::run(ctx.clone(), work.clone()),
+            crate::evidence::run(ctx.clone(), evidence.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "evidence witnessing",
+            crate::evidence::witnessing::run(
+                ctx.clone(),
+                outbound.clone(),
+                evidence.clone(),
+                work.clone(),
+            ),
         );
         tasks.spawn(
             Stage::Work,
@@ -388,6 +399,7 @@ impl Node {
             ctx: ctx.clone(),
             delivery: delivery.clone(),
             receipts: receipts.clone(),
+            evidence: evidence.clone(),
             token: Arc::from(token),
         };
         let api_tasks = tasks.clone();

@@ -2,7 +2,9 @@
 //!
 //! - `POST /api/v1/evidence/checkpoint` signs a checkpoint of the log now (or answers the
 //!   latest, when the log has not grown) and `GET` answers the latest; both as
-//!   `{size, root, note}` with the C2SP signed note as text.
+//!   `{size, root, note, cosignatures}` with the C2SP signed note as text and the
+//!   witnesses' verified cosignature lines (`[{witness, line}]`) kept so far. Signing one
+//!   also has it presented to the witnesses.
 //! - `GET /api/v1/evidence/proof?index=N&size=M`: the inclusion proof of leaf `N` in the
 //!   tree of `M` leaves, with the leaf itself; `?from=M&to=N`: the consistency proof
 //!   between the trees of `M` and `N` leaves. Hashes are lowercase hex.
@@ -45,15 +47,39 @@ struct CheckpointView {
     root: String,
     /// The signed note (checkpoint body, blank line, signature lines).
     note: String,
+    /// The witnesses' verified cosignatures of it, so far.
+    cosignatures: Vec<CosignatureView>,
 }
 
-impl From<SignedCheckpoint> for CheckpointView {
-    fn from(checkpoint: SignedCheckpoint) -> Self {
-        CheckpointView {
-            size: checkpoint.size,
+/// One witness's cosignature: a signature line to add to the note
+/// (c2sp.org/tlog-cosignature), by the key the roster lists for `witness`.
+#[derive(Debug, Serialize)]
+struct CosignatureView {
+    witness: String,
+    line: String,
+}
+
+impl CheckpointView {
+    /// `checkpoint` with the cosignatures the store keeps for it.
+    async fn of(ctx: &NodeContext, checkpoint: SignedCheckpoint) -> Result<Self, ApiError> {
+        let size = checkpoint.size;
+        let cosignatures = ctx
+            .store
+            .call(move |store| store.cosignatures(size))
+            .await
+            .map_err(|e| ApiError::store(&e, "reading the cosignatures"))?;
+        Ok(CheckpointView {
+            size,
             root: hex::encode(checkpoint.root),
             note: String::from_utf8_lossy(&checkpoint.note).into_owned(),
-        }
+            cosignatures: cosignatures
+                .into_iter()
+                .map(|(witness, line)| CosignatureView {
+                    witness: witness.to_string(),
+                    line,
+                })
+                .collect(),
+        })
     }
 }
 
@@ -68,14 +94,15 @@ async fn take_checkpoint(State(state): State<ApiState>) -> Result<Json<Checkpoin
     let checkpoint = evidence::checkpoint(&state.ctx)
         .await
         .map_err(evidence_error)?;
-    Ok(Json(checkpoint.into()))
+    state.evidence.checkpoint_signed();
+    Ok(Json(CheckpointView::of(&state.ctx, checkpoint).await?))
 }
 
 async fn latest_checkpoint(
     State(state): State<ApiState>,
 ) -> Result<Json<CheckpointView>, ApiError> {
     match evidence::latest(&state.ctx).await.map_err(evidence_error)? {
-        Some(checkpoint) => Ok(Json(checkpoint.into())),
+        Some(checkpoint) => Ok(Json(CheckpointView::of(&state.ctx, checkpoint).await?)),
         None => Err(ApiError::not_found(
             "this node has signed no checkpoint yet; POST /api/v1/evidence/checkpoint signs one",
         )),

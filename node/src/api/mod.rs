@@ -51,6 +51,8 @@ pub(crate) struct ApiState {
     pub(crate) delivery: DeliveryHandle,
     /// Wakes the receipt workers when a status is submitted.
     pub(crate) receipts: ReceiptsHandle,
+    /// Told when a checkpoint is signed on demand, to have it witnessed.
+    pub(crate) evidence: crate::evidence::EvidenceHandle,
     pub(crate) token: Arc<str>,
 }
 

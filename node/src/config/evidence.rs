@@ -1,8 +1,10 @@
 //! `[evidence]`: the node's evidence log (`docs/evidence.md`): how often it signs a
-//! checkpoint.
+//! checkpoint, whether it witnesses other agencies' logs, and which agencies besides its
+//! relays it asks to witness its own.
 
 use std::time::Duration;
 
+use lienthong_protocol::OrganId;
 use serde::{Deserialize, Serialize};
 
 /// `[evidence]`; see the module docs.
@@ -13,6 +15,13 @@ pub struct EvidenceConfig {
     /// the last one); `POST /api/v1/evidence/checkpoint` signs one at once.
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
+    /// Whether this node cosigns other members' checkpoints (relays and the provincial
+    /// monitoring office). A node without the role refuses to.
+    pub witness: bool,
+    /// Agencies, besides this agency's relays in the roster, to ask to cosign its
+    /// checkpoints: the provincial monitoring office, typically. The roster does not say
+    /// who witnesses, so this is said here.
+    pub witnesses: Vec<OrganId>,
 }
 
 impl Default for EvidenceConfig {
@@ -21,6 +30,8 @@ impl Default for EvidenceConfig {
             // Short enough that an inspector's question about today has a checkpoint to
             // point to; one signature and a few hundred bytes each time.
             checkpoint_interval: Duration::from_secs(300),
+            witness: false,
+            witnesses: Vec::new(),
         }
     }
 }
@@ -28,14 +39,25 @@ impl Default for EvidenceConfig {
 impl EvidenceConfig {
     /// The section as `lienthong init` writes it, every key with its comment.
     pub(super) fn documented(&self) -> String {
+        let witnesses: Vec<&str> = self.witnesses.iter().map(OrganId::as_str).collect();
         format!(
             r#"
 [evidence]
 # How often to sign a checkpoint of this node's evidence log (every fact it signs or
 # accepts is a leaf), when the log grew; POST /api/v1/evidence/checkpoint signs one at once.
+# Each checkpoint is then sent to this agency's witnesses to cosign.
 checkpoint_interval = "{interval}"
+# Cosign other members' checkpoints, after checking that each extends the one cosigned
+# before, and raise the alarm when one does not (true on relays and the provincial
+# monitoring office). See docs/evidence.md.
+witness = {witness}
+# Agencies, besides this agency's relays in the roster, asked to cosign its checkpoints:
+# typically the provincial monitoring office, e.g. ["000.00.00.H53"]. Each must run with
+# witness = true.
+witnesses = {witnesses:?}
 "#,
             interval = humantime::format_duration(self.checkpoint_interval),
+            witness = self.witness,
         )
     }
 }

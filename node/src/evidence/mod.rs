@@ -9,6 +9,9 @@
 //! with later ones. A checkpoint is only signed when the log grew: the latest one is
 //! answered otherwise.
 //!
+//! After each checkpoint, `witnessing.rs` presents it to this agency's witnesses and keeps
+//! their cosignatures; `witness.rs` is the other side, on a node that witnesses.
+//!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
 
 use std::sync::Arc;
@@ -25,6 +28,9 @@ use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
 pub mod witness;
+pub mod witnessing;
+
+pub use witnessing::EvidenceHandle;
 
 /// The origin line of this agency's checkpoints, also the name its signature goes under:
 /// `lienthong/<organ_id>`.
@@ -127,8 +133,13 @@ fn read_stored(size: u64, note: Bytes) -> Result<SignedCheckpoint, EvidenceError
 
 /// Runs until `shutdown`: signs a checkpoint every `[evidence] checkpoint_interval` (the
 /// first one at start, so a restarted node commits at once to what it recovered), and
-/// logs every roster the node takes.
-pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
+/// logs every roster the node takes. Each checkpoint is then handed to the witnessing task
+/// through `handle`.
+pub(crate) async fn run(
+    ctx: Arc<NodeContext>,
+    handle: EvidenceHandle,
+    shutdown: CancellationToken,
+) {
     let mut wake = Wake::until(shutdown)
         .at_start()
         .every_after(ctx.config.evidence.checkpoint_interval)
@@ -137,10 +148,11 @@ pub(crate) async fn run(ctx: Arc<NodeContext>, shutdown: CancellationToken) {
         if matches!(woken, Woken::Start | Woken::Roster) {
             log_roster(&ctx).await;
         }
-        if matches!(woken, Woken::Start | Woken::Tick)
-            && let Err(e) = checkpoint(&ctx).await
-        {
-            error!(error = %e, "cannot sign a checkpoint of the evidence log");
+        if matches!(woken, Woken::Start | Woken::Tick) {
+            match checkpoint(&ctx).await {
+                Ok(_) => handle.checkpoint_signed(),
+                Err(e) => error!(error = %e, "cannot sign a checkpoint of the evidence log"),
+            }
         }
     }
 }

@@ -10,11 +10,12 @@
 //! (`lienthong_evidence_forks_total`) and logged at ERROR naming the agency: a log that
 //! signed two histories is the one thing a witness exists to catch.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lienthong_protocol::envelope::Timestamp;
+
 use lienthong_protocol::tlog::{self, Hash, KnownLog, Refusal, Witness};
-use tokio::sync::Mutex;
+use lienthong_protocol::wire::{self, RejectReason, Rejection, WitnessAnswer};
 use tracing::{debug, error};
 
 use crate::clock;
@@ -101,26 +102,55 @@ pub fn decide(
     }
 }
 
-/// One node's witness: decisions one at a time, the alarm raised on a fork.
+/// Answers a node's [`wire::Witness`] request against what `store` keeps: when the
+/// request's proof starts from another size than the head held for that log, says which
+/// size is held ([`WitnessAnswer::Holds`]) without deciding; otherwise [`decide`]s. A
+/// checkpoint smaller than the head held is decided at once (a rollback is refused
+/// whatever proof comes with it).
+///
+/// # Errors
+/// [`WitnessError`], as [`decide`].
+pub fn present(
+    store: &Store,
+    witness: &Witness,
+    call: &wire::Witness,
+    now: Timestamp,
+) -> Result<WitnessAnswer, WitnessError> {
+    let opened = witness.open(&call.note)?;
+    let held = store
+        .witnessed(opened.origin())?
+        .and_then(|log| log.head)
+        .map_or(0, |head| head.size);
+    if call.from_size != held && opened.head().size >= held {
+        return Ok(WitnessAnswer::Holds(held));
+    }
+    decide(store, witness, &call.note, &call.proof, now).map(WitnessAnswer::Cosigned)
+}
+
+/// One node's witness: decisions one at a time, the alarm raised on a fork. Only a node
+/// with `[evidence] witness = true` has one.
 #[derive(Debug, Default)]
 pub struct WitnessDesk {
     deciding: Mutex<()>,
 }
 
 impl WitnessDesk {
-    /// Cosigns `note` (a member's signed checkpoint) given `proof`, a consistency proof
-    /// from the last head this node cosigned for that member (empty the first time).
-    /// Returns the cosignature line to add to the note.
+    /// Answers `call` (a member's signed checkpoint and a consistency proof from the head
+    /// it believes this node cosigned for it) with the cosignature line to add to the note,
+    /// or the size of the head held. Blocking: runs on the inbound workers' threads.
     ///
     /// # Errors
     /// [`WitnessError`]; on a fork, the alarm has been raised.
-    pub async fn cosign(
+    pub fn answer(
         &self,
-        ctx: &Arc<NodeContext>,
-        note: bytes::Bytes,
-        proof: Vec<Hash>,
-    ) -> Result<String, WitnessError> {
-        let _one_at_a_time = self.deciding.lock().await;
+        ctx: &NodeContext,
+        call: &wire::Witness,
+    ) -> Result<WitnessAnswer, WitnessError> {
+        // A poisoned lock only means another decision panicked: the store is the truth.
+        let _one_at_a_time = self
+            .deciding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let logs = match ctx.roster() {
             Some(roster) => known_logs(&roster)?,
             None => Vec::new(),
@@ -130,11 +160,7 @@ impl WitnessDesk {
             Arc::new(ctx.identity.clone_key()),
             logs,
         )?;
-        let store = ctx.store.clone();
-        let decided =
-            crate::tasks::blocking(move || decide(&store, &witness, &note, &proof, clock::now()))
-                .await
-                .map_err(|e| WitnessError::Store(StoreError::Task(e)))?;
+        let decided = present(&ctx.store, &witness, call, clock::now());
         if let Err(WitnessError::Refused(Refusal::Fork(fork))) = &decided {
             ctx.metrics.evidence_forks.inc();
             error!(
@@ -146,6 +172,25 @@ impl WitnessDesk {
             );
         }
         decided
+    }
+}
+
+/// How a witness's refusal goes on the wire.
+pub fn rejection(error: &WitnessError) -> Rejection {
+    let reason = match error {
+        WitnessError::Refused(Refusal::Fork(_)) => RejectReason::Fork,
+        WitnessError::Refused(Refusal::UnknownOrigin { .. }) => RejectReason::UnknownAgency,
+        WitnessError::Refused(Refusal::BadSignature { .. }) => RejectReason::WrongKey,
+        WitnessError::Refused(Refusal::Rollback { .. }) => RejectReason::Stale,
+        WitnessError::Refused(Refusal::Malformed(_) | Refusal::MalformedCheckpoint(_)) => {
+            RejectReason::Malformed
+        }
+        WitnessError::Refused(_) | WitnessError::Setup(_) => RejectReason::NotAllowed,
+        WitnessError::Raced | WitnessError::Store(_) => RejectReason::Unavailable,
+    };
+    Rejection {
+        reason,
+        detail: error.to_string(),
     }
 }
 

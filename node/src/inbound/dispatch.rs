@@ -81,6 +81,7 @@ pub(super) fn handle(inbound: &Inbound, peer: PeerId, frame: Bytes) -> Handled {
         Request::ReceiptsSince { cursor, limit } => {
             respond(receipts::sync::answer(ctx, peer, cursor, limit))
         }
+        Request::Witness(call) => respond(inbound.witness(&call)),
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());

@@ -21,12 +21,13 @@ use std::sync::Arc;
 use libp2p::PeerId;
 use lienthong_protocol::envelope::SignedPackage;
 use lienthong_protocol::seal::SealedPackage;
-use lienthong_protocol::wire::{Delivered, RejectReason, Rejection};
+use lienthong_protocol::wire::{Delivered, RejectReason, Rejection, Witness, WitnessAnswer};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::context::NodeContext;
+use crate::evidence::witness::WitnessDesk;
 use crate::network;
 use crate::receipts::ReceiptsHandle;
 use crate::relay::RelayServer;
@@ -49,6 +50,9 @@ pub(crate) struct Inbound {
     receipts: ReceiptsHandle,
     /// Per-peer limits on requests.
     limiter: Arc<PeerLimiter>,
+    /// On a node with `[evidence] witness = true`, its witness: other members' checkpoints
+    /// are cosigned here.
+    witness: Option<WitnessDesk>,
 }
 
 impl Inbound {
@@ -60,12 +64,14 @@ impl Inbound {
         receipts: ReceiptsHandle,
     ) -> Inbound {
         let limiter = Arc::new(PeerLimiter::new(&ctx.config.security));
+        let witness = ctx.config.evidence.witness.then(WitnessDesk::default);
         Inbound {
             ctx,
             opening,
             relay,
             receipts,
             limiter,
+            witness,
         }
     }
 
@@ -87,6 +93,18 @@ impl Inbound {
         sealed: &SealedPackage,
     ) -> Result<Delivered, Rejection> {
         mailbox::accept_sealed(self, peer, sealed)
+    }
+
+    /// Cosigns a member's checkpoint on a witness; a node without the role refuses.
+    pub(crate) fn witness(&self, call: &Witness) -> Result<WitnessAnswer, Rejection> {
+        let Some(desk) = &self.witness else {
+            return reject(
+                RejectReason::NotAllowed,
+                "this node is not a witness ([evidence] witness = false)",
+            );
+        };
+        desk.answer(&self.ctx, call)
+            .map_err(|e| crate::evidence::witness::rejection(&e))
     }
 }
 

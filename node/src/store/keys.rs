@@ -46,6 +46,8 @@
 //! | `evidence_leaves` | leaf index (u64 BE) | blob: leaf hash (32) ‖ leaf bytes (`evidence_leaf.rs`) (schema 6) |
 //! | `checkpoints` | tree size (u64 BE) | blob: the checkpoint note this node signed at that size (schema 6) |
 //! | `witnessed` | a log's origin (`lienthong/<organ_id>`) | [`WitnessedLog`](super::WitnessedLog): on a witness, the head last cosigned and any fork seen (schema 6) |
+//! | `cosignatures` | checkpoint size (u64 BE) ‖ witness agency id | blob: the witness's cosignature line of this node's checkpoint at that size, verified (`cosignatures.rs`) |
+//! | `meta` | `"witness_size:"` ‖ witness agency id | `u64` BE, bare: the size of the last checkpoint that witness cosigned for this node |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -89,11 +91,12 @@ pub(super) enum Tree {
     EvidenceLeaves,
     Checkpoints,
     Witnessed,
+    Cosignatures,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 32] = [
+    pub(super) const ALL: [Tree; 33] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -126,6 +129,7 @@ impl Tree {
         Tree::EvidenceLeaves,
         Tree::Checkpoints,
         Tree::Witnessed,
+        Tree::Cosignatures,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -163,6 +167,7 @@ impl Tree {
             Tree::EvidenceLeaves => "evidence_leaves",
             Tree::Checkpoints => "checkpoints",
             Tree::Witnessed => "witnessed",
+            Tree::Cosignatures => "cosignatures",
         }
     }
 

@@ -84,6 +84,7 @@
 //! - `evidence.rs`: the evidence log (every fact's leaf, appended in the fact's own
 //!   transaction) and the checkpoints signed over it; `evidence_leaf.rs`: a leaf's bytes.
 //! - `witnessed.rs`: on a witness, the head last cosigned per log and the forks seen.
+//! - `cosignatures.rs`: witnesses' cosignatures of this node's checkpoints.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
@@ -106,6 +107,7 @@ mod axis;
 mod axis_arrivals;
 mod backup;
 mod backup_files;
+mod cosignatures;
 mod direct_write;
 mod encoding;
 mod error;

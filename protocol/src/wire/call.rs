@@ -57,7 +57,7 @@ pub enum Refusal {
 }
 
 /// Sorts out the answers every kind of request may get: a refusal, busy, or another kind.
-fn refused(call: &'static str, response: Response) -> Refusal {
+pub(super) fn refused(call: &'static str, response: Response) -> Refusal {
     match response {
         Response::Rejected(rejection) => Refusal::Rejected(rejection),
         Response::Busy => Refusal::Busy,
@@ -82,6 +82,8 @@ impl Response {
             Response::Mailbox(_) => "mailbox",
             Response::Acked { .. } => "acked",
             Response::Receipts { .. } => "receipts",
+            Response::Cosigned(_) => "cosigned",
+            Response::WitnessHolds(_) => "witness holds",
         }
     }
 }

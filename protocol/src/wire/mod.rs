@@ -35,8 +35,17 @@
 //! asks each member it connects to for the receipts recorded since the last time, with
 //! [`Request::ReceiptsSince`], and pages through [`Response::Receipts`] until `more` is
 //! false.
+//!
+//! # Witnessing
+//!
+//! A node presents each checkpoint of its evidence log to its witnesses with
+//! [`Request::Witness`]: the signed note and a consistency proof from the head it believes
+//! the witness holds. The witness answers [`Response::Cosigned`], [`Response::WitnessHolds`]
+//! (it holds another head: ask again with a proof from there) or a refusal
+//! ([`RejectReason::Fork`] when the checkpoint contradicts what it cosigned).
 
 mod call;
+mod witness;
 
 use std::fmt;
 
@@ -54,6 +63,9 @@ pub use call::{
     Acked, Call, Deliver, DeliverSealed, Delivered, Deposit, HandReceipt, Mailbox, MailboxAck,
     MailboxFetch, ReceiptAccepted, ReceiptPage, ReceiptsSince, Refusal, RelayReceipt, RosterAnswer,
     RosterQuery,
+};
+pub use witness::{
+    MAX_COSIGNATURE_LINE_LEN, MAX_PROOF_HASHES, MAX_WITNESS_NOTE_LEN, Witness, WitnessAnswer,
 };
 
 /// The libp2p protocol name of package delivery.
@@ -138,6 +150,11 @@ pub enum Request {
         /// Most receipts wanted in the answer.
         limit: u32,
     },
+    /// "Cosign this checkpoint of my evidence log": sent by a node to its witnesses after
+    /// each checkpoint. Answered by [`Response::Cosigned`], [`Response::WitnessHolds`] or
+    /// [`Response::Rejected`] ([`RejectReason::NotAllowed`] from a node that is no witness,
+    /// [`RejectReason::Fork`] for a history that contradicts the one cosigned).
+    Witness(Witness),
 }
 
 /// An answer to a [`Request`].
@@ -190,6 +207,13 @@ pub enum Response {
         /// Whether asking again from `next_cursor` now would return more.
         more: bool,
     },
+    /// The answer to [`Request::Witness`]: the cosignature line to add to the checkpoint
+    /// note; the witness keeps the checkpoint as the head it cosigned.
+    Cosigned(String),
+    /// The answer to [`Request::Witness`] from a witness that holds a head of this size for
+    /// the node, not the request's `from_size`: nothing was decided; ask again with a proof
+    /// from it.
+    WitnessHolds(u64),
 }
 
 /// Why a request was refused, for the sender's logs and its operator.
@@ -234,6 +258,9 @@ pub enum RejectReason {
     Stale,
     /// The sender or issuer was revoked, or is outside its membership's validity window.
     Revoked,
+    /// A checkpoint that contradicts the history the witness cosigned for that log: the
+    /// log was rewritten. The witness keeps it as evidence and raises the alarm.
+    Fork,
 }
 
 impl RejectReason {
@@ -249,6 +276,7 @@ impl RejectReason {
             RejectReason::ClockSkew => 8,
             RejectReason::Stale => 9,
             RejectReason::Revoked => 10,
+            RejectReason::Fork => 11,
         }
     }
 
@@ -264,6 +292,7 @@ impl RejectReason {
             8 => RejectReason::ClockSkew,
             9 => RejectReason::Stale,
             10 => RejectReason::Revoked,
+            11 => RejectReason::Fork,
             _ => return None,
         })
     }
@@ -287,6 +316,7 @@ impl fmt::Display for RejectReason {
             RejectReason::ClockSkew => "clock skew",
             RejectReason::Stale => "stale",
             RejectReason::Revoked => "revoked",
+            RejectReason::Fork => "fork",
         })
     }
 }
@@ -305,6 +335,7 @@ impl RejectReason {
             RejectReason::ClockSkew => "clock_skew",
             RejectReason::Stale => "stale",
             RejectReason::Revoked => "revoked",
+            RejectReason::Fork => "fork",
         }
     }
 }
@@ -361,6 +392,7 @@ const TAG_MAILBOX_FETCH: u8 = 6;
 const TAG_MAILBOX_ACK: u8 = 7;
 const TAG_RELAY_RECEIPT: u8 = 8;
 const TAG_RECEIPTS_SINCE: u8 = 9;
+const TAG_WITNESS: u8 = 10;
 const TAG_ROSTER: u8 = 5;
 const TAG_ROSTER_CURRENT: u8 = 6;
 /// Most sections a roster version may list (as many as a bundle may hold).
@@ -375,6 +407,8 @@ const TAG_HELD: u8 = 7;
 const TAG_MAILBOX: u8 = 8;
 const TAG_ACKED: u8 = 9;
 const TAG_RECEIPTS: u8 = 10;
+const TAG_COSIGNED: u8 = 11;
+const TAG_WITNESS_HOLDS: u8 = 12;
 
 fn header(frame: &Bytes) -> Result<u8, WireError> {
     match frame.len() {
@@ -420,6 +454,7 @@ impl Request {
                 body.put_u32(*limit);
                 (TAG_RECEIPTS_SINCE, body.freeze())
             }
+            Request::Witness(call) => (TAG_WITNESS, witness::encode_request(call)),
         };
         let mut frame = BytesMut::with_capacity(2 + body.len());
         frame.put_u8(FRAME_VERSION);
@@ -494,6 +529,9 @@ impl Request {
                 }
                 Ok(Request::ReceiptsSince { cursor, limit })
             }
+            TAG_WITNESS => Ok(Request::Witness(witness::decode_request(
+                &frame.slice(2..),
+            )?)),
             tag => Err(WireError::UnknownTag {
                 what: "request",
                 tag,
@@ -565,6 +603,14 @@ impl Response {
                 frame.put_u64(*next_cursor);
                 frame.put_u8(u8::from(*more));
                 put_list(&mut frame, receipts.iter().map(SignedReceipt::to_wire));
+            }
+            Response::Cosigned(line) => {
+                frame.put_u8(TAG_COSIGNED);
+                witness::put_line(&mut frame, line);
+            }
+            Response::WitnessHolds(size) => {
+                frame.put_u8(TAG_WITNESS_HOLDS);
+                frame.put_u64(*size);
             }
         }
         frame.freeze()
@@ -708,6 +754,14 @@ impl Response {
                     next_cursor,
                     more,
                 })
+            }
+            TAG_COSIGNED => Ok(Response::Cosigned(witness::decode_line(&body)?)),
+            TAG_WITNESS_HOLDS => {
+                let size = decode_u64_prefix(&body, "the witness's size")?;
+                if body.len() > 8 {
+                    return Err(WireError::TrailingBytes(body.len() - 8));
+                }
+                Ok(Response::WitnessHolds(size))
             }
             tag => Err(WireError::UnknownTag {
                 what: "response",
