@@ -238,5 +238,10 @@ fn an_agency_whose_store_is_rebuilt_with_another_history_is_refused_as_a_fork() 
             .is_some_and(|all| all.iter().all(|c| c["witness"] != RELAY)),
         "{latest}"
     );
+    // The witness's dashboard raises the alarm, naming the agency's log.
+    let dashboard = s.relay.get_json("/api/v1/dashboard")?;
+    let forks = dashboard["forks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(forks.len(), 1, "{forks:?}");
+    assert_eq!(forks[0]["origin"], format!("lienthong/{AGENCY}").as_str());
     Ok(())
 }

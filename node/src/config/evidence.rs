@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use lienthong_protocol::OrganId;
+use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
 /// `[evidence]`; see the module docs.
@@ -15,8 +16,8 @@ pub struct EvidenceConfig {
     /// the last one); `POST /api/v1/evidence/checkpoint` signs one at once.
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
-    /// Whether this node cosigns other members' checkpoints (relays and the provincial
-    /// monitoring office). A node without the role refuses to.
+    /// Whether this node cosigns other members' checkpoints: for the provincial monitoring
+    /// office. A relay always does (its members ask it); any other node refuses to.
     pub witness: bool,
     /// Agencies, besides this agency's relays in the roster, to ask to cosign its
     /// checkpoints: the provincial monitoring office, typically. The roster does not say
@@ -48,16 +49,24 @@ impl EvidenceConfig {
 # Each checkpoint is then sent to this agency's witnesses to cosign.
 checkpoint_interval = "{interval}"
 # Cosign other members' checkpoints, after checking that each extends the one cosigned
-# before, and raise the alarm when one does not (true on relays and the provincial
-# monitoring office). See docs/evidence.md.
+# before, and raise the alarm when one does not: true on the provincial monitoring office.
+# A relay always witnesses. See docs/evidence.md.
 witness = {witness}
 # Agencies, besides this agency's relays in the roster, asked to cosign its checkpoints:
 # typically the provincial monitoring office, e.g. ["000.00.00.H53"]. Each must run with
-# witness = true.
+# witness = true (or be a relay).
 witnesses = {witnesses:?}
 "#,
             interval = humantime::format_duration(self.checkpoint_interval),
             witness = self.witness,
         )
+    }
+}
+
+impl EvidenceConfig {
+    /// Whether a node of `role` cosigns other members' checkpoints: a relay always (every
+    /// member asks its relays), any other node when `witness` says so.
+    pub fn witnesses_others(&self, role: Role) -> bool {
+        self.witness || role == Role::Relay
     }
 }

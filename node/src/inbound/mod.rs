@@ -64,7 +64,11 @@ impl Inbound {
         receipts: ReceiptsHandle,
     ) -> Inbound {
         let limiter = Arc::new(PeerLimiter::new(&ctx.config.security));
-        let witness = ctx.config.evidence.witness.then(WitnessDesk::default);
+        let witness = ctx
+            .config
+            .evidence
+            .witnesses_others(ctx.config.role)
+            .then(WitnessDesk::default);
         Inbound {
             ctx,
             opening,

@@ -58,6 +58,9 @@ pub(super) struct Dashboard {
     peers: Vec<PeerView>,
     /// This node's relays and, on a relay, its members' mailboxes.
     relay: RelayView,
+    /// On a witness: agencies whose log contradicted the history it had cosigned (a store
+    /// rebuilt, a fact deleted). Empty elsewhere; the page shows it in red when not.
+    forks: Vec<ForkView>,
     /// Agency names by id, from the roster, to label recipients and senders.
     names: BTreeMap<String, String>,
 }
@@ -120,12 +123,28 @@ struct ReceivedView {
     latest_status: Option<ReceiptView>,
 }
 
+/// An agency whose evidence log this witness caught rewriting its history.
+#[derive(Debug, Serialize)]
+pub(super) struct ForkView {
+    /// The log, `lienthong/<organ_id>`.
+    origin: String,
+    /// How the presented history disagrees with the cosigned one.
+    kind: String,
+    /// The size this witness had cosigned, and the size presented.
+    seen_size: Option<u64>,
+    presented_size: u64,
+    /// When it was presented.
+    #[serde(serialize_with = "rfc3339")]
+    at: Timestamp,
+}
+
 /// The parts read from the store, in one blocking task.
 struct Stored {
     summary: Summary,
     sent: Listing<PackageStatus>,
     stuck: Listing<StuckView>,
     received: Listing<ReceivedView>,
+    forks: Vec<ForkView>,
 }
 
 pub(super) async fn dashboard(
@@ -155,6 +174,7 @@ pub(super) async fn dashboard(
         received: stored.received,
         peers,
         relay,
+        forks: stored.forks,
         names: names(&ctx),
     };
     // Every answer is a fresh snapshot: no browser or proxy may keep one.
@@ -219,7 +239,27 @@ fn stored(
         sent: Listing::new(sent, usize::try_from(counts.outgoing).unwrap_or(usize::MAX)),
         stuck: Listing::new(stuck_shown, stuck_total),
         received: Listing::new(received, received_total),
+        forks: forks(store)?,
     })
+}
+
+/// The forks this node saw as a witness, the latest first.
+fn forks(store: &crate::store::Store) -> Result<Vec<ForkView>, StoreError> {
+    let mut forks: Vec<ForkView> = store
+        .witnessed_logs()?
+        .into_iter()
+        .filter_map(|(origin, log)| {
+            log.fork.map(|fork| ForkView {
+                origin,
+                kind: fork.kind,
+                seen_size: fork.seen.map(|head| head.size),
+                presented_size: fork.presented.size,
+                at: fork.at,
+            })
+        })
+        .collect();
+    forks.sort_by_key(|f| std::cmp::Reverse(f.at));
+    Ok(forks)
 }
 
 fn node_view(ctx: &NodeContext) -> NodeView {
