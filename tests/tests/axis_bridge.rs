@@ -63,6 +63,9 @@ fn one_document_goes_to_a_member_through_the_federation_and_to_another_agency_th
     assert_eq!(recipient(Y_TE)["path"], "axis");
     let sender_doc_id = axis.copies()[0].sender_doc_id.clone();
     assert_eq!(recipient(Y_TE)["axis_doc_id"], sender_doc_id.as_str());
+    // The dashboard names the agency on the axis as the axis's directory does.
+    let dashboard = tu_phap.get_json("/api/v1/dashboard")?;
+    assert_eq!(dashboard["names"][Y_TE], "Sở Y tế");
     // Y tế's QLVB says done: the node learns it from the axis, as the axis's word.
     let done = y_te.update_status(&format!(r#"{{"status":"done","docId":"{doc_id}"}}"#))?;
     assert!(done.is_some_and(|e| e.is_success()));

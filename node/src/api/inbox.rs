@@ -32,6 +32,11 @@ pub(super) struct InboxView {
 }
 
 impl InboxView {
+    /// The sending agency.
+    pub(super) fn sender(&self) -> &OrganId {
+        &self.from
+    }
+
     /// `e` as QLVB sees it, with the DocId it arrived under through the axis, if any.
     pub(super) fn new(e: InboxEntry, axis_doc_id: Option<String>) -> Self {
         InboxView {

@@ -145,6 +145,8 @@ struct Stored {
     stuck: Listing<StuckView>,
     received: Listing<ReceivedView>,
     forks: Vec<ForkView>,
+    /// Names from the axis's directory of the agencies on the axis this page shows.
+    axis_names: BTreeMap<String, String>,
 }
 
 pub(super) async fn dashboard(
@@ -175,7 +177,12 @@ pub(super) async fn dashboard(
         peers,
         relay,
         forks: stored.forks,
-        names: names(&ctx),
+        names: {
+            // The roster's names win; an agency only on the axis is named by the axis.
+            let mut all = stored.axis_names;
+            all.extend(names(&ctx));
+            all
+        },
     };
     // Every answer is a fresh snapshot: no browser or proxy may keep one.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(dashboard)))
@@ -227,6 +234,7 @@ fn stored(
     }
 
     let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let axis_names = axis_names(store, &sent, &received)?;
     Ok(Stored {
         summary: Summary {
             sent: counts.outgoing,
@@ -238,9 +246,31 @@ fn stored(
         },
         sent: Listing::new(sent, usize::try_from(counts.outgoing).unwrap_or(usize::MAX)),
         stuck: Listing::new(stuck_shown, stuck_total),
+        axis_names,
         received: Listing::new(received, received_total),
         forks: forks(store)?,
     })
+}
+
+/// The axis directory's names of the agencies on the page that the directory lists: the
+/// recipients of the documents shown and the senders of those received.
+fn axis_names(
+    store: &crate::store::Store,
+    sent: &[PackageStatus],
+    received: &[ReceivedView],
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let codes: BTreeSet<String> = sent
+        .iter()
+        .flat_map(|p| p.recipients.iter().map(|r| r.organ_id.to_string()))
+        .chain(received.iter().map(|r| r.entry.sender().to_string()))
+        .collect();
+    let mut names = BTreeMap::new();
+    for code in codes {
+        if let Some(agency) = store.axis_agency(&code)? {
+            names.insert(code, agency.name);
+        }
+    }
+    Ok(names)
 }
 
 /// The forks this node saw as a witness, the latest first.
