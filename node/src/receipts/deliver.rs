@@ -175,9 +175,17 @@ async fn reached_through_axis(ctx: &Arc<NodeContext>, to: &OrganId) -> bool {
     if !ctx.config.axis.enabled {
         return false;
     }
+    // Most addressees are members: the roster, in memory, says so without the store.
+    let now = clock::now();
+    if ctx
+        .roster()
+        .is_some_and(|roster| matches!(roster.active(to, now), Ok(Some(_))))
+    {
+        return false;
+    }
     let (ctx, to) = (ctx.clone(), to.clone());
     crate::tasks::blocking(move || {
-        crate::outbound::axis::bridge::route(&ctx, &to, clock::now())
+        crate::outbound::axis::bridge::route(&ctx, &to, now)
             .is_ok_and(|route| route == crate::outbound::axis::bridge::Route::Axis)
     })
     .await

@@ -48,6 +48,14 @@ pub struct AxisReport {
     pub learned_at: Timestamp,
 }
 
+impl AxisReport {
+    /// The status code the agency sent back through the axis (`"03"`), when this report is
+    /// one; `None` for `getSentEdocList`'s own words (`pending`, `done`, `fail`).
+    pub fn code(&self) -> Option<lienthong_protocol::StatusCode> {
+        lienthong_protocol::StatusCode::from_number(self.status.parse().ok()?).ok()
+    }
+}
+
 impl Versioned for AxisSend {
     const VERSION: u8 = 1;
     type Previous = Initial;

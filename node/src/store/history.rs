@@ -106,7 +106,7 @@ impl Store {
             .reports
             .iter()
             .filter_map(|report| {
-                let code = StatusCode::from_number(report.status.parse().ok()?).ok()?;
+                let code = report.code()?;
                 Some(ReceiptFact {
                     recipient: recipient.clone(),
                     issuer: recipient.clone(),

@@ -78,36 +78,29 @@ pub fn client(ctx: &NodeContext) -> Option<AxisClient> {
     let system_id = config.system_id_or(ctx.organ_id.as_str());
     // A getEdoc of the largest package, base64, with room for the envelope.
     let max_answer = ctx.config.limits.max_package_size.as_u64() / 3 * 4 + 64 * 1024;
-    let timeouts = (config.connect_timeout, config.request_timeout);
-    let client = if config.ca_file.as_os_str().is_empty() {
-        AxisClient::new(
-            &config.endpoint,
-            system_id,
-            &secret,
-            timeouts.0,
-            timeouts.1,
-            max_answer,
-        )
+    let ca_pem = if config.ca_file.as_os_str().is_empty() {
+        None
     } else {
-        let read = std::fs::read(&config.ca_file)
-            .map_err(|e| e.to_string())
-            .and_then(|pem| {
-                AxisClient::trusting(
-                    &config.endpoint,
-                    system_id,
-                    &secret,
-                    timeouts.0,
-                    timeouts.1,
-                    max_answer,
-                    &pem,
-                )
-            });
-        match read {
-            Ok(client) => client,
+        match std::fs::read(&config.ca_file) {
+            Ok(pem) => Some(pem),
             Err(e) => {
-                warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be used");
+                warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be read");
                 return None;
             }
+        }
+    };
+    let client = match AxisClient::with_ca(
+        &config.endpoint,
+        system_id,
+        &secret,
+        (config.connect_timeout, config.request_timeout),
+        max_answer,
+        ca_pem.as_deref(),
+    ) {
+        Ok(client) => client,
+        Err(e) => {
+            warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be used");
+            return None;
         }
     };
     info!(endpoint = %config.endpoint, %system_id, "axis bridge on");

@@ -87,32 +87,24 @@ impl AxisClient {
         )
     }
 
-    /// As [`AxisClient::new`], trusting for an `https://` axis only the CA certificates in
-    /// `ca_pem` (PEM): a provincial axis with its own CA, or a CA the web roots lack.
+    /// As [`AxisClient::new`] (`timeouts`: connect, whole call), but with `ca_pem` (PEM) trusting for an `https://` axis only
+    /// the CA certificates it holds: a provincial axis with its own CA, or a CA the web
+    /// roots lack. `None` is [`AxisClient::new`].
     ///
     /// # Errors
     /// When `ca_pem` holds no certificate, or one that does not read.
-    pub fn trusting(
+    pub fn with_ca(
         endpoint: &str,
         system_id: &str,
         secret: &str,
-        connect_timeout: Duration,
-        request_timeout: Duration,
+        timeouts: (Duration, Duration),
         max_answer: u64,
-        ca_pem: &[u8],
+        ca_pem: Option<&[u8]>,
     ) -> Result<AxisClient, String> {
-        let mut certificates = Vec::new();
-        for item in ureq::tls::parse_pem(ca_pem) {
-            match item.map_err(|e| format!("a PEM section does not read: {e}"))? {
-                ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
-                _ => return Err("it holds something other than certificates".to_owned()),
-            }
-        }
-        if certificates.is_empty() {
-            return Err("it holds no PEM certificate".to_owned());
-        }
-        let timeouts = (connect_timeout, request_timeout);
-        let roots = RootCerts::new_with_certs(&certificates);
+        let roots = match ca_pem {
+            None => RootCerts::WebPki,
+            Some(pem) => RootCerts::new_with_certs(&certificates(pem)?),
+        };
         Ok(Self::build(
             endpoint, system_id, secret, timeouts, max_answer, roots,
         ))
@@ -323,6 +315,21 @@ impl AxisClient {
             other => other,
         })
     }
+}
+
+/// The certificates of a PEM file, refusing one that holds none or anything else.
+fn certificates(pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item.map_err(|e| format!("a PEM section does not read: {e}"))? {
+            ureq::tls::PemItem::Certificate(certificate) => certificates.push(certificate),
+            _ => return Err("it holds something other than certificates".to_owned()),
+        }
+    }
+    if certificates.is_empty() {
+        return Err("it holds no PEM certificate".to_owned());
+    }
+    Ok(certificates)
 }
 
 /// A request body, as the SDK sends it for each call.

@@ -20,7 +20,7 @@ use tracing::warn;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::outbound::delivery::DeliveryHandle;
-use crate::store::{DeliveryState, OutboxEntry, Store, StoreError};
+use crate::store::{AxisReport, DeliveryState, OutboxEntry, Store, StoreError};
 use crate::tasks::Wake;
 
 /// Why a recipient is stuck.
@@ -157,7 +157,7 @@ fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, Stor
         let Some(doc_id) = send.doc_id else {
             continue;
         };
-        if send.reports.iter().any(|r| taken(&r.status)) {
+        if send.reports.iter().any(taken) {
             continue;
         }
         let Some(entry) = store.outbox_entry(&send.package_id, &send.recipient)? else {
@@ -175,7 +175,7 @@ fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, Stor
             reason: if send
                 .reports
                 .iter()
-                .any(|r| axis_code(&r.status) == Some(StatusCode::Rejected))
+                .any(|r| r.code() == Some(StatusCode::Rejected))
             {
                 StuckReason::Rejected
             } else {
@@ -194,13 +194,11 @@ fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, Stor
 
 /// Whether what the axis reported says the recipient took the document: `done`, or a
 /// status it sent back (01 to 06, 15, 16), not a refusal (02) or `fail`.
-fn taken(status: &str) -> bool {
-    status == "done" || axis_code(status).is_some_and(|code| code != StatusCode::Rejected)
-}
-
-/// A status code the axis carried back (`"03"`), if `status` is one.
-fn axis_code(status: &str) -> Option<StatusCode> {
-    StatusCode::from_number(status.parse().ok()?).ok()
+fn taken(report: &AxisReport) -> bool {
+    report.status == "done"
+        || report
+            .code()
+            .is_some_and(|code| code != StatusCode::Rejected)
 }
 
 /// How often stuck documents are counted for `/metrics` and the log.
