@@ -36,6 +36,10 @@ use crate::tasks::{Stage, Stopped, Tasks, blocking};
 use crate::{init, receipts};
 use lienthong_protocol::roster::Role;
 
+/// Set in a node's environment by `lienthong-sim bench` alone, to measure the evidence
+/// log's cost beside the same build without it (`store::stop_logging_for_benchmark`).
+pub const BENCH_WITHOUT_EVIDENCE_LOG: &str = "LIENTHONG_BENCH_WITHOUT_EVIDENCE_LOG";
+
 /// Extra room above the package limit for the envelope and frame around the edXML.
 const FRAME_OVERHEAD: usize = 1024 * 1024;
 
@@ -83,6 +87,14 @@ impl Node {
             .with_context(|| format!("reading {}", data.api_token().display()))?
             .trim()
             .to_owned();
+        if std::env::var_os(BENCH_WITHOUT_EVIDENCE_LOG).is_some() {
+            crate::store::stop_logging_for_benchmark();
+            warn!(
+                "{BENCH_WITHOUT_EVIDENCE_LOG} is set: this node keeps no evidence log, so it \
+                 can prove nothing of what it sends and receives; it is for lienthong-sim \
+                 bench only"
+            );
+        }
         let store = {
             let path = data.store();
             let cache = config.limits.store_cache.as_u64();

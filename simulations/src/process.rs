@@ -378,6 +378,22 @@ impl ProcessNode {
         ProcessNode::spawn(dir, filter, Launch::default())
     }
 
+    /// [`ProcessNode::start_with_log`] with extra environment variables.
+    ///
+    /// # Errors
+    /// When it exits or does not become ready in 30 s; the error holds its log.
+    pub fn start_with_log_and_env(
+        dir: &Path,
+        filter: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ProcessNode> {
+        let launch = Launch {
+            env,
+            ..Launch::default()
+        };
+        ProcessNode::spawn(dir, filter, launch)
+    }
+
     /// Starts the daemon under an open-file limit of `open_files`, soft and hard alike so
     /// that it cannot raise it (`prlimit --nofile=N:N`, util-linux).
     ///

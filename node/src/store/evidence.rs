@@ -25,6 +25,7 @@
 //! checkpoint over it, and keeps the note with [`Store::record_checkpoint`].
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use lienthong_protocol::envelope::Timestamp;
@@ -92,10 +93,28 @@ pub(super) enum ReceiptOrigin {
     Recorded,
 }
 
+/// Whether facts become leaves: always, but in a node the benchmark starts to measure
+/// what the log costs (see [`stop_logging_for_benchmark`]).
+static LOGGING: AtomicBool = AtomicBool::new(true);
+
+/// The index [`append`] answers while the log is off: no leaf has it.
+const NOT_LOGGED: u64 = u64::MAX;
+
+/// Stops appending leaves in this process, for `lienthong-sim bench`'s `evidence` group
+/// only: issue 26 asks what the log costs direct delivery, and the honest answer sets the
+/// same build beside itself without the log, in the same run. A node started so proves
+/// nothing about what it did; `node.rs` says so at WARN when it is asked to.
+pub fn stop_logging_for_benchmark() {
+    LOGGING.store(false, Ordering::Relaxed);
+}
+
 /// Inside a transaction: appends `leaf` to the log and returns its index. The frontier is
 /// read and written in the same transaction, so concurrent writers (which sled runs one at
 /// a time) get consecutive indexes in commit order.
 pub(super) fn append(tx: &Tx<'_>, leaf: &EvidenceLeaf) -> Result<u64, TxError> {
+    if !LOGGING.load(Ordering::Relaxed) {
+        return Ok(NOT_LOGGED);
+    }
     let mut tree = load_tree(tx)?;
     let data = leaf.encode();
     let hash = tlog::leaf_hash(&data);

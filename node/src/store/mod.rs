@@ -147,7 +147,7 @@ pub use backup::{
 };
 pub use engine::{DEFAULT_CACHE_BYTES, Failure, FailureKind};
 pub use error::{BackendError, Corruption, InputProblem, StoreError};
-pub use evidence::StoredLeaf;
+pub use evidence::{StoredLeaf, stop_logging_for_benchmark};
 pub use evidence_leaf::{EvidenceLeaf, Fact, LeafError};
 pub use feed::{CollectOutcome, FeedItem, FeedPage};
 pub use group_commit::SyncStats;

@@ -10,6 +10,7 @@ mod cpu;
 mod direct;
 mod documents;
 mod email;
+mod evidence;
 mod gossip;
 mod limits;
 mod nodes;
@@ -72,6 +73,10 @@ pub const GROUPS: &[(&str, &str)] = &[
     (
         "relayed",
         "through a relay circuit and a mailbox (network namespaces, root)",
+    ),
+    (
+        "evidence",
+        "the evidence log's cost: direct delivery and ingest with and without it",
     ),
     (
         "gossip",
@@ -208,6 +213,9 @@ pub fn run(
     let needs_direct = options.runs("direct") || options.runs("relayed");
     if options.runs("limits") || options.runs("components") || needs_direct {
         direct_small = direct::run(options, &mut |f| emit(f, &mut figures))?;
+    }
+    if options.runs("evidence") {
+        evidence::run(options, &mut |f| emit(f, &mut figures))?;
     }
     if options.runs("gossip") {
         let verify = match receipt_verify {

@@ -32,6 +32,11 @@ pub(super) const THROUGHPUT_SETTINGS: [(&str, &str); 2] =
 
 impl Pair {
     pub(super) fn start() -> anyhow::Result<Pair> {
+        Pair::start_with_env(&[])
+    }
+
+    /// [`Pair::start`] with extra environment variables for both nodes.
+    pub(super) fn start_with_env(env: &[(&str, &str)]) -> anyhow::Result<Pair> {
         let federation = Federation::new("Đo hiệu năng")?;
         let sender_dir = federation.init(SENDER, "Văn phòng UBND tỉnh")?;
         let recipient_dir = federation.init(RECIPIENT, "Sở Nội vụ")?;
@@ -43,8 +48,8 @@ impl Pair {
         let offline_dir = federation.init(OFFLINE, "Sở Tư pháp")?;
         federation.admit(&offline_dir)?;
         // Benchmarks log only problems: logging every package would measure the terminal.
-        let sender = ProcessNode::start_with_log(&sender_dir, "warn")?;
-        let recipient = ProcessNode::start_with_log(&recipient_dir, "warn")?;
+        let sender = ProcessNode::start_with_log_and_env(&sender_dir, "warn", env)?;
+        let recipient = ProcessNode::start_with_log_and_env(&recipient_dir, "warn", env)?;
         federation.admit(&sender_dir)?;
         federation.admit(&recipient_dir)?;
         federation.wait_roster(&[&sender, &recipient])?;
@@ -78,6 +83,11 @@ impl Pair {
     /// The two running nodes' process ids, sender first.
     pub(super) fn pids(&self) -> [u32; 2] {
         [self.sender.info().pid, self.recipient.info().pid]
+    }
+
+    /// Both running nodes, sender first.
+    pub(super) fn nodes(&self) -> [&ProcessNode; 2] {
+        [&self.sender, &self.recipient]
     }
 
     /// The direct route: sender to recipient on loopback.
@@ -156,8 +166,13 @@ fn now_ms() -> u64 {
 /// that each keep their HTTP connection open, as a province's QLVB servers submitting at
 /// once do. Concurrent submissions are what let the store's group commit share fsyncs.
 pub(super) fn ingest(pair: &Pair, count: usize) -> anyhow::Result<f64> {
+    ingest_from(pair, count, 1_000_000)
+}
+
+/// [`ingest`], numbering the documents from `first` so that each run submits new ones.
+pub(super) fn ingest_from(pair: &Pair, count: usize, first: usize) -> anyhow::Result<f64> {
     let documents = (0..count)
-        .map(|n| document(SENDER, OFFLINE, 1_000_000 + n, 10 * 1024))
+        .map(|n| document(SENDER, OFFLINE, first + n, 10 * 1024))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let url = format!("http://{}/api/v1/packages", pair.sender.info().api_addr);
     let token = std::fs::read_to_string(pair.sender.dir().join("api.token"))?;
