@@ -471,6 +471,12 @@ impl Config {
             config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
         if let Some(dir) = path.parent()
+            && let Some(file) = &mut config.evidence.tsa_cert_file
+            && file.is_relative()
+        {
+            *file = dir.join(&*file);
+        }
+        if let Some(dir) = path.parent()
             && !config.axis.ca_file.as_os_str().is_empty()
             && config.axis.ca_file.is_relative()
         {
@@ -505,6 +511,7 @@ impl Config {
                 invalid(format!("network.listen: {addr:?} is not a multiaddr: {e}"))
             })?;
         }
+        self.evidence.check().map_err(invalid)?;
         if self.network.ping_interval.is_zero() {
             return Err(invalid(
                 "network.ping_interval must be above zero".to_owned(),
