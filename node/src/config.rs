@@ -471,10 +471,10 @@ impl Config {
             config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
         if let Some(dir) = path.parent()
-            && let Some(file) = &mut config.evidence.tsa_cert_file
-            && file.is_relative()
+            && !config.evidence.tsa_cert_file.as_os_str().is_empty()
+            && config.evidence.tsa_cert_file.is_relative()
         {
-            *file = dir.join(&*file);
+            config.evidence.tsa_cert_file = dir.join(&config.evidence.tsa_cert_file);
         }
         if let Some(dir) = path.parent()
             && !config.axis.ca_file.as_os_str().is_empty()

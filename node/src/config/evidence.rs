@@ -26,13 +26,13 @@ pub struct EvidenceConfig {
     /// who witnesses, so this is said here.
     pub witnesses: Vec<OrganId>,
     /// The RFC 3161 timestamp authority (TSA) asked to date each checkpoint, `http://…`
-    /// or `https://…` (the TSA's URL, where `application/timestamp-query` is posted). None:
-    /// no timestamps.
-    pub timestamp_url: Option<String>,
+    /// or `https://…` (the TSA's URL, where `application/timestamp-query` is posted).
+    /// Empty: no timestamps.
+    pub timestamp_url: String,
     /// PEM file of the TSA's certificate (critical extended key usage timeStamping): every
     /// token is checked against it before it is kept. Required with `timestamp_url`; a
     /// relative path is relative to the config file's directory.
-    pub tsa_cert_file: Option<PathBuf>,
+    pub tsa_cert_file: PathBuf,
     /// How long to wait before asking the TSA again after it failed; doubled after each
     /// failure, up to ten minutes or 64 times this, whichever is shorter (or this, if
     /// longer than ten minutes).
@@ -52,8 +52,8 @@ impl Default for EvidenceConfig {
             checkpoint_interval: Duration::from_secs(300),
             witness: false,
             witnesses: Vec::new(),
-            timestamp_url: None,
-            tsa_cert_file: None,
+            timestamp_url: String::new(),
+            tsa_cert_file: PathBuf::new(),
             timestamp_retry: Duration::from_secs(30),
             // A TSA restarting is no news; a morning without timestamps is.
             timestamp_warn_after: Duration::from_secs(3600),
@@ -80,12 +80,13 @@ witness = {witness}
 # typically the provincial monitoring office, e.g. ["000.00.00.H53"]. Each must run with
 # witness = true (or be a relay).
 witnesses = {witnesses:?}
-# An RFC 3161 timestamp authority to date each checkpoint (and so every fact before it)
-# with a token from a clock the agencies trust, e.g. "https://tsa.example.gov.vn/tsa".
-# Optional; documents never wait for it, and a TSA that is down is caught up later.
-{url}
-# PEM file of that TSA's certificate: every token is checked against it before it is kept.
-{cert}
+# An RFC 3161 timestamp authority (http:// or https://) to date each checkpoint, and so
+# every fact before it, with a token from a clock the agencies trust; empty: none.
+# Documents never wait for it, and a TSA that is down is caught up when it returns.
+timestamp_url = {url:?}
+# PEM file of that TSA's certificate (extended key usage timeStamping, critical): every
+# token is checked against it before it is kept; relative to the data directory.
+tsa_cert_file = {cert:?}
 # After a failed request, ask again after this, doubling each time (up to 10 minutes).
 timestamp_retry = "{retry}"
 # Log a WARN once the TSA has been failing for this long.
@@ -93,14 +94,8 @@ timestamp_warn_after = "{warn_after}"
 "#,
             interval = humantime::format_duration(self.checkpoint_interval),
             witness = self.witness,
-            url = match &self.timestamp_url {
-                Some(url) => format!("timestamp_url = {url:?}"),
-                None => "# timestamp_url = \"https://tsa.example.gov.vn/tsa\"".to_owned(),
-            },
-            cert = match &self.tsa_cert_file {
-                Some(file) => format!("tsa_cert_file = {:?}", file.display().to_string()),
-                None => "# tsa_cert_file = \"tsa.pem\"".to_owned(),
-            },
+            url = self.timestamp_url,
+            cert = self.tsa_cert_file.display().to_string(),
             retry = humantime::format_duration(self.timestamp_retry),
             warn_after = humantime::format_duration(self.timestamp_warn_after),
         )
@@ -114,13 +109,23 @@ impl EvidenceConfig {
         self.witness || role == Role::Relay
     }
 
+    /// The TSA's URL, unless none is configured.
+    pub fn timestamp(&self) -> Option<&str> {
+        Some(self.timestamp_url.trim()).filter(|url| !url.is_empty())
+    }
+
+    /// The TSA certificate file, unless none is configured.
+    pub fn tsa_cert(&self) -> Option<&std::path::Path> {
+        Some(self.tsa_cert_file.as_path()).filter(|path| !path.as_os_str().is_empty())
+    }
+
     /// Checks the timestamp keys: a URL is `http://` or `https://` and comes with a
     /// certificate file; the retry is above zero.
     pub(super) fn check(&self) -> Result<(), String> {
         if self.timestamp_retry.is_zero() {
             return Err("evidence.timestamp_retry must be above zero".to_owned());
         }
-        match (&self.timestamp_url, &self.tsa_cert_file) {
+        match (self.timestamp(), self.tsa_cert()) {
             (None, None) => Ok(()),
             (None, Some(_)) => {
                 Err("evidence.tsa_cert_file is set without evidence.timestamp_url".to_owned())

@@ -97,7 +97,7 @@ impl Timestamper {
     /// # Errors
     /// [`TimestampSetupError`] when the certificate file is unreadable or not a TSA's.
     pub fn from_config(config: &EvidenceConfig) -> Result<Option<Self>, TimestampSetupError> {
-        let (Some(url), Some(path)) = (&config.timestamp_url, &config.tsa_cert_file) else {
+        let (Some(url), Some(path)) = (config.timestamp(), config.tsa_cert()) else {
             return Ok(None);
         };
         let shown = path.display().to_string();
