@@ -17,6 +17,8 @@ use serde_json::Value;
 const SENDER: &str = "000.00.01.H53";
 const RECIPIENT: &str = "000.00.02.H53";
 const DEADLINE: Duration = Duration::from_secs(90);
+/// The node's WARN when the TSA has failed for longer than `timestamp_warn_after`.
+const WARNING: &str = "the timestamp authority has been failing";
 
 /// Points the node in `dir` at `tsa`, retrying every 200 ms (doubling) while it fails.
 fn use_tsa(dir: &Path, tsa: &TestTsa) -> anyhow::Result<()> {
@@ -174,7 +176,17 @@ fn documents_flow_while_the_tsa_is_down_and_the_latest_checkpoint_is_timestamped
 -> anyhow::Result<()> {
     let mut tsa = TestTsa::start()?;
     tsa.stop();
-    let (_federation, sender, _recipient) = federation("TSA ngừng", &tsa)?;
+    let federation = Federation::new("TSA ngừng")?;
+    let sender_dir = federation.init(SENDER, "Văn phòng UBND tỉnh")?;
+    let recipient_dir = federation.init(RECIPIENT, "Sở Nội vụ")?;
+    use_tsa(&sender_dir, &tsa)?;
+    // A short threshold, so that the operator's one WARN comes within the test.
+    configure(&sender_dir, "timestamp_warn_after", "\"1s\"")?;
+    let sender = ProcessNode::start(&sender_dir)?;
+    let _recipient = ProcessNode::start(&recipient_dir)?;
+    federation.admit(&sender_dir)?;
+    federation.admit(&recipient_dir)?;
+    federation.wait_roster(&[&sender, &_recipient])?;
 
     // The TSA is down: documents are delivered with their receipts all the same.
     let packages = send_documents(&sender, 0, 5)?;
@@ -187,6 +199,10 @@ fn documents_flow_while_the_tsa_is_down_and_the_latest_checkpoint_is_timestamped
     let answer = sender.get_json(&format!("/api/v1/evidence/checkpoint?size={size}"))?;
     assert!(answer["timestamp"].is_null(), "no token yet: {answer}");
     assert!(metric(&sender, "lienthong_evidence_untimestamped_leaves").unwrap_or(0.0) >= 10.0);
+    // Failing for longer than the threshold: one WARN for the operator.
+    wait_for("the operator warned", DEADLINE, || {
+        sender.log_text().contains(WARNING).then_some(())
+    })?;
 
     // It comes back: the retry timer catches the latest checkpoint up, without a restart
     // nor a new checkpoint asked for.
@@ -225,5 +241,12 @@ fn documents_flow_while_the_tsa_is_down_and_the_latest_checkpoint_is_timestamped
     wait_for("the backlog gauge at zero", DEADLINE, || {
         (metric(&sender, "lienthong_evidence_untimestamped_leaves")? == 0.0).then_some(())
     })?;
+    let log = sender.log_text();
+    assert_eq!(
+        log.matches(WARNING).count(),
+        1,
+        "one WARN, not one per attempt"
+    );
+    assert!(log.contains("the timestamp authority answers again"));
     Ok(())
 }

@@ -166,6 +166,7 @@ pub(crate) async fn run(
     let mut failing_since: Option<Instant> = None;
     let mut warned = false;
     let mut retry = timestamper.retry;
+    show_latest(&ctx, &timestamper).await;
     loop {
         let wait = match attempt(&ctx, &timestamper).await {
             Ok(taken) => {
@@ -258,6 +259,32 @@ async fn attempt(
         "checkpoint timestamped"
     );
     Ok(Attempt::Taken)
+}
+
+/// Sets the gauge of the latest token's time from the store, at start.
+async fn show_latest(ctx: &NodeContext, timestamper: &Timestamper) {
+    let stored = ctx
+        .store
+        .call(|store| {
+            let Some(size) = store.latest_timestamp()? else {
+                return Ok(None);
+            };
+            Ok(store.timestamp_at(size)?.zip(store.checkpoint_at(size)?))
+        })
+        .await;
+    if let Ok(Some((token, note))) = stored {
+        match timestamp::verify_token(&token, &note, &timestamper.tsa) {
+            Ok(info) => {
+                ctx.metrics
+                    .evidence_timestamped_at
+                    .set(i64::try_from(info.gen_time_unix()).unwrap_or(i64::MAX));
+            }
+            // A TSA certificate changed since: the token stays, as it was verified then.
+            Err(e) => {
+                debug!(error = %e, "the latest timestamp token does not verify against the TSA certificate now")
+            }
+        }
+    }
 }
 
 /// Sets the gauge of leaves no token covers yet.

@@ -64,8 +64,9 @@ pub struct Metrics {
     pub evidence_timestamps: Counter,
     /// Requests to the TSA that gave no token kept (unreachable, refused, or a bad token).
     pub evidence_timestamp_failures: Counter,
-    /// The TSA's time (`genTime`, seconds since the epoch) on the latest token kept; the
-    /// age of the newest timestamp is `time() - this`. 0 before the first.
+    /// The TSA's time (`genTime`, seconds since the epoch) on the latest token kept (read
+    /// back at start); the age of the newest timestamp is `time() - this`. 0 before the
+    /// first.
     pub evidence_timestamped_at: Gauge,
     /// Leaves of the latest checkpoint that no token covers yet: 0 when the TSA keeps up.
     pub evidence_untimestamped_leaves: Gauge,
