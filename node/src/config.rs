@@ -471,6 +471,12 @@ impl Config {
             config.axis.secret_file = dir.join(&config.axis.secret_file);
         }
         if let Some(dir) = path.parent()
+            && !config.evidence.tsa_cert_file.as_os_str().is_empty()
+            && config.evidence.tsa_cert_file.is_relative()
+        {
+            config.evidence.tsa_cert_file = dir.join(&config.evidence.tsa_cert_file);
+        }
+        if let Some(dir) = path.parent()
             && !config.axis.ca_file.as_os_str().is_empty()
             && config.axis.ca_file.is_relative()
         {
@@ -505,6 +511,7 @@ impl Config {
                 invalid(format!("network.listen: {addr:?} is not a multiaddr: {e}"))
             })?;
         }
+        self.evidence.check().map_err(invalid)?;
         if self.network.ping_interval.is_zero() {
             return Err(invalid(
                 "network.ping_interval must be above zero".to_owned(),
@@ -838,6 +845,59 @@ mod tests {
             .expect("parses");
         assert_eq!(config.network, NetworkConfig::default());
         assert_eq!(config.limits.max_package_size, ByteSize::mib(64));
+    }
+
+    #[test]
+    fn a_timestamp_authority_needs_an_http_url_and_its_certificate() {
+        let parse = |evidence: &str| {
+            Config::parse(
+                &format!("organ_id = \"000.00.01.H53\"\nname = \"x\"\n[evidence]\n{evidence}"),
+                "c.toml",
+            )
+        };
+        let config =
+            parse("timestamp_url = \"https://tsa.example/\"\ntsa_cert_file = \"tsa.pem\"\n")
+                .expect("a URL with its certificate");
+        assert_eq!(config.evidence.timestamp(), Some("https://tsa.example/"));
+        assert_eq!(
+            config.evidence.tsa_cert(),
+            Some(std::path::Path::new("tsa.pem"))
+        );
+        let none = parse("").expect("no TSA");
+        assert_eq!(
+            (none.evidence.timestamp(), none.evidence.tsa_cert()),
+            (None, None)
+        );
+        for (bad, says) in [
+            (
+                "timestamp_url = \"https://tsa.example/\"\n",
+                "needs evidence.tsa_cert_file",
+            ),
+            (
+                "tsa_cert_file = \"tsa.pem\"\n",
+                "without evidence.timestamp_url",
+            ),
+            (
+                "timestamp_url = \"ftp://tsa.example/\"\ntsa_cert_file = \"tsa.pem\"\n",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "timestamp_retry = \"0s\"\n",
+                "timestamp_retry must be above zero",
+            ),
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+        // The certificate file is found beside the config.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        let mut config = sample();
+        config.evidence.timestamp_url = "http://127.0.0.1:1/".into();
+        config.evidence.tsa_cert_file = "tsa.pem".into();
+        std::fs::write(&path, config.to_documented_toml()).expect("writes");
+        let loaded = Config::load(&path).expect("loads");
+        assert_eq!(loaded.evidence.tsa_cert_file, dir.path().join("tsa.pem"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use libp2p::Multiaddr;
 use lienthong_protocol::wire::Response;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, info, info_span, warn};
+use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::api::submit::{self, Submission, SubmitError};
 use crate::api::{self, ApiState};
@@ -188,6 +188,12 @@ impl Node {
                 circuit_sources: server.circuit_sources.clone(),
             });
         }
+        let timestamper = crate::evidence::Timestamper::from_config(&config.evidence)
+            .context("setting up the timestamp authority ([evidence] timestamp_url)")?;
+        match &timestamper {
+            Some(t) => info!(tsa = %t.tsa(), "checkpoints are timestamped by the TSA"),
+            None => debug!("no timestamp authority configured: checkpoints are not timestamped"),
+        }
         let opening = {
             let old = data.old_agency_key();
             let previous = old
@@ -224,7 +230,10 @@ impl Node {
         // The features, each on the floor and owning its state.
         let receipts = ReceiptsHandle::default();
         let outbound = Outbound::new(ctx.clone());
-        let evidence = crate::evidence::EvidenceHandle::default();
+        let evidence = match &timestamper {
+            Some(t) => crate::evidence::EvidenceHandle::default().with_tsa(t.certificate()),
+            None => crate::evidence::EvidenceHandle::default(),
+        };
         let inbound = Arc::new(Inbound::new(
             ctx.clone(),
             opening,
@@ -337,6 +346,18 @@ impl Node {
             "evidence checkpoints",
             crate::evidence::run(ctx.clone(), evidence.clone(), work.clone()),
         );
+        if let Some(timestamper) = timestamper {
+            tasks.spawn(
+                Stage::Work,
+                "evidence timestamps",
+                crate::evidence::timestamping::run(
+                    ctx.clone(),
+                    Arc::new(timestamper),
+                    evidence.clone(),
+                    work.clone(),
+                ),
+            );
+        }
         tasks.spawn(
             Stage::Work,
             "evidence witnessing",

@@ -9,5 +9,6 @@ pub mod axis_sdk;
 pub mod browser;
 pub mod flood;
 pub mod tls_front;
+pub mod tsa;
 
 pub use lienthong_simulations::process::*;

@@ -3,8 +3,11 @@
 //! - `POST /api/v1/evidence/checkpoint` signs a checkpoint of the log now (or answers the
 //!   latest, when the log has not grown) and `GET` answers the latest; both as
 //!   `{size, root, note, cosignatures}` with the C2SP signed note as text and the
-//!   witnesses' verified cosignature lines (`[{witness, line}]`) kept so far. Signing one
-//!   also has it presented to the witnesses.
+//!   witnesses' verified cosignature lines (`[{witness, line}]`) kept so far, and the
+//!   RFC 3161 `timestamp` over it (`{gen_time, tsa, serial, token}` or null). Signing one
+//!   also has it presented to the witnesses and the timestamp authority.
+//! - `GET /api/v1/evidence/checkpoint?size=N`: the checkpoint signed at size `N`, in the
+//!   same shape; 404 when none was.
 //! - `GET /api/v1/evidence/proof?index=N&size=M`: the inclusion proof of leaf `N` in the
 //!   tree of `M` leaves, with the leaf itself; `?from=M&to=N`: the consistency proof
 //!   between the trees of `M` and `N` leaves. Hashes are lowercase hex.
@@ -17,13 +20,14 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use lienthong_protocol::tlog::timestamp::{self, TsaCertificate};
 use lienthong_protocol::tlog::{self, Hash};
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::error::ApiError;
 use crate::context::NodeContext;
-use crate::evidence::{self, EvidenceError, SignedCheckpoint};
+use crate::evidence::{self, EvidenceError, EvidenceHandle, SignedCheckpoint};
 use crate::store::{EvidenceLeaf, StoredLeaf};
 
 /// Most leaves one `leaves` page holds.
@@ -49,6 +53,47 @@ struct CheckpointView {
     note: String,
     /// The witnesses' verified cosignatures of it, so far.
     cosignatures: Vec<CosignatureView>,
+    /// The RFC 3161 timestamp token over this note, once the TSA gave one.
+    timestamp: Option<TimestampView>,
+}
+
+/// A timestamp token over a checkpoint note, as checked against the configured TSA
+/// certificate now.
+#[derive(Debug, Serialize)]
+struct TimestampView {
+    /// The TSA's time, RFC 3339 (UTC); null when the token no longer verifies.
+    gen_time: Option<String>,
+    /// The TSA certificate's subject (RFC 4514); null when the token no longer verifies.
+    tsa: Option<String>,
+    /// The token's serial number, hex.
+    serial: Option<String>,
+    /// The token (a CMS `ContentInfo`), DER in hex: `xxd -r -p` then `openssl ts -verify`.
+    token: String,
+    /// Why the token does not verify against the TSA certificate configured now (a
+    /// certificate changed since it was kept, or none configured); absent when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+impl TimestampView {
+    fn of(token: &[u8], note: &[u8], tsa: Option<&TsaCertificate>) -> Self {
+        let checked = tsa
+            .ok_or_else(|| "no timestamp authority is configured now".to_owned())
+            .and_then(|tsa| timestamp::verify_token(token, note, tsa).map_err(|e| e.to_string()));
+        let (info, problem) = match checked {
+            Ok(info) => (Some(info), None),
+            Err(problem) => (None, Some(problem)),
+        };
+        TimestampView {
+            gen_time: info
+                .as_ref()
+                .map(|i| humantime::format_rfc3339_seconds(i.gen_time).to_string()),
+            tsa: info.as_ref().map(|i| i.tsa.clone()),
+            serial: info.map(|i| i.serial),
+            token: hex::encode(token),
+            problem,
+        }
+    }
 }
 
 /// One witness's cosignature: a signature line to add to the note
@@ -61,13 +106,19 @@ struct CosignatureView {
 
 impl CheckpointView {
     /// `checkpoint` with the cosignatures the store keeps for it.
-    async fn of(ctx: &NodeContext, checkpoint: SignedCheckpoint) -> Result<Self, ApiError> {
+    async fn of(
+        ctx: &NodeContext,
+        evidence: &EvidenceHandle,
+        checkpoint: SignedCheckpoint,
+    ) -> Result<Self, ApiError> {
         let size = checkpoint.size;
-        let cosignatures = ctx
+        let (cosignatures, token) = ctx
             .store
-            .call(move |store| store.cosignatures(size))
+            .call(move |store| Ok((store.cosignatures(size)?, store.timestamp_at(size)?)))
             .await
             .map_err(|e| ApiError::store(&e, "reading the cosignatures"))?;
+        let timestamp =
+            token.map(|token| TimestampView::of(&token, &checkpoint.note, evidence.tsa()));
         Ok(CheckpointView {
             size,
             root: hex::encode(checkpoint.root),
@@ -79,6 +130,7 @@ impl CheckpointView {
                     line,
                 })
                 .collect(),
+            timestamp,
         })
     }
 }
@@ -95,14 +147,39 @@ async fn take_checkpoint(State(state): State<ApiState>) -> Result<Json<Checkpoin
         .await
         .map_err(evidence_error)?;
     state.evidence.checkpoint_signed();
-    Ok(Json(CheckpointView::of(&state.ctx, checkpoint).await?))
+    Ok(Json(
+        CheckpointView::of(&state.ctx, &state.evidence, checkpoint).await?,
+    ))
+}
+
+/// `?size=N`: the checkpoint signed at that size rather than the latest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointQuery {
+    size: Option<u64>,
 }
 
 async fn latest_checkpoint(
     State(state): State<ApiState>,
+    Query(query): Query<CheckpointQuery>,
 ) -> Result<Json<CheckpointView>, ApiError> {
+    if let Some(size) = query.size {
+        return match evidence::at(&state.ctx, size)
+            .await
+            .map_err(evidence_error)?
+        {
+            Some(checkpoint) => Ok(Json(
+                CheckpointView::of(&state.ctx, &state.evidence, checkpoint).await?,
+            )),
+            None => Err(ApiError::not_found(format!(
+                "this node signed no checkpoint at size {size}"
+            ))),
+        };
+    }
     match evidence::latest(&state.ctx).await.map_err(evidence_error)? {
-        Some(checkpoint) => Ok(Json(CheckpointView::of(&state.ctx, checkpoint).await?)),
+        Some(checkpoint) => Ok(Json(
+            CheckpointView::of(&state.ctx, &state.evidence, checkpoint).await?,
+        )),
         None => Err(ApiError::not_found(
             "this node has signed no checkpoint yet; POST /api/v1/evidence/checkpoint signs one",
         )),

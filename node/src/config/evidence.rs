@@ -1,7 +1,9 @@
 //! `[evidence]`: the node's evidence log (`docs/evidence.md`): how often it signs a
 //! checkpoint, whether it witnesses other agencies' logs, and which agencies besides its
-//! relays it asks to witness its own.
+//! relays it asks to witness its own; and the timestamp authority that dates its
+//! checkpoints.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lienthong_protocol::OrganId;
@@ -23,6 +25,23 @@ pub struct EvidenceConfig {
     /// checkpoints: the provincial monitoring office, typically. The roster does not say
     /// who witnesses, so this is said here.
     pub witnesses: Vec<OrganId>,
+    /// The RFC 3161 timestamp authority (TSA) asked to date each checkpoint, `http://…`
+    /// or `https://…` (the TSA's URL, where `application/timestamp-query` is posted).
+    /// Empty: no timestamps.
+    pub timestamp_url: String,
+    /// PEM file of the TSA's certificate (critical extended key usage timeStamping): every
+    /// token is checked against it before it is kept. Required with `timestamp_url`; a
+    /// relative path is relative to the config file's directory.
+    pub tsa_cert_file: PathBuf,
+    /// How long to wait before asking the TSA again after it failed; doubled after each
+    /// failure, up to ten minutes or 64 times this, whichever is shorter (or this, if
+    /// longer than ten minutes).
+    #[serde(with = "humantime_serde")]
+    pub timestamp_retry: Duration,
+    /// How long the TSA may keep failing before a WARN says so (once, until it answers):
+    /// until then each failure is logged at DEBUG only.
+    #[serde(with = "humantime_serde")]
+    pub timestamp_warn_after: Duration,
 }
 
 impl Default for EvidenceConfig {
@@ -33,6 +52,11 @@ impl Default for EvidenceConfig {
             checkpoint_interval: Duration::from_secs(300),
             witness: false,
             witnesses: Vec::new(),
+            timestamp_url: String::new(),
+            tsa_cert_file: PathBuf::new(),
+            timestamp_retry: Duration::from_secs(30),
+            // A TSA restarting is no news; a morning without timestamps is.
+            timestamp_warn_after: Duration::from_secs(3600),
         }
     }
 }
@@ -56,9 +80,24 @@ witness = {witness}
 # typically the provincial monitoring office, e.g. ["000.00.00.H53"]. Each must run with
 # witness = true (or be a relay).
 witnesses = {witnesses:?}
+# An RFC 3161 timestamp authority (http:// or https://) to date each checkpoint, and so
+# every fact before it, with a token from a clock the agencies trust; empty: none.
+# Documents never wait for it, and a TSA that is down is caught up when it returns.
+timestamp_url = {url:?}
+# PEM file of that TSA's certificate (extended key usage timeStamping, critical): every
+# token is checked against it before it is kept; relative to the data directory.
+tsa_cert_file = {cert:?}
+# After a failed request, ask again after this, doubling each time (up to 10 minutes).
+timestamp_retry = "{retry}"
+# Log a WARN once the TSA has been failing for this long.
+timestamp_warn_after = "{warn_after}"
 "#,
             interval = humantime::format_duration(self.checkpoint_interval),
             witness = self.witness,
+            url = self.timestamp_url,
+            cert = self.tsa_cert_file.display().to_string(),
+            retry = humantime::format_duration(self.timestamp_retry),
+            warn_after = humantime::format_duration(self.timestamp_warn_after),
         )
     }
 }
@@ -68,5 +107,45 @@ impl EvidenceConfig {
     /// member asks its relays), any other node when `witness` says so.
     pub fn witnesses_others(&self, role: Role) -> bool {
         self.witness || role == Role::Relay
+    }
+
+    /// The TSA's URL, unless none is configured.
+    pub fn timestamp(&self) -> Option<&str> {
+        Some(self.timestamp_url.trim()).filter(|url| !url.is_empty())
+    }
+
+    /// The TSA certificate file, unless none is configured.
+    pub fn tsa_cert(&self) -> Option<&std::path::Path> {
+        Some(self.tsa_cert_file.as_path()).filter(|path| !path.as_os_str().is_empty())
+    }
+
+    /// Checks the timestamp keys: a URL is `http://` or `https://` and comes with a
+    /// certificate file; the retry is above zero.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.timestamp_retry.is_zero() {
+            return Err("evidence.timestamp_retry must be above zero".to_owned());
+        }
+        match (self.timestamp(), self.tsa_cert()) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => {
+                Err("evidence.tsa_cert_file is set without evidence.timestamp_url".to_owned())
+            }
+            (Some(_), None) => Err(
+                "evidence.timestamp_url needs evidence.tsa_cert_file, the TSA's certificate"
+                    .to_owned(),
+            ),
+            (Some(url), Some(_)) => {
+                let lower = url.to_ascii_lowercase();
+                if (lower.starts_with("http://") && url.len() > 7)
+                    || (lower.starts_with("https://") && url.len() > 8)
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "evidence.timestamp_url {url:?} is not an http:// or https:// URL"
+                    ))
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@
 //! answered otherwise.
 //!
 //! After each checkpoint, `witnessing.rs` presents it to this agency's witnesses and keeps
-//! their cosignatures; `witness.rs` is the other side, on a node that witnesses.
+//! their cosignatures; `witness.rs` is the other side, on a node that witnesses; and
+//! `timestamping.rs` has the TSA `[evidence] timestamp_url` names date it (RFC 3161).
 //!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
 
@@ -27,9 +28,11 @@ use crate::context::NodeContext;
 use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
+pub mod timestamping;
 pub mod witness;
 pub mod witnessing;
 
+pub use timestamping::{TimestampSetupError, Timestamper};
 pub use witnessing::EvidenceHandle;
 
 /// The origin line of this agency's checkpoints, also the name its signature goes under:
@@ -90,6 +93,18 @@ pub async fn latest(ctx: &NodeContext) -> Result<Option<SignedCheckpoint>, Evide
     stored
         .map(|(size, note)| read_stored(size, note))
         .transpose()
+}
+
+/// The checkpoint this node signed at `size`, if it signed one.
+///
+/// # Errors
+/// [`EvidenceError::Store`], [`EvidenceError::Stored`].
+pub async fn at(ctx: &NodeContext, size: u64) -> Result<Option<SignedCheckpoint>, EvidenceError> {
+    let stored = ctx
+        .store
+        .call(move |store| store.checkpoint_at(size))
+        .await?;
+    stored.map(|note| read_stored(size, note)).transpose()
 }
 
 /// Signs a checkpoint over the log as it is now, keeps it durably and returns it; or,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use lienthong_protocol::OrganId;
 use lienthong_protocol::keys::PublicKey;
+use lienthong_protocol::tlog::timestamp::TsaCertificate;
 use lienthong_protocol::tlog::{self, Note, NoteSignature, SignatureType, Verifier};
 use lienthong_protocol::wire::{RejectReason, Witness, WitnessAnswer};
 use tokio::sync::Notify;
@@ -30,17 +31,33 @@ use crate::clock;
 use crate::context::NodeContext;
 use crate::outbound::{Outbound, OutboundError};
 
-/// Wakes the witnessing task when a checkpoint was signed (on the timer or through the
-/// API). Cheap to clone.
+/// Wakes the witnessing and timestamping tasks when a checkpoint was signed (on the timer
+/// or through the API). Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct EvidenceHandle {
     signed: Arc<Notify>,
+    pub(super) timestamp: Arc<Notify>,
+    tsa: Option<Arc<TsaCertificate>>,
 }
 
 impl EvidenceHandle {
-    /// Says a checkpoint was signed: the witnessing task presents the latest one soon.
+    /// Says a checkpoint was signed: the witnessing task presents the latest one soon, and
+    /// the timestamping task asks the TSA to date it.
     pub fn checkpoint_signed(&self) {
         self.signed.notify_one();
+        self.timestamp.notify_one();
+    }
+
+    /// The handle of a node whose checkpoints `tsa` timestamps.
+    #[must_use]
+    pub fn with_tsa(mut self, tsa: Arc<TsaCertificate>) -> Self {
+        self.tsa = Some(tsa);
+        self
+    }
+
+    /// The certificate of the TSA that timestamps this node's checkpoints, if one does.
+    pub fn tsa(&self) -> Option<&TsaCertificate> {
+        self.tsa.as_deref()
     }
 }
 

@@ -48,6 +48,7 @@
 //! | `witnessed` | a log's origin (`lienthong/<organ_id>`) | [`WitnessedLog`](super::WitnessedLog): on a witness, the head last cosigned and any fork seen (schema 6) |
 //! | `cosignatures` | checkpoint size (u64 BE) ‖ witness agency id | blob: the witness's cosignature line of this node's checkpoint at that size, verified (`cosignatures.rs`) |
 //! | `meta` | `"witness_size:"` ‖ witness agency id | `u64` BE, bare: the size of the last checkpoint that witness cosigned for this node |
+//! | `timestamps` | checkpoint size (u64 BE) | blob: an RFC 3161 timestamp token (DER) over this node's checkpoint note at that size, verified (`timestamps.rs`) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
 //! marker byte then raw bytes. Index trees hold empty values: everything is in the key.
@@ -92,11 +93,12 @@ pub(super) enum Tree {
     Checkpoints,
     Witnessed,
     Cosignatures,
+    Timestamps,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 33] = [
+    pub(super) const ALL: [Tree; 34] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -130,6 +132,7 @@ impl Tree {
         Tree::Checkpoints,
         Tree::Witnessed,
         Tree::Cosignatures,
+        Tree::Timestamps,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -168,6 +171,7 @@ impl Tree {
             Tree::Checkpoints => "checkpoints",
             Tree::Witnessed => "witnessed",
             Tree::Cosignatures => "cosignatures",
+            Tree::Timestamps => "timestamps",
         }
     }
 

@@ -85,6 +85,7 @@
 //!   transaction) and the checkpoints signed over it; `evidence_leaf.rs`: a leaf's bytes.
 //! - `witnessed.rs`: on a witness, the head last cosigned per log and the forks seen.
 //! - `cosignatures.rs`: witnesses' cosignatures of this node's checkpoints.
+//! - `timestamps.rs`: RFC 3161 timestamp tokens over this node's checkpoints.
 //! - `history.rs`: packages sent and received over a period, for reports.
 //! - `records.rs`: the record types.
 //! - `keys.rs`: tree names and key layouts (a table of every tree is there).
@@ -134,6 +135,7 @@ mod shared_write;
 mod sled;
 #[cfg(test)]
 mod tests;
+mod timestamps;
 mod witnessed;
 
 /// The engine adapter, under a name that does not read as the sled crate.

@@ -32,6 +32,8 @@
 //! - `note`: signed notes, key ids and verifier keys.
 //! - `cosignature`: the witness's timestamped cosignature.
 //! - `witness`: [`Witness`]: refuse a rollback or a fork, otherwise cosign.
+//! - [`timestamp`]: RFC 3161 trusted timestamps over signed checkpoint notes: the request,
+//!   the token out of the answer, and [`timestamp::verify_token`].
 
 mod checkpoint;
 mod compact;
@@ -39,6 +41,7 @@ mod cosignature;
 mod hash;
 mod note;
 mod proof;
+pub mod timestamp;
 mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointLine};

@@ -60,6 +60,16 @@ pub struct Metrics {
     pub roster_updates: Counter,
     /// On a witness: checkpoints refused because they fork a log it cosigned.
     pub evidence_forks: Counter,
+    /// Timestamp tokens taken from the TSA over this node's checkpoints, verified and kept.
+    pub evidence_timestamps: Counter,
+    /// Requests to the TSA that gave no token kept (unreachable, refused, or a bad token).
+    pub evidence_timestamp_failures: Counter,
+    /// The TSA's time (`genTime`, seconds since the epoch) on the latest token kept (read
+    /// back at start); the age of the newest timestamp is `time() - this`. 0 before the
+    /// first.
+    pub evidence_timestamped_at: Gauge,
+    /// Leaves of the latest checkpoint that no token covers yet: 0 when the TSA keeps up.
+    pub evidence_untimestamped_leaves: Gauge,
     /// Packages received and stored.
     pub packages_received: Counter,
     /// Deliveries completed with a verified receipt 01.
@@ -157,6 +167,30 @@ impl Metrics {
             "evidence_forks",
             "On a witness: checkpoints refused because they fork a log it cosigned",
             evidence_forks.clone(),
+        );
+        let evidence_timestamps = Counter::default();
+        registry.register(
+            "evidence_timestamps",
+            "Timestamp tokens taken from the TSA over this node's checkpoints, verified and kept",
+            evidence_timestamps.clone(),
+        );
+        let evidence_timestamp_failures = Counter::default();
+        registry.register(
+            "evidence_timestamp_failures",
+            "Requests to the TSA that gave no token kept",
+            evidence_timestamp_failures.clone(),
+        );
+        let evidence_timestamped_at = Gauge::default();
+        registry.register(
+            "evidence_timestamped_at_seconds",
+            "The TSA's time on the latest timestamp token kept, seconds since the epoch",
+            evidence_timestamped_at.clone(),
+        );
+        let evidence_untimestamped_leaves = Gauge::default();
+        registry.register(
+            "evidence_untimestamped_leaves",
+            "Leaves of the latest checkpoint that no timestamp token covers yet",
+            evidence_untimestamped_leaves.clone(),
         );
         let packages_received = Counter::default();
         registry.register(
@@ -346,6 +380,10 @@ impl Metrics {
             roster_refused,
             roster_updates,
             evidence_forks,
+            evidence_timestamps,
+            evidence_timestamp_failures,
+            evidence_timestamped_at,
+            evidence_untimestamped_leaves,
             packages_received,
             deliveries,
             delivery_retries,
