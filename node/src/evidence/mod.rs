@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use lienthong_protocol::OrganId;
-use lienthong_protocol::tlog::{self, Checkpoint, Hash, Note, SignatureType, Verifier};
+use lienthong_protocol::tlog::{self, Checkpoint, Hash, Note, Verifier};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error};
 
@@ -35,7 +35,7 @@ pub use witnessing::EvidenceHandle;
 /// The origin line of this agency's checkpoints, also the name its signature goes under:
 /// `lienthong/<organ_id>`.
 pub fn origin(organ_id: &OrganId) -> String {
-    format!("lienthong/{organ_id}")
+    lienthong_protocol::evidence::origin(organ_id)
 }
 
 /// The verifier of an agency's checkpoints, from its roster key.
@@ -46,7 +46,7 @@ pub fn verifier(
     organ_id: &OrganId,
     key: lienthong_protocol::keys::PublicKey,
 ) -> Result<Verifier, tlog::NoteError> {
-    Verifier::new(origin(organ_id), SignatureType::Ed25519, key)
+    lienthong_protocol::evidence::checkpoint_verifier(organ_id, key)
 }
 
 /// A checkpoint this node signed, as kept in the store.
