@@ -12,6 +12,8 @@
 //! After each checkpoint, `witnessing.rs` presents it to this agency's witnesses and keeps
 //! their cosignatures; `witness.rs` is the other side, on a node that witnesses.
 //!
+//! `bundle.rs` exports one package's evidence bundle.
+//!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::context::NodeContext;
 use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
+pub mod bundle;
 pub mod witness;
 pub mod witnessing;
 
