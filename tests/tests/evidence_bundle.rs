@@ -202,6 +202,7 @@ fn a_bundle_from_the_sender_verifies_and_every_damage_fails_naming_the_file() ->
     // In Vietnamese by default: who sent what to whom, what came back, signed, witnessed.
     let (ok, text) = verify(&exported, &root, &[])?;
     assert!(ok, "{text}");
+    println!("{text}");
     for expected in [
         "GÓI CHỨNG CỨ HỢP LỆ",
         "Văn phòng Chính phủ (000.00.00.G22)",

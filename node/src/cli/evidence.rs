@@ -296,7 +296,7 @@ pub(crate) fn render(s: &Statement, lang: Lang) -> String {
                 time(answer.issued_at, lang)
             );
             if let Some(why) = &answer.description {
-                let _ = write!(text, " ({}: {why})", if vi { "lý do" } else { "reason" });
+                let _ = write!(text, " ({}: {why})", if vi { "ghi chú" } else { "note" });
             }
             line(text);
         }

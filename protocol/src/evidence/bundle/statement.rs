@@ -29,7 +29,7 @@ pub struct Statement {
     pub sender: Party,
     /// When the sender signed the package, by its clock.
     pub signed_at: Timestamp,
-    /// The key that signed the package (base64).
+    /// The key that signed the package (hex).
     pub signed_with: String,
     /// Each recipient, in the sender's order, with its answers.
     pub recipients: Vec<RecipientStatement>,
@@ -82,9 +82,9 @@ pub struct Answer {
     pub issued_at: Timestamp,
     /// Who signed it.
     pub signed_by: Party,
-    /// With which key (base64).
+    /// With which key (hex).
     pub signed_with: String,
-    /// The reason given, for 02, 13 and 16.
+    /// The free text the issuer gave: the reason for 02, 13 and 16, a note otherwise.
     pub description: Option<String>,
 }
 
