@@ -246,6 +246,15 @@ fn a_bundle_from_the_sender_verifies_and_every_damage_fails_naming_the_file() ->
         .get(&format!("/api/v1/packages/{}/evidence", s.package))?;
     assert_eq!(status, 200);
     assert_eq!(&body[30..38], b"mimetype");
+    // The dashboard offers it under each document (fetched with the token, as a download).
+    let (_, page) = s.vpcp.get("/")?;
+    let page = String::from_utf8_lossy(&page);
+    assert!(
+        page.contains("\"/evidence\"")
+            && page.contains("Tải gói chứng cứ")
+            && page.contains(".asice"),
+        "the dashboard has no evidence link"
+    );
 
     // Damage, one kind at a time.
     let bytes = std::fs::read(&exported)?;
