@@ -25,6 +25,8 @@
 //! - [`tlog`]: a node's evidence log: RFC 6962 Merkle trees with inclusion and consistency
 //!   proofs, C2SP checkpoints and signed notes, witnesses' cosignatures and the decision a
 //!   witness makes (cosign an extension, refuse a rollback or a fork).
+//! - [`evidence`]: what a leaf of a node's evidence log says, and the evidence bundle
+//!   (an ASiC-E container) that proves one document's exchange offline.
 //!
 //! # Example
 //!
@@ -47,6 +49,7 @@ pub mod axis_wire;
 pub mod edxml;
 mod encoding;
 pub mod envelope;
+pub mod evidence;
 pub mod gossip;
 pub mod keys;
 pub mod organ_id;

@@ -13,13 +13,19 @@
 //!   between the trees of `M` and `N` leaves. Hashes are lowercase hex.
 //! - `GET /api/v1/evidence/leaves?from=N&limit=L`: leaves in log order, with what each says.
 //!
+//! - `GET /api/v1/packages/{id}/evidence`: the package's evidence bundle, an ASiC-E
+//!   container (`lienthong evidence verify` checks it offline; `docs/evidence.md`).
+//!
 //! Proofs are computed from the leaf hashes up to the size asked, read from the store.
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use lienthong_protocol::evidence::bundle::MIMETYPE;
 use lienthong_protocol::tlog::timestamp::{self, TsaCertificate};
 use lienthong_protocol::tlog::{self, Hash};
 use serde::{Deserialize, Serialize};
@@ -27,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiState;
 use super::error::ApiError;
 use crate::context::NodeContext;
+use crate::evidence::bundle::ExportError;
 use crate::evidence::{self, EvidenceError, EvidenceHandle, SignedCheckpoint};
 use crate::store::{EvidenceLeaf, StoredLeaf};
 
@@ -371,4 +378,34 @@ async fn leaves(
         .map(LeafView::try_from)
         .collect::<Result<_, _>>()?;
     Ok(Json(LeavesPage { size, leaves }))
+}
+
+/// `GET /api/v1/packages/{id}/evidence`: the `.asice` evidence bundle of a package this
+/// node sent or received.
+pub(super) async fn bundle(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = super::packages::parse_id(&id)?;
+    let bytes = evidence::bundle::export(&state.ctx, &state.evidence, id)
+        .await
+        .map_err(|error| match error {
+            ExportError::NotFound(_) | ExportError::NotLogged(_) => {
+                ApiError::not_found(error.to_string())
+            }
+            ExportError::Store(e) => ApiError::store(&e, "reading the package's evidence"),
+            ExportError::Evidence(e) => evidence_error(e),
+            other => ApiError::internal(other.to_string()),
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, MIMETYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.asice\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

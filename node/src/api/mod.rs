@@ -68,6 +68,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/packages/{id}", get(packages::content))
         .route("/api/v1/packages/{id}/status", get(packages::status))
+        .route("/api/v1/packages/{id}/evidence", get(evidence::bundle))
         .route("/api/v1/inbox", get(inbox::list))
         .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
         .route("/api/v1/peers", get(peers::list))

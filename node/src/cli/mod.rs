@@ -9,6 +9,7 @@ mod client;
 mod demo;
 mod doctor;
 mod edxml;
+mod evidence;
 mod federation;
 mod inbox;
 mod init;
@@ -61,6 +62,9 @@ enum Command {
     /// Work with edXML files offline.
     #[command(subcommand)]
     Edxml(edxml::EdxmlCommand),
+    /// A package's evidence bundle: export it from the node, verify it offline.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
     /// Exchanges per counterpart over a period: sent, received, confirmed in time, completed, stuck.
     Report(report::ReportArgs),
     /// Check this node's config, key, roster, store and the reachability of its relays.
@@ -100,6 +104,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Federation(command) => federation::run(command).map(ok),
         Command::Key(command) => key::run(command).map(ok),
         Command::Edxml(command) => edxml::run(command),
+        Command::Evidence(command) => evidence::run(command),
         Command::Report(args) => report::run(args).map(ok),
         Command::Doctor(args) => doctor::run(args),
         Command::Backup(args) => backup::backup(args).map(ok),

@@ -13,13 +13,15 @@
 //! their cosignatures; `witness.rs` is the other side, on a node that witnesses; and
 //! `timestamping.rs` has the TSA `[evidence] timestamp_url` names date it (RFC 3161).
 //!
+//! `bundle.rs` exports one package's evidence bundle.
+//!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use lienthong_protocol::OrganId;
-use lienthong_protocol::tlog::{self, Checkpoint, Hash, Note, SignatureType, Verifier};
+use lienthong_protocol::tlog::{self, Checkpoint, Hash, Note, Verifier};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error};
 
@@ -28,6 +30,7 @@ use crate::context::NodeContext;
 use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
+pub mod bundle;
 pub mod timestamping;
 pub mod witness;
 pub mod witnessing;
@@ -38,7 +41,7 @@ pub use witnessing::EvidenceHandle;
 /// The origin line of this agency's checkpoints, also the name its signature goes under:
 /// `lienthong/<organ_id>`.
 pub fn origin(organ_id: &OrganId) -> String {
-    format!("lienthong/{organ_id}")
+    lienthong_protocol::evidence::origin(organ_id)
 }
 
 /// The verifier of an agency's checkpoints, from its roster key.
@@ -49,7 +52,7 @@ pub fn verifier(
     organ_id: &OrganId,
     key: lienthong_protocol::keys::PublicKey,
 ) -> Result<Verifier, tlog::NoteError> {
-    Verifier::new(origin(organ_id), SignatureType::Ed25519, key)
+    lienthong_protocol::evidence::checkpoint_verifier(organ_id, key)
 }
 
 /// A checkpoint this node signed, as kept in the store.

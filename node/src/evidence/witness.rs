@@ -25,7 +25,7 @@ use crate::store::{SeenFork, Store, StoreError};
 
 /// The name this node's cosignatures go under: `lienthong-witness/<organ_id>`.
 pub fn witness_name(organ_id: &lienthong_protocol::OrganId) -> String {
-    format!("lienthong-witness/{organ_id}")
+    lienthong_protocol::evidence::witness_name(organ_id)
 }
 
 /// Why a checkpoint got no cosignature.

@@ -328,6 +328,51 @@ impl Store {
         Ok(Some((size, checkpoint_note(&key, value)?)))
     }
 
+    /// The leaves about `package` (see [`Fact::package`]), in log order, read from a scan of
+    /// the whole log: the log has no index by package, so this is linear in its size, as
+    /// proofs are (`docs/evidence.md`, "Not yet").
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], [`StoreError::Corrupt`].
+    ///
+    /// [`Fact::package`]: super::Fact::package
+    pub fn evidence_leaves_about(
+        &self,
+        package: &lienthong_protocol::envelope::PackageId,
+    ) -> Result<Vec<StoredLeaf>, StoreError> {
+        let mut found = Vec::new();
+        for item in self.db().iter(Tree::EvidenceLeaves) {
+            let (key, value) = item?;
+            let stored = stored_leaf(leaf_index(&key)?, &value)?;
+            if stored.leaf()?.fact.package() == Some(package) {
+                found.push(stored);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The sizes of the checkpoints this node issued over more than `covering` leaves,
+    /// newest first, at most `limit` of them.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], [`StoreError::Corrupt`].
+    pub fn checkpoint_sizes_above(
+        &self,
+        covering: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut sizes = Vec::new();
+        for item in self.db().iter(Tree::Checkpoints).rev() {
+            let (key, _) = item?;
+            let size = u64::from_be_bytes(fixed(Tree::Checkpoints, &key)?);
+            if size <= covering || sizes.len() >= limit {
+                break;
+            }
+            sizes.push(size);
+        }
+        Ok(sizes)
+    }
+
     /// The checkpoint note issued at `size`, if one was.
     ///
     /// # Errors

@@ -218,6 +218,32 @@ fn checkpoints_are_kept_by_size_and_the_latest_is_found() {
 }
 
 #[test]
+fn checkpoints_above_a_leaf_come_newest_first() {
+    let fx = Fixture::new();
+    for size in [2, 5, 9, 14] {
+        fx.store.record_checkpoint(size, b"note").unwrap();
+    }
+    assert_eq!(fx.store.checkpoint_sizes_above(4, 64).unwrap(), [14, 9, 5]);
+    assert_eq!(fx.store.checkpoint_sizes_above(4, 2).unwrap(), [14, 9]);
+    assert!(fx.store.checkpoint_sizes_above(14, 64).unwrap().is_empty());
+}
+
+#[test]
+fn the_leaves_about_a_package_are_found_in_order() {
+    let fx = Fixture::new();
+    let first = fx.submit(1, Some("doc 1"));
+    let second = fx.submit(2, Some("doc 2"));
+    let about = fx.store.evidence_leaves_about(&first.id()).unwrap();
+    assert!(!about.is_empty());
+    for leaf in &about {
+        assert_eq!(leaf.leaf().unwrap().fact.package(), Some(&first.id()));
+    }
+    assert!(about.windows(2).all(|w| w[0].index < w[1].index));
+    let other = fx.store.evidence_leaves_about(&second.id()).unwrap();
+    assert!(other.iter().all(|l| !about.contains(l)));
+}
+
+#[test]
 fn hashes_past_the_end_are_refused() {
     let fx = Fixture::new();
     fx.submit(1, None);
