@@ -14,6 +14,7 @@ use lienthong_protocol::AgencyKey;
 use lienthong_protocol::evidence::bundle::{self, Bundle, Limits};
 use lienthong_protocol::evidence::witness_name;
 use lienthong_protocol::tlog::{self, Note};
+use lienthong_tests::tsa::TestTsa;
 use lienthong_tests::{
     Federation, ProcessNode, configure, lienthong, lienthong_bin, samples_dir, wait_for,
 };
@@ -51,6 +52,11 @@ struct Setup {
 /// The relay-witness, the Government Office (its relay the witness) and Nghệ An, running;
 /// the document sent, delivered and answered with 03.
 fn exchange(name: &str) -> anyhow::Result<Setup> {
+    exchange_timestamped(name, None)
+}
+
+/// [`exchange`], the Government Office's checkpoints dated by `tsa` when there is one.
+fn exchange_timestamped(name: &str, tsa: Option<&TestTsa>) -> anyhow::Result<Setup> {
     let federation = Federation::new(name)?;
     let relay_dir = federation.root().join(RELAY);
     lienthong(&[
@@ -72,6 +78,15 @@ fn exchange(name: &str) -> anyhow::Result<Setup> {
     configure(&relay_dir, "witness", "true")?;
     let vpcp_dir = federation.init(VPCP, "Văn phòng Chính phủ")?;
     let nghe_an_dir = federation.init(NGHE_AN, "UBND tỉnh Nghệ An")?;
+    if let Some(tsa) = tsa {
+        configure(&vpcp_dir, "timestamp_url", &format!("{:?}", tsa.url()))?;
+        configure(
+            &vpcp_dir,
+            "tsa_cert_file",
+            &format!("{:?}", tsa.cert_file().display().to_string()),
+        )?;
+        configure(&vpcp_dir, "timestamp_retry", "\"200ms\"")?;
+    }
     let relay = ProcessNode::start(&relay_dir)?;
     let vpcp = ProcessNode::start(&vpcp_dir)?;
     let nghe_an = ProcessNode::start(&nghe_an_dir)?;
@@ -413,5 +428,95 @@ fn a_bundle_from_the_recipient_verifies_with_its_own_facts() -> anyhow::Result<(
     assert!(kinds.contains(&"receipt_signed"), "{kinds:?}");
     assert_eq!(statement["sender"]["organ_id"], VPCP);
     drop(s.nghe_an);
+    Ok(())
+}
+
+#[test]
+fn a_timestamped_bundle_verifies_with_the_tsa_certificate_and_fails_without_it_or_tampered()
+-> anyhow::Result<()> {
+    let tsa = TestTsa::start()?;
+    let s = exchange_timestamped("gói chứng cứ có dấu thời gian", Some(&tsa))?;
+    witnessed_checkpoint(&s.vpcp)?;
+    // The TSA dates the latest checkpoint after each one is signed.
+    wait_for("the witnessed checkpoint timestamped", DEADLINE, || {
+        let latest = s.vpcp.get_json("/api/v1/evidence/checkpoint").ok()?;
+        (latest["timestamp"].is_object()
+            && latest["cosignatures"]
+                .as_array()?
+                .iter()
+                .any(|c| c["witness"] == RELAY))
+        .then_some(())
+    })?;
+    let dir = s.federation.root().to_owned();
+    let root = s.federation.dir().join("root.pub");
+    let exported = dir.join("timestamped.asice");
+    export(&s.vpcp_dir, &s.package, &exported)?;
+    let cert = tsa.cert_file();
+    let cert = cert.to_str().expect("UTF-8");
+
+    // With the TSA's certificate: valid, timestamped and witnessed, in Vietnamese and JSON.
+    let (ok, text) = verify(&exported, &root, &["--tsa-cert", cert])?;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("Dấu thời gian:") && text.contains("đóng dấu (RFC 3161"),
+        "no timestamp in:\n{text}"
+    );
+    let (ok, json) = verify(&exported, &root, &["--tsa-cert", cert, "--json"])?;
+    assert!(ok, "{json}");
+    let json: Value = serde_json::from_str(&json)?;
+    let stamps = json["statement"]["timestamps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(stamps.len(), 1, "{json}");
+    assert!(
+        stamps[0]["tsa"].as_str().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
+
+    // Without the certificate the token cannot be checked: refused, saying what to give.
+    let (file, error) = failure(&exported, &root)?;
+    assert!(file.starts_with("META-INF/lienthong/timestamps/"), "{file}");
+    assert!(error.contains("--tsa-cert"), "{error}");
+
+    // Another TSA's certificate: refused.
+    let other = TestTsa::start()?;
+    let other_cert = other.cert_file();
+    let (ok, out) = verify(
+        &exported,
+        &root,
+        &["--tsa-cert", other_cert.to_str().expect("UTF-8"), "--json"],
+    )?;
+    assert!(!ok, "verified against another TSA: {out}");
+    let answer: Value = serde_json::from_str(&out)?;
+    assert!(
+        answer["file"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("META-INF/lienthong/timestamps/")),
+        "{answer}"
+    );
+
+    // A changed byte in the token: refused, naming the token's file.
+    let bundle = bundle::read(&std::fs::read(&exported)?, &Limits::default())?;
+    let last = bundle
+        .checkpoint
+        .timestamp
+        .as_ref()
+        .map(|t| t.len() - 1)
+        .ok_or_else(|| anyhow!("the bundle holds no token"))?;
+    let tampered = damaged(&bundle, &dir, "token.asice", |b| {
+        if let Some(token) = b.checkpoint.timestamp.as_mut() {
+            flip(token, last / 2);
+        }
+    })?;
+    let (ok, out) = verify(&tampered, &root, &["--tsa-cert", cert, "--json"])?;
+    assert!(!ok, "a tampered token verified: {out}");
+    let answer: Value = serde_json::from_str(&out)?;
+    assert!(
+        answer["file"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("META-INF/lienthong/timestamps/")),
+        "{answer}"
+    );
     Ok(())
 }

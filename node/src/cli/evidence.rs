@@ -363,16 +363,19 @@ pub(crate) fn render(s: &Statement, lang: Lang) -> String {
         });
     } else {
         for stamp in &s.timestamps {
-            line(format!(
-                "{} {} {}",
-                if vi {
-                    "Dấu thời gian:"
-                } else {
-                    "Timestamp:"
-                },
-                time(stamp.time, lang),
-                stamp.tsa
-            ));
+            line(if vi {
+                format!(
+                    "Dấu thời gian: {}, do {} đóng dấu (RFC 3161, đã kiểm tra với chứng thư được đưa vào).",
+                    time(stamp.time, lang),
+                    stamp.tsa
+                )
+            } else {
+                format!(
+                    "Timestamp: {}, by {} (RFC 3161, checked against the certificate given).",
+                    time(stamp.time, lang),
+                    stamp.tsa
+                )
+            });
         }
     }
     out

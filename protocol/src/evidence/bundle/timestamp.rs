@@ -57,8 +57,8 @@ pub(super) fn verify_timestamp(
         TsaCertificate::from_der(certificate)
     }
     .map_err(|e| refused(format!("the TSA certificate given: {e}")))?;
-    let info = verify_token(token, checkpoint_note, &certificate)
-        .map_err(|e| refused(e.to_string()))?;
+    let info =
+        verify_token(token, checkpoint_note, &certificate).map_err(|e| refused(e.to_string()))?;
     let millis = info
         .gen_time
         .duration_since(UNIX_EPOCH)
