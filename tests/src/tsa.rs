@@ -173,6 +173,11 @@ impl TestTsa {
                 "tsa_ext",
             ],
         )?;
+        // What an operator configures: the TSA's certificate, then the chain its tokens
+        // carry (`certs` in ts.cnf).
+        let mut chain = std::fs::read(path.join("tsa.pem"))?;
+        chain.extend(std::fs::read(path.join("ca.pem"))?);
+        std::fs::write(path.join("tsa-chain.pem"), chain)?;
         std::fs::write(path.join("ts.cnf"), ts_config(path))?;
         std::fs::write(path.join("serial"), "01\n")?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -192,9 +197,10 @@ impl TestTsa {
         format!("http://{}/", self.addr)
     }
 
-    /// The PEM file of the TSA's certificate.
+    /// The PEM file of the TSA's certificate followed by the chain its tokens carry, as a
+    /// node's `tsa_cert_file` and `lienthong evidence verify --tsa-cert` take it.
     pub fn cert_file(&self) -> PathBuf {
-        self.dir.path().join("tsa.pem")
+        self.dir.path().join("tsa-chain.pem")
     }
 
     /// The PEM of the TSA's certificate.

@@ -29,8 +29,9 @@ pub struct EvidenceConfig {
     /// or `https://…` (the TSA's URL, where `application/timestamp-query` is posted).
     /// Empty: no timestamps.
     pub timestamp_url: String,
-    /// PEM file of the TSA's certificate (critical extended key usage timeStamping): every
-    /// token is checked against it before it is kept. Required with `timestamp_url`; a
+    /// PEM file of the TSA's certificate (critical extended key usage timeStamping),
+    /// followed by the chain certificates its tokens carry: every token is checked against
+    /// it before it is kept, and a token carrying a certificate not in this file is refused. Required with `timestamp_url`; a
     /// relative path is relative to the config file's directory.
     pub tsa_cert_file: PathBuf,
     /// How long to wait before asking the TSA again after it failed; doubled after each
@@ -84,8 +85,9 @@ witnesses = {witnesses:?}
 # every fact before it, with a token from a clock the agencies trust; empty: none.
 # Documents never wait for it, and a TSA that is down is caught up when it returns.
 timestamp_url = {url:?}
-# PEM file of that TSA's certificate (extended key usage timeStamping, critical): every
-# token is checked against it before it is kept; relative to the data directory.
+# PEM file of that TSA's certificate (extended key usage timeStamping, critical), then the
+# chain certificates its tokens carry: every token is checked against it before it is
+# kept; relative to the data directory.
 tsa_cert_file = {cert:?}
 # After a failed request, ask again after this, doubling each time (up to 10 minutes).
 timestamp_retry = "{retry}"

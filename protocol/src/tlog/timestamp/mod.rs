@@ -171,6 +171,18 @@ pub enum TimestampError {
     /// The signer identifier does not name the TSA certificate.
     #[error("token was signed by another certificate than the TSA's")]
     SignerMismatch,
+    /// The token carries a certificate that is neither the TSA's nor one of the chain
+    /// given with it, byte for byte: one was changed, or the chain was not given.
+    #[error(
+        "the token carries a certificate that is not the TSA's or its chain as given (changed, or give the chain after the TSA's certificate in the same PEM file)"
+    )]
+    EmbeddedCertificateMismatch,
+    /// A part of the token outside its signature is not made the one way it may be.
+    #[error("token is not well formed: {what}")]
+    Structure {
+        /// What is wrong.
+        what: &'static str,
+    },
     /// The signature does not verify with the certificate's key.
     #[error("token's signature does not verify with the TSA certificate's key")]
     BadSignature,

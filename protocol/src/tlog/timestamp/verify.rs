@@ -2,7 +2,8 @@
 
 use std::time::SystemTime;
 
-use cms::cert::IssuerAndSerialNumber;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::CmsVersion;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::asn1::{ObjectIdentifier, OctetString};
@@ -13,7 +14,7 @@ use der::oid::db::rfc5912::{
     ID_EC_PUBLIC_KEY, ID_SHA_256, ID_SHA_384, ID_SHA_512, RSA_ENCRYPTION, SECP_256_R_1,
     SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
 };
-use der::{Decode, DecodePem as _, Encode};
+use der::{Decode, Encode};
 use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
 use rsa::pkcs1::DecodeRsaPublicKey as _;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
@@ -31,6 +32,9 @@ pub struct TsaCertificate {
     cert: Certificate,
     key: TsaKey,
     subject: String,
+    /// The certificates given after the TSA's own (its chain): the only others a token
+    /// may carry.
+    chain: Vec<Certificate>,
 }
 
 #[derive(Clone)]
@@ -55,21 +59,19 @@ impl TsaCertificate {
     /// [`TimestampError::Certificate`] when it is not PEM X.509, and the errors of
     /// [`TsaCertificate::from_der`].
     pub fn from_pem(pem: &[u8]) -> Result<Self, TimestampError> {
-        let cert = match Certificate::from_pem(pem) {
-            Ok(cert) => cert,
-            // A file with the chain after the TSA's own certificate.
-            Err(_) => Certificate::load_pem_chain(pem)
-                .map_err(|source| TimestampError::Certificate { source })?
-                .into_iter()
-                .next()
-                .ok_or(TimestampError::Certificate {
-                    source: der::ErrorKind::Length {
-                        tag: der::Tag::Sequence,
-                    }
-                    .into(),
-                })?,
-        };
-        Self::new(cert)
+        let mut certs = Certificate::load_pem_chain(pem)
+            .map_err(|source| TimestampError::Certificate { source })?
+            .into_iter();
+        let cert = certs.next().ok_or(TimestampError::Certificate {
+            source: der::ErrorKind::Length {
+                tag: der::Tag::Sequence,
+            }
+            .into(),
+        })?;
+        // A file with the chain after the TSA's own certificate.
+        let mut tsa = Self::new(cert)?;
+        tsa.chain = certs.collect();
+        Ok(tsa)
     }
 
     /// A DER certificate.
@@ -125,7 +127,12 @@ impl TsaCertificate {
             algorithm => return Err(TimestampError::KeyAlgorithm { algorithm }),
         };
         let subject = tbs.subject.to_string();
-        Ok(Self { cert, key, subject })
+        Ok(Self {
+            cert,
+            key,
+            subject,
+            chain: Vec::new(),
+        })
     }
 
     /// The certificate's subject, as an RFC 4514 string.
@@ -167,6 +174,7 @@ impl TsaCertificate {
 ///
 /// In order: the token is CMS `SignedData` over an `id-ct-TSTInfo`, its message imprint is
 /// the SHA-256 of `note`, it has one signer and that signer is `tsa`'s certificate, the
+/// certificates the token carries include `tsa`'s unchanged, the
 /// signed attributes say `id-ct-TSTInfo` and carry the hash of the encapsulated `TSTInfo`,
 /// the signature over the DER of the signed attributes verifies with the certificate's key,
 /// and `genTime` is within the certificate's validity. The certificate's usage was checked
@@ -192,6 +200,8 @@ pub fn verify_token(
     if !tsa.names(&signer.sid) {
         return Err(TimestampError::SignerMismatch);
     }
+    check_embedded(&signed, tsa)?;
+    check_structure(&signed, signer)?;
     let digest = DigestAlgorithm::of(signer)?;
     let signed_attrs = check_attributes(signer, digest, &tst_bytes)?;
     check_signature(signer, digest, &signed_attrs, &tsa.key)?;
@@ -208,6 +218,62 @@ pub fn verify_token(
         serial: hex::encode(info.serial_number.as_bytes()),
         tsa: tsa.subject.clone(),
     })
+}
+
+/// The certificates a token carries are outside its signature, so a changed byte in them
+/// would go unseen: when the token carries any, the TSA's own certificate must be among
+/// them exactly as the verifier has it. Further certificates (a chain some TSAs add) are
+/// not looked at; the verifier trusts `tsa`, never what the token brings.
+fn check_embedded(signed: &SignedData, tsa: &TsaCertificate) -> Result<(), TimestampError> {
+    let Some(set) = &signed.certificates else {
+        return Ok(());
+    };
+    let known = |choice: &CertificateChoices| match choice {
+        CertificateChoices::Certificate(cert) => {
+            *cert == tsa.cert || tsa.chain.iter().any(|given| given == cert)
+        }
+        CertificateChoices::Other(_) => false,
+    };
+    if set.0.iter().all(known) {
+        Ok(())
+    } else {
+        Err(TimestampError::EmbeddedCertificateMismatch)
+    }
+}
+
+/// The parts of the token outside the signature that say how it is made must say it the
+/// one way RFC 5652 and RFC 3161 allow, so that no byte of them can change unseen:
+/// `SignedData` version 3, `SignerInfo` version 1 (issuer and serial) or 3 (key
+/// identifier), the digest algorithms listed being exactly the signer's, and no
+/// parameters on a digest algorithm but an absent or NULL one.
+fn check_structure(signed: &SignedData, signer: &SignerInfo) -> Result<(), TimestampError> {
+    let malformed = |what: &'static str| TimestampError::Structure { what };
+    if signed.version != CmsVersion::V3 {
+        return Err(malformed("SignedData version is not 3"));
+    }
+    let expected = match signer.sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
+        SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
+    };
+    if signer.version != expected {
+        return Err(malformed(
+            "SignerInfo version does not match its identifier",
+        ));
+    }
+    let listed: Vec<_> = signed.digest_algorithms.iter().collect();
+    if listed != [&signer.digest_alg] {
+        return Err(malformed(
+            "the digest algorithms listed are not the signer's",
+        ));
+    }
+    for algorithm in [&signer.digest_alg, &signer.signature_algorithm] {
+        if let Some(parameters) = &algorithm.parameters
+            && *parameters != der::Any::null()
+        {
+            return Err(malformed("an algorithm has parameters other than NULL"));
+        }
+    }
+    Ok(())
 }
 
 /// The encapsulated `TSTInfo`'s DER bytes and the `SignedData` around them.
