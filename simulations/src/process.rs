@@ -53,6 +53,25 @@ pub fn samples_dir() -> PathBuf {
     dir
 }
 
+/// The bytes of the real sample `name` (see [`samples_dir`]).
+///
+/// # Panics
+/// When the sample cannot be read: the tests need it.
+pub fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(samples_dir().join(name)).expect("sample")
+}
+
+/// The official sample document `edoc_new.edxml` (DocumentId
+/// `000.00.00.G22,2015/09/30,7816/VPCP-TTĐT`, which the official status samples answer),
+/// sent from `from` to `to`.
+pub fn sample_document(from: &str, to: &str) -> Vec<u8> {
+    String::from_utf8(sample("edoc_new.edxml"))
+        .expect("UTF-8")
+        .replace("000.00.00.A80", from)
+        .replace("28.22.H17", to)
+        .into_bytes()
+}
+
 /// Waits until `check` returns `Some`, polling every 20 ms, for at most `deadline`.
 ///
 /// # Errors
@@ -547,6 +566,22 @@ impl ProcessNode {
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into()
+    }
+
+    /// Has the node sign a checkpoint of its evidence log now (or answer the latest, when
+    /// the log has not grown); returns its size.
+    ///
+    /// # Errors
+    /// When the API cannot be reached or does not answer a checkpoint.
+    pub fn take_checkpoint(&self) -> anyhow::Result<u64> {
+        let (status, body) = self.post("/api/v1/evidence/checkpoint", b"")?;
+        if status != 200 {
+            bail!("checkpoint: {status} {}", String::from_utf8_lossy(&body));
+        }
+        let answer: Value = serde_json::from_slice(&body)?;
+        answer["size"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("no size: {answer}"))
     }
 
     /// POSTs to the API with the node's token; returns status and body.

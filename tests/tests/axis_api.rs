@@ -12,7 +12,7 @@ use lienthong_protocol::edxml::{self, Message};
 use lienthong_tests::axis_sdk::{
     Exchange, ExpectOutcome, Knobstick, PeerState, SdkService, Tamper,
 };
-use lienthong_tests::{Federation, ProcessNode, samples_dir, wait_for};
+use lienthong_tests::{Federation, ProcessNode, sample, sample_document, wait_for};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 const VPCP: &str = "000.00.00.G22";
@@ -21,19 +21,6 @@ const NGHE_AN: &str = "000.00.00.H41";
 const DOCUMENT_ID: &str = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT";
 const EDOCS: &str = r#"{"servicetype":"eDoc","messagetype":"edoc"}"#;
 const STATUSES: &str = r#"{"servicetype":"eDoc","messagetype":"status"}"#;
-
-fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(samples_dir().join(name)).expect("sample")
-}
-
-/// The SDK sample document, from `from` to `to`.
-fn document(from: &str, to: &str) -> Vec<u8> {
-    String::from_utf8(sample("edoc_new.edxml"))
-        .expect("UTF-8")
-        .replace("000.00.00.A80", from)
-        .replace("28.22.H17", to)
-        .into_bytes()
-}
 
 /// A QLVB server's directory, where its files are and the SDK writes what it downloads.
 fn qlvb_dir(federation: &Federation, name: &str) -> PathBuf {
@@ -148,7 +135,7 @@ fn a_qlvb_on_the_axis_sdk_runs_its_whole_loop_through_two_nodes() -> anyhow::Res
     let mut b = service(&nghe_an, "/");
 
     // A's QLVB sends the sample document.
-    let file = document(VPCP, NGHE_AN);
+    let file = sample_document(VPCP, NGHE_AN);
     let path = file_at(&dir_a, "7816.edxml", &file);
     let send = format!(r#"{{"from":"{VPCP}","servicetype":"eDoc","messagetype":"edoc"}}"#);
     let sent = a.send_edoc(&send, &path)?.expect("not null");
@@ -442,7 +429,7 @@ fn refused_sdk_calls_say_why_in_the_sdk_shape_and_store_nothing() -> anyhow::Res
     let nghe_an = federation.start_node(NGHE_AN, "UBND tỉnh Nghệ An")?;
     federation.wait_roster(&[&vpcp, &nghe_an])?;
     let dir = qlvb_dir(&federation, "qlvb-vpcp");
-    let file = document(VPCP, NGHE_AN);
+    let file = sample_document(VPCP, NGHE_AN);
     let path = file_at(&dir, "7816.edxml", &file);
     let send = format!(r#"{{"from":"{VPCP}","servicetype":"eDoc","messagetype":"edoc"}}"#);
     let mut a = service(&vpcp, "");
@@ -504,7 +491,7 @@ fn refused_sdk_calls_say_why_in_the_sdk_shape_and_store_nothing() -> anyhow::Res
         "not valid edXML",
     );
     // A document of another agency.
-    let foreign = file_at(&dir, "foreign.edxml", &document(NGHE_AN, VPCP));
+    let foreign = file_at(&dir, "foreign.edxml", &sample_document(NGHE_AN, VPCP));
     refused(
         &mut a,
         &foreign,

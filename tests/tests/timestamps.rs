@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{Context as _, anyhow};
 use lienthong_protocol::tlog::timestamp::{TimestampError, TsaCertificate, verify_token};
 use lienthong_tests::axis_bridge::document_from;
 use lienthong_tests::tsa::TestTsa;
@@ -57,18 +57,6 @@ fn send_documents(sender: &ProcessNode, from: u32, count: u32) -> anyhow::Result
     Ok(packages)
 }
 
-/// Signs a checkpoint now; its size.
-fn take_checkpoint(node: &ProcessNode) -> anyhow::Result<u64> {
-    let (status, body) = node.post("/api/v1/evidence/checkpoint", b"")?;
-    if status != 200 {
-        bail!("checkpoint: {status} {}", String::from_utf8_lossy(&body));
-    }
-    let answer: Value = serde_json::from_slice(&body)?;
-    answer["size"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("no size: {answer}"))
-}
-
 /// The checkpoint the API shows at `size` (or the latest), once it has a timestamp.
 fn timestamped(node: &ProcessNode, size: Option<u64>) -> Option<Value> {
     let path = match size {
@@ -104,7 +92,7 @@ fn checkpoint_is_timestamped_kept_across_kill_9_and_refused_when_tampered() -> a
     let before = SystemTime::now();
     let (_federation, mut sender, _recipient) = federation("dấu thời gian", &tsa)?;
     send_documents(&sender, 0, 3)?;
-    let size = take_checkpoint(&sender)?;
+    let size = sender.take_checkpoint()?;
     assert!(size >= 6, "3 submitted, 3 receipts 01 recorded");
 
     // (a) The checkpoint gets a token that verifies against the TSA's certificate.
@@ -152,7 +140,7 @@ fn checkpoint_is_timestamped_kept_across_kill_9_and_refused_when_tampered() -> a
 
     // (d) kill -9 right after the token is kept: it is still there after the restart.
     send_documents(&sender, 10, 1)?;
-    let next = take_checkpoint(&sender)?;
+    let next = sender.take_checkpoint()?;
     assert!(next > size);
     let kept = wait_for("a timestamp on the next checkpoint", DEADLINE, || {
         timestamped(&sender, Some(next))
@@ -190,7 +178,7 @@ fn documents_flow_while_the_tsa_is_down_and_the_latest_checkpoint_is_timestamped
 
     // The TSA is down: documents are delivered with their receipts all the same.
     let packages = send_documents(&sender, 0, 5)?;
-    let size = take_checkpoint(&sender)?;
+    let size = sender.take_checkpoint()?;
     assert!(size >= 10, "5 submitted, 5 receipts 01 recorded");
     wait_for("failed requests to the TSA", DEADLINE, || {
         (metric(&sender, "lienthong_evidence_timestamp_failures_total")? >= 2.0).then_some(())

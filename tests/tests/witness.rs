@@ -93,18 +93,6 @@ fn send(agency: &ProcessNode, range: std::ops::Range<u32>) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Signs a checkpoint now; returns its size.
-fn take_checkpoint(node: &ProcessNode) -> anyhow::Result<u64> {
-    let (status, body) = node.post("/api/v1/evidence/checkpoint", b"")?;
-    if status != 200 {
-        bail!("checkpoint: {status} {}", String::from_utf8_lossy(&body));
-    }
-    let answer: Value = serde_json::from_slice(&body)?;
-    answer["size"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("no size: {answer}"))
-}
-
 /// Waits until the agency's latest checkpoint, of at least `size` leaves, shows the relay's
 /// cosignature; returns the checkpoint as the API shows it.
 fn wait_cosigned(agency: &ProcessNode, size: u64) -> anyhow::Result<Value> {
@@ -144,7 +132,7 @@ fn a_relay_witness_cosigns_an_agencys_checkpoint_and_the_cosignature_verifies() 
 {
     let s = setup("chứng thực checkpoint")?;
     send(&s.agency, 0..3)?;
-    let size = take_checkpoint(&s.agency)?;
+    let size = s.agency.take_checkpoint()?;
     let latest = wait_cosigned(&s.agency, size)?;
 
     // The cosignature is the relay's, over exactly this checkpoint, by its roster key.
@@ -168,7 +156,7 @@ fn a_relay_witness_cosigns_an_agencys_checkpoint_and_the_cosignature_verifies() 
 
     // The log grows, the next checkpoint is cosigned too (a proof from the last one).
     send(&s.agency, 3..5)?;
-    let larger = take_checkpoint(&s.agency)?;
+    let larger = s.agency.take_checkpoint()?;
     assert!(larger > size);
     wait_cosigned(&s.agency, larger)?;
 
@@ -197,7 +185,7 @@ fn an_agency_whose_store_is_rebuilt_with_another_history_is_refused_as_a_fork() 
 {
     let mut s = setup("chứng thực fork")?;
     send(&s.agency, 0..3)?;
-    let cosigned = take_checkpoint(&s.agency)?;
+    let cosigned = s.agency.take_checkpoint()?;
     wait_cosigned(&s.agency, cosigned)?;
 
     // The agency's store is wiped; identity and config stay. It starts a new history.
@@ -212,7 +200,7 @@ fn an_agency_whose_store_is_rebuilt_with_another_history_is_refused_as_a_fork() 
     loop {
         send(&s.agency, n..n + 3)?;
         n += 3;
-        if take_checkpoint(&s.agency)? >= cosigned {
+        if s.agency.take_checkpoint()? >= cosigned {
             break;
         }
     }

@@ -114,12 +114,7 @@ pub(super) fn run(options: &BenchOptions, emit: &mut dyn FnMut(Figure)) -> anyho
 fn evidence_size(pair: &Pair) -> anyhow::Result<u64> {
     let mut total = 0;
     for node in pair.nodes() {
-        let (status, body) = node.post("/api/v1/evidence/checkpoint", b"")?;
-        anyhow::ensure!(status == 200, "checkpoint: {status}");
-        let checkpoint: serde_json::Value = serde_json::from_slice(&body)?;
-        total += checkpoint["size"]
-            .as_u64()
-            .ok_or_else(|| anyhow::anyhow!("no size in the checkpoint: {checkpoint}"))?;
+        total += node.take_checkpoint()?;
     }
     Ok(total)
 }
