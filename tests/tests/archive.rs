@@ -4,7 +4,8 @@
 //!   every package it sent and received in the quarter; `archive verify` checks it with
 //!   the root key alone, and names the file when a byte changed or a file is gone; an empty
 //!   period gives an empty archive that verifies; a bad period and an existing directory
-//!   are refused and change nothing.
+//!   are refused and change nothing; stopped, the node's store is opened by the command
+//!   and the archive is the same.
 //! - `[archive]` with a short `backup_interval` and two destinations, one unwritable: the
 //!   good one gets backups (pruned to `backup_keep`) that restore, and the last quarter's
 //!   archive, which verifies and is not written again after a restart; the bad one's
@@ -129,7 +130,7 @@ fn pair(federation: &Federation) -> anyhow::Result<(PathBuf, PathBuf)> {
 fn a_quarter_is_archived_and_verified_offline() -> anyhow::Result<()> {
     let federation = Federation::new("archive")?;
     let (vpcp_dir, nghe_an_dir) = pair(&federation)?;
-    let vpcp = ProcessNode::start(&vpcp_dir)?;
+    let mut vpcp = ProcessNode::start(&vpcp_dir)?;
     let nghe_an = ProcessNode::start(&nghe_an_dir)?;
     federation.admit(&vpcp_dir)?;
     federation.admit(&nghe_an_dir)?;
@@ -273,6 +274,20 @@ fn a_quarter_is_archived_and_verified_offline() -> anyhow::Result<()> {
     )?;
     assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
     assert_eq!(snapshot(&first)?, before);
+
+    // Stopped, the command opens the node's store itself: the same packages.
+    vpcp.terminate()?;
+    let stopped = out.join("stopped");
+    let written = archive(&vpcp_dir, &quarter, &stopped)?;
+    assert_eq!(written["manifest"]["counts"]["bundles"], 4, "{written}");
+    let (ok, said) = verify(&stopped, &root, &[])?;
+    assert!(ok, "{said}");
+    for package in &packages {
+        assert!(
+            said.contains(package.as_str()),
+            "{package} not listed:\n{said}"
+        );
+    }
     Ok(())
 }
 

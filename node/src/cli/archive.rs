@@ -1,17 +1,18 @@
 //! `lienthong archive --period P --to DIR` and `lienthong archive verify DIR`.
 //!
-//! The running daemon writes the archive (`POST /api/v1/archive`): it holds the store's
-//! lock and the agency key that signs a checkpoint over the period's last fact when none
-//! covers it yet. `verify` needs no node: the manifest's hashes, then every bundle back to
-//! the federation's root key.
+//! A running daemon holds its store's lock, so `archive` asks it to write the archive
+//! (`POST /api/v1/archive`), and only opens the store itself when the node is stopped.
+//! `verify` needs no node: the manifest's hashes, then every bundle back to the
+//! federation's root key.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use lienthong_node::data_dir::DataDir;
 use lienthong_node::ops::archive::verify::{self, Verification};
-use lienthong_node::ops::archive::{Period, Written};
+use lienthong_node::ops::archive::{self, Period, Written};
 use lienthong_node::roster::federation::read_public_key;
 use lienthong_protocol::evidence::bundle::VerifyOptions;
 
@@ -77,21 +78,29 @@ pub(crate) fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let dir = &args.node.data_dir;
-    let Some(running) = ApiClient::running(dir)? else {
-        bail!(
-            "the node of {} is not running: an archive is written by the running node, which signs a checkpoint over the period's last fact when none covers it yet; start it (systemctl start lienthong) and run this again",
-            dir.display()
-        );
+    let written: Written = match ApiClient::running(dir)? {
+        Some(running) => {
+            let answer: serde_json::Value = running.client.post_request(
+                "/api/v1/archive",
+                &serde_json::json!({ "period": period.to_string(), "path": dest.to_string_lossy() }),
+            )?;
+            if args.json {
+                println!("{answer}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            serde_json::from_value(answer).context("reading the node's answer")?
+        }
+        None => archive::write_stopped(&DataDir::new(dir), period, &dest).with_context(|| {
+            format!(
+                "the node of {} is not running, so its store was opened directly",
+                dir.display()
+            )
+        })?,
     };
-    let answer: serde_json::Value = running.client.post_request(
-        "/api/v1/archive",
-        &serde_json::json!({ "period": period.to_string(), "path": dest.to_string_lossy() }),
-    )?;
     if args.json {
-        println!("{answer}");
+        println!("{}", serde_json::to_string(&written)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let written: Written = serde_json::from_value(answer).context("reading the node's answer")?;
     let manifest = &written.manifest;
     println!(
         "archive of {} written to {}",

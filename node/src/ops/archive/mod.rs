@@ -20,17 +20,20 @@
 //! - `period.rs`: `2026-Q3`, `2026-09`, `2026`.
 //! - `manifest.rs`: the manifest and checking files against it.
 //! - `write.rs`: writing one from the running node (`POST /api/v1/archive`).
+//! - `stopped.rs`: writing one from a stopped node's store, by the CLI.
 //! - `verify.rs`: checking one offline (`lienthong archive verify`).
 //! - `schedule.rs`: `[archive]`'s scheduled backups and quarterly archives.
 
 pub mod manifest;
 mod period;
 pub(crate) mod schedule;
+mod stopped;
 pub mod verify;
 mod write;
 
 pub use period::{Period, PeriodError};
-pub use write::{ArchiveError, Written, write};
+pub use stopped::write_stopped;
+pub use write::{ArchiveError, Written, write, write_from};
 
 /// The bundles' directory in an archive.
 pub const BUNDLES: &str = "bundles";

@@ -8,6 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use lienthong_protocol::envelope::PackageId;
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,8 @@ use super::manifest::{self, Counts, FileEntry, Manifest, NotBundled};
 use super::{BUNDLES, CHECKPOINTS, Period, ROSTER};
 use crate::context::NodeContext;
 use crate::evidence::bundle::{self, ExportError};
-use crate::evidence::{self as log, EvidenceError, EvidenceHandle};
+use crate::evidence::source::{EvidenceSource, Live};
+use crate::evidence::{EvidenceError, EvidenceHandle};
 use crate::store::StoreError;
 
 /// A finished archive.
@@ -42,6 +44,9 @@ pub enum ArchiveError {
     /// The directory it goes in does not exist.
     #[error("{0} does not exist: create the directory the archive goes in first")]
     NoParent(PathBuf),
+    /// The stopped node's config, key or roster could not be read.
+    #[error("{0}")]
+    Node(String),
     /// The node holds no roster, so no bundle could prove its keys.
     #[error("this node holds no roster yet")]
     NoRoster,
@@ -92,6 +97,21 @@ pub async fn write(
     period: Period,
     dest: &Path,
 ) -> Result<Written, ArchiveError> {
+    let retention = ctx.config.archive.retention;
+    write_from(&Live { ctx, evidence }, retention, period, dest).await
+}
+
+/// [`write`] from `source`: the running node, or a stopped node's store (`stopped.rs`).
+/// `retention` is `[archive] retention`.
+///
+/// # Errors
+/// [`ArchiveError`]; `dest` is not created.
+pub async fn write_from(
+    source: &impl EvidenceSource,
+    retention: Duration,
+    period: Period,
+    dest: &Path,
+) -> Result<Written, ArchiveError> {
     if !dest.is_absolute() {
         return Err(ArchiveError::NotAbsolute(dest.to_owned()));
     }
@@ -112,12 +132,14 @@ pub async fn write(
         crate::clock::now().as_millis()
     ));
     fs::create_dir(&staging).map_err(io_error("creating", &staging))?;
-    let result = fill(ctx, evidence, period, &staging).await.and_then(|m| {
-        finish(&staging, dest, &parent, m).map(|manifest| Written {
-            path: dest.to_owned(),
-            manifest,
-        })
-    });
+    let result = fill(source, retention, period, &staging)
+        .await
+        .and_then(|m| {
+            finish(&staging, dest, &parent, m).map(|manifest| Written {
+                path: dest.to_owned(),
+                manifest,
+            })
+        });
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -135,17 +157,18 @@ pub async fn write(
 /// Writes the bundles, checkpoints and roster into `staging`; answers the manifest without
 /// its own file yet.
 async fn fill(
-    ctx: &Arc<NodeContext>,
-    evidence: &EvidenceHandle,
+    source: &impl EvidenceSource,
+    retention: Duration,
     period: Period,
     staging: &Path,
 ) -> Result<Manifest, ArchiveError> {
-    let roster = ctx.roster().ok_or(ArchiveError::NoRoster)?;
+    let roster = source.roster_wire().ok_or(ArchiveError::NoRoster)?;
     let range = period.range();
-    let agency = ctx.organ_id.clone();
+    let agency = source.organ_id().clone();
     let (sent, received) = {
         let (range, agency) = (range.clone(), agency.clone());
-        ctx.store
+        source
+            .store()
             .call(move |store| {
                 let sent: Vec<PackageId> = store
                     .sent_between(range.clone())?
@@ -177,7 +200,7 @@ async fn fill(
     let bundles = staging.join(BUNDLES);
     make_dir(&bundles)?;
     for (text, id) in packages {
-        match bundle::export(ctx, evidence, id).await {
+        match bundle::export_from(source, id).await {
             Ok(bytes) => {
                 let path = format!("{BUNDLES}/{text}.asice");
                 files.push(put(staging, path, bytes).await?);
@@ -197,20 +220,13 @@ async fn fill(
         }
     }
     make_dir(&staging.join(CHECKPOINTS))?;
-    for file in checkpoints(ctx, evidence, range).await? {
+    for file in checkpoints(source, range).await? {
         if file.0.ends_with(".note") {
             counts.checkpoints += 1;
         }
         files.push(put(staging, file.0, file.1).await?);
     }
-    files.push(
-        put(
-            staging,
-            ROSTER.to_owned(),
-            roster.bundle().to_wire().to_vec(),
-        )
-        .await?,
-    );
+    files.push(put(staging, ROSTER.to_owned(), roster.to_vec()).await?);
     let now = crate::clock::now();
     Ok(Manifest {
         format: manifest::FORMAT,
@@ -220,7 +236,7 @@ async fn fill(
         agency,
         created_at: now.to_string(),
         lienthong_version: env!("CARGO_PKG_VERSION").to_owned(),
-        keep_until: period.keep_until(ctx.config.archive.retention).to_string(),
+        keep_until: period.keep_until(retention).to_string(),
         counts,
         not_bundled,
         files,
@@ -232,27 +248,23 @@ async fn fill(
 /// signed), `<size>.cosignatures` (the witnesses' lines, when any) and `<size>.tsr` (the
 /// RFC 3161 token over the note, when held).
 async fn checkpoints(
-    ctx: &Arc<NodeContext>,
-    evidence: &EvidenceHandle,
+    source: &impl EvidenceSource,
     range: std::ops::Range<lienthong_protocol::envelope::Timestamp>,
 ) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
-    let Some((first, last)) = ctx
-        .store
+    let store = source.store();
+    let Some((first, last)) = store
         .call(move |store| store.evidence_indexes_between(range))
         .await?
     else {
         return Ok(Vec::new());
     };
-    let mut sizes = ctx
-        .store
+    let mut sizes = store
         .call(move |store| store.checkpoint_sizes_over(first, last))
         .await?;
     if sizes.last().is_none_or(|&size| size <= last) {
-        let signed = log::checkpoint(ctx).await?;
-        evidence.checkpoint_signed();
-        sizes.push(signed.size);
+        sizes.push(source.sign_checkpoint().await?);
     }
-    ctx.store
+    store
         .call(move |store| {
             let mut files = Vec::new();
             for size in sizes {
