@@ -345,12 +345,18 @@ fn scheduled_backups_reach_the_good_destination_whatever_the_bad_one_does() -> a
     wait_for("two failures at the bad destination", DEADLINE, || {
         (metric(&vpcp, &bad_failures)? >= 2.0).then_some(())
     })?;
-    assert!(metric(&vpcp, &good_success).is_some_and(|at| at > 0.0));
+    wait_for("a backup at the good destination", DEADLINE, || {
+        metric(&vpcp, &good_success).filter(|at| *at > 0.0)
+    })?;
     let bad_archive = format!(
         "lienthong_archive_failures_total{{destination=\"{}\"}}",
         bad.display()
     );
-    assert!(metric(&vpcp, &bad_archive).is_some_and(|n| n >= 1.0));
+    wait_for(
+        "the archive failing at the bad destination",
+        DEADLINE,
+        || (metric(&vpcp, &bad_archive)? >= 1.0).then_some(()),
+    )?;
 
     // Documents go out all the while.
     let package = vpcp.submit(&document(VPCP, NGHE_AN, 0))?;

@@ -189,3 +189,49 @@ fn files_in(dir: &Path) -> io::Result<Vec<String>> {
     found.sort();
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_changed_missing_unlisted_and_escaping_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::create_dir(dir.path().join("bundles")).expect("dir");
+        fs::write(dir.path().join("bundles/a.asice"), b"a").expect("write");
+        fs::write(dir.path().join("roster.bin"), b"r").expect("write");
+        fs::write(dir.path().join("extra"), b"x").expect("write");
+        let manifest = Manifest {
+            format: FORMAT,
+            period: "2026-Q3".parse().expect("period"),
+            from: String::new(),
+            until: String::new(),
+            agency: "000.00.01.H53".parse().expect("id"),
+            created_at: String::new(),
+            lienthong_version: String::new(),
+            keep_until: String::new(),
+            counts: Counts::default(),
+            not_bundled: Vec::new(),
+            files: vec![
+                FileEntry::of("bundles/a.asice".to_owned(), b"b"),
+                FileEntry::of("roster.bin".to_owned(), b"r"),
+                FileEntry::of("gone".to_owned(), b""),
+                FileEntry::of("../outside".to_owned(), b""),
+            ],
+        };
+        let found: Vec<(String, String)> = check(dir.path(), &manifest)
+            .expect("check")
+            .into_iter()
+            .map(|p| (p.path, p.problem))
+            .collect();
+        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["../outside", "bundles/a.asice", "extra", "gone"],
+            "{found:?}"
+        );
+        assert!(found[1].1.contains("SHA-256"), "{found:?}");
+        assert_eq!(found[2].1, "not in the manifest");
+        assert_eq!(found[3].1, "missing");
+    }
+}

@@ -12,7 +12,7 @@
 //! `archive-<period>` with a manifest its files match is not written again. The node never
 //! deletes an archive.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,33 +50,47 @@ impl Job {
     }
 }
 
-/// Runs until `shutdown` when `[archive] destinations` names any; see the module docs.
+/// Runs until `shutdown`: one loop per `[archive] destinations` directory, side by side,
+/// so that a destination that hangs (a stuck network mount) holds up none of the others.
 pub(crate) async fn run(
     ctx: Arc<NodeContext>,
     evidence: EvidenceHandle,
     shutdown: CancellationToken,
 ) {
-    let config = ctx.config.archive.clone();
-    if config.destinations.is_empty() {
-        return;
-    }
+    let destinations = ctx.config.archive.destinations.clone();
+    futures::future::join_all(
+        destinations
+            .into_iter()
+            .map(|dest| destination(ctx.clone(), evidence.clone(), dest, shutdown.clone())),
+    )
+    .await;
+}
+
+/// The schedule of one destination: a backup each `backup_interval` (the first at once),
+/// and the last quarter's archive until it is there.
+async fn destination(
+    ctx: Arc<NodeContext>,
+    evidence: EvidenceHandle,
+    dest: PathBuf,
+    shutdown: CancellationToken,
+) {
+    let config = &ctx.config.archive;
     let mut wake = Wake::until(shutdown).every(config.backup_interval.unwrap_or(ARCHIVE_CHECK));
-    let mut failing: HashSet<(PathBuf, Job)> = HashSet::new();
-    let mut archived: HashMap<PathBuf, Period> = HashMap::new();
+    let mut failing: HashSet<Job> = HashSet::new();
+    let mut archived: Option<Period> = None;
     while wake.next().await.is_some() {
+        if config.backup_interval.is_some() {
+            let outcome = back_up(&ctx, &dest, config.backup_keep).await;
+            report(&ctx, &mut failing, &dest, Job::Backup, outcome);
+        }
         let period = Period::quarter_before(crate::clock::now());
-        for dest in &config.destinations {
-            if config.backup_interval.is_some() {
-                let outcome = back_up(&ctx, dest, config.backup_keep).await;
-                report(&ctx, &mut failing, dest, Job::Backup, outcome);
+        // A node not admitted yet has nothing to prove its keys with: not a failure.
+        if archived != Some(period) && ctx.roster().is_some() {
+            let outcome = archive(&ctx, &evidence, &dest, period).await;
+            if outcome.is_ok() {
+                archived = Some(period);
             }
-            if archived.get(dest) != Some(&period) {
-                let outcome = archive(&ctx, &evidence, dest, period).await;
-                if outcome.is_ok() {
-                    archived.insert(dest.clone(), period);
-                }
-                report(&ctx, &mut failing, dest, Job::Archive, outcome);
-            }
+            report(&ctx, &mut failing, &dest, Job::Archive, outcome);
         }
     }
 }
@@ -85,7 +99,7 @@ pub(crate) async fn run(
 /// works again, DEBUG otherwise.
 fn report(
     ctx: &NodeContext,
-    failing: &mut HashSet<(PathBuf, Job)>,
+    failing: &mut HashSet<Job>,
     dest: &Path,
     job: Job,
     outcome: Result<String, String>,
@@ -103,12 +117,11 @@ fn report(
             &ctx.metrics.archive_failures,
         ),
     };
-    let key = (dest.to_owned(), job);
     match outcome {
         Ok(written) => {
             let now = i64::try_from(crate::clock::now().as_millis() / 1000).unwrap_or(i64::MAX);
             last_success.get_or_create(&label).set(now);
-            if failing.remove(&key) {
+            if failing.remove(&job) {
                 info!(destination = %dest.display(), job = job.name(), %written, "scheduled {} works again at this destination", job.name());
             } else {
                 debug!(destination = %dest.display(), job = job.name(), %written, "scheduled {} done", job.name());
@@ -116,7 +129,7 @@ fn report(
         }
         Err(error) => {
             failures.get_or_create(&label).inc();
-            if failing.insert(key) {
+            if failing.insert(job) {
                 warn!(destination = %dest.display(), job = job.name(), %error, "scheduled {} failed at this destination; the other destinations are still written", job.name());
             } else {
                 debug!(destination = %dest.display(), job = job.name(), %error, "scheduled {} failed again", job.name());
@@ -212,6 +225,36 @@ mod tests {
 
     fn fake_backup(dest: &Path, name: &str) {
         fs::create_dir_all(dest.join(name)).expect("dir");
+    }
+
+    #[test]
+    fn prune_never_removes_the_newest_complete_backup() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = crate::data_dir::DataDir::new(dir.path().join("node"));
+        crate::init::init(
+            data.root(),
+            &crate::init::InitOptions {
+                organ_id: "000.00.01.H53".parse().expect("id"),
+                name: "Sở Nội vụ".to_owned(),
+                listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+                api: None,
+                role: lienthong_protocol::roster::Role::Agency,
+                mdns: false,
+            },
+        )
+        .expect("init");
+        drop(crate::store::Store::open(&data.store()).expect("store"));
+        let dest = dir.path().join("dest");
+        fs::create_dir(&dest).expect("dest");
+        let complete = dest.join("backup-20261201T000000000Z");
+        backup::backup(&data, None, &complete).expect("backup");
+        for n in 2..=4 {
+            fake_backup(&dest, &format!("backup-2026120{n}T000000000Z"));
+        }
+        prune(&dest, 2).expect("prune");
+        assert!(complete.is_dir(), "the only complete backup was removed");
+        assert!(!dest.join("backup-20261202T000000000Z").exists());
+        assert!(dest.join("backup-20261204T000000000Z").is_dir());
     }
 
     #[test]
