@@ -9,8 +9,9 @@
 //! `archive-<period>` in the destination directory (created when missing).
 //!
 //! Quarterly archives are idempotent across restarts: a destination that holds
-//! `archive-<period>` with a manifest its files match is not written again. The node never
-//! deletes an archive.
+//! `archive-<period>` with a manifest its files match is not written again; the staging
+//! directory of one a stop interrupted is removed. The node never deletes an archive. A
+//! destination belongs to one node: two nodes sharing one would prune each other's backups.
 
 use std::collections::HashSet;
 use std::fs;
@@ -192,6 +193,7 @@ async fn archive(
     let existing = blocking(move || {
         fs::create_dir_all(&checked_dest)
             .map_err(|e| format!("creating {}: {e}", checked_dest.display()))?;
+        remove_unfinished(&checked_dest, period);
         if fs::symlink_metadata(&checked).is_err() {
             return Ok(false);
         }
@@ -217,6 +219,26 @@ async fn archive(
         .await
         .map(|written| written.path.display().to_string())
         .map_err(|e| e.to_string())
+}
+
+/// Removes what an archive of `period` interrupted by a stop left in `dest`: its staging
+/// directory (`write.rs` names it `.archive-<period>.partial-…`). Only this node's schedule
+/// writes archives there, so none is in progress.
+fn remove_unfinished(dest: &Path, period: Period) {
+    let prefix = format!(".archive-{period}.partial-");
+    let Ok(entries) = fs::read_dir(dest) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            match fs::remove_dir_all(entry.path()) {
+                Ok(()) => debug!(path = %entry.path().display(), "unfinished archive removed"),
+                Err(e) => {
+                    debug!(path = %entry.path().display(), error = %e, "cannot remove an unfinished archive")
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
