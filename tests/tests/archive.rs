@@ -2,7 +2,8 @@
 //!
 //! - `lienthong archive --period <this quarter>` on the running Government Office writes
 //!   every package it sent and received in the quarter; `archive verify` checks it with
-//!   the root key alone, and names the file when a byte changed or a file is gone; an empty
+//!   the root key alone, and names the file when a byte changed, a file is gone or a
+//!   checkpoint was changed with the manifest made to match; an empty
 //!   period gives an empty archive that verifies; a bad period and an existing directory
 //!   are refused and change nothing; stopped, the node's store is opened by the command
 //!   and the archive is the same.
@@ -190,6 +191,10 @@ fn a_quarter_is_archived_and_verified_offline() -> anyhow::Result<()> {
     let (ok, said) = verify(&first, &root, &[])?;
     assert!(ok, "{said}");
     assert!(said.contains("THE ARCHIVE VERIFIES"), "{said}");
+    assert!(
+        !said.contains("checkpoints verified (signed by the agency's key in the roster): 0"),
+        "{said}"
+    );
     for package in &packages {
         assert!(
             said.contains(package.as_str()),
@@ -224,6 +229,39 @@ fn a_quarter_is_archived_and_verified_offline() -> anyhow::Result<()> {
     let (ok, said) = verify(&missing, &root, &[])?;
     assert!(!ok, "{said}");
     assert!(said.contains("FAILED roster.bin: missing"), "{said}");
+
+    // A checkpoint note changed and the manifest made to match it: the signature fails.
+    let forged = out.join("forged");
+    copy_dir(&first, &forged)?;
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(forged.join("manifest.json"))?)?;
+    let entry = manifest["files"]
+        .as_array_mut()
+        .ok_or(anyhow!("files"))?
+        .iter_mut()
+        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(".note")))
+        .ok_or(anyhow!("a checkpoint note in {written}"))?;
+    let note_path = entry["path"].as_str().unwrap_or_default().to_owned();
+    let note = std::fs::read_to_string(forged.join(&note_path))?;
+    // The second line is the tree size: one more leaf than was signed.
+    let mut lines: Vec<String> = note.lines().map(str::to_owned).collect();
+    let size: u64 = lines[1].parse()?;
+    lines[1] = (size + 1).to_string();
+    let changed = lines.join("\n") + "\n";
+    std::fs::write(forged.join(&note_path), &changed)?;
+    entry["sha256"] =
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(changed.as_bytes())).into();
+    entry["size"] = changed.len().into();
+    std::fs::write(
+        forged.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )?;
+    let (ok, said) = verify(&forged, &root, &[])?;
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(&format!("FAILED {note_path}: not signed by {VPCP}")),
+        "{said}"
+    );
 
     // A period with nothing: an empty archive, which verifies.
     let empty = out.join("empty");

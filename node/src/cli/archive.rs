@@ -158,7 +158,7 @@ fn render(dir: &Path, found: &Verification) -> String {
     if found.ok {
         let _ = writeln!(
             out,
-            "THE ARCHIVE VERIFIES: {}: every file matches its manifest and every evidence bundle checks back to the federation's root key.",
+            "THE ARCHIVE VERIFIES: {}: every file matches its manifest, and every evidence bundle, the roster and every checkpoint check back to the federation's root key.",
             dir.display()
         );
     } else {
@@ -178,6 +178,11 @@ fn render(dir: &Path, found: &Verification) -> String {
             manifest.keep_until
         );
     }
+    let _ = writeln!(
+        out,
+        "checkpoints verified (signed by the agency's key in the roster): {}",
+        found.checkpoints
+    );
     let _ = writeln!(out, "packages verified: {}", found.packages.len());
     for package in &found.packages {
         let _ = writeln!(out, "  {package}");
