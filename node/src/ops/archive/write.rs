@@ -1,4 +1,5 @@
-//! Writing a period's archive from the running node: every package's evidence bundle (the
+//! Writing a period's archive, from the running node or a stopped node's store (both an
+//! [`EvidenceSource`]): every package's evidence bundle (the
 //! export of `evidence/bundle.rs`), the checkpoints over the period's facts, the roster in
 //! force and the manifest, in a staging directory beside the new one, synced, then renamed
 //! into place, so that an archive directory either is complete or does not exist.
@@ -132,14 +133,23 @@ pub async fn write_from(
         crate::clock::now().as_millis()
     ));
     fs::create_dir(&staging).map_err(io_error("creating", &staging))?;
-    let result = fill(source, retention, period, &staging)
-        .await
-        .and_then(|m| {
-            finish(&staging, dest, &parent, m).map(|manifest| Written {
-                path: dest.to_owned(),
-                manifest,
+    let result = match fill(source, retention, period, &staging).await {
+        Ok(manifest) => {
+            let (from, to, dir) = (staging.clone(), dest.to_owned(), parent.clone());
+            crate::tasks::blocking(move || {
+                finish(&from, &to, &dir, manifest).map(|manifest| Written { path: to, manifest })
             })
-        });
+            .await
+            .unwrap_or_else(|e| {
+                Err(ArchiveError::Io {
+                    what: "finishing",
+                    path: staging.clone(),
+                    source: io::Error::other(e),
+                })
+            })
+        }
+        Err(error) => Err(error),
+    };
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
