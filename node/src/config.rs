@@ -14,9 +14,11 @@ use lienthong_protocol::OrganId;
 use lienthong_protocol::roster::Role;
 use serde::{Deserialize, Serialize};
 
+mod archive;
 mod axis_bridge;
 mod evidence;
 pub mod overrides;
+pub use archive::ArchiveConfig;
 pub use axis_bridge::{AXIS_ACCOUNT_SECRET_FILE, AxisBridgeConfig};
 pub use evidence::EvidenceConfig;
 
@@ -61,6 +63,9 @@ pub struct Config {
     /// This node as its agency's own client of the national or a provincial axis.
     #[serde(default)]
     pub axis: AxisBridgeConfig,
+    /// Archives and scheduled backups: retention, destinations.
+    #[serde(default)]
+    pub archive: ArchiveConfig,
 }
 
 /// `[receipts]`
@@ -445,6 +450,7 @@ impl Config {
             receipts: ReceiptsConfig::default(),
             evidence: EvidenceConfig::default(),
             axis: AxisBridgeConfig::default(),
+            archive: ArchiveConfig::default(),
         }
     }
 
@@ -512,6 +518,7 @@ impl Config {
             })?;
         }
         self.evidence.check().map_err(invalid)?;
+        self.archive.check().map_err(invalid)?;
         if self.network.ping_interval.is_zero() {
             return Err(invalid(
                 "network.ping_interval must be above zero".to_owned(),
@@ -780,6 +787,7 @@ accept_deadline = "{accept_deadline}"
             accept_deadline = d(&self.receipts.accept_deadline),
         ) + &self.evidence.documented()
             + &self.axis.documented()
+            + &self.archive.documented()
     }
 }
 

@@ -370,6 +370,11 @@ impl Node {
         );
         tasks.spawn(
             Stage::Work,
+            "scheduled backups and archives",
+            crate::ops::archive::schedule::run(ctx.clone(), evidence.clone(), work.clone()),
+        );
+        tasks.spawn(
+            Stage::Work,
             "stuck",
             stuck::watch(ctx.clone(), work.clone()),
         );

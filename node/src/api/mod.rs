@@ -5,6 +5,7 @@
 //! bounded in size and time (`body.rs`); `POST /api/v1/packages` answers only after the
 //! package is durable, and the same again when it is sent again.
 
+mod archive;
 mod auth;
 mod axis;
 mod backup;
@@ -79,6 +80,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .merge(report::routes())
         .merge(province::routes())
         .merge(backup::routes())
+        .merge(archive::routes())
         .merge(evidence::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

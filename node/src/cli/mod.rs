@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod archive;
 mod backup;
 mod client;
 mod demo;
@@ -71,6 +72,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Write a consistent copy of the node's data while it runs.
     Backup(backup::BackupArgs),
+    /// Archive a period's evidence bundles and checkpoints (archive verify: check one).
+    Archive(archive::ArchiveArgs),
     /// Restore a node's data directory from a backup (with the node stopped).
     Restore(backup::RestoreArgs),
 }
@@ -108,6 +111,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args).map(ok),
         Command::Doctor(args) => doctor::run(args),
         Command::Backup(args) => backup::backup(args).map(ok),
+        Command::Archive(args) => archive::run(args),
         Command::Restore(args) => backup::restore(args).map(ok),
     }
 }

@@ -20,9 +20,10 @@ use lienthong_protocol::evidence::bundle::{
 };
 use lienthong_protocol::tlog;
 
+use super::source::{EvidenceSource, Live};
 use super::{EvidenceError, EvidenceHandle};
 use crate::context::NodeContext;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// Newest checkpoints looked at for a cosigned one.
 const CHECKPOINTS_LOOKED_AT: usize = 64;
@@ -57,7 +58,7 @@ impl From<BundleError> for ExportError {
     }
 }
 
-/// The `.asice` bytes of `package`'s evidence bundle.
+/// The `.asice` bytes of `package`'s evidence bundle, from the running node.
 ///
 /// # Errors
 /// [`ExportError`]; nothing is changed but, possibly, a new checkpoint signed.
@@ -66,10 +67,21 @@ pub async fn export(
     evidence: &EvidenceHandle,
     package: PackageId,
 ) -> Result<Vec<u8>, ExportError> {
-    let roster = ctx.roster().ok_or(ExportError::NoRoster)?;
-    let roster_wire = roster.bundle().to_wire();
-    let (signed, receipts, leaves) = ctx
-        .store
+    export_from(&Live { ctx, evidence }, package).await
+}
+
+/// The `.asice` bytes of `package`'s evidence bundle, from `source`: the running node, or
+/// a stopped one's store.
+///
+/// # Errors
+/// [`ExportError`]; nothing is changed but, possibly, a new checkpoint signed.
+pub async fn export_from(
+    source: &impl EvidenceSource,
+    package: PackageId,
+) -> Result<Vec<u8>, ExportError> {
+    let roster_wire = source.roster_wire().ok_or(ExportError::NoRoster)?;
+    let store = source.store();
+    let (signed, receipts, leaves) = store
         .call(move |store| {
             Ok((
                 store.package(&package)?,
@@ -98,16 +110,11 @@ pub async fn export(
         .max()
         .ok_or(ExportError::NotLogged(package))?;
 
-    let size = match covering_checkpoint(ctx, last).await? {
+    let size = match covering_checkpoint(store, last).await? {
         Some(size) => size,
-        None => {
-            let signed = super::checkpoint(ctx).await?;
-            evidence.checkpoint_signed();
-            signed.size
-        }
+        None => source.sign_checkpoint().await?,
     };
-    let (note, cosignatures, timestamp, hashes) = ctx
-        .store
+    let (note, cosignatures, timestamp, hashes) = store
         .call(move |store| {
             Ok((
                 store.checkpoint_at(size)?,
@@ -151,8 +158,8 @@ pub async fn export(
 
 /// The newest checkpoint over leaf `last` with the most evidence of its own: cosigned by a
 /// witness and timestamped by the TSA, else cosigned, else timestamped, else the newest.
-async fn covering_checkpoint(ctx: &NodeContext, last: u64) -> Result<Option<u64>, StoreError> {
-    ctx.store
+async fn covering_checkpoint(store: &Store, last: u64) -> Result<Option<u64>, StoreError> {
+    store
         .call(move |store| {
             let sizes = store.checkpoint_sizes_above(last, CHECKPOINTS_LOOKED_AT)?;
             let mut best: Option<(u8, u64)> = None;

@@ -27,10 +27,11 @@ use tracing::{debug, error};
 
 use crate::clock;
 use crate::context::NodeContext;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::tasks::{Wake, Woken};
 
 pub mod bundle;
+pub mod source;
 pub mod timestamping;
 pub mod witness;
 pub mod witnessing;
@@ -116,22 +117,38 @@ pub async fn at(ctx: &NodeContext, size: u64) -> Result<Option<SignedCheckpoint>
 /// # Errors
 /// [`EvidenceError`]: nothing was handed out.
 pub async fn checkpoint(ctx: &Arc<NodeContext>) -> Result<SignedCheckpoint, EvidenceError> {
-    let tree = ctx.store.call(|store| store.evidence_tree()).await?;
-    if let Some(latest) = latest(ctx).await?
+    checkpoint_with(&ctx.store, &ctx.organ_id, ctx.identity.agency_key()).await
+}
+
+/// [`checkpoint`] over `store`, by `organ_id`'s `key`: also for a stopped node's store,
+/// opened by the CLI (`source::Stopped`).
+///
+/// # Errors
+/// [`EvidenceError`]: nothing was handed out.
+pub async fn checkpoint_with(
+    store: &Store,
+    organ_id: &OrganId,
+    key: &lienthong_protocol::AgencyKey,
+) -> Result<SignedCheckpoint, EvidenceError> {
+    let tree = store.call(|store| store.evidence_tree()).await?;
+    let stored = store.call(|store| store.latest_checkpoint()).await?;
+    if let Some(latest) = stored
+        .map(|(size, note)| read_stored(size, note))
+        .transpose()?
         && latest.size >= tree.size()
     {
         return Ok(latest);
     }
     let (size, root) = (tree.size(), tree.root());
-    let origin = origin(&ctx.organ_id);
+    let origin = origin(organ_id);
     let text = Checkpoint::new(origin.clone(), size, root)
         .render()
         .map_err(|e| EvidenceError::Sign(e.to_string()))?;
-    let note = tlog::sign_note(&text, &origin, ctx.identity.agency_key())
-        .map_err(|e| EvidenceError::Sign(e.to_string()))?;
+    let note =
+        tlog::sign_note(&text, &origin, key).map_err(|e| EvidenceError::Sign(e.to_string()))?;
     let note = Bytes::from(note.render());
     let kept = note.clone();
-    ctx.store
+    store
         .call(move |store| store.record_checkpoint(size, &kept))
         .await?;
     debug!(size, root = %hex::encode(root), "evidence checkpoint signed");

@@ -299,6 +299,12 @@ fn stage(
     Ok(files)
 }
 
+/// Whether `backup` is a complete node backup: its manifest reads, and it has its store
+/// and the files a node cannot start without. Cheap: the store copy is not opened.
+pub fn is_complete(backup: &Path) -> bool {
+    store::read_manifest(backup).is_ok() && check_complete(backup).is_ok()
+}
+
 /// The backup has its store and the files a node cannot start without.
 fn check_complete(backup: &Path) -> Result<(), BackupError> {
     let incomplete = |missing: String| BackupError::Incomplete {

@@ -1,5 +1,6 @@
 //! What operators use beside the document flow.
 //!
+//! - [`archive`]: a period's archive, and scheduled backups and archives.
 //! - [`backup`]: backing up and restoring a whole node, store and files.
 //! - [`report`]: exchanges per counterpart over a period (CSV, HTML).
 //! - [`metrics`]: counters for `/metrics`.
@@ -8,6 +9,7 @@
 //! - [`log_filter`]: what `lienthong run` logs by default.
 //! - `throttle.rs`: one log line per period for a condition a flood repeats.
 
+pub mod archive;
 pub mod backup;
 pub mod descriptors;
 pub mod log_filter;

@@ -373,6 +373,50 @@ impl Store {
         Ok(sizes)
     }
 
+    /// The indexes of the first and the last leaf whose time (when this node took the fact)
+    /// falls in `period` (start included, end excluded); `None` when no leaf does. A scan of
+    /// the whole log, like [`Store::evidence_leaves_about`]: an archive asks this once.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], [`StoreError::Corrupt`].
+    pub fn evidence_indexes_between(
+        &self,
+        period: Range<Timestamp>,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let mut found: Option<(u64, u64)> = None;
+        for item in self.db().iter(Tree::EvidenceLeaves) {
+            let (key, value) = item?;
+            let stored = stored_leaf(leaf_index(&key)?, &value)?;
+            if period.contains(&stored.leaf()?.at) {
+                let index = stored.index;
+                found = Some(found.map_or((index, index), |(first, _)| (first, index)));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The sizes of the checkpoints this node issued over leaves `first..=last`: every one
+    /// above `first` up to and including the first one that covers `last`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Read`], [`StoreError::Corrupt`].
+    pub fn checkpoint_sizes_over(&self, first: u64, last: u64) -> Result<Vec<u64>, StoreError> {
+        let mut sizes = Vec::new();
+        let lowest = first.saturating_add(1);
+        for item in self
+            .db()
+            .range_from(Tree::Checkpoints, &lowest.to_be_bytes())
+        {
+            let (key, _) = item?;
+            let size = u64::from_be_bytes(fixed(Tree::Checkpoints, &key)?);
+            sizes.push(size);
+            if size > last {
+                break;
+            }
+        }
+        Ok(sizes)
+    }
+
     /// The checkpoint note issued at `size`, if one was.
     ///
     /// # Errors

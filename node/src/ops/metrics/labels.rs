@@ -31,6 +31,14 @@ pub struct Kind {
     pub kind: &'static str,
 }
 
+/// A `destination` label: an `[archive] destinations` directory, as configured (a fixed
+/// set: the config's).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Destination {
+    /// The directory.
+    pub destination: String,
+}
+
 /// The labels of one local API request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {

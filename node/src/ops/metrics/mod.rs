@@ -22,7 +22,9 @@ mod labels;
 #[cfg(test)]
 mod tests;
 
-pub use labels::{Code, DeliveryPath, Kind, Path, Reason, RequestLabels, UNMATCHED_ROUTE};
+pub use labels::{
+    Code, DeliveryPath, Destination, Kind, Path, Reason, RequestLabels, UNMATCHED_ROUTE,
+};
 use labels::{method_label, status_class};
 
 /// Bounds of the API latency buckets, in seconds: a read answers in a millisecond or so, a
@@ -70,6 +72,15 @@ pub struct Metrics {
     pub evidence_timestamped_at: Gauge,
     /// Leaves of the latest checkpoint that no token covers yet: 0 when the TSA keeps up.
     pub evidence_untimestamped_leaves: Gauge,
+    /// Per `[archive]` destination: when the last scheduled backup was written there
+    /// (seconds since the epoch; absent before the first).
+    pub backup_last_success: Family<Destination, Gauge>,
+    /// Per destination: scheduled backups that failed there.
+    pub backup_failures: Family<Destination, Counter>,
+    /// Per destination: when the last quarterly archive was written or found complete there.
+    pub archive_last_success: Family<Destination, Gauge>,
+    /// Per destination: quarterly archives that could not be written there.
+    pub archive_failures: Family<Destination, Counter>,
     /// Packages received and stored.
     pub packages_received: Counter,
     /// Deliveries completed with a verified receipt 01.
@@ -179,6 +190,30 @@ impl Metrics {
             "evidence_timestamp_failures",
             "Requests to the TSA that gave no token kept",
             evidence_timestamp_failures.clone(),
+        );
+        let backup_last_success = Family::<Destination, Gauge>::default();
+        registry.register(
+            "backup_last_success_timestamp_seconds",
+            "When the last scheduled backup was written to the destination",
+            backup_last_success.clone(),
+        );
+        let backup_failures = Family::<Destination, Counter>::default();
+        registry.register(
+            "backup_failures",
+            "Scheduled backups that failed at the destination",
+            backup_failures.clone(),
+        );
+        let archive_last_success = Family::<Destination, Gauge>::default();
+        registry.register(
+            "archive_last_success_timestamp_seconds",
+            "When the last quarterly archive was written to or found at the destination",
+            archive_last_success.clone(),
+        );
+        let archive_failures = Family::<Destination, Counter>::default();
+        registry.register(
+            "archive_failures",
+            "Quarterly archives that could not be written at the destination",
+            archive_failures.clone(),
         );
         let evidence_timestamped_at = Gauge::default();
         registry.register(
@@ -384,6 +419,10 @@ impl Metrics {
             evidence_timestamp_failures,
             evidence_timestamped_at,
             evidence_untimestamped_leaves,
+            backup_last_success,
+            backup_failures,
+            archive_last_success,
+            archive_failures,
             packages_received,
             deliveries,
             delivery_retries,
