@@ -66,9 +66,15 @@ impl Period {
     }
 
     /// The day the period's archive may be discarded: `retention` after its end.
+    ///
+    /// Rounded up to the next midnight (UTC): a retention in years is read as 365.25 days
+    /// each, which would otherwise end at noon a day short of the calendar years it means
+    /// (2026-Q4 kept 10 years: until 2037-01-01, not 2036-12-31 at noon).
     pub fn keep_until(self, retention: Duration) -> Timestamp {
+        const DAY_MS: u64 = 86_400_000;
         let millis = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
-        Timestamp::from_millis(self.range().end.as_millis().saturating_add(millis))
+        let until = self.range().end.as_millis().saturating_add(millis);
+        Timestamp::from_millis(until.div_ceil(DAY_MS).saturating_mul(DAY_MS))
     }
 }
 
@@ -221,5 +227,12 @@ mod tests {
             q3.keep_until(Duration::from_secs(86_400)),
             at("2026-10-02T00:00:00.000Z")
         );
+    }
+
+    #[test]
+    fn keep_until_in_years_ends_with_the_calendar_years() {
+        let q4 = Period::Quarter(2026, 4);
+        let ten_years = humantime::parse_duration("10years").expect("a duration");
+        assert_eq!(q4.keep_until(ten_years), at("2037-01-01T00:00:00.000Z"));
     }
 }
