@@ -350,7 +350,8 @@ fn a_bundle_from_the_sender_verifies_and_every_damage_fails_naming_the_file() ->
     );
     let (ok, text) = verify(&path, &root, &[])?;
     assert!(
-        !ok && text.contains("KHÔNG HỢP LỆ") && text.contains(&proof_name),
+        !ok && text.contains("KHÔNG HỢP LỆ")
+            && text.contains(&format!("Lý do: {proof_name}: bị thiếu")),
         "{text}"
     );
     Ok(())

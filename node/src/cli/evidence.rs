@@ -135,7 +135,10 @@ fn verify(
 fn render_failure(error: &BundleError, lang: Lang) -> String {
     let file = error.file().unwrap_or("(container)");
     match lang {
-        Lang::Vi => format!("GÓI CHỨNG CỨ KHÔNG HỢP LỆ.\nTệp không đạt: {file}\nLý do: {error}\n"),
+        Lang::Vi => format!(
+            "GÓI CHỨNG CỨ KHÔNG HỢP LỆ.\nTệp không đạt: {file}\nLý do: {}\n",
+            error.reason_vi()
+        ),
         Lang::En => {
             format!("THE EVIDENCE BUNDLE DOES NOT VERIFY.\nFile: {file}\nReason: {error}\n")
         }

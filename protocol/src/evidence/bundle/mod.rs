@@ -45,6 +45,7 @@
 
 mod container;
 mod error;
+mod error_vi;
 mod layout;
 mod manifest;
 mod statement;
