@@ -13,6 +13,11 @@
 //! their cosignatures; `witness.rs` is the other side, on a node that witnesses; and
 //! `timestamping.rs` has the TSA `[evidence] timestamp_url` names date it (RFC 3161).
 //!
+//! After each witnessing round, `announce.rs` publishes the checkpoint, with the
+//! cosignatures it got, on the province's checkpoint topic, and answers checkpoint
+//! catch-up; `heads.rs` is every node's other side: it keeps the latest verified head of
+//! each member's log and raises the alarm when one does not extend it.
+//!
 //! `bundle.rs` exports one package's evidence bundle.
 //!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
@@ -30,7 +35,9 @@ use crate::context::NodeContext;
 use crate::store::StoreError;
 use crate::tasks::{Wake, Woken};
 
+pub mod announce;
 pub mod bundle;
+pub mod heads;
 pub mod timestamping;
 pub mod witness;
 pub mod witnessing;
@@ -116,11 +123,22 @@ pub async fn at(ctx: &NodeContext, size: u64) -> Result<Option<SignedCheckpoint>
 /// # Errors
 /// [`EvidenceError`]: nothing was handed out.
 pub async fn checkpoint(ctx: &Arc<NodeContext>) -> Result<SignedCheckpoint, EvidenceError> {
-    let tree = ctx.store.call(|store| store.evidence_tree()).await?;
-    if let Some(latest) = latest(ctx).await?
-        && latest.size >= tree.size()
+    let worker = ctx.clone();
+    crate::tasks::blocking(move || checkpoint_now(&worker))
+        .await
+        .map_err(|e| EvidenceError::Sign(e.to_string()))?
+}
+
+/// [`checkpoint`], blocking: for the inbound workers, which answer checkpoint catch-up.
+///
+/// # Errors
+/// [`EvidenceError`]: nothing was handed out.
+pub fn checkpoint_now(ctx: &NodeContext) -> Result<SignedCheckpoint, EvidenceError> {
+    let tree = ctx.store.evidence_tree()?;
+    if let Some((size, note)) = ctx.store.latest_checkpoint()?
+        && size >= tree.size()
     {
-        return Ok(latest);
+        return read_stored(size, note);
     }
     let (size, root) = (tree.size(), tree.root());
     let origin = origin(&ctx.organ_id);
@@ -130,10 +148,7 @@ pub async fn checkpoint(ctx: &Arc<NodeContext>) -> Result<SignedCheckpoint, Evid
     let note = tlog::sign_note(&text, &origin, ctx.identity.agency_key())
         .map_err(|e| EvidenceError::Sign(e.to_string()))?;
     let note = Bytes::from(note.render());
-    let kept = note.clone();
-    ctx.store
-        .call(move |store| store.record_checkpoint(size, &kept))
-        .await?;
+    ctx.store.record_checkpoint(size, &note)?;
     debug!(size, root = %hex::encode(root), "evidence checkpoint signed");
     Ok(SignedCheckpoint { size, root, note })
 }

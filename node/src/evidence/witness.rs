@@ -162,7 +162,7 @@ impl WitnessDesk {
         )?;
         let decided = present(&ctx.store, &witness, call, clock::now());
         if let Err(WitnessError::Refused(Refusal::Fork(fork))) = &decided {
-            ctx.metrics.evidence_forks.inc();
+            ctx.metrics.fork("witness");
             error!(
                 agency = fork.origin.strip_prefix("lienthong/").unwrap_or(&fork.origin),
                 seen_size = fork.seen.size,

@@ -22,7 +22,7 @@ mod labels;
 #[cfg(test)]
 mod tests;
 
-pub use labels::{Code, DeliveryPath, Kind, Path, Reason, RequestLabels, UNMATCHED_ROUTE};
+pub use labels::{Code, DeliveryPath, Kind, Path, Reason, RequestLabels, Seen, UNMATCHED_ROUTE};
 use labels::{method_label, status_class};
 
 /// Bounds of the API latency buckets, in seconds: a read answers in a millisecond or so, a
@@ -58,8 +58,10 @@ pub struct Metrics {
     pub roster_refused: Family<Reason, Counter>,
     /// Rosters taken.
     pub roster_updates: Counter,
-    /// On a witness: checkpoints refused because they fork a log it cosigned.
-    pub evidence_forks: Counter,
+    /// Checkpoints that fork a log: refused by this node as a witness (`seen="witness"`),
+    /// or seen on gossip or catch-up not to extend the head held (`seen="gossip"`,
+    /// `seen="catch_up"`). Count them with [`Metrics::fork`].
+    pub evidence_forks: Family<Seen, Counter>,
     /// Timestamp tokens taken from the TSA over this node's checkpoints, verified and kept.
     pub evidence_timestamps: Counter,
     /// Requests to the TSA that gave no token kept (unreachable, refused, or a bad token).
@@ -162,10 +164,10 @@ impl Metrics {
         );
         let roster_updates = Counter::default();
         registry.register("roster_updates", "Rosters taken", roster_updates.clone());
-        let evidence_forks = Counter::default();
+        let evidence_forks = Family::<Seen, Counter>::default();
         registry.register(
             "evidence_forks",
-            "On a witness: checkpoints refused because they fork a log it cosigned",
+            "Checkpoints that fork an agency's log: refused as a witness, or seen on gossip or catch-up not to extend the head held, by how seen",
             evidence_forks.clone(),
         );
         let evidence_timestamps = Counter::default();
@@ -390,6 +392,11 @@ impl Metrics {
             receipts_recorded,
             roster_members,
         }
+    }
+
+    /// Counts a fork of an agency's log, by how it was seen.
+    pub fn fork(&self, seen: &'static str) {
+        self.evidence_forks.get_or_create(&Seen { seen }).inc();
     }
 
     /// Counts a refused inbound request.
