@@ -21,6 +21,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use libp2p::PeerId;
 use lienthong_protocol::OrganId;
@@ -29,7 +30,7 @@ use lienthong_protocol::evidence::{
     checkpoint_verifier, follow, open, witness_verifier,
 };
 use lienthong_protocol::tlog::Note;
-use lienthong_protocol::wire::CheckpointSince;
+use lienthong_protocol::wire::{CheckpointSince, RejectReason};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
@@ -37,10 +38,15 @@ use tracing::{debug, error, warn};
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::{GossipAcceptance, GossipMessage, NetworkEvent};
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, OutboundError};
 use crate::roster::membership::Membership;
 use crate::store::{HeadFork, StoreError};
 use crate::tasks::{Stage, Wake, Woken, blocking};
+
+/// The first wait before asking again a node that does not know this one yet.
+const UNKNOWN_RETRY: Duration = Duration::from_secs(1);
+/// The longest such wait: after it, the next connection or announcement asks again.
+const MAX_RETRY: Duration = Duration::from_secs(32);
 
 /// How an announcement came, as stored and as the metric's `seen` label says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,7 +323,8 @@ fn take_gossip(
 }
 
 /// Runs until `shutdown`: asks each member's node for its latest checkpoint when it
-/// connects, and the nodes [`take`] could not decide about.
+/// connects, every connected member's when the roster changes, and the nodes [`take`]
+/// could not decide about.
 pub(crate) async fn catch_up(
     ctx: Arc<NodeContext>,
     outbound: Outbound,
@@ -326,6 +333,7 @@ pub(crate) async fn catch_up(
 ) {
     let mut wake = Wake::until(shutdown)
         .on_notify(heads.asked.clone())
+        .on_roster(ctx.membership.clone())
         .on_events(ctx.network.subscribe());
     while let Some(woken) = wake.next().await {
         let agencies: Vec<OrganId> = match woken {
@@ -333,6 +341,18 @@ pub(crate) async fn catch_up(
             Woken::Event(NetworkEvent::PeerConnected(peer)) => {
                 member_agency(&ctx, &peer).into_iter().collect()
             }
+            // A node connected to before it had a roster (just admitted), or to members
+            // the new roster lists: those connections woke nothing then.
+            Woken::Roster => match ctx.network.connected_peers().await {
+                Ok(peers) => peers
+                    .into_iter()
+                    .filter(|p| p.connected)
+                    .filter_map(|p| member_agency(&ctx, &p.peer_id))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                Err(_) => return,
+            },
             _ => continue,
         };
         for agency in agencies {
@@ -365,11 +385,24 @@ pub(crate) async fn ask(
         return;
     };
     let from_size = held.and_then(|h| h.head).map_or(0, |head| head.size);
-    let announcement = match outbound.call(agency, CheckpointSince { from_size }).await {
-        Ok(announcement) => announcement,
-        Err(problem) => {
-            debug!(%agency, from_size, %problem, "no checkpoint to catch up with");
-            return;
+    let mut wait = UNKNOWN_RETRY;
+    let announcement = loop {
+        match outbound.call(agency, CheckpointSince { from_size }).await {
+            Ok(announcement) => break announcement,
+            // A node whose roster does not list this one yet (just admitted): its roster
+            // comes within seconds, and the connection that woke this may stay up for
+            // long, so ask again a few times.
+            Err(OutboundError::Rejected { rejection, .. })
+                if rejection.reason == RejectReason::UnknownAgency && wait <= MAX_RETRY =>
+            {
+                debug!(%agency, ?wait, "the member's node does not know this one yet; asking again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(problem) => {
+                debug!(%agency, from_size, %problem, "no checkpoint to catch up with");
+                return;
+            }
         }
     };
     let (worker, desk, from) = (ctx.clone(), heads.clone(), agency.clone());
