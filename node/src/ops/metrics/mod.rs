@@ -98,7 +98,8 @@ pub struct Metrics {
     pub receipts_observed: Counter,
     /// Receipts recorded while catching up with a peer.
     pub receipts_caught_up: Counter,
-    /// Gossiped receipt batches refused (bad signature, unknown issuer, wrong key).
+    /// Gossiped receipt batches and checkpoint announcements refused (bad signature,
+    /// unknown issuer, wrong key, another node's log).
     pub gossip_refused: Counter,
     /// Recipients without receipt 01 past the deadline, or that refused (02).
     pub stuck: Gauge,
@@ -275,7 +276,7 @@ impl Metrics {
         let gossip_refused = Counter::default();
         registry.register(
             "gossip_refused",
-            "Gossiped receipt batches refused (bad signature, unknown issuer, wrong key)",
+            "Gossiped receipt batches and checkpoint announcements refused (bad signature, unknown issuer, wrong key, another node's log)",
             gossip_refused.clone(),
         );
         let stuck = Gauge::default();
