@@ -331,6 +331,7 @@ pub(crate) async fn catch_up(
     heads: Heads,
     shutdown: CancellationToken,
 ) {
+    let stopping = shutdown.clone();
     let mut wake = Wake::until(shutdown)
         .on_notify(heads.asked.clone())
         .on_roster(ctx.membership.clone())
@@ -357,10 +358,14 @@ pub(crate) async fn catch_up(
         };
         for agency in agencies {
             let (ctx, outbound, heads) = (ctx.clone(), outbound.clone(), heads.clone());
+            let stopping = stopping.clone();
             ctx.tasks
                 .clone()
                 .spawn(Stage::Work, "checkpoint catch-up", async move {
-                    ask(&ctx, &outbound, &heads, &agency).await;
+                    // A stopping node does not wait for an answer or a retry.
+                    stopping
+                        .run_until_cancelled(ask(&ctx, &outbound, &heads, &agency))
+                        .await;
                 });
         }
     }
