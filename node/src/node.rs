@@ -331,6 +331,7 @@ impl Node {
             crate::evidence::heads::receive(
                 ctx.clone(),
                 heads.clone(),
+                inbound.witness_desk(),
                 gossip.checkpoints,
                 work.clone(),
             ),

@@ -4,7 +4,8 @@
 //! connects later gets it by catch-up; a forged announcement (signed by another key, or
 //! published by another member's node) is refused and changes no head; and an agency that
 //! rebuilds its log with another history is caught by a plain member and by the relay,
-//! while documents still flow.
+//! while documents still flow; and a witness the agency does not ask (the provincial
+//! office) cosigns the checkpoint it gets by gossip, and the agency keeps that cosignature.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,7 @@ const MEMBER: &str = "000.00.02.H53";
 const LATE: &str = "000.00.03.H53";
 const ROGUE: &str = "000.00.66.H53";
 const RELAY: &str = "000.00.90.H53";
+const OFFICE: &str = "000.00.80.H53";
 const TOPIC: &str = "lienthong/checkpoints/1/H53";
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -89,27 +91,37 @@ fn head(node: &ProcessNode) -> Option<Value> {
 
 /// Waits until `node` holds the agency's head of `size` leaves, cosigned by the relay.
 fn wait_head(node: &ProcessNode, size: u64) -> anyhow::Result<Value> {
+    wait_head_cosigned_by(node, size, RELAY)
+}
+
+/// Waits until `node` holds the agency's head of `size` leaves, cosigned by `witness`.
+fn wait_head_cosigned_by(node: &ProcessNode, size: u64, witness: &str) -> anyhow::Result<Value> {
     wait_for("the agency's cosigned head", DEADLINE, || {
         let held = head(node)?;
         let cosigned = held["size"].as_u64()? == size
             && held["cosigned_by"]
                 .as_array()?
                 .iter()
-                .any(|w| *w == format!("lienthong-witness/{RELAY}").as_str());
+                .any(|w| *w == format!("lienthong-witness/{witness}").as_str());
         cosigned.then_some(held)
     })
 }
 
-/// Waits until the agency's own latest checkpoint of `size` shows the relay's cosignature.
+/// Waits until the agency's own checkpoint of `size` shows the relay's cosignature.
 fn wait_cosigned(agency: &ProcessNode, size: u64) -> anyhow::Result<()> {
-    wait_for("the relay's cosignature", DEADLINE, || {
+    wait_cosigned_by(agency, size, RELAY)
+}
+
+/// Waits until the agency's own checkpoint of `size` shows `witness`'s cosignature.
+fn wait_cosigned_by(agency: &ProcessNode, size: u64, witness: &str) -> anyhow::Result<()> {
+    wait_for("the witness's cosignature", DEADLINE, || {
         let latest = agency
             .get_json(&format!("/api/v1/evidence/checkpoint?size={size}"))
             .ok()?;
         latest["cosignatures"]
             .as_array()?
             .iter()
-            .any(|c| c["witness"] == RELAY)
+            .any(|c| c["witness"] == witness)
             .then_some(())
     })
 }
@@ -275,5 +287,28 @@ fn an_agency_that_rebuilds_its_log_is_caught_by_a_plain_member_and_the_relay() -
 
     // Documents still flow.
     send(&p.agency, n..n + 1)?;
+    Ok(())
+}
+
+#[test]
+fn a_witness_the_agency_does_not_ask_cosigns_its_gossiped_checkpoint() -> anyhow::Result<()> {
+    let p = province("checkpoint gossip witness")?;
+    // The provincial office witnesses, but the agency does not name it ([evidence]
+    // witnesses): it sees the agency's checkpoints only on gossip.
+    let office_dir = p.federation.init(OFFICE, "Sở Thông tin và Truyền thông")?;
+    configure(&office_dir, "witness", "true")?;
+    let office = ProcessNode::start(&office_dir)?;
+    p.federation.admit(&office_dir)?;
+    p.federation
+        .wait_roster(&[&p.relay, &p.agency, &p.member, &office])?;
+
+    send(&p.agency, 0..3)?;
+    let size = p.agency.take_checkpoint()?;
+    // The office's cosignature comes back by gossip, verified and kept by the agency, and
+    // added to the head the member holds.
+    wait_cosigned_by(&p.agency, size, OFFICE)?;
+    wait_cosigned_by(&p.agency, size, RELAY)?;
+    wait_head_cosigned_by(&p.member, size, OFFICE)?;
+    assert_eq!(metric(&office, "lienthong_evidence_forks_total"), 0);
     Ok(())
 }

@@ -18,6 +18,12 @@
 //! starts at another size than the one held is forwarded, and the log's node is asked for a
 //! proof from the size held ([`CheckpointSince`]); so is every member's node on each new
 //! connection to it.
+//!
+//! On a witness, a gossiped announcement whose proof starts at the head this witness
+//! cosigned for the log is also decided by the witness's own desk (`witness.rs`), and the
+//! cosignature published on the same topic ([`WitnessCosignature`]); the log's node checks
+//! it against both roster keys and keeps it beside its checkpoint, as one obtained directly,
+//! and other nodes add it to the head they hold.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -26,15 +32,18 @@ use std::time::Duration;
 use libp2p::PeerId;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::evidence::{
-    Announcement, AnnouncementError, Follow, OpenedAnnouncement, WITNESS_PREFIX,
-    checkpoint_verifier, follow, open, witness_verifier,
+    Announcement, AnnouncementError, COSIGNATURE_KIND, Follow, ORIGIN_PREFIX, OpenedAnnouncement,
+    WITNESS_PREFIX, WitnessCosignature, checkpoint_verifier, follow, open, open_cosignature,
+    witness_name, witness_verifier,
 };
-use lienthong_protocol::tlog::Note;
-use lienthong_protocol::wire::{CheckpointSince, RejectReason};
+use lienthong_protocol::tlog::{Checkpoint, Note, TreeHead};
+use lienthong_protocol::wire::{self, CheckpointSince, RejectReason, WitnessAnswer};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
+use super::announce;
+use super::witness::WitnessDesk;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::network::{GossipAcceptance, GossipMessage, NetworkEvent};
@@ -249,67 +258,94 @@ fn merged(held_note: &[u8], opened: &OpenedAnnouncement) -> Option<String> {
     added.then(|| note.render())
 }
 
-/// Checks and takes gossiped announcements until `shutdown`, reporting each to gossipsub.
+/// Checks and takes gossiped announcements and witnesses' cosignatures until `shutdown`,
+/// reporting each to gossipsub; on a witness (`desk`), cosigns the announcements that extend
+/// the head it cosigned and publishes the cosignature.
 pub(crate) async fn receive(
     ctx: Arc<NodeContext>,
     heads: Heads,
+    desk: Option<Arc<WitnessDesk>>,
     mut messages: mpsc::Receiver<GossipMessage>,
     shutdown: CancellationToken,
 ) {
     while let Some(Some(message)) = shutdown.run_until_cancelled(messages.recv()).await {
         let worker = ctx.clone();
-        let desk = heads.clone();
+        let (taker, desk) = (heads.clone(), desk.clone());
         let (author, data) = (message.author, message.data.clone());
-        let verdict = blocking(move || take_gossip(&worker, &desk, author, &data))
-            .await
-            .unwrap_or(GossipAcceptance::Ignore);
+        let (verdict, cosigned) =
+            blocking(move || take_gossip(&worker, &taker, desk.as_deref(), author, &data))
+                .await
+                .unwrap_or((GossipAcceptance::Ignore, None));
         let _ = ctx
             .network
             .report_gossip(message.id, message.source, verdict)
             .await;
+        if let Some((topic, data)) = cosigned {
+            match ctx.network.publish(&topic, data).await {
+                Ok(()) => debug!(%topic, "cosignature of a gossiped checkpoint published"),
+                Err(e) => debug!(%topic, error = %e, "cosignature not published"),
+            }
+        }
     }
 }
 
-/// One gossiped announcement: checked, taken, and the verdict for gossipsub.
+/// What to publish: topic and bytes.
+type Publish = Option<(String, bytes::Bytes)>;
+
+/// One gossiped message: checked, taken, the verdict for gossipsub, and on a witness the
+/// cosignature to publish.
 fn take_gossip(
     ctx: &NodeContext,
     heads: &Heads,
+    desk: Option<&WitnessDesk>,
     author: Option<PeerId>,
     data: &bytes::Bytes,
-) -> GossipAcceptance {
+) -> (GossipAcceptance, Publish) {
     let refuse = |why: String| {
         ctx.metrics.gossip_refused.inc();
         warn!(target: "lienthong::events::rejected", ?author, why = %why, "gossiped checkpoint refused");
-        GossipAcceptance::Reject
-    };
-    let announcement = match Announcement::decode(data) {
-        Ok(announcement) => announcement,
-        Err(e) => return refuse(e.to_string()),
+        (GossipAcceptance::Reject, None)
     };
     let Some(roster) = ctx.roster() else {
-        return GossipAcceptance::Ignore;
+        return (GossipAcceptance::Ignore, None);
     };
     let Some(publisher) = author.and_then(|peer| roster.member_by_peer(&peer, clock::now())) else {
         return refuse("published by a node that is not a member's".to_owned());
     };
-    let agency = publisher.record.organ_id.clone();
-    if agency == ctx.organ_id {
-        return GossipAcceptance::Ignore;
+    let publisher = publisher.record.organ_id.clone();
+    if data.first() == Some(&COSIGNATURE_KIND) {
+        return match take_cosignature(ctx, heads, &roster, &publisher, data) {
+            Ok(()) => (GossipAcceptance::Accept, None),
+            Err(HeadsError::Store(e)) => {
+                warn!(witness = %publisher, error = %e, "a gossiped cosignature could not be kept");
+                (GossipAcceptance::Ignore, None)
+            }
+            Err(e) => refuse(format!("cosignature published by {publisher}'s node: {e}")),
+        };
     }
+    let announcement = match Announcement::decode(data) {
+        Ok(announcement) => announcement,
+        Err(e) => return refuse(e.to_string()),
+    };
+    if publisher == ctx.organ_id {
+        return (GossipAcceptance::Ignore, None);
+    }
+    let agency = publisher;
     let opened = match check(&roster, &agency, &announcement) {
         Ok(opened) => opened,
         Err(e) => return refuse(format!("published by {agency}'s node: {e}")),
     };
-    match take(
+    let taken = take(
         ctx,
         heads,
         &agency,
         &announcement.note,
         &opened,
         Seen::Gossip,
-    ) {
+    );
+    let verdict = match &taken {
         Ok(Taken::Unprovable) => {
-            heads.ask(agency);
+            heads.ask(agency.clone());
             GossipAcceptance::Accept
         }
         // Forwarded: every node that holds a head of this log checks the fork itself.
@@ -319,7 +355,142 @@ fn take_gossip(
             warn!(%agency, error = %e, "a gossiped checkpoint could not be kept");
             GossipAcceptance::Ignore
         }
+    };
+    // A witness cosigns only what extends the head it holds as a member too: a fork is
+    // alarmed once above, not again as a witness.
+    let cosigned = match (desk, taken) {
+        (Some(desk), Ok(Taken::Kept | Taken::Known)) => {
+            cosign(ctx, desk, &agency, &announcement, &opened)
+        }
+        _ => None,
+    };
+    (verdict, cosigned)
+}
+
+/// On a witness: cosigns a gossiped checkpoint with the witness's own decision (only when
+/// its proof starts at the head this witness cosigned for the log, and not when it carries
+/// this witness's cosignature already); the message to publish.
+fn cosign(
+    ctx: &NodeContext,
+    desk: &WitnessDesk,
+    agency: &OrganId,
+    announcement: &Announcement,
+    opened: &OpenedAnnouncement,
+) -> Publish {
+    let mine = witness_name(&ctx.organ_id);
+    if opened.cosignatures().iter().any(|line| line.name() == mine) {
+        return None;
     }
+    let call = wire::Witness {
+        note: announcement.note.clone(),
+        from_size: announcement.from_size,
+        proof: announcement.proof.clone(),
+    };
+    match desk.answer(ctx, &call) {
+        Ok(WitnessAnswer::Cosigned(line)) => {
+            let message = WitnessCosignature {
+                note: announcement.note.clone(),
+                line,
+            };
+            Some((announce::topic(agency), message.encode()))
+        }
+        Ok(WitnessAnswer::Holds(held)) => {
+            debug!(%agency, held, from = announcement.from_size, "a gossiped checkpoint not proved from the head cosigned: not cosigned");
+            None
+        }
+        Err(e) => {
+            debug!(%agency, error = %e, "a gossiped checkpoint not cosigned");
+            None
+        }
+    }
+}
+
+/// A witness's cosignature published by its node: checked against the log's and the
+/// witness's roster keys, kept beside this node's own checkpoint when it is of this node's
+/// log, or added to the head held when it is of that head.
+fn take_cosignature(
+    ctx: &NodeContext,
+    heads: &Heads,
+    roster: &Membership,
+    witness: &OrganId,
+    data: &bytes::Bytes,
+) -> Result<(), HeadsError> {
+    let message = WitnessCosignature::decode(data)?;
+    let text = Note::parse(&message.note)
+        .map_err(AnnouncementError::Note)?
+        .text()
+        .to_owned();
+    let checkpoint = Checkpoint::parse(&text).map_err(AnnouncementError::Checkpoint)?;
+    let agency: OrganId = checkpoint
+        .origin
+        .strip_prefix(ORIGIN_PREFIX)
+        .and_then(|organ| organ.parse().ok())
+        .ok_or_else(|| {
+            HeadsError::NotMember(format!("{} is no member's log", checkpoint.origin))
+        })?;
+    let now = clock::now();
+    let key_of = |organ: &OrganId| match roster.active(organ, now) {
+        Ok(Some(member)) => Ok(member.record.public_key),
+        _ => Err(HeadsError::NotMember(format!(
+            "{organ} is not an active member"
+        ))),
+    };
+    let log = checkpoint_verifier(&agency, key_of(&agency)?)
+        .map_err(|e| HeadsError::NotMember(e.to_string()))?;
+    let by = witness_verifier(witness, key_of(witness)?)
+        .map_err(|e| HeadsError::NotMember(e.to_string()))?;
+    let (checkpoint, line) = open_cosignature(&message, &log, &by)?;
+    let size = checkpoint.size;
+    if agency == ctx.organ_id {
+        // Only over the very checkpoint this node signed at that size.
+        let Some(ours) = ctx.store.checkpoint_at(size)? else {
+            return Ok(());
+        };
+        let same = Note::parse(&ours).is_ok_and(|ours| ours.text() == text);
+        let known = ctx
+            .store
+            .cosignatures(size)?
+            .iter()
+            .any(|(w, _)| w == witness);
+        if same && !known {
+            ctx.store
+                .record_cosignature(size, witness, &line.to_string())?;
+            debug!(%witness, size, "gossiped cosignature of this node's checkpoint kept");
+        }
+        return Ok(());
+    }
+    let _one_at_a_time = heads
+        .deciding
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let origin = checkpoint.origin.clone();
+    let Some(held) = ctx.store.held_head(&origin)? else {
+        return Ok(());
+    };
+    let head = TreeHead {
+        size,
+        root: checkpoint.root,
+    };
+    if held.head != Some(head) {
+        return Ok(());
+    }
+    let Ok(mut note) = Note::parse(&held.note) else {
+        return Ok(());
+    };
+    if note.signatures().iter().any(|s| s.name() == line.name())
+        || note.add_signature(line).is_err()
+    {
+        return Ok(());
+    }
+    ctx.store.record_head(
+        &origin,
+        Some(head),
+        head,
+        note.render().as_bytes(),
+        &held.seen,
+        now,
+    )?;
+    Ok(())
 }
 
 /// Runs until `shutdown`: asks each member's node for its latest checkpoint when it

@@ -22,6 +22,10 @@
 //! the log's signature, and each cosignature line by a witness the caller knows.
 //! [`follow`] is the decision a node makes against the head it holds: new, the same,
 //! an extension, behind, unprovable from here (ask the log's node), or a fork.
+//!
+//! A witness that cosigns a checkpoint it got by gossip publishes the cosignature on the
+//! same topic as a message of its own kind, [`WitnessCosignature`] (first byte 2), which
+//! [`open_cosignature`] checks against the log's and the witness's keys.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -66,6 +70,15 @@ pub enum AnnouncementError {
         /// The count declared.
         count: usize,
     },
+    /// The cosignature line is longer than [`MAX_LINE_LEN`].
+    #[error("cosignature line of {len} bytes is longer than {MAX_LINE_LEN}")]
+    LineTooLong {
+        /// The length declared.
+        len: usize,
+    },
+    /// The cosignature line is not a signature line.
+    #[error("cosignature line is not a signature line: {0}")]
+    Line(#[source] NoteError),
     /// Bytes after the proof.
     #[error("{0} bytes after the end of the checkpoint announcement")]
     TrailingBytes(usize),
@@ -196,6 +209,116 @@ impl Announcement {
             proof,
         })
     }
+}
+
+/// The first byte of a witness's cosignature published on its own.
+pub const COSIGNATURE_KIND: u8 = 2;
+
+/// Longest cosignature line a [`WitnessCosignature`] carries.
+pub const MAX_LINE_LEN: usize = 1024;
+
+/// A witness's cosignature of a member's checkpoint, published by the witness's node after
+/// it cosigned a checkpoint it got by gossip:
+///
+/// ```text
+/// kind (u8, 2) ‖ note length (u32 BE) ‖ note ‖ line length (u32 BE) ‖ line
+/// ```
+///
+/// The note is the log's signed checkpoint note (what the witness cosigned), the line the
+/// cosignature to add to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessCosignature {
+    /// The log's signed checkpoint note.
+    pub note: Bytes,
+    /// The cosignature line (`— lienthong-witness/<organ_id> <base64>`).
+    pub line: String,
+}
+
+impl WitnessCosignature {
+    /// The message's bytes. A note or a line over the caps gives bytes
+    /// [`WitnessCosignature::decode`] refuses.
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(9 + self.note.len() + self.line.len());
+        out.put_u8(COSIGNATURE_KIND);
+        out.put_u32(u32::try_from(self.note.len()).unwrap_or(u32::MAX));
+        out.put_slice(&self.note);
+        out.put_u32(u32::try_from(self.line.len()).unwrap_or(u32::MAX));
+        out.put_slice(self.line.as_bytes());
+        out.freeze()
+    }
+
+    /// Reads the message: the layout, the caps, a signed checkpoint note and one
+    /// signature line. Nothing is verified here: see [`open_cosignature`].
+    ///
+    /// # Errors
+    /// An [`AnnouncementError`] naming the field that is wrong.
+    pub fn decode(bytes: &Bytes) -> Result<WitnessCosignature, AnnouncementError> {
+        let kind = *bytes
+            .first()
+            .ok_or(AnnouncementError::Truncated("the kind"))?;
+        if kind != COSIGNATURE_KIND {
+            return Err(AnnouncementError::UnsupportedKind(kind));
+        }
+        let note_len = u32::from_be_bytes(take(bytes, 1, "the note length")?) as usize;
+        if note_len > MAX_NOTE_LEN {
+            return Err(AnnouncementError::NoteTooLong { len: note_len });
+        }
+        let note_end = 5 + note_len;
+        if bytes.len() < note_end {
+            return Err(AnnouncementError::Truncated("the note"));
+        }
+        let note = bytes.slice(5..note_end);
+        let line_len = u32::from_be_bytes(take(bytes, note_end, "the line length")?) as usize;
+        if line_len > MAX_LINE_LEN {
+            return Err(AnnouncementError::LineTooLong { len: line_len });
+        }
+        let rest = &bytes[note_end + 4..];
+        if rest.len() < line_len {
+            return Err(AnnouncementError::Truncated("the cosignature line"));
+        }
+        if rest.len() > line_len {
+            return Err(AnnouncementError::TrailingBytes(rest.len() - line_len));
+        }
+        let line = std::str::from_utf8(rest)
+            .map_err(|_| AnnouncementError::Line(NoteError::NotUtf8))?
+            .to_owned();
+        NoteSignature::parse(&line).map_err(AnnouncementError::Line)?;
+        parse_note(&note)?;
+        Ok(WitnessCosignature { note, line })
+    }
+}
+
+/// Checks `cosignature` as `witness`'s cosignature of a checkpoint `log` signed; returns
+/// the checkpoint and the line.
+///
+/// # Errors
+/// [`AnnouncementError::WrongOrigin`], [`AnnouncementError::BadSignature`] or
+/// [`AnnouncementError::BadCosignature`].
+pub fn open_cosignature(
+    cosignature: &WitnessCosignature,
+    log: &Verifier,
+    witness: &Verifier,
+) -> Result<(Checkpoint, NoteSignature), AnnouncementError> {
+    let (note, checkpoint) = parse_note(&cosignature.note)?;
+    if checkpoint.origin != log.name() {
+        return Err(AnnouncementError::WrongOrigin {
+            expected: log.name().to_owned(),
+            found: checkpoint.origin,
+        });
+    }
+    note.verify(std::slice::from_ref(log))
+        .map_err(|source| AnnouncementError::BadSignature {
+            origin: checkpoint.origin.clone(),
+            source,
+        })?;
+    let line = NoteSignature::parse(&cosignature.line).map_err(AnnouncementError::Line)?;
+    verify_cosignature(note.text(), &line, witness).map_err(|source| {
+        AnnouncementError::BadCosignature {
+            name: line.name().to_owned(),
+            source,
+        }
+    })?;
+    Ok((checkpoint, line))
 }
 
 /// The `N` bytes at `at`.
@@ -628,6 +751,57 @@ mod tests {
             follow(Some(head(&honest)), &opened(&announce(&rebuilt[..10], 0))),
             Follow::Fork(ForkKind::SameSizeDifferentRoot)
         );
+    }
+
+    #[test]
+    fn a_witness_cosignature_round_trips_and_verifies() {
+        let history = leaves("a", 5);
+        let text = Checkpoint::new(ORIGIN, 5, root(&history)).render().unwrap();
+        let note = Bytes::from(sign_note(&text, ORIGIN, &key(1)).unwrap().render());
+        let line = cosign(&text, &key(7), WITNESS, 1_780_000_000)
+            .unwrap()
+            .to_string();
+        let message = WitnessCosignature { note, line };
+        let bytes = message.encode();
+        let back = WitnessCosignature::decode(&bytes).unwrap();
+        assert_eq!(back, message);
+        let (checkpoint, line) =
+            open_cosignature(&back, &log(), &witness(WITNESS).unwrap()).unwrap();
+        assert_eq!(checkpoint.size, 5);
+        assert_eq!(line.name(), WITNESS);
+        // Another witness's key: refused.
+        let other = Verifier::new(
+            WITNESS,
+            crate::tlog::SignatureType::CosignatureV1,
+            key(8).public_key(),
+        )
+        .unwrap();
+        assert!(matches!(
+            open_cosignature(&back, &log(), &other),
+            Err(AnnouncementError::BadCosignature { .. })
+        ));
+        // An announcement is not a cosignature, nor the other way round.
+        assert_eq!(
+            Announcement::decode(&bytes),
+            Err(AnnouncementError::UnsupportedKind(COSIGNATURE_KIND))
+        );
+        for cut in 0..bytes.len() {
+            assert!(
+                WitnessCosignature::decode(&bytes.slice(..cut)).is_err(),
+                "{cut}"
+            );
+        }
+        let mut long = bytes.to_vec();
+        long.push(b'x');
+        assert!(WitnessCosignature::decode(&Bytes::from(long)).is_err());
+        let two_lines = WitnessCosignature {
+            line: "a\nb".into(),
+            ..message
+        };
+        assert!(matches!(
+            WitnessCosignature::decode(&two_lines.encode()),
+            Err(AnnouncementError::Line(_))
+        ));
     }
 
     proptest! {

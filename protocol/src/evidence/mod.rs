@@ -21,8 +21,9 @@ pub mod bundle;
 mod leaf;
 
 pub use announcement::{
-    ANNOUNCEMENT_KIND, Announcement, AnnouncementError, Follow, MAX_NOTE_LEN, MAX_PROOF_HASHES,
-    OpenedAnnouncement, follow, open,
+    ANNOUNCEMENT_KIND, Announcement, AnnouncementError, COSIGNATURE_KIND, Follow, MAX_LINE_LEN,
+    MAX_NOTE_LEN, MAX_PROOF_HASHES, OpenedAnnouncement, WitnessCosignature, follow, open,
+    open_cosignature,
 };
 pub use leaf::{EvidenceLeaf, Fact, LeafError};
 
