@@ -133,7 +133,9 @@ fuzz_target!(|data: &[u8]| {
             .expect("seals");
             let carried = SealedPackage::from_wire(sealed.to_wire(), &limits).expect("reads");
             assert_eq!(carried, sealed);
-            let opened = carried.open(&keys().recipient, &limits).expect("opens");
+            let opened = carried
+                .open(&keys().recipient, &limits)
+                .expect("opens");
             assert_eq!(opened, package);
         }
     }
