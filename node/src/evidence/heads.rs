@@ -189,7 +189,7 @@ pub fn take(
     };
     match follow(held, opened) {
         Follow::First | Follow::Extends => {
-            record(note)?;
+            record(kept_note(note, opened).as_bytes())?;
             debug!(%agency, size = presented.size, seen = seen.label(), "log head taken");
             Ok(Taken::Kept)
         }
@@ -241,6 +241,25 @@ pub fn take(
             Ok(Taken::Fork)
         }
     }
+}
+
+/// `note` with the log's signature and the verified cosignatures only: a line by a name
+/// the roster does not know is not kept, so the note held says only what was checked.
+fn kept_note(note: &[u8], opened: &OpenedAnnouncement) -> String {
+    let Ok(parsed) = Note::parse(note) else {
+        return String::from_utf8_lossy(note).into_owned();
+    };
+    let origin = &opened.checkpoint().origin;
+    let Ok(mut kept) = Note::new(parsed.text()) else {
+        return String::from_utf8_lossy(note).into_owned();
+    };
+    for line in parsed.signatures() {
+        let verified = opened.cosignatures().iter().any(|c| c == line);
+        if (line.name() == origin || verified) && kept.add_signature(line.clone()).is_err() {
+            break;
+        }
+    }
+    kept.render()
 }
 
 /// The held note with the cosignature lines of `opened` it lacks, if it lacks any.
