@@ -7,8 +7,8 @@
 //! is stored before its cosignature is handed out; decisions are taken one at a time, so two
 //! checkpoints of one log presented together cannot both be cosigned against the same old
 //! head. A fork is stored as evidence, counted in `/metrics`
-//! (`lienthong_evidence_forks_total{seen="witness"}`) and logged at ERROR naming the agency: a log that
-//! signed two histories is the one thing a witness exists to catch.
+//! (`lienthong_evidence_forks_total{seen="witness"}`) and logged at ERROR naming the
+//! agency: a log that signed two histories is the one thing a witness exists to catch.
 
 use std::sync::{Arc, Mutex};
 
