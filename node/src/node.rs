@@ -160,7 +160,10 @@ impl Node {
             ping_interval: config.network.ping_interval,
             busy_response: Response::Busy.encode(),
             gossip_topics: {
-                let mut topics = vec![roster_sync::ROSTER_TOPIC.to_owned()];
+                let mut topics = vec![
+                    roster_sync::ROSTER_TOPIC.to_owned(),
+                    crate::evidence::announce::topic(&config.organ_id),
+                ];
                 if config.receipts.gossip {
                     topics.extend(receipts::gossip::subscriptions(
                         &config.organ_id,
@@ -320,6 +323,23 @@ impl Node {
             Stage::Work,
             "receipt gossip in",
             receipts::gossip::receive(ctx.clone(), gossip.receipts, work.clone()),
+        );
+        let heads = crate::evidence::heads::Heads::default();
+        tasks.spawn(
+            Stage::Work,
+            "checkpoint gossip in",
+            crate::evidence::heads::receive(
+                ctx.clone(),
+                heads.clone(),
+                inbound.witness_desk(),
+                gossip.checkpoints,
+                work.clone(),
+            ),
+        );
+        tasks.spawn(
+            Stage::Work,
+            "checkpoint catch-up",
+            crate::evidence::heads::catch_up(ctx.clone(), outbound.clone(), heads, work.clone()),
         );
         tasks.spawn(
             Stage::Work,

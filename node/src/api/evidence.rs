@@ -12,6 +12,8 @@
 //!   tree of `M` leaves, with the leaf itself; `?from=M&to=N`: the consistency proof
 //!   between the trees of `M` and `N` leaves. Hashes are lowercase hex.
 //! - `GET /api/v1/evidence/leaves?from=N&limit=L`: leaves in log order, with what each says.
+//! - `GET /api/v1/evidence/heads`: the latest verified checkpoint of each member's log, from
+//!   gossip and catch-up, and any fork seen (`heads.rs`).
 //!
 //! - `GET /api/v1/packages/{id}/evidence`: the package's evidence bundle, an ASiC-E
 //!   container (`lienthong evidence verify` checks it offline; `docs/evidence.md`).
@@ -48,6 +50,7 @@ pub(super) fn routes() -> Router<ApiState> {
         )
         .route("/api/v1/evidence/proof", get(proof))
         .route("/api/v1/evidence/leaves", get(leaves))
+        .route("/api/v1/evidence/heads", get(super::heads::heads))
 }
 
 /// A checkpoint as the API shows it.

@@ -13,6 +13,7 @@ mod body;
 pub mod dashboard;
 mod error;
 mod evidence;
+mod heads;
 mod inbox;
 mod json_errors;
 mod latency;

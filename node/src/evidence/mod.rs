@@ -13,6 +13,11 @@
 //! their cosignatures; `witness.rs` is the other side, on a node that witnesses; and
 //! `timestamping.rs` has the TSA `[evidence] timestamp_url` names date it (RFC 3161).
 //!
+//! After each witnessing round, `announce.rs` publishes the checkpoint, with the
+//! cosignatures it got, on the province's checkpoint topic, and answers checkpoint
+//! catch-up; `heads.rs` is every node's other side: it keeps the latest verified head of
+//! each member's log and raises the alarm when one does not extend it.
+//!
 //! `bundle.rs` exports one package's evidence bundle.
 //!
 //! `docs/evidence.md` has the leaf format, the API and what a witness checks.
@@ -30,7 +35,9 @@ use crate::context::NodeContext;
 use crate::store::{Store, StoreError};
 use crate::tasks::{Wake, Woken};
 
+pub mod announce;
 pub mod bundle;
+pub mod heads;
 pub mod source;
 pub mod timestamping;
 pub mod witness;
@@ -117,27 +124,35 @@ pub async fn at(ctx: &NodeContext, size: u64) -> Result<Option<SignedCheckpoint>
 /// # Errors
 /// [`EvidenceError`]: nothing was handed out.
 pub async fn checkpoint(ctx: &Arc<NodeContext>) -> Result<SignedCheckpoint, EvidenceError> {
-    checkpoint_with(&ctx.store, &ctx.organ_id, ctx.identity.agency_key()).await
+    let worker = ctx.clone();
+    crate::tasks::blocking(move || checkpoint_now(&worker))
+        .await
+        .map_err(|e| EvidenceError::Sign(e.to_string()))?
 }
 
-/// [`checkpoint`] over `store`, by `organ_id`'s `key`: also for a stopped node's store,
-/// opened by the CLI (`source::Stopped`).
+/// [`checkpoint`], blocking: for the inbound workers, which answer checkpoint catch-up.
 ///
 /// # Errors
 /// [`EvidenceError`]: nothing was handed out.
-pub async fn checkpoint_with(
+pub fn checkpoint_now(ctx: &NodeContext) -> Result<SignedCheckpoint, EvidenceError> {
+    checkpoint_with(&ctx.store, &ctx.organ_id, ctx.identity.agency_key())
+}
+
+/// [`checkpoint_now`] over `store`, by `organ_id`'s `key`: also for a stopped node's
+/// store, opened by the CLI (`source::Stopped`). Blocking.
+///
+/// # Errors
+/// [`EvidenceError`]: nothing was handed out.
+pub fn checkpoint_with(
     store: &Store,
     organ_id: &OrganId,
     key: &lienthong_protocol::AgencyKey,
 ) -> Result<SignedCheckpoint, EvidenceError> {
-    let tree = store.call(|store| store.evidence_tree()).await?;
-    let stored = store.call(|store| store.latest_checkpoint()).await?;
-    if let Some(latest) = stored
-        .map(|(size, note)| read_stored(size, note))
-        .transpose()?
-        && latest.size >= tree.size()
+    let tree = store.evidence_tree()?;
+    if let Some((size, note)) = store.latest_checkpoint()?
+        && size >= tree.size()
     {
-        return Ok(latest);
+        return read_stored(size, note);
     }
     let (size, root) = (tree.size(), tree.root());
     let origin = origin(organ_id);
@@ -147,10 +162,7 @@ pub async fn checkpoint_with(
     let note =
         tlog::sign_note(&text, &origin, key).map_err(|e| EvidenceError::Sign(e.to_string()))?;
     let note = Bytes::from(note.render());
-    let kept = note.clone();
-    store
-        .call(move |store| store.record_checkpoint(size, &kept))
-        .await?;
+    store.record_checkpoint(size, &note)?;
     debug!(size, root = %hex::encode(root), "evidence checkpoint signed");
     Ok(SignedCheckpoint { size, root, note })
 }

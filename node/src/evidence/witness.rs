@@ -7,8 +7,8 @@
 //! is stored before its cosignature is handed out; decisions are taken one at a time, so two
 //! checkpoints of one log presented together cannot both be cosigned against the same old
 //! head. A fork is stored as evidence, counted in `/metrics`
-//! (`lienthong_evidence_forks_total`) and logged at ERROR naming the agency: a log that
-//! signed two histories is the one thing a witness exists to catch.
+//! (`lienthong_evidence_forks_total{seen="witness"}`) and logged at ERROR naming the
+//! agency: a log that signed two histories is the one thing a witness exists to catch.
 
 use std::sync::{Arc, Mutex};
 
@@ -162,7 +162,7 @@ impl WitnessDesk {
         )?;
         let decided = present(&ctx.store, &witness, call, clock::now());
         if let Err(WitnessError::Refused(Refusal::Fork(fork))) = &decided {
-            ctx.metrics.evidence_forks.inc();
+            ctx.metrics.fork("witness");
             error!(
                 agency = fork.origin.strip_prefix("lienthong/").unwrap_or(&fork.origin),
                 seen_size = fork.seen.size,

@@ -98,6 +98,8 @@ pub(crate) async fn run(
         for (witness, key) in witnesses(&ctx) {
             present(&ctx, &outbound, &latest, &witness, key).await;
         }
+        // Cosigned or not, the province sees it (`announce.rs`).
+        super::announce::publish(&ctx, &latest).await;
     }
 }
 

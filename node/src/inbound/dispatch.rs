@@ -82,6 +82,9 @@ pub(super) fn handle(inbound: &Inbound, peer: PeerId, frame: Bytes) -> Handled {
             respond(receipts::sync::answer(ctx, peer, cursor, limit))
         }
         Request::Witness(call) => respond(inbound.witness(&call)),
+        Request::CheckpointSince { from_size } => {
+            respond(crate::evidence::announce::answer(ctx, peer, from_size))
+        }
     };
     if let Response::Rejected(rejection) = &response {
         ctx.metrics.reject(rejection.reason.label());

@@ -1,5 +1,5 @@
 //! Splits the gossip the network hands over by topic: rosters to `roster::sync`, receipt
-//! summaries to `receipts::gossip`. A message on a topic nobody here handles is reported
+//! summaries to `receipts::gossip`, checkpoint announcements to `evidence::heads`. A message on a topic nobody here handles is reported
 //! `Ignore`, so it is neither held nor passed on.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::NodeContext;
+use crate::evidence::announce;
 use crate::network::{GossipAcceptance, GossipMessage};
 use crate::receipts;
 use crate::roster::sync as roster_sync;
@@ -16,10 +17,11 @@ use crate::tasks::Stage;
 /// Queue length towards each consumer.
 const QUEUE: usize = 256;
 
-/// The two consumers' queues, and the task that fills them.
+/// The consumers' queues, and the task that fills them.
 pub(crate) struct Routes {
     pub(crate) rosters: mpsc::Receiver<GossipMessage>,
     pub(crate) receipts: mpsc::Receiver<GossipMessage>,
+    pub(crate) checkpoints: mpsc::Receiver<GossipMessage>,
 }
 
 /// Starts routing `gossip`; runs until `shutdown` or the network stops.
@@ -30,6 +32,7 @@ pub(crate) fn spawn(
 ) -> Routes {
     let (rosters_tx, rosters) = mpsc::channel(QUEUE);
     let (receipts_tx, receipts) = mpsc::channel(QUEUE);
+    let (checkpoints_tx, checkpoints) = mpsc::channel(QUEUE);
     let network = ctx.network.clone();
     ctx.tasks.spawn(Stage::Work, "gossip router", async move {
         while let Some(Some(message)) = shutdown.run_until_cancelled(gossip.recv()).await {
@@ -37,6 +40,8 @@ pub(crate) fn spawn(
                 &rosters_tx
             } else if message.topic.starts_with(receipts::gossip::TOPIC_PREFIX) {
                 &receipts_tx
+            } else if message.topic.starts_with(announce::TOPIC_PREFIX) {
+                &checkpoints_tx
             } else {
                 let _ = network
                     .report_gossip(message.id, message.source, GossipAcceptance::Ignore)
@@ -53,5 +58,9 @@ pub(crate) fn spawn(
             }
         }
     });
-    Routes { rosters, receipts }
+    Routes {
+        rosters,
+        receipts,
+        checkpoints,
+    }
 }

@@ -52,7 +52,7 @@ pub(crate) struct Inbound {
     limiter: Arc<PeerLimiter>,
     /// On a node with `[evidence] witness = true`, its witness: other members' checkpoints
     /// are cosigned here.
-    witness: Option<WitnessDesk>,
+    witness: Option<Arc<WitnessDesk>>,
 }
 
 impl Inbound {
@@ -68,7 +68,7 @@ impl Inbound {
             .config
             .evidence
             .witnesses_others(ctx.config.role)
-            .then(WitnessDesk::default);
+            .then(Arc::default);
         Inbound {
             ctx,
             opening,
@@ -97,6 +97,12 @@ impl Inbound {
         sealed: &SealedPackage,
     ) -> Result<Delivered, Rejection> {
         mailbox::accept_sealed(self, peer, sealed)
+    }
+
+    /// This node's witness, if it is one: shared with the checkpoint gossip, which has it
+    /// cosign what it gets there, one decision at a time with the direct requests.
+    pub(crate) fn witness_desk(&self) -> Option<Arc<WitnessDesk>> {
+        self.witness.clone()
     }
 
     /// Cosigns a member's checkpoint on a witness; a node without the role refuses.

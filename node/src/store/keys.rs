@@ -48,6 +48,7 @@
 //! | `witnessed` | a log's origin (`lienthong/<organ_id>`) | [`WitnessedLog`](super::WitnessedLog): on a witness, the head last cosigned and any fork seen (schema 6) |
 //! | `cosignatures` | checkpoint size (u64 BE) ‖ witness agency id | blob: the witness's cosignature line of this node's checkpoint at that size, verified (`cosignatures.rs`) |
 //! | `meta` | `"witness_size:"` ‖ witness agency id | `u64` BE, bare: the size of the last checkpoint that witness cosigned for this node |
+//! | `heads` | a member's log origin (`lienthong/<organ_id>`) | [`HeldHead`](super::HeldHead): the latest checkpoint of that log verified from gossip or catch-up, and the first fork seen (`heads.rs`) |
 //! | `timestamps` | checkpoint size (u64 BE) | blob: an RFC 3161 timestamp token (DER) over this node's checkpoint note at that size, verified (`timestamps.rs`) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
@@ -94,11 +95,12 @@ pub(super) enum Tree {
     Witnessed,
     Cosignatures,
     Timestamps,
+    Heads,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 34] = [
+    pub(super) const ALL: [Tree; 35] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -133,6 +135,7 @@ impl Tree {
         Tree::Witnessed,
         Tree::Cosignatures,
         Tree::Timestamps,
+        Tree::Heads,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -172,6 +175,7 @@ impl Tree {
             Tree::Witnessed => "witnessed",
             Tree::Cosignatures => "cosignatures",
             Tree::Timestamps => "timestamps",
+            Tree::Heads => "heads",
         }
     }
 

@@ -10,12 +10,21 @@
 //!
 //! - `leaf`: [`EvidenceLeaf`] and [`Fact`], a leaf's canonical bytes (moved here from the
 //!   node's store so a bundle verifies with this crate alone).
+//! - `announcement`: [`Announcement`], a signed checkpoint with its cosignatures and a
+//!   consistency proof, as gossiped and answered to a checkpoint catch-up; [`open`] checks
+//!   it against the roster's keys and [`follow`] decides it against the head held.
 //! - [`bundle`]: the ASiC-E container of one package's evidence, its reader (bounded
 //!   against hostile input), its writer, and [`bundle::verify`].
 
+mod announcement;
 pub mod bundle;
 mod leaf;
 
+pub use announcement::{
+    ANNOUNCEMENT_KIND, Announcement, AnnouncementError, COSIGNATURE_KIND, Follow, MAX_LINE_LEN,
+    MAX_NOTE_LEN, MAX_PROOF_HASHES, OpenedAnnouncement, WitnessCosignature, follow, open,
+    open_cosignature,
+};
 pub use leaf::{EvidenceLeaf, Fact, LeafError};
 
 use crate::keys::PublicKey;

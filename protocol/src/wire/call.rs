@@ -84,6 +84,7 @@ impl Response {
             Response::Receipts { .. } => "receipts",
             Response::Cosigned(_) => "cosigned",
             Response::WitnessHolds(_) => "witness holds",
+            Response::Checkpoint(_) => "checkpoint",
         }
     }
 }

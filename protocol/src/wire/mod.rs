@@ -43,8 +43,13 @@
 //! the witness holds. The witness answers [`Response::Cosigned`], [`Response::WitnessHolds`]
 //! (it holds another head: ask again with a proof from there) or a refusal
 //! ([`RejectReason::Fork`] when the checkpoint contradicts what it cosigned).
+//!
+//! Checkpoints also travel on gossip (`crate::evidence::Announcement`); a node that cannot
+//! check one against the head it holds, or that connects to a member, asks the member's
+//! node with [`Request::CheckpointSince`] and gets [`Response::Checkpoint`].
 
 mod call;
+mod checkpoint;
 mod witness;
 
 use std::fmt;
@@ -64,6 +69,7 @@ pub use call::{
     MailboxFetch, ReceiptAccepted, ReceiptPage, ReceiptsSince, Refusal, RelayReceipt, RosterAnswer,
     RosterQuery,
 };
+pub use checkpoint::CheckpointSince;
 pub use witness::{
     MAX_COSIGNATURE_LINE_LEN, MAX_PROOF_HASHES, MAX_WITNESS_NOTE_LEN, Witness, WitnessAnswer,
 };
@@ -155,6 +161,14 @@ pub enum Request {
     /// [`Response::Rejected`] ([`RejectReason::NotAllowed`] from a node that is no witness,
     /// [`RejectReason::Fork`] for a history that contradicts the one cosigned).
     Witness(Witness),
+    /// "Your latest checkpoint, with a consistency proof from `from_size`": sent by a node
+    /// to each member it connects to, and when a gossiped checkpoint cannot be checked
+    /// against the head it holds. Answered by [`Response::Checkpoint`] or
+    /// [`Response::Rejected`].
+    CheckpointSince {
+        /// The size of the head held for the answering node's log (0 for none).
+        from_size: u64,
+    },
 }
 
 /// An answer to a [`Request`].
@@ -214,6 +228,9 @@ pub enum Response {
     /// the node, not the request's `from_size`: nothing was decided; ask again with a proof
     /// from it.
     WitnessHolds(u64),
+    /// The answer to [`Request::CheckpointSince`]: the latest checkpoint, with its
+    /// cosignatures and a proof from the size asked. (Boxed: larger than the others.)
+    Checkpoint(Box<crate::evidence::Announcement>),
 }
 
 /// Why a request was refused, for the sender's logs and its operator.
@@ -373,6 +390,9 @@ pub enum WireError {
     /// The sealed package or hold acknowledgement inside does not decode or verify.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// The checkpoint announcement inside does not decode.
+    #[error(transparent)]
+    Announcement(#[from] crate::evidence::AnnouncementError),
     /// A count or a list is out of range or not canonical.
     #[error("invalid {field}: {problem}")]
     Invalid {
@@ -393,6 +413,7 @@ const TAG_MAILBOX_ACK: u8 = 7;
 const TAG_RELAY_RECEIPT: u8 = 8;
 const TAG_RECEIPTS_SINCE: u8 = 9;
 const TAG_WITNESS: u8 = 10;
+const TAG_CHECKPOINT_SINCE: u8 = 11;
 const TAG_ROSTER: u8 = 5;
 const TAG_ROSTER_CURRENT: u8 = 6;
 /// Most sections a roster version may list (as many as a bundle may hold).
@@ -409,6 +430,7 @@ const TAG_ACKED: u8 = 9;
 const TAG_RECEIPTS: u8 = 10;
 const TAG_COSIGNED: u8 = 11;
 const TAG_WITNESS_HOLDS: u8 = 12;
+const TAG_CHECKPOINT: u8 = 13;
 
 fn header(frame: &Bytes) -> Result<u8, WireError> {
     match frame.len() {
@@ -455,6 +477,10 @@ impl Request {
                 (TAG_RECEIPTS_SINCE, body.freeze())
             }
             Request::Witness(call) => (TAG_WITNESS, witness::encode_request(call)),
+            Request::CheckpointSince { from_size } => (
+                TAG_CHECKPOINT_SINCE,
+                Bytes::copy_from_slice(&from_size.to_be_bytes()),
+            ),
         };
         let mut frame = BytesMut::with_capacity(2 + body.len());
         frame.put_u8(FRAME_VERSION);
@@ -532,6 +558,14 @@ impl Request {
             TAG_WITNESS => Ok(Request::Witness(witness::decode_request(
                 &frame.slice(2..),
             )?)),
+            TAG_CHECKPOINT_SINCE => {
+                let body = &frame[2..];
+                let from_size = decode_u64_prefix(body, "the checkpoint size")?;
+                if body.len() > 8 {
+                    return Err(WireError::TrailingBytes(body.len() - 8));
+                }
+                Ok(Request::CheckpointSince { from_size })
+            }
             tag => Err(WireError::UnknownTag {
                 what: "request",
                 tag,
@@ -611,6 +645,10 @@ impl Response {
             Response::WitnessHolds(size) => {
                 frame.put_u8(TAG_WITNESS_HOLDS);
                 frame.put_u64(*size);
+            }
+            Response::Checkpoint(announcement) => {
+                frame.put_u8(TAG_CHECKPOINT);
+                frame.put_slice(&announcement.encode());
             }
         }
         frame.freeze()
@@ -763,6 +801,9 @@ impl Response {
                 }
                 Ok(Response::WitnessHolds(size))
             }
+            TAG_CHECKPOINT => Ok(Response::Checkpoint(Box::new(checkpoint::decode_answer(
+                &body,
+            )?))),
             tag => Err(WireError::UnknownTag {
                 what: "response",
                 tag,

@@ -123,7 +123,7 @@ struct ReceivedView {
     latest_status: Option<ReceiptView>,
 }
 
-/// An agency whose evidence log this witness caught rewriting its history.
+/// An agency whose evidence log this node caught rewriting its history.
 #[derive(Debug, Serialize)]
 pub(super) struct ForkView {
     /// The log, `lienthong/<organ_id>`.
@@ -136,6 +136,8 @@ pub(super) struct ForkView {
     /// When it was presented.
     #[serde(serialize_with = "rfc3339")]
     at: Timestamp,
+    /// How this node saw it: `witness` (it refused to cosign), `gossip`, `catch_up`.
+    seen: Vec<String>,
 }
 
 /// The parts read from the store, in one blocking task.
@@ -273,7 +275,8 @@ fn axis_names(
     Ok(names)
 }
 
-/// The forks this node saw as a witness, the latest first.
+/// The forks this node saw, as a witness or in the checkpoints gossiped and caught up,
+/// one per log, the latest first.
 fn forks(store: &crate::store::Store) -> Result<Vec<ForkView>, StoreError> {
     let mut forks: Vec<ForkView> = store
         .witnessed_logs()?
@@ -285,9 +288,26 @@ fn forks(store: &crate::store::Store) -> Result<Vec<ForkView>, StoreError> {
                 seen_size: fork.seen.map(|head| head.size),
                 presented_size: fork.presented.size,
                 at: fork.at,
+                seen: vec!["witness".to_owned()],
             })
         })
         .collect();
+    for (origin, held) in store.held_heads()? {
+        let Some(fork) = held.fork else {
+            continue;
+        };
+        match forks.iter_mut().find(|f| f.origin == origin) {
+            Some(known) => known.seen.push(fork.seen),
+            None => forks.push(ForkView {
+                origin,
+                kind: fork.kind,
+                seen_size: Some(fork.held.size),
+                presented_size: fork.presented.size,
+                at: fork.at,
+                seen: vec![fork.seen],
+            }),
+        }
+    }
     forks.sort_by_key(|f| std::cmp::Reverse(f.at));
     Ok(forks)
 }

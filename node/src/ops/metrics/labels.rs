@@ -10,6 +10,13 @@ pub struct Reason {
     pub reason: &'static str,
 }
 
+/// A `seen` label: how a fork was seen (`witness`, `gossip`, `catch_up`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Seen {
+    /// `witness`, `gossip` or `catch_up`.
+    pub seen: &'static str,
+}
+
 /// A `code` label: a receipt's status code (`01` … `16`).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Code {

@@ -23,7 +23,7 @@ mod labels;
 mod tests;
 
 pub use labels::{
-    Code, DeliveryPath, Destination, Kind, Path, Reason, RequestLabels, UNMATCHED_ROUTE,
+    Code, DeliveryPath, Destination, Kind, Path, Reason, RequestLabels, Seen, UNMATCHED_ROUTE,
 };
 use labels::{method_label, status_class};
 
@@ -60,8 +60,10 @@ pub struct Metrics {
     pub roster_refused: Family<Reason, Counter>,
     /// Rosters taken.
     pub roster_updates: Counter,
-    /// On a witness: checkpoints refused because they fork a log it cosigned.
-    pub evidence_forks: Counter,
+    /// Checkpoints that fork a log: refused by this node as a witness (`seen="witness"`),
+    /// or seen on gossip or catch-up not to extend the head held (`seen="gossip"`,
+    /// `seen="catch_up"`). Count them with [`Metrics::fork`].
+    pub evidence_forks: Family<Seen, Counter>,
     /// Timestamp tokens taken from the TSA over this node's checkpoints, verified and kept.
     pub evidence_timestamps: Counter,
     /// Requests to the TSA that gave no token kept (unreachable, refused, or a bad token).
@@ -107,7 +109,8 @@ pub struct Metrics {
     pub receipts_observed: Counter,
     /// Receipts recorded while catching up with a peer.
     pub receipts_caught_up: Counter,
-    /// Gossiped receipt batches refused (bad signature, unknown issuer, wrong key).
+    /// Gossiped receipt batches and checkpoint announcements refused (bad signature,
+    /// unknown issuer, wrong key, another node's log).
     pub gossip_refused: Counter,
     /// Recipients without receipt 01 past the deadline, or that refused (02).
     pub stuck: Gauge,
@@ -173,10 +176,10 @@ impl Metrics {
         );
         let roster_updates = Counter::default();
         registry.register("roster_updates", "Rosters taken", roster_updates.clone());
-        let evidence_forks = Counter::default();
+        let evidence_forks = Family::<Seen, Counter>::default();
         registry.register(
             "evidence_forks",
-            "On a witness: checkpoints refused because they fork a log it cosigned",
+            "Checkpoints that fork an agency's log: refused as a witness, or seen on gossip or catch-up not to extend the head held, by how seen",
             evidence_forks.clone(),
         );
         let evidence_timestamps = Counter::default();
@@ -308,7 +311,7 @@ impl Metrics {
         let gossip_refused = Counter::default();
         registry.register(
             "gossip_refused",
-            "Gossiped receipt batches refused (bad signature, unknown issuer, wrong key)",
+            "Gossiped receipt batches and checkpoint announcements refused (bad signature, unknown issuer, wrong key, another node's log)",
             gossip_refused.clone(),
         );
         let stuck = Gauge::default();
@@ -429,6 +432,11 @@ impl Metrics {
             receipts_recorded,
             roster_members,
         }
+    }
+
+    /// Counts a fork of an agency's log, by how it was seen.
+    pub fn fork(&self, seen: &'static str) {
+        self.evidence_forks.get_or_create(&Seen { seen }).inc();
     }
 
     /// Counts a refused inbound request.
