@@ -95,11 +95,19 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        for (witness, key) in witnesses(&ctx) {
-            present(&ctx, &outbound, &latest, &witness, key).await;
+        let round = async {
+            for (witness, key) in witnesses(&ctx) {
+                present(&ctx, &outbound, &latest, &witness, key).await;
+            }
+            // Cosigned or not, the province sees it (`announce.rs`).
+            super::announce::publish(&ctx, &latest).await;
+        };
+        // A node stopping does not finish the round: a witness that answers slowly would
+        // hold the stop, and the announcement would meet a store already closing. What a
+        // witness has not cosigned yet is presented again after the restart.
+        if shutdown.run_until_cancelled(round).await.is_none() {
+            break;
         }
-        // Cosigned or not, the province sees it (`announce.rs`).
-        super::announce::publish(&ctx, &latest).await;
     }
 }
 
