@@ -108,6 +108,15 @@ impl TestTsa {
     /// # Errors
     /// When `openssl` is missing or fails, or the port cannot be bound.
     pub fn start() -> anyhow::Result<TestTsa> {
+        Self::start_with_clock_precision(0)
+    }
+
+    /// [`start`](Self::start), with `genTime` written to `digits` decimal places (0 to 6,
+    /// OpenSSL's `clock_precision_digits`), as many real authorities write it.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_with_clock_precision(digits: u8) -> anyhow::Result<TestTsa> {
         let dir = tempfile::tempdir()?;
         let path = dir.path();
         openssl(path, &["version"])?;
@@ -178,7 +187,8 @@ impl TestTsa {
         let mut chain = std::fs::read(path.join("tsa.pem"))?;
         chain.extend(std::fs::read(path.join("ca.pem"))?);
         std::fs::write(path.join("tsa-chain.pem"), chain)?;
-        std::fs::write(path.join("ts.cnf"), ts_config(path))?;
+        let config = format!("{}clock_precision_digits = {digits}\n", ts_config(path));
+        std::fs::write(path.join("ts.cnf"), config)?;
         std::fs::write(path.join("serial"), "01\n")?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;

@@ -238,3 +238,40 @@ fn documents_flow_while_the_tsa_is_down_and_the_latest_checkpoint_is_timestamped
     assert!(log.contains("the timestamp authority answers again"));
     Ok(())
 }
+
+#[test]
+fn a_tsa_that_writes_fractional_seconds_is_taken_to_the_microsecond() -> anyhow::Result<()> {
+    // Many real authorities write genTime to the millisecond or finer; this one to the
+    // microsecond (`clock_precision_digits = 6`).
+    let tsa = TestTsa::start_with_clock_precision(6)?;
+    let before = SystemTime::now();
+    let (_federation, sender, _recipient) = federation("dấu thời gian lẻ giây", &tsa)?;
+    send_documents(&sender, 0, 1)?;
+    let size = sender.take_checkpoint()?;
+
+    let answer = wait_for("a timestamp on the checkpoint", DEADLINE, || {
+        timestamped(&sender, Some(size))
+    })?;
+    let (token, note) = token_and_note(&answer)?;
+    let tsa_cert = TsaCertificate::from_pem(&tsa.cert_pem()?)?;
+    let info = verify_token(&token, &note, &tsa_cert).context("the node's token verifies")?;
+    let since_epoch = info.gen_time.duration_since(SystemTime::UNIX_EPOCH)?;
+    // A fraction of exactly .000000 (one chance in a million) is written without one.
+    assert_ne!(
+        since_epoch.subsec_nanos(),
+        0,
+        "genTime keeps the TSA's fraction of a second: {since_epoch:?}"
+    );
+    assert_eq!(
+        since_epoch.subsec_nanos() % 1_000,
+        0,
+        "to the microsecond: {since_epoch:?}"
+    );
+    let slack = Duration::from_secs(2);
+    assert!(
+        info.gen_time + slack >= before && info.gen_time <= SystemTime::now() + slack,
+        "the TSA's time {:?} is when the checkpoint was taken",
+        info.gen_time
+    );
+    Ok(())
+}

@@ -20,10 +20,10 @@
 //! What is not checked: the chain from the TSA's certificate to a root (the operator
 //! configures the TSA certificate itself), revocation, and the ESS signing-certificate
 //! attribute (the signer identifier must name the configured certificate instead).
-//! `GeneralizedTime` with fractional seconds is refused by the DER decoder, so a TSA that
-//! sends them is refused as malformed.
+//! A `genTime` with fractional seconds, which many TSAs send, is read (`tst_info.rs`).
 
 mod request;
+mod tst_info;
 mod verify;
 
 use std::time::{Duration, SystemTime};

@@ -6,8 +6,9 @@ use der::oid::db::rfc5912::ID_SHA_256;
 use der::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 use x509_cert::spki::AlgorithmIdentifier;
-use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion};
 
+use super::tst_info::TstInfo;
 use super::verify::{open, tst_info};
 use super::{TimestampError, check_len};
 

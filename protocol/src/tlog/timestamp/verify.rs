@@ -1,7 +1,6 @@
 //! Checking a kept token, offline, against the note it dates and the TSA's certificate.
 
-use std::time::SystemTime;
-
+use super::tst_info::TstInfo;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::CmsVersion;
 use cms::content_info::ContentInfo;
@@ -21,7 +20,6 @@ use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
-use x509_tsp::TstInfo;
 
 use super::{ID_CT_TSTINFO, TimestampError, TimestampInfo, check_len};
 
@@ -206,7 +204,7 @@ pub fn verify_token(
     let signed_attrs = check_attributes(signer, digest, &tst_bytes)?;
     check_signature(signer, digest, &signed_attrs, &tsa.key)?;
 
-    let gen_time = SystemTime::UNIX_EPOCH + info.gen_time.to_unix_duration();
+    let gen_time = info.gen_time.to_system_time();
     let validity = &tsa.cert.tbs_certificate.validity;
     if gen_time < validity.not_before.to_system_time()
         || gen_time > validity.not_after.to_system_time()
