@@ -80,6 +80,16 @@ pub(super) fn run(
     ));
     emit(direct_p50.clone());
     emit(direct_p99.clone());
+    // The CPU both nodes spent per document, as a multiple of its signatures and hashes
+    // alone (issue 28 aims for 4×).
+    let delivery_floor = components::delivery_floor(nodes::SMALL_DOCUMENT_BYTES)?;
+    emit(delivery_floor.clone());
+    emit(Figure::new(
+        "direct_small_node_cpu_per_crypto_floor",
+        small_cpu / delivery_floor.value,
+        "×",
+        None,
+    ));
 
     let large = nodes::large_throughput(&direct, options.large_attachment, 900_000)?;
     let direct_large = Figure::new("direct_large_mb_per_s", large, "MB/s", Some(&tcp));
@@ -111,6 +121,14 @@ pub(super) fn run(
         node_cpu,
         "µs/doc",
         Some(&ingest_budget),
+    ));
+    let submission_floor = components::submission_floor(nodes::SMALL_DOCUMENT_BYTES)?;
+    emit(submission_floor.clone());
+    emit(Figure::new(
+        "ingest_node_cpu_per_crypto_floor",
+        node_cpu / submission_floor.value,
+        "×",
+        None,
     ));
     emit(Figure::new(
         "ingest_client_cpu_us_per_doc",

@@ -10,6 +10,9 @@ use super::documents::document;
 use super::limits::percentiles;
 use crate::process::{Federation, ProcessNode, wait_for};
 
+/// The edXML size of the small documents the direct, relayed and ingest figures send.
+pub(super) const SMALL_DOCUMENT_BYTES: usize = 10 * 1024;
+
 const SENDER: &str = "000.00.01.H53";
 const RECIPIENT: &str = "000.00.02.H53";
 const OFFLINE: &str = "000.00.03.H53";
@@ -172,7 +175,7 @@ pub(super) fn ingest(pair: &Pair, count: usize) -> anyhow::Result<f64> {
 /// [`ingest`], numbering the documents from `first` so that each run submits new ones.
 pub(super) fn ingest_from(pair: &Pair, count: usize, first: usize) -> anyhow::Result<f64> {
     let documents = (0..count)
-        .map(|n| document(SENDER, OFFLINE, first + n, 10 * 1024))
+        .map(|n| document(SENDER, OFFLINE, first + n, SMALL_DOCUMENT_BYTES))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let url = format!("http://{}/api/v1/packages", pair.sender.info().api_addr);
     let token = std::fs::read_to_string(pair.sender.dir().join("api.token"))?;
@@ -221,7 +224,7 @@ pub(super) fn ingest_from(pair: &Pair, count: usize, first: usize) -> anyhow::Re
 pub(super) fn small_throughput(route: &Route, count: usize, first: usize) -> anyhow::Result<f64> {
     let baseline = route.pending()?;
     let documents = (0..count)
-        .map(|n| document(route.from, route.to, first + n, 10 * 1024))
+        .map(|n| document(route.from, route.to, first + n, SMALL_DOCUMENT_BYTES))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let start = Instant::now();
     submit_all(&route.sender, documents)?;
@@ -238,7 +241,7 @@ pub(super) fn small_latency(
     first: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let documents = (0..count)
-        .map(|n| document(route.from, route.to, first + n, 10 * 1024))
+        .map(|n| document(route.from, route.to, first + n, SMALL_DOCUMENT_BYTES))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let baseline = route.pending()?;
     let interval = Duration::from_secs_f64(1.0 / rate);
