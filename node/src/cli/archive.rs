@@ -78,24 +78,13 @@ pub(crate) fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let dir = &args.node.data_dir;
-    let written: Written = match ApiClient::running(dir)? {
-        Some(running) => {
-            let answer: serde_json::Value = running.client.post_request(
-                "/api/v1/archive",
-                &serde_json::json!({ "period": period.to_string(), "path": dest.to_string_lossy() }),
-            )?;
-            if args.json {
-                println!("{answer}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            serde_json::from_value(answer).context("reading the node's answer")?
-        }
-        None => archive::write_stopped(&DataDir::new(dir), period, &dest).with_context(|| {
-            format!(
-                "the node of {} is not running, so its store was opened directly",
-                dir.display()
-            )
-        })?,
+    let body = serde_json::json!({ "period": period.to_string(), "path": dest.to_string_lossy() });
+    let Some(written): Option<Written> =
+        ApiClient::write_through_daemon(dir, "/api/v1/archive", &body, args.json, || {
+            Ok(archive::write_stopped(&DataDir::new(dir), period, &dest)?)
+        })?
+    else {
+        return Ok(ExitCode::SUCCESS);
     };
     if args.json {
         println!("{}", serde_json::to_string(&written)?);

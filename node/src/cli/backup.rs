@@ -45,24 +45,13 @@ pub(crate) fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let dest = std::path::absolute(&args.to)
         .with_context(|| format!("resolving {}", args.to.display()))?;
     let dir = &args.node.data_dir;
-    let written: NodeBackup = match ApiClient::running(dir)? {
-        Some(running) => {
-            let answer: serde_json::Value = running.client.post_request(
-                "/api/v1/backup",
-                &serde_json::json!({ "path": dest.to_string_lossy() }),
-            )?;
-            if args.json {
-                println!("{answer}");
-                return Ok(());
-            }
-            serde_json::from_value(answer).context("reading the node's answer")?
-        }
-        None => backup::backup(&DataDir::new(dir), None, &dest).with_context(|| {
-            format!(
-                "the node of {} is not running, so its store was opened directly",
-                dir.display()
-            )
-        })?,
+    let body = serde_json::json!({ "path": dest.to_string_lossy() });
+    let Some(written): Option<NodeBackup> =
+        ApiClient::write_through_daemon(dir, "/api/v1/backup", &body, args.json, || {
+            Ok(backup::backup(&DataDir::new(dir), None, &dest)?)
+        })?
+    else {
+        return Ok(());
     };
     if args.json {
         println!("{}", serde_json::to_string(&written)?);

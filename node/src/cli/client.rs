@@ -106,6 +106,40 @@ impl ApiClient {
         }))
     }
 
+    /// Writes something the daemon of `dir` can write while it holds the store (a backup,
+    /// an archive): through `POST route` with `body` when it runs, else by `stopped`, which
+    /// opens the store itself. `None` when the daemon's answer was printed as it came
+    /// (`json`), so the caller has nothing left to print.
+    ///
+    /// # Errors
+    /// The daemon refusing or failing, its answer not reading as `T`, or `stopped` failing.
+    pub(crate) fn write_through_daemon<T: DeserializeOwned>(
+        dir: &Path,
+        route: &str,
+        body: &serde_json::Value,
+        json: bool,
+        stopped: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        match ApiClient::running(dir)? {
+            Some(running) => {
+                let answer: serde_json::Value = running.client.post_request(route, body)?;
+                if json {
+                    println!("{answer}");
+                    return Ok(None);
+                }
+                Ok(Some(
+                    serde_json::from_value(answer).context("reading the node's answer")?,
+                ))
+            }
+            None => stopped().map(Some).with_context(|| {
+                format!(
+                    "the node of {} is not running, so its store was opened directly",
+                    dir.display()
+                )
+            }),
+        }
+    }
+
     /// The API's base URL.
     pub(crate) fn base(&self) -> &str {
         &self.base

@@ -383,12 +383,12 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::MANIFEST_FILE;
 
     /// A data directory as `lienthong init` makes it, with a store holding nothing.
-    fn node() -> (tempfile::TempDir, DataDir) {
+    pub(crate) fn node() -> (tempfile::TempDir, DataDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = DataDir::new(dir.path().join("node"));
         crate::init::init(

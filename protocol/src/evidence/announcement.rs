@@ -30,7 +30,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::tlog::{
-    Checkpoint, CheckpointError, CosignatureError, ForkKind, HASH_LEN, Hash, Note, NoteError,
+    self, Checkpoint, CheckpointError, CosignatureError, ForkKind, Hash, Note, NoteError,
     NoteSignature, TreeHead, Verifier, verify_consistency, verify_cosignature,
 };
 
@@ -180,22 +180,10 @@ impl Announcement {
         if count > MAX_PROOF_HASHES {
             return Err(AnnouncementError::ProofTooLong { count });
         }
-        let hashes = &bytes[note_end + 4..];
-        let len = count * HASH_LEN;
-        if hashes.len() < len {
-            return Err(AnnouncementError::Truncated("the proof"));
-        }
-        if hashes.len() > len {
-            return Err(AnnouncementError::TrailingBytes(hashes.len() - len));
-        }
-        let proof = hashes
-            .chunks_exact(HASH_LEN)
-            .map(|chunk| {
-                let mut hash = [0; HASH_LEN];
-                hash.copy_from_slice(chunk);
-                hash
-            })
-            .collect();
+        let proof = tlog::hashes_exact(&bytes[note_end + 4..], count).map_err(|e| match e {
+            tlog::HashRunError::Truncated => AnnouncementError::Truncated("the proof"),
+            tlog::HashRunError::Trailing(n) => AnnouncementError::TrailingBytes(n),
+        })?;
         let (_, checkpoint) = parse_note(&note)?;
         if from_size > checkpoint.size {
             return Err(AnnouncementError::FromSizeBeyond {

@@ -67,3 +67,35 @@ pub type Hash = [u8; HASH_LEN];
 
 /// Bytes in a [`Hash`](type@Hash).
 pub const HASH_LEN: usize = 32;
+
+/// How a run of hashes at the end of a message is not exactly the `count` it declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashRunError {
+    /// Fewer bytes than `count` hashes.
+    Truncated,
+    /// This many bytes after the last hash.
+    Trailing(usize),
+}
+
+/// Reads exactly `count` hashes that end a message (a consistency proof on the wire):
+/// the one reading of that layout for every decoder that carries one.
+///
+/// # Errors
+/// [`HashRunError`] when `bytes` holds fewer or more than `count` hashes.
+pub fn hashes_exact(bytes: &[u8], count: usize) -> Result<Vec<Hash>, HashRunError> {
+    let len = count.saturating_mul(HASH_LEN);
+    if bytes.len() < len {
+        return Err(HashRunError::Truncated);
+    }
+    if bytes.len() > len {
+        return Err(HashRunError::Trailing(bytes.len() - len));
+    }
+    Ok(bytes
+        .chunks_exact(HASH_LEN)
+        .map(|chunk| {
+            let mut hash = [0; HASH_LEN];
+            hash.copy_from_slice(chunk);
+            hash
+        })
+        .collect())
+}

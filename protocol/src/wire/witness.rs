@@ -17,7 +17,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::call::{Call, Refusal, refused};
 use super::{Request, Response, WireError, decode_u32_prefix, decode_u64_prefix};
-use crate::tlog::{HASH_LEN, Hash};
+use crate::tlog::{self, Hash};
 
 /// Largest signed checkpoint note a witness takes. A lienthong checkpoint with its one
 /// signature is about 200 bytes; the room left is for extension lines.
@@ -120,22 +120,10 @@ pub(super) fn decode_request(body: &Bytes) -> Result<Witness, WireError> {
             problem: "more than 130 hashes",
         });
     }
-    let hashes = &rest[4..];
-    let len = count as usize * HASH_LEN;
-    if hashes.len() < len {
-        return Err(WireError::Truncated("the consistency proof"));
-    }
-    if hashes.len() > len {
-        return Err(WireError::TrailingBytes(hashes.len() - len));
-    }
-    let proof = hashes
-        .chunks_exact(HASH_LEN)
-        .map(|chunk| {
-            let mut hash = [0; HASH_LEN];
-            hash.copy_from_slice(chunk);
-            hash
-        })
-        .collect();
+    let proof = tlog::hashes_exact(&rest[4..], count as usize).map_err(|e| match e {
+        tlog::HashRunError::Truncated => WireError::Truncated("the consistency proof"),
+        tlog::HashRunError::Trailing(n) => WireError::TrailingBytes(n),
+    })?;
     Ok(Witness {
         note,
         from_size,

@@ -251,21 +251,7 @@ mod tests {
 
     #[test]
     fn prune_never_removes_the_newest_complete_backup() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = crate::data_dir::DataDir::new(dir.path().join("node"));
-        crate::init::init(
-            data.root(),
-            &crate::init::InitOptions {
-                organ_id: "000.00.01.H53".parse().expect("id"),
-                name: "Sở Nội vụ".to_owned(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-                api: None,
-                role: lienthong_protocol::roster::Role::Agency,
-                mdns: false,
-            },
-        )
-        .expect("init");
-        drop(crate::store::Store::open(&data.store()).expect("store"));
+        let (dir, data) = crate::ops::backup::tests::node();
         let dest = dir.path().join("dest");
         fs::create_dir(&dest).expect("dest");
         let complete = dest.join("backup-20261201T000000000Z");
