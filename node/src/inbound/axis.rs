@@ -248,6 +248,8 @@ impl AxisInbound {
             acked_at: None,
         };
         let index = crate::receipts::index::package_index(&ctx.store, &from, message)?;
+        ctx.store
+            .axis_arrival_names(&package.id(), &arrival.doc_id)?;
         match ctx
             .store
             .accept_incoming_indexed(&package, &entry, &receipt, &index)?

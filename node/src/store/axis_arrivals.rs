@@ -120,6 +120,26 @@ impl Store {
         })
     }
 
+    /// Names the axis DocId `package_id` arrives under, before the package joins the inbox:
+    /// so QLVB never lists the inbox entry as from the federation in the moment between
+    /// acceptance and [`Store::axis_arrival_outcome`]. Not flushed here: the acceptance's
+    /// own flush that follows makes it durable, and if the node stops before it, the same
+    /// package id (signed again from the same bytes and time) is named again on the retry.
+    ///
+    /// # Errors
+    /// [`StoreError::Transaction`]: the engine's, or the store failed earlier.
+    pub fn axis_arrival_names(
+        &self,
+        package_id: &PackageId,
+        doc_id: &str,
+    ) -> Result<(), StoreError> {
+        self.db().write_hint(
+            Tree::AxisArrivalIds,
+            package_id.as_bytes(),
+            &encoding::encode_blob(doc_id.as_bytes()),
+        )
+    }
+
     /// Records, durably, that the axis was told `done` (or `fail`) for `doc_id` at `at`.
     ///
     /// # Errors
