@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 
 mod archive;
 mod axis_bridge;
+mod email;
 mod evidence;
 pub mod overrides;
 pub use archive::ArchiveConfig;
 pub use axis_bridge::{AXIS_ACCOUNT_SECRET_FILE, AxisBridgeConfig};
+pub use email::{EMAIL_PASSWORD_FILE, EmailConfig, MailSecurity};
 pub use evidence::EvidenceConfig;
 
 /// The whole file.
@@ -63,6 +65,9 @@ pub struct Config {
     /// This node as its agency's own client of the national or a provincial axis.
     #[serde(default)]
     pub axis: AxisBridgeConfig,
+    /// Official email for the roster's units that run no node.
+    #[serde(default)]
+    pub email: EmailConfig,
     /// Archives and scheduled backups: retention, destinations.
     #[serde(default)]
     pub archive: ArchiveConfig,
@@ -450,6 +455,7 @@ impl Config {
             receipts: ReceiptsConfig::default(),
             evidence: EvidenceConfig::default(),
             axis: AxisBridgeConfig::default(),
+            email: EmailConfig::default(),
             archive: ArchiveConfig::default(),
         }
     }
@@ -481,6 +487,14 @@ impl Config {
             && config.evidence.tsa_cert_file.is_relative()
         {
             config.evidence.tsa_cert_file = dir.join(&config.evidence.tsa_cert_file);
+        }
+        if let Some(dir) = path.parent() {
+            if config.email.password_file.is_relative() {
+                config.email.password_file = dir.join(&config.email.password_file);
+            }
+            if !config.email.ca_file.as_os_str().is_empty() && config.email.ca_file.is_relative() {
+                config.email.ca_file = dir.join(&config.email.ca_file);
+            }
         }
         if let Some(dir) = path.parent()
             && !config.axis.ca_file.as_os_str().is_empty()
@@ -580,6 +594,9 @@ impl Config {
             )));
         }
         if let Some(problem) = self.axis.problem() {
+            return Err(invalid(problem));
+        }
+        if let Some(problem) = self.email.problem() {
             return Err(invalid(problem));
         }
         if self.api.axis.secret_file.as_os_str().is_empty() {
@@ -787,6 +804,7 @@ accept_deadline = "{accept_deadline}"
             accept_deadline = d(&self.receipts.accept_deadline),
         ) + &self.evidence.documented()
             + &self.axis.documented()
+            + &self.email.documented()
             + &self.archive.documented()
     }
 }

@@ -244,8 +244,13 @@ impl Node {
             receipts.clone(),
         ));
         let axis = crate::outbound::axis::bridge::client(&ctx);
-        let (delivery, engine) =
-            DeliveryEngine::new(outbound.clone(), inbound.clone(), axis.clone());
+        let email = crate::outbound::email::account(&ctx);
+        let (delivery, engine) = DeliveryEngine::new(
+            outbound.clone(),
+            inbound.clone(),
+            axis.clone(),
+            email.clone(),
+        );
         let probation = Arc::new(roster_sync::Probation::default());
         // Every way to every member, before anything sends: later rosters' routes are given
         // when they are taken (`presence`).
@@ -301,6 +306,14 @@ impl Node {
                     ctx.config.axis.poll_interval,
                     work.clone(),
                 ),
+            );
+        }
+        if let Some(account) = email {
+            tasks.spawn(
+                Stage::Work,
+                "email inbound",
+                crate::inbound::email::EmailInbound::new(ctx.clone(), account, receipts.clone())
+                    .poll(ctx.config.email.poll_interval, work.clone()),
             );
         }
         tasks.spawn(

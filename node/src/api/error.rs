@@ -179,6 +179,11 @@ impl From<SubmitError> for ApiError {
                 "unknown_recipients",
                 message,
             ),
+            SubmitError::StatusToEmailUnits(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "status_to_email_unit",
+                message,
+            ),
             SubmitError::NoRoster => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_roster", message)
             }

@@ -9,7 +9,7 @@ use super::error::ApiError;
 use super::packages::parse_id;
 use super::time::{rfc3339, rfc3339_opt};
 use crate::clock;
-use crate::store::{AckOutcome, InboxEntry};
+use crate::store::{AckOutcome, InboxEntry, MailArrival};
 use lienthong_protocol::envelope::{PackageId, Timestamp};
 use lienthong_protocol::{MessageKind, OrganId};
 
@@ -24,11 +24,18 @@ pub(super) struct InboxView {
     received_at: Timestamp,
     #[serde(serialize_with = "rfc3339_opt")]
     acked_at: Option<Timestamp>,
-    /// `federation`, or `axis` for what came from an agency on the axis.
+    /// `federation`; `axis` for what came from an agency on the axis; `email` for what a
+    /// unit on official email mailed (unsigned by the unit).
     via: &'static str,
     /// The axis's DocId of this agency's copy, when it came through the axis.
     #[serde(skip_serializing_if = "Option::is_none")]
     axis_doc_id: Option<String>,
+    /// The address it was mailed from, when it came by email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mail_from: Option<String>,
+    /// Its Message-ID, when it came by email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mail_message_id: Option<String>,
 }
 
 impl InboxView {
@@ -37,8 +44,13 @@ impl InboxView {
         &self.from
     }
 
-    /// `e` as QLVB sees it, with the DocId it arrived under through the axis, if any.
-    pub(super) fn new(e: InboxEntry, axis_doc_id: Option<String>) -> Self {
+    /// `e` as QLVB sees it, with the DocId it arrived under through the axis, or how it
+    /// came by email, if either.
+    pub(super) fn new(
+        e: InboxEntry,
+        axis_doc_id: Option<String>,
+        mail: Option<MailArrival>,
+    ) -> Self {
         InboxView {
             package_id: e.package_id,
             from: e.from,
@@ -48,10 +60,14 @@ impl InboxView {
             acked_at: e.acked_at,
             via: if axis_doc_id.is_some() {
                 "axis"
+            } else if mail.is_some() {
+                "email"
             } else {
                 "federation"
             },
             axis_doc_id,
+            mail_message_id: mail.as_ref().and_then(|m| m.message_id.clone()),
+            mail_from: mail.map(|m| m.from_address),
         }
     }
 }
@@ -74,7 +90,8 @@ pub(super) async fn list(
             .into_iter()
             .map(|entry| {
                 let doc_id = store.axis_arrival_of(&entry.package_id)?;
-                Ok(InboxView::new(entry, doc_id))
+                let mail = store.mail_arrival_of(&entry.package_id)?;
+                Ok(InboxView::new(entry, doc_id, mail))
             })
             .collect::<Result<Vec<_>, crate::store::StoreError>>()
     })

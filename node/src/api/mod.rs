@@ -11,6 +11,7 @@ mod axis;
 mod backup;
 mod body;
 pub mod dashboard;
+mod email;
 mod error;
 mod evidence;
 mod heads;
@@ -72,6 +73,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/v1/packages/{id}/status", get(packages::status))
         .route("/api/v1/packages/{id}/evidence", get(evidence::bundle))
         .route("/api/v1/inbox", get(inbox::list))
+        .route("/api/v1/email/review", get(email::review))
         .route("/api/v1/inbox/{id}/ack", post(inbox::ack))
         .route("/api/v1/peers", get(peers::list))
         .route("/api/v1/relay", get(relay::view))

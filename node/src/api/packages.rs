@@ -88,8 +88,8 @@ pub(crate) struct RecipientStatus {
     /// signed acknowledgement, which is not a receipt.
     pub(crate) held: Option<HeldView>,
     pub(crate) receipts: Vec<ReceiptView>,
-    /// How the recipient is reached: `federation`, or `axis` for an agency not on
-    /// lienthong, reached through the national axis.
+    /// How the recipient is reached: `federation`; `axis` for an agency not on lienthong,
+    /// reached through the national axis; `email` for a unit on official email.
     pub(crate) path: &'static str,
     /// The axis's DocId for this recipient's copy, once the axis took it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +98,27 @@ pub(crate) struct RecipientStatus {
     /// no recipient signature behind it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) axis_reports: Vec<AxisReportView>,
+    /// The Message-ID of the unit's copy, for a unit on official email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mail_message_id: Option<String>,
+    /// What mail servers and the unit's mail client reported of its copy, oldest first:
+    /// their word, never a signed receipt.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) mail_reports: Vec<MailReportView>,
+}
+
+/// What a mail server or mail client reported of a unit's copy.
+#[derive(Debug, Serialize)]
+pub(crate) struct MailReportView {
+    /// `delivered_to_mailbox`, `opened`, `bounced` or `delayed`.
+    pub(crate) report: &'static str,
+    /// The server's status and reason, or the client's disposition.
+    pub(crate) detail: String,
+    /// When this node learned it.
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) reported_at: Timestamp,
+    /// `mail_server` or `mail_client`: who says so.
+    pub(crate) reported_by: &'static str,
 }
 
 /// A status the axis reported.
@@ -215,11 +236,23 @@ pub(super) fn package_status(
                 .axis_send(&entry.package_id, &entry.recipient)
                 .ok()
                 .flatten();
-            let path = if axis_send.is_some()
+            let mail_send = ctx
+                .store
+                .mail_send(&entry.package_id, &entry.recipient)
+                .ok()
+                .flatten();
+            let path = if mail_send.is_some()
+                || matches!(
+                    crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
+                    Ok(crate::outbound::axis::bridge::Route::Email)
+                ) {
+                "email"
+            } else if axis_send.is_some()
                 || matches!(
                     crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
                     Ok(crate::outbound::axis::bridge::Route::Axis)
-                ) {
+                )
+            {
                 "axis"
             } else {
                 "federation"
@@ -242,6 +275,21 @@ pub(super) fn package_status(
                     })
                     .unwrap_or_default(),
                 axis_doc_id: axis_send.and_then(|s| s.doc_id),
+                mail_reports: mail_send
+                    .as_ref()
+                    .map(|s| {
+                        s.reports
+                            .iter()
+                            .map(|r| MailReportView {
+                                report: r.kind.as_str(),
+                                detail: r.detail.clone(),
+                                reported_at: r.learned_at,
+                                reported_by: r.kind.reported_by(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                mail_message_id: mail_send.map(|s| s.message_id),
                 organ_id: entry.recipient,
                 state,
                 attempts: entry.attempts,

@@ -85,6 +85,10 @@ pub enum SubmitError {
     /// (when the axis bridge is on).
     #[error("not active members of the federation: {}", list(.0))]
     UnknownRecipients(Vec<OrganId>),
+    /// A status message addressed to units on official email, which receive documents
+    /// only.
+    #[error("units on official email receive documents, not status messages: {}", list(.0))]
+    StatusToEmailUnits(Vec<OrganId>),
     /// The envelope could not be made (too many recipients, …).
     #[error("cannot sign the package: {0}")]
     Envelope(#[from] lienthong_protocol::envelope::EnvelopeError),
@@ -139,17 +143,27 @@ pub fn submit(
     let now = clock::now();
     // Revoked members and those outside their validity window are not recipients either.
     // A recipient that is not a member may still be reached through the axis.
+    // So may a unit the roster lists on official email, for a document.
     let mut unknown: Vec<OrganId> = Vec::new();
+    let mut mailed_statuses: Vec<OrganId> = Vec::new();
     for recipient in &recipients {
         if matches!(roster.active(recipient, now), Ok(Some(_))) {
             continue;
         }
-        if crate::outbound::axis::bridge::route(ctx, recipient, now)? != Route::Axis {
-            unknown.push(recipient.clone());
+        match crate::outbound::axis::bridge::route(ctx, recipient, now)? {
+            Route::Axis => {}
+            Route::Email if message.kind() == MessageKind::Status => {
+                mailed_statuses.push(recipient.clone());
+            }
+            Route::Email => {}
+            Route::Federation | Route::Unknown => unknown.push(recipient.clone()),
         }
     }
     if !unknown.is_empty() {
         return Err(SubmitError::UnknownRecipients(unknown));
+    }
+    if !mailed_statuses.is_empty() {
+        return Err(SubmitError::StatusToEmailUnits(mailed_statuses));
     }
     let document_id = message.document_id().map(str::to_owned);
     let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();

@@ -10,7 +10,7 @@ use lienthong_node::roster::federation::FederationDir;
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::organ_id::LevelOne;
-use lienthong_protocol::roster::{Role, RosterBundle, SignedSection};
+use lienthong_protocol::roster::{EmailUnit, Role, RosterBundle, SignedSection};
 
 /// `lienthong federation …`
 #[derive(Debug, Subcommand)]
@@ -75,6 +75,34 @@ pub(crate) enum FederationCommand {
         /// Why (shown to operators whose nodes refuse it).
         #[arg(long, default_value = "revoked by its authority")]
         reason: String,
+    },
+    /// List a unit that has no node as reached by official email (or update its entry):
+    /// members mail it documents and take its mail as documents from it.
+    ListEmailUnit {
+        /// The authority directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The unit's id, as QLVB addresses it.
+        #[arg(long)]
+        organ_id: OrganId,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Its official email address.
+        #[arg(long)]
+        address: String,
+        /// Its S/MIME certificate (a PEM file), if it has one.
+        #[arg(long, value_name = "FILE")]
+        smime_certificate: Option<PathBuf>,
+    },
+    /// Take a unit off the units reached by official email.
+    UnlistEmailUnit {
+        /// The authority directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The unit.
+        #[arg(long)]
+        organ_id: OrganId,
     },
     /// Rotate an agency's key to the one its node prepared (lienthong key rotate); the old
     /// key stays accepted for the grace period.
@@ -165,6 +193,38 @@ pub(crate) fn run(command: FederationCommand) -> anyhow::Result<()> {
             let bundle = FederationDir::new(&dir).revoke(&organ_id, &reason)?;
             println!("revoked {organ_id}; roster {}", bundle.version());
         }
+        FederationCommand::ListEmailUnit {
+            dir,
+            organ_id,
+            name,
+            address,
+            smime_certificate,
+        } => {
+            let smime_certificate = smime_certificate
+                .map(|file| {
+                    std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))
+                })
+                .transpose()?;
+            let unit = EmailUnit {
+                organ_id: organ_id.clone(),
+                name,
+                address: address.clone(),
+                smime_certificate,
+            };
+            let bundle = FederationDir::new(&dir).list_email_unit(unit)?;
+            println!(
+                "listed {organ_id} as reached by email at {address}; roster {}",
+                bundle.version()
+            );
+        }
+        FederationCommand::UnlistEmailUnit { dir, organ_id } => {
+            let bundle = FederationDir::new(&dir).unlist_email_unit(&organ_id)?;
+            println!(
+                "{organ_id} is no longer reached by email; roster {}",
+                bundle.version()
+            );
+        }
         FederationCommand::Rotate {
             dir,
             data_dir,
@@ -217,6 +277,7 @@ fn show_json(bundle: &RosterBundle, authority: &str, scope: Option<LevelOne>) ->
             "federation": roster.federation,
             "serial": roster.root_serial,
             "delegations": roster.delegations,
+            "email_units": roster.email_units,
             "agencies": roster.agencies.iter().map(|a| {
                 let mut v = serde_json::to_value(a).unwrap_or_default();
                 v["status"] = serde_json::Value::String(a.status_at(now).to_string());
@@ -277,6 +338,19 @@ fn show_text(bundle: &RosterBundle) {
             for addr in &a.addresses {
                 println!("  {:<16}        at {addr}", "");
             }
+        }
+        for u in &s.email_units {
+            println!(
+                "  {:<16} email  {}  at {}{}",
+                u.organ_id.as_str(),
+                u.name,
+                u.address,
+                if u.smime_certificate.is_some() {
+                    "  (S/MIME)"
+                } else {
+                    ""
+                }
+            );
         }
     }
 }

@@ -11,6 +11,7 @@ mod admission;
 pub(crate) mod axis;
 mod block;
 mod dispatch;
+pub(crate) mod email;
 pub(crate) mod gossip;
 mod mailbox;
 mod package;

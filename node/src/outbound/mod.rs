@@ -21,6 +21,7 @@
 //! - `drain.rs`: passing a store-backed queue on to one agency, a batch at a time.
 //! - [`delivery`]: the outbox, the delivery engine and its schedule, the stuck list.
 //! - [`axis`]: this node as its agency's own client of the national axis (the axis path).
+//! - [`email`]: this node as its agency's own mail client, for units on official email.
 //! - `discovery.rs`: signed `OrganId → addresses` records in the DHT, for stale hints.
 //! - `presence.rs`: dialling the members when the roster changes, after its routes.
 
@@ -30,6 +31,7 @@ pub mod delivery;
 mod direct;
 pub(crate) mod discovery;
 mod drain;
+pub mod email;
 mod error;
 mod mailbox;
 mod path;

@@ -49,6 +49,9 @@
 //! | `cosignatures` | checkpoint size (u64 BE) ‖ witness agency id | blob: the witness's cosignature line of this node's checkpoint at that size, verified (`cosignatures.rs`) |
 //! | `meta` | `"witness_size:"` ‖ witness agency id | `u64` BE, bare: the size of the last checkpoint that witness cosigned for this node |
 //! | `heads` | a member's log origin (`lienthong/<organ_id>`) | [`HeldHead`](super::HeldHead): the latest checkpoint of that log verified from gossip or catch-up, and the first fork seen (`heads.rs`) |
+//! | `mail_sends` | same as `outbox`, for email units | [`MailSend`](super::MailSend): when the last SMTP transaction started, when the server took it, what came back (`mail.rs`) |
+//! | `mail_arrivals` | package id (32) | [`MailArrival`](super::MailArrival): the inbox package came by email, from this address |
+//! | `mail_review` | SHA-256 of the mail (32) | [`MailReview`](super::MailReview): a mail set aside for a person, and why |
 //! | `timestamps` | checkpoint size (u64 BE) | blob: an RFC 3161 timestamp token (DER) over this node's checkpoint note at that size, verified (`timestamps.rs`) |
 //!
 //! Values are versioned (see `encoding.rs`): records are a marker byte then postcard, blobs a
@@ -96,11 +99,14 @@ pub(super) enum Tree {
     Cosignatures,
     Timestamps,
     Heads,
+    MailSends,
+    MailArrivals,
+    MailReview,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub(super) const ALL: [Tree; 35] = [
+    pub(super) const ALL: [Tree; 38] = [
         Tree::Meta,
         Tree::Packages,
         Tree::Outgoing,
@@ -136,6 +142,9 @@ impl Tree {
         Tree::Cosignatures,
         Tree::Timestamps,
         Tree::Heads,
+        Tree::MailSends,
+        Tree::MailArrivals,
+        Tree::MailReview,
     ];
 
     /// The tree's name on disk; also used in error messages.
@@ -176,6 +185,9 @@ impl Tree {
             Tree::Cosignatures => "cosignatures",
             Tree::Timestamps => "timestamps",
             Tree::Heads => "heads",
+            Tree::MailSends => "mail_sends",
+            Tree::MailArrivals => "mail_arrivals",
+            Tree::MailReview => "mail_review",
         }
     }
 

@@ -32,6 +32,10 @@ pub enum DeliveryState {
     /// is not a member, so no signed receipt will come; what the axis reports of it is
     /// followed instead.
     HandedToAxis,
+    /// Taken by the agency's mail server for an email unit (`mail_sends`): the unit runs
+    /// no node, so no signed receipt will come; what mail servers and the unit's mail
+    /// client report of it is followed instead.
+    HandedToMailServer,
 }
 
 impl DeliveryState {
@@ -45,6 +49,7 @@ impl DeliveryState {
             DeliveryState::Delivered => "delivered",
             DeliveryState::Rejected => "rejected",
             DeliveryState::HandedToAxis => "handed_to_axis",
+            DeliveryState::HandedToMailServer => "handed_to_mail_server",
         }
     }
 

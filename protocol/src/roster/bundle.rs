@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
-use super::{AgencyRecord, Delegation, MemberStatus, Role, RosterError, SignedSection};
+use super::{AgencyRecord, Delegation, EmailUnit, MemberStatus, Role, RosterError, SignedSection};
 use crate::OrganId;
 use crate::envelope::Timestamp;
 use crate::keys::PublicKey;
@@ -82,6 +82,8 @@ pub struct Roster {
     pub agencies: Vec<Arc<AgencyRecord>>,
     /// The root's delegations.
     pub delegations: Vec<Delegation>,
+    /// Every section's units on official email.
+    pub email_units: Vec<EmailUnit>,
     by_organ: HashMap<OrganId, usize>,
 }
 
@@ -89,6 +91,16 @@ impl Roster {
     /// The record of an agency, whatever its standing.
     pub fn agency(&self, organ_id: &OrganId) -> Option<&AgencyRecord> {
         self.by_organ.get(organ_id).map(|i| &*self.agencies[*i])
+    }
+
+    /// The unit on official email listed as `organ_id`, if one is.
+    pub fn email_unit(&self, organ_id: &OrganId) -> Option<&EmailUnit> {
+        self.email_units.iter().find(|u| &u.organ_id == organ_id)
+    }
+
+    /// The unit on official email whose address is `address`, if one is.
+    pub fn email_unit_by_address(&self, address: &str) -> Option<&EmailUnit> {
+        self.email_units.iter().find(|u| u.has_address(address))
     }
 
     /// An agency's standing at `now`; `None` when the roster does not list it.
@@ -355,6 +367,15 @@ fn check_scope(delegation: &Delegation, section: &SignedSection) -> Result<(), R
             problem: "only the root authority delegates".to_owned(),
         });
     }
+    for unit in &section.section().email_units {
+        if !unit.organ_id.is_under(delegation.scope) {
+            return Err(RosterError::OutOfScope {
+                authority: delegation.name.clone(),
+                organ_id: unit.organ_id.to_string(),
+                problem: format!("it is not under {}", delegation.scope),
+            });
+        }
+    }
     for record in &section.section().agencies {
         let out = |problem: String| RosterError::OutOfScope {
             authority: delegation.name.clone(),
@@ -400,6 +421,26 @@ fn effective(root: &SignedSection, delegated: &[SignedSection]) -> Result<Roster
             agencies.push(record.clone());
         }
     }
+    let mut email_units: Vec<EmailUnit> = Vec::new();
+    for section in std::iter::once(root).chain(delegated) {
+        for unit in &section.section().email_units {
+            if by_organ.contains_key(&unit.organ_id)
+                || email_units.iter().any(|u| u.organ_id == unit.organ_id)
+            {
+                return Err(RosterError::Conflict(format!(
+                    "{} is listed twice (as a member or an email unit)",
+                    unit.organ_id
+                )));
+            }
+            if email_units.iter().any(|u| u.has_address(&unit.address)) {
+                return Err(RosterError::Conflict(format!(
+                    "the address {} is two units'",
+                    unit.address
+                )));
+            }
+            email_units.push(unit.clone());
+        }
+    }
     for record in &agencies {
         for relay in &record.relays {
             match by_organ.get(relay).map(|i| &agencies[*i]) {
@@ -425,6 +466,7 @@ fn effective(root: &SignedSection, delegated: &[SignedSection]) -> Result<Roster
         version: RosterVersion(version),
         agencies,
         delegations: root.section().delegations.clone(),
+        email_units,
         by_organ,
     })
 }

@@ -19,12 +19,14 @@
 //! never depends on re-serialising.
 
 mod bundle;
+mod email_unit;
 mod error;
 mod section;
 
 use serde::{Deserialize, Serialize};
 
 pub use bundle::{BUNDLE_MAGIC, Roster, RosterBundle, RosterVersion};
+pub use email_unit::EmailUnit;
 pub use error::RosterError;
 pub use section::{ROSTER_DOMAIN, ROSTER_MAGIC, RosterSection, SignedSection};
 

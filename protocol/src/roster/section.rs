@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::{AgencyRecord, Delegation, RosterError};
+use super::{AgencyRecord, Delegation, EmailUnit, RosterError};
 use crate::envelope::Timestamp;
 use crate::keys::{AgencyKey, PUBLIC_KEY_LEN, PublicKey, SIGNATURE_LEN, Signature};
 
@@ -37,6 +37,9 @@ pub struct RosterSection {
     /// Delegations to other authorities; honoured only in the root's section.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delegations: Vec<Delegation>,
+    /// Units this authority lists as reached by official email (they run no node).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_units: Vec<EmailUnit>,
 }
 
 impl RosterSection {
@@ -53,6 +56,7 @@ impl RosterSection {
             issued_at,
             agencies: Vec::new(),
             delegations: Vec::new(),
+            email_units: Vec::new(),
         }
     }
 
@@ -70,6 +74,18 @@ impl RosterSection {
             .iter_mut()
             .find(|a| &a.organ_id == organ_id)
             .map(Arc::make_mut)
+    }
+
+    /// Adds or replaces the email unit with the same `OrganId`.
+    pub fn upsert_email_unit(&mut self, unit: EmailUnit) {
+        match self
+            .email_units
+            .iter_mut()
+            .find(|u| u.organ_id == unit.organ_id)
+        {
+            Some(existing) => *existing = unit,
+            None => self.email_units.push(unit),
+        }
     }
 
     /// Adds or replaces the record with the same `OrganId`.
@@ -112,6 +128,24 @@ impl RosterSection {
                 && until <= from
             {
                 return Err(invalid("its validity ends before it starts".to_owned()));
+            }
+        }
+        for unit in &self.email_units {
+            unit.validate()?;
+            if !ids.insert(&unit.organ_id) {
+                return Err(RosterError::Invalid {
+                    organ_id: Some(unit.organ_id.to_string()),
+                    problem: "listed more than once (as a member or an email unit)".to_owned(),
+                });
+            }
+        }
+        let mut addresses = HashSet::new();
+        for unit in &self.email_units {
+            if !addresses.insert(unit.address.to_ascii_lowercase()) {
+                return Err(RosterError::Invalid {
+                    organ_id: Some(unit.organ_id.to_string()),
+                    problem: format!("its address {} is another unit's too", unit.address),
+                });
             }
         }
         let mut delegated = HashSet::new();

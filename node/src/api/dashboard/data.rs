@@ -229,8 +229,9 @@ fn stored(
                 description: r.description().map(str::to_owned),
             });
         let axis_doc_id = store.axis_arrival_of(&entry.package_id)?;
+        let mail = store.mail_arrival_of(&entry.package_id)?;
         received.push(ReceivedView {
-            entry: InboxView::new(entry, axis_doc_id),
+            entry: InboxView::new(entry, axis_doc_id, mail),
             latest_status,
         });
     }

@@ -2,7 +2,8 @@
 //! fresh, and which recipients go through the axis.
 //!
 //! A recipient goes through the **federation** when the roster lists it as an active
-//! member, through the **axis** when it is not a member but the axis's directory (last
+//! member, **by email** when the roster lists it as a unit on official email and `[email]`
+//! is on, through the **axis** when it is not a member but the axis's directory (last
 //! `getAgenciesList`, kept in the store) lists it and `[axis]` is on, and is refused at
 //! submit otherwise.
 
@@ -26,6 +27,8 @@ pub enum Route {
     Federation,
     /// Not a member, in the axis's directory: through the axis.
     Axis,
+    /// Listed in the roster as a unit on official email: by mail.
+    Email,
     /// Neither.
     Unknown,
 }
@@ -36,6 +39,7 @@ impl Route {
         match self {
             Route::Federation => "federation",
             Route::Axis => "axis",
+            Route::Email => "email",
             Route::Unknown => "unknown",
         }
     }
@@ -46,10 +50,13 @@ impl Route {
 /// # Errors
 /// [`StoreError`] reading the directory.
 pub fn route(ctx: &NodeContext, recipient: &OrganId, at: Timestamp) -> Result<Route, StoreError> {
-    if let Some(roster) = ctx.roster()
-        && matches!(roster.active(recipient, at), Ok(Some(_)))
-    {
-        return Ok(Route::Federation);
+    if let Some(roster) = ctx.roster() {
+        if matches!(roster.active(recipient, at), Ok(Some(_))) {
+            return Ok(Route::Federation);
+        }
+        if ctx.config.email.enabled && roster.bundle().roster().email_unit(recipient).is_some() {
+            return Ok(Route::Email);
+        }
     }
     if ctx.config.axis.enabled && ctx.store.axis_agency(recipient.as_str())?.is_some() {
         return Ok(Route::Axis);

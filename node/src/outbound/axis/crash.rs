@@ -1,4 +1,4 @@
-//! Crash points for the bridge's kill -9 tests: with `LIENTHONG_CRASH_AT=<point>` in its
+//! Crash points for the bridges' kill -9 tests (the axis's and official email's): with `LIENTHONG_CRASH_AT=<point>` in its
 //! environment the node aborts there, at once and without cleanup, as under kill -9. The
 //! points sit between a call to the axis and the store write that follows it, the places
 //! where exactly-once is at stake. Unset (always, outside those tests) it costs one read
@@ -15,6 +15,8 @@ pub(crate) enum CrashPoint {
     GotNotStored,
     /// After the document is stored, before `updateStatus done`.
     StoredNotDone,
+    /// After the mail server took a message, before the node records it.
+    MailSentNotRecorded,
 }
 
 impl CrashPoint {
@@ -23,6 +25,7 @@ impl CrashPoint {
             CrashPoint::SentNotRecorded => "axis_after_send_before_record",
             CrashPoint::GotNotStored => "axis_after_get_before_store",
             CrashPoint::StoredNotDone => "axis_after_store_before_done",
+            CrashPoint::MailSentNotRecorded => "email_after_send_before_record",
         }
     }
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::axis_path::hand_to_axis;
+use super::email_path::hand_to_mail_server;
 use super::handle::{DeliveryCommand, DeliveryHandle, Status};
 use super::policy::retry_delay;
 use super::prepared::{PREPARED_BYTES, Prepared};
@@ -27,6 +28,7 @@ use crate::inbound::Inbound;
 use crate::network::NetworkEvent;
 use crate::outbound::axis::AxisClient;
 use crate::outbound::axis::bridge::{self, Route};
+use crate::outbound::email::MailAccount;
 use crate::outbound::{HandOverError, Outbound, OutboundError};
 use crate::receipts;
 use crate::store::{DeliveryState, OutboxEntry, OutboxUpdate};
@@ -74,6 +76,9 @@ struct Attempts {
     /// The axis bridge's client, when `[axis]` is on: recipients that are not members but
     /// are in the axis's directory go through it.
     axis: Option<AxisClient>,
+    /// The agency's mail account, when `[email]` is on: the roster's email units are
+    /// mailed through it.
+    email: Option<MailAccount>,
 }
 
 /// Commands waiting for the engine; beyond, new entries wait for the next rescan.
@@ -89,6 +94,7 @@ impl DeliveryEngine {
         outbound: Outbound,
         inbound: Arc<Inbound>,
         axis: Option<AxisClient>,
+        email: Option<MailAccount>,
     ) -> (DeliveryHandle, DeliveryEngine) {
         let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let status = Arc::new(Status::default());
@@ -99,6 +105,7 @@ impl DeliveryEngine {
             inbound,
             status,
             axis,
+            email,
         };
         (handle, DeliveryEngine { attempts, commands })
     }
@@ -263,12 +270,35 @@ async fn attempt(
         return Outcome::Done;
     }
 
-    if let Some(client) = &attempts.axis
-        && recipient != &ctx.organ_id
-    {
-        let (routed, to) = (ctx.clone(), recipient.clone());
-        let route = blocking(move || bridge::route(&routed, &to, clock::now())).await;
-        if matches!(route, Ok(Ok(Route::Axis))) {
+    let route =
+        if (attempts.axis.is_some() || attempts.email.is_some()) && recipient != &ctx.organ_id {
+            let (routed, to) = (ctx.clone(), recipient.clone());
+            blocking(move || bridge::route(&routed, &to, clock::now()))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+    if let (Some(account), Some(Route::Email)) = (&attempts.email, route) {
+        return match hand_to_mail_server(ctx, account, entry.clone(), &package).await {
+            Ok(()) => {
+                *reached = true;
+                Outcome::Done
+            }
+            Err(not_handed) => {
+                *reached = !not_handed.transient;
+                match retry(ctx, entry, not_handed.reason.clone()).await {
+                    Outcome::Retry(at) if not_handed.transient => {
+                        Outcome::Unreachable(at, not_handed.reason)
+                    }
+                    other => other,
+                }
+            }
+        };
+    }
+    if let Some(client) = &attempts.axis {
+        if route == Some(Route::Axis) {
             return match hand_to_axis(ctx, client, entry.clone(), &package).await {
                 Ok(()) => {
                     *reached = true;

@@ -9,6 +9,7 @@
 //! recipient that is not a member.
 
 mod axis_path;
+mod email_path;
 pub mod engine;
 mod handle;
 pub mod policy;
@@ -16,5 +17,6 @@ mod prepared;
 pub mod schedule;
 pub mod stuck;
 
+pub(crate) use email_path::record_handed;
 pub use engine::DeliveryEngine;
 pub use handle::{DeliveryCommand, DeliveryHandle};

@@ -44,7 +44,7 @@ impl FederationDir {
         Ok((node, identity))
     }
 
-    fn check_scope(&self, organ_id: &OrganId, role: Role) -> anyhow::Result<()> {
+    pub(super) fn check_scope(&self, organ_id: &OrganId, role: Role) -> anyhow::Result<()> {
         let info = self.info()?;
         if let Some(scope) = info.scope
             && !organ_id.is_under(scope)

@@ -20,6 +20,7 @@
 //! merge sections, so neither has to hold the other's latest.
 
 mod authority;
+mod email_units;
 mod members;
 
 use std::collections::BTreeMap;
