@@ -284,7 +284,7 @@ fn signer_line(signer: &crate::edxml::SignerInfo) -> Option<String> {
         .into_iter()
         .flatten()
         .collect();
-    let role = (!role.is_empty()).then(|| role.join(" "));
+    let role = (!role.is_empty()).then(|| role.join(", "));
     match (part(&signer.full_name), role) {
         (Some(name), Some(role)) => Some(format!("{name} ({role})")),
         (Some(name), None) => Some(name),

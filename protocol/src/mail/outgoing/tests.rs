@@ -100,7 +100,7 @@ fn the_letter_names_the_document_in_vietnamese() {
         "Ngày ban hành: 30/09/2015",
         "Trích yếu: Về việc kết nối, liên thông phần mềm quản lý văn bản",
         "Độ khẩn: Thượng khẩn",
-        "Người ký: Nguyễn Văn A (KT. Bộ trưởng, Chủ nhiệm Phó Chủ nhiệm)",
+        "Người ký: Nguyễn Văn A (KT. Bộ trưởng, Chủ nhiệm, Phó Chủ nhiệm)",
         "- Công văn 7816.pdf",
         "- phu-luc.doc.zip",
         "- 7816-VPCP-TTDT.edxml",
