@@ -22,6 +22,9 @@
 //!   signatures checked in one batch.
 //! - [`axis_wire`]: the national axis's SDK signing (the `XroadVnpt-` headers and their
 //!   HMAC), shared by the node's axis client and the test axis.
+//! - [`mail`]: official email to units with no node: the letter a node sends for a
+//!   document, the delivery and read reports it reads back, and the edXML document made from
+//!   a mail a unit sends in.
 //! - [`tlog`]: a node's evidence log: RFC 6962 Merkle trees with inclusion and consistency
 //!   proofs, C2SP checkpoints and signed notes, witnesses' cosignatures and the decision a
 //!   witness makes (cosign an extension, refuse a rollback or a fork).
@@ -52,6 +55,7 @@ pub mod envelope;
 pub mod evidence;
 pub mod gossip;
 pub mod keys;
+pub mod mail;
 pub mod organ_id;
 pub mod roster;
 pub mod seal;

@@ -60,6 +60,26 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The civil (year, month, day, hour, minute, second) of this instant on a clock
+    /// `offset_seconds` ahead of UTC: the mail formats date documents in Vietnam time (UTC+7).
+    pub(crate) fn civil_ahead_of_utc(self, offset_seconds: u64) -> (u64, u64, u64, u64, u64, u64) {
+        let millis = self
+            .0
+            .saturating_add(offset_seconds.saturating_mul(MILLIS_PER_SECOND));
+        let (year, month, day) = civil_from_days(millis / MILLIS_PER_DAY);
+        let seconds = millis % MILLIS_PER_DAY / MILLIS_PER_SECOND;
+        (
+            year,
+            month,
+            day,
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60,
+        )
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.0 / MILLIS_PER_DAY;
