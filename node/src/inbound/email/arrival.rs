@@ -8,9 +8,7 @@ use lienthong_protocol::edxml::{self, Organization};
 use lienthong_protocol::envelope::{
     PackageFields, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
 };
-use lienthong_protocol::mail::incoming::{
-    IncomingMail, MailAttachment, document_from_mail, read_mail,
-};
+use lienthong_protocol::mail::{IncomingMail, MailAttachment, document_from_mail, read_mail};
 use lienthong_protocol::roster::EmailUnit;
 use lienthong_protocol::{OrganId, StatusCode};
 use tracing::{debug, info};
@@ -93,7 +91,8 @@ fn own_copy(
         handed.state = DeliveryState::HandedToMailServer;
         handed.last_error = None;
         handed.delivered_at = Some(clock::now());
-        ctx.store.update_outbox(&handed)?;
+        // `KeptFinal`: nothing else ends an email unit's delivery; either way it is recorded.
+        let _ = ctx.store.update_outbox(&handed)?;
         info!(
             target: "lienthong::events::handed_to_mail_server",
             package = %package_id,

@@ -22,7 +22,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapStream for 
 
 /// Why the mailbox could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ImapError {
+pub(crate) enum ImapError {
     /// The server could not be reached, or the connection broke.
     #[error("the mailbox server {server} is unreachable: {problem}")]
     Unreachable {

@@ -35,7 +35,7 @@ use crate::context::NodeContext;
 use crate::outbound::email::MailAccount;
 use crate::receipts::ReceiptsHandle;
 use crate::store::{MailReview, StoreError};
-pub use imap::ImapError;
+pub(crate) use imap::ImapError;
 use imap::{Fetched, MailboxSession};
 
 /// At most this many messages are taken per round; the rest wait for the next.
@@ -203,7 +203,7 @@ impl EmailInbound {
     /// What `fetched` is, acted on; with its sender and subject for the review list.
     /// Blocking (the store).
     fn classify(&self, fetched: &Fetched) -> Result<(Handled, String, String), StoreError> {
-        use lienthong_protocol::mail::report::{Report, read_report};
+        use lienthong_protocol::mail::{Report, read_report};
         let (from, subject) = arrival::sender_and_subject(&fetched.raw);
         let handled = match read_report(&fetched.raw) {
             Ok(Some(Report::Delivery(report))) => reports::delivery(&self.ctx, &report)?,

@@ -4,7 +4,7 @@
 
 use lienthong_protocol::OrganId;
 use lienthong_protocol::envelope::PackageId;
-use lienthong_protocol::mail::report::{DeliveryAction, DeliveryReport, DispositionReport};
+use lienthong_protocol::mail::{DeliveryAction, DeliveryReport, DispositionReport};
 use tracing::info;
 
 use super::Handled;

@@ -83,15 +83,11 @@ pub(super) async fn hand_to_mail_server(
     Ok(())
 }
 
-/// Moves `entry` to `handed_to_mail_server`, durably; also used when the agency's own copy
-/// shows that a send whose answer was lost was taken.
+/// Moves `entry` to `handed_to_mail_server`, durably.
 ///
 /// # Errors
 /// [`StoreError`].
-pub(crate) async fn record_handed(
-    ctx: &Arc<NodeContext>,
-    entry: OutboxEntry,
-) -> Result<(), StoreError> {
+async fn record_handed(ctx: &Arc<NodeContext>, entry: OutboxEntry) -> Result<(), StoreError> {
     if entry.state == DeliveryState::HandedToMailServer {
         return Ok(());
     }

@@ -17,6 +17,5 @@ mod prepared;
 pub mod schedule;
 pub mod stuck;
 
-pub(crate) use email_path::record_handed;
 pub use engine::DeliveryEngine;
 pub use handle::{DeliveryCommand, DeliveryHandle};

@@ -3,7 +3,7 @@
 
 use lienthong_protocol::edxml;
 use lienthong_protocol::envelope::SignedPackage;
-use lienthong_protocol::mail::outgoing::{OutgoingMail, compose};
+use lienthong_protocol::mail::{OutgoingMail, compose};
 use lienthong_protocol::roster::EmailUnit;
 
 use super::ids;
