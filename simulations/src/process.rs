@@ -344,6 +344,39 @@ pub fn configure(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets `key` inside `[section]` of a node's `config.toml`, for keys whose name other
+/// sections share (`enabled`, `address`), e.g. `configure_section(dir, "email", "enabled",
+/// "true")`.
+///
+/// # Errors
+/// When the file cannot be read or written, or the section has no such key.
+pub fn configure_section(dir: &Path, section: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    let file = dir.join("config.toml");
+    let text = std::fs::read_to_string(&file)?;
+    let header = format!("[{section}]");
+    let prefix = format!("{key} = ");
+    let (mut inside, mut found) = (false, false);
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with('[') {
+                inside = line.trim() == header;
+            }
+            if inside && !found && line.starts_with(&prefix) {
+                found = true;
+                format!("{prefix}{value}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        bail!("{} has no key {key} in [{section}]", file.display());
+    }
+    std::fs::write(&file, lines.join("\n") + "\n")?;
+    Ok(())
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp paths")
 }

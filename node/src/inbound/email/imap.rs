@@ -64,6 +64,9 @@ pub(super) struct Fetched {
 /// A logged-in session with the inbox selected.
 pub(super) struct MailboxSession {
     session: Session<Box<dyn ImapStream>>,
+    /// The server's hierarchy delimiter (`/` or `.`): folder names are written with `/`
+    /// in the config and with this on the wire.
+    delimiter: String,
 }
 
 impl std::fmt::Debug for MailboxSession {
@@ -119,15 +122,31 @@ impl MailboxSession {
                         user: user.to_owned(),
                         problem: e.to_string(),
                     })?;
+            let delimiter = {
+                let names: Vec<_> = session
+                    .list(Some(""), Some("\"\""))
+                    .await
+                    .map_err(|e| command("LIST", e))?
+                    .try_collect()
+                    .await
+                    .map_err(|e| command("LIST", e))?;
+                names
+                    .first()
+                    .and_then(|n| n.delimiter().map(str::to_owned))
+                    .unwrap_or_else(|| "/".to_owned())
+            };
+            let mut mailbox = MailboxSession { session, delimiter };
             for folder in folders {
+                let folder = mailbox.on_wire(folder);
                 // "Already exists" is the usual answer after the first run.
-                let _ = session.create(folder).await;
+                let _ = mailbox.session.create(&folder).await;
             }
-            session
+            mailbox
+                .session
                 .select("INBOX")
                 .await
                 .map_err(|e| command("SELECT INBOX", e))?;
-            Ok(MailboxSession { session })
+            Ok(mailbox)
         };
         tokio::time::timeout(config.timeout, connect)
             .await
@@ -178,13 +197,19 @@ impl MailboxSession {
             }))
     }
 
-    /// Moves `uid` to `folder`.
+    /// `folder` as the server names it: `/` replaced by its delimiter.
+    fn on_wire(&self, folder: &str) -> String {
+        folder.replace('/', &self.delimiter)
+    }
+
+    /// Moves `uid` to `folder` (written with `/`).
     ///
     /// # Errors
     /// [`ImapError`].
     pub(super) async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), ImapError> {
+        let folder = self.on_wire(folder);
         self.session
-            .uid_mv(uid.to_string(), folder)
+            .uid_mv(uid.to_string(), &folder)
             .await
             .map_err(|e| command("UID MOVE", e))
     }
