@@ -28,7 +28,8 @@ teardown() {
         postmulti -i "$INSTANCE" -p stop 2>/dev/null || true
         postmulti -i "$INSTANCE" -e disable 2>/dev/null || true
         postmulti -i "$INSTANCE" -e destroy 2>/dev/null || true
-        postfix stop 2>/dev/null || true
+        # The default instance only: other instances (tests/mail/setup-mail.sh's) keep running.
+        postmulti -i - -p stop 2>/dev/null || true
     fi
     rm -rf "$MAIL_BASE"
     echo "Postfix stopped and the receiving instance removed (the package stays installed)."

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# The agency mail server the official-email tests run against: a real Postfix and a real
+# Dovecot on loopback, for the test domain lienthong.test (tests/src/mail/ drives them).
+#
+#   sudo tests/mail/setup-mail.sh            # install, configure, (re)start, wait for both ports
+#   sudo tests/mail/setup-mail.sh teardown   # stop both and remove the mailboxes
+#
+# Postfix: its own postmulti instance (postfix-lienthong-test), SMTP on 127.0.0.1:2587,
+# no auth from 127.0.0.0/8, delivering only into the Maildirs /var/mail/lienthong-test/<localpart>/
+# (owned by vmail) and nowhere else. Every local part beginning with `box-` is a mailbox;
+# any other is an unknown user, accepted at RCPT time and then bounced as a real DSN, which
+# is how the node learns of a bounce. DSN requests (RFC 3461) are honoured.
+#
+# Dovecot: its own instance (-c /etc/dovecot-lienthong-test/dovecot.conf), IMAP on
+# 127.0.0.1:1143 only, plaintext, every box-...@lienthong.test logs in with the password
+# lienthong-test. The stock Dovecot, if the package's scripts start it, is held to loopback.
+#
+# It leaves the bench's Postfix (simulations/email/setup-postfix.sh, ports 2525/2526) alone;
+# the two run side by side, set up in either order.
+set -euo pipefail
+
+DOMAIN=lienthong.test
+INSTANCE=postfix-lienthong-test
+PF_CONF=/etc/$INSTANCE
+MAIL_BASE=/var/mail/lienthong-test
+SMTP_PORT=2587
+IMAP_PORT=1143
+PASSWORD=lienthong-test
+DC_DIR=/etc/dovecot-lienthong-test
+DC_CONF=$DC_DIR/dovecot.conf
+DC_RUN=/run/dovecot-lienthong-test
+DC_LOG=/var/log/dovecot-lienthong-test.log
+STOCK_LOOPBACK=/etc/dovecot/conf.d/99-lienthong-loopback-only.conf
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "setup-mail.sh: run as root (it installs packages and configures two services)" >&2
+    exit 1
+fi
+
+stop_dovecot() {
+    if [[ -f $DC_CONF ]] && [[ -f $DC_RUN/master.pid ]] && kill -0 "$(cat "$DC_RUN/master.pid")" 2>/dev/null; then
+        doveadm -c "$DC_CONF" stop 2>/dev/null || dovecot -c "$DC_CONF" stop || true
+        local deadline=$((SECONDS + 20))
+        while [[ -f $DC_RUN/master.pid ]] && kill -0 "$(cat "$DC_RUN/master.pid")" 2>/dev/null; do
+            if ((SECONDS > deadline)); then
+                echo "setup-mail.sh: Dovecot (test instance) did not stop within 20 s" >&2
+                exit 1
+            fi
+            sleep 0.2
+        done
+    fi
+}
+
+teardown() {
+    if command -v postmulti >/dev/null && postmulti -l | grep -q "^$INSTANCE "; then
+        postmulti -i "$INSTANCE" -p stop 2>/dev/null || true
+        postmulti -i "$INSTANCE" -e disable 2>/dev/null || true
+        postmulti -i "$INSTANCE" -e destroy 2>/dev/null || true
+    fi
+    stop_dovecot
+    rm -rf "$MAIL_BASE"
+    echo "Test Postfix and Dovecot stopped and $MAIL_BASE removed (the packages stay installed)."
+}
+
+if [[ ${1:-} == teardown ]]; then
+    teardown
+    exit 0
+fi
+
+# Waits until the server on 127.0.0.1:$1 greets with a line beginning with $2, at most 30 s.
+wait_greeting() {
+    local port=$1 expect=$2 name=$3 deadline=$((SECONDS + 30)) line=""
+    while ((SECONDS <= deadline)); do
+        line=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -n1 <&3" 2>/dev/null || true)
+        if [[ $line == "$expect"* ]]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "setup-mail.sh: $name did not answer on 127.0.0.1:$port within 30 s (last: '${line%$'\r'}')" >&2
+    exit 1
+}
+
+# ---- packages and the mailbox owner
+# "Local only": Debian writes a main.cf that delivers nothing off the machine.
+echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+echo "postfix postfix/mailname string gui.lienthong.test" | debconf-set-selections
+if ! command -v postmulti >/dev/null || ! command -v dovecot >/dev/null || [[ ! -e /usr/lib/dovecot/imap ]]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix dovecot-imapd
+fi
+if ! id vmail >/dev/null 2>&1; then
+    useradd --system --user-group --home-dir "$MAIL_BASE" --no-create-home \
+        --shell /usr/sbin/nologin vmail
+fi
+VMAIL_UID=$(id -u vmail)
+VMAIL_GID=$(id -g vmail)
+mkdir -p "$MAIL_BASE"
+chown vmail:vmail "$MAIL_BASE"
+chmod 0770 "$MAIL_BASE"
+
+# ---- Postfix: a separate instance, so the bench's default instance keeps its own ports
+if [[ $(postconf -h multi_instance_enable) != yes ]]; then
+    postmulti -e init
+fi
+if ! postmulti -l | grep -q "^$INSTANCE "; then
+    postmulti -I "$INSTANCE" -e create
+fi
+# Postfix's virtual(8) may not build a Maildir path from a regexp match (nor may any map
+# substitute one into a result), so Postfix hands
+# each box- recipient to Dovecot's LDA (which writes the Maildir IMAP reads), and every
+# other local part to the error transport: accepted at RCPT time, then bounced with a DSN.
+cat > "$PF_CONF/mailboxes.regexp" <<EOF
+/^box-[-a-z0-9.]+@lienthong\.test\$/ OK
+EOF
+cat > "$PF_CONF/transport.regexp" <<EOF
+/^box-[-a-z0-9.]+@lienthong\.test\$/ dovecot:
+/@lienthong\.test\$/ error:5.1.1 User unknown in virtual mailbox table
+EOF
+postconf -c "$PF_CONF" -e \
+    "myhostname = mail.$DOMAIN" \
+    "mydomain = $DOMAIN" \
+    "myorigin = $DOMAIN" \
+    "inet_interfaces = loopback-only" \
+    "inet_protocols = ipv4" \
+    "mydestination =" \
+    "mynetworks = 127.0.0.0/8" \
+    "default_transport = error:this test server delivers only to $DOMAIN" \
+    "relay_transport = error:this test server delivers only to $DOMAIN" \
+    "virtual_mailbox_domains = $DOMAIN" \
+    "virtual_mailbox_maps = regexp:$PF_CONF/mailboxes.regexp" \
+    "virtual_transport = dovecot" \
+    "transport_maps = regexp:$PF_CONF/transport.regexp" \
+    "dovecot_destination_recipient_limit = 1" \
+    "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+    "smtpd_reject_unlisted_recipient = no" \
+    "smtpd_discard_ehlo_keywords =" \
+    "smtpd_tls_security_level = none" \
+    "smtp_dns_support_level = disabled" \
+    "maillog_file = /var/log/$INSTANCE.log" \
+    "master_service_disable ="
+postconf -c "$PF_CONF" -M# smtp/inet 2>/dev/null || true
+postconf -c "$PF_CONF" -Me "127.0.0.1:$SMTP_PORT/inet=127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+postconf -c "$PF_CONF" -Me "dovecot/unix=dovecot unix - n n - - pipe flags=DRXhu user=vmail:vmail argv=/usr/lib/dovecot/dovecot-lda -c $DC_CONF -f \${sender} -a \${original_recipient} -d \${recipient}"
+postmulti -i "$INSTANCE" -e enable
+postfix -c "$PF_CONF" check
+# Restarted, not reloaded, so that a changed listener takes effect.
+postmulti -i "$INSTANCE" -p stop 2>/dev/null || true
+deadline=$((SECONDS + 20))
+while postfix -c "$PF_CONF" status >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then
+        echo "setup-mail.sh: Postfix ($INSTANCE) did not stop within 20 s" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+postmulti -i "$INSTANCE" -p start </dev/null
+
+# ---- Dovecot: the stock instance (if anything starts it) stays on loopback
+if [[ -d /etc/dovecot/conf.d ]]; then
+    cat > "$STOCK_LOOPBACK" <<EOF
+# Written by lienthong's tests/mail/setup-mail.sh: nothing on this machine listens beyond loopback.
+listen = 127.0.0.1
+EOF
+    if [[ -f /run/dovecot/master.pid ]] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
+        doveadm reload
+    fi
+fi
+
+# ---- Dovecot: the test instance, its whole config in one file
+mkdir -p "$DC_DIR"
+cat > "$DC_CONF" <<EOF
+# lienthong's test mailbox server (tests/mail/setup-mail.sh); started with dovecot -c $DC_CONF.
+instance_name = dovecot-lienthong-test
+base_dir = $DC_RUN
+log_path = $DC_LOG
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = $VMAIL_UID
+last_valid_uid = $VMAIL_UID
+mail_location = maildir:$MAIL_BASE/%n
+
+passdb {
+  driver = static
+  args = password=$PASSWORD
+}
+userdb {
+  driver = static
+  args = uid=vmail gid=vmail home=$MAIL_BASE/%n
+}
+namespace inbox {
+  inbox = yes
+}
+# Dovecot's LDA runs as vmail and reports to the stats process.
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+EOF
+# Dovecot's LDA, run by Postfix as vmail, writes the same log as the daemon.
+touch "$DC_LOG"
+chown vmail:vmail "$DC_LOG"
+chmod 0640 "$DC_LOG"
+stop_dovecot
+# Its standard streams go to the log: a daemon holding the caller's stdout would keep a
+# pipeline such as `setup-mail.sh | tee` from ever ending.
+if ! dovecot -c "$DC_CONF" </dev/null >>"$DC_LOG" 2>&1; then
+    tail -n 20 "$DC_LOG" >&2
+    echo "setup-mail.sh: Dovecot (test instance) did not start; its log is $DC_LOG" >&2
+    exit 1
+fi
+
+wait_greeting "$SMTP_PORT" "220 " "Postfix ($INSTANCE)"
+wait_greeting "$IMAP_PORT" "* OK" "Dovecot (test instance)"
+# Nothing of either may listen beyond loopback (a stock Dovecot on *:143 included).
+if command -v ss >/dev/null; then
+    exposed=$(ss -ltnH | awk '{print $4}' | grep -E ':(143|993|110|995|25|465|587|2587|1143)$' \
+        | grep -vE '^(127\.[0-9.]+|\[::1\]|\[::ffff:127\.[0-9.]+\]):' || true)
+    if [[ -n $exposed ]]; then
+        echo "setup-mail.sh: a mail port listens beyond loopback: $exposed" >&2
+        exit 1
+    fi
+fi
+echo "Mail for $DOMAIN: SMTP 127.0.0.1:$SMTP_PORT (Postfix $INSTANCE), IMAP 127.0.0.1:$IMAP_PORT (Dovecot, password $PASSWORD), mailboxes box-*@$DOMAIN in $MAIL_BASE"
