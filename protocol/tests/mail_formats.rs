@@ -450,3 +450,27 @@ proptest! {
         prop_assert_eq!(files[1].contents(), &bytes[..]);
     }
 }
+
+#[test]
+fn a_bounce_returning_the_full_message_names_it() {
+    // RET=FULL: Postfix returns the whole message as message/rfc822.
+    let raw = String::from_utf8(common::fixture("mail/postfix_bounce_unknown_user.eml")).unwrap();
+    let full = raw
+        .replace(
+            "Content-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers",
+            "Content-Description: Undelivered Message\nContent-Type: message/rfc822",
+        )
+        .replace(
+            "MIME-Version: 1.0\n\n--9C3D12C0A61.1796692844/mail.lienthong.test--",
+            "MIME-Version: 1.0\nContent-Type: text/plain\n\nthe letter\n\n--9C3D12C0A61.1796692844/mail.lienthong.test--",
+        );
+    assert_ne!(full, raw);
+    let Some(Report::Delivery(report)) = mail::read_report(full.as_bytes()).unwrap() else {
+        panic!("a delivery report");
+    };
+    assert_eq!(
+        report.original_message_id.as_deref(),
+        Some("7a0e5d21.000.00.00.G22@lienthong")
+    );
+    assert_eq!(report.recipients.len(), 2);
+}
