@@ -408,3 +408,69 @@ proptest! {
         prop_assert!(doc.attachments.len() >= sent.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any trích yếu and names in Vietnamese come back through mail-parser as written, and
+    /// composing is deterministic.
+    #[test]
+    fn any_subject_and_names_round_trip(
+        subject in "[\\p{L}\\p{N},.()/-]{1,20}( [\\p{L}\\p{N},.()/-]{1,20}){0,8}",
+        to_name in "[\\p{L}]{1,12}( [\\p{L}]{1,12}){0,4}",
+        payload in proptest::collection::vec(any::<u8>(), 1..300),
+    ) {
+        let mut doc = edxml::Document::new(
+            Organization::new("000.00.00.G22".parse().unwrap()),
+            vec![Organization::new("000.00.00.H41".parse().unwrap())],
+        );
+        doc.code = Some(edxml::Code { number: "12".into(), notation: "UBND-VP".into() });
+        doc.subject = Some(subject.clone());
+        doc.attachments.push(edxml::Attachment {
+            content_id: Some("cid:1".into()),
+            attachment_name: Some("tep.pdf".into()),
+            description: None,
+            content_type: Some("application/pdf".into()),
+            mime_type: None,
+            field_name: None,
+            content: edxml::Base64Content::encode(&payload),
+        });
+        let bytes = b"<edXML/>";
+        let mut m = outgoing(bytes, &doc, &[]);
+        m.to_name = &to_name;
+        let raw = mail::compose(&m).unwrap();
+        prop_assert_eq!(&raw, &mail::compose(&m).unwrap());
+        let parsed = MessageParser::new().parse(&raw).unwrap();
+        let expected = format!("Số 12/UBND-VP: {subject}");
+        prop_assert_eq!(parsed.subject(), Some(expected.as_str()));
+        let to = parsed.to().and_then(|t| t.first()).unwrap();
+        prop_assert_eq!(to.name.as_deref(), Some(to_name.as_str()));
+        let files: Vec<_> = parsed.attachments().collect();
+        prop_assert_eq!(files[0].contents(), payload.as_slice());
+        prop_assert_eq!(files[1].contents(), &bytes[..]);
+    }
+}
+
+#[test]
+fn a_bounce_returning_the_full_message_names_it() {
+    // RET=FULL: Postfix returns the whole message as message/rfc822.
+    let raw = String::from_utf8(common::fixture("mail/postfix_bounce_unknown_user.eml")).unwrap();
+    let full = raw
+        .replace(
+            "Content-Description: Undelivered Message Headers\nContent-Type: text/rfc822-headers",
+            "Content-Description: Undelivered Message\nContent-Type: message/rfc822",
+        )
+        .replace(
+            "MIME-Version: 1.0\n\n--9C3D12C0A61.1796692844/mail.lienthong.test--",
+            "MIME-Version: 1.0\nContent-Type: text/plain\n\nthe letter\n\n--9C3D12C0A61.1796692844/mail.lienthong.test--",
+        );
+    assert_ne!(full, raw);
+    let Some(Report::Delivery(report)) = mail::read_report(full.as_bytes()).unwrap() else {
+        panic!("a delivery report");
+    };
+    assert_eq!(
+        report.original_message_id.as_deref(),
+        Some("7a0e5d21.000.00.00.G22@lienthong")
+    );
+    assert_eq!(report.recipients.len(), 2);
+}

@@ -1,6 +1,6 @@
 //! A mail a unit sends the agency, and the edXML document QLVB receives for it.
 
-use mail_parser::{MessagePart, MimeHeaders, PartType};
+use mail_parser::{Encoding, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 use super::MailError;
@@ -125,8 +125,14 @@ pub fn read_mail(raw: &[u8], max_size: usize) -> Result<IncomingMail, MailError>
         let content_type = content_type_of(part);
         let name = named
             .unwrap_or_else(|| format!("tep-dinh-kem-{}.{}", i + 1, extension_for(&content_type)));
-        let bytes = match &part.body {
-            PartType::Message(nested) => nested.raw_message().to_vec(),
+        let bytes = match (&part.body, part.encoding) {
+            // A forwarded message not transfer-encoded: mail-parser's nested message keeps
+            // the whole outer message as its raw bytes, so take the part's own span.
+            (PartType::Message(_), Encoding::None) => raw
+                .get(part.offset_body as usize..part.offset_end as usize)
+                .unwrap_or_default()
+                .to_vec(),
+            (PartType::Message(nested), _) => nested.raw_message().to_vec(),
             _ => part.contents().to_vec(),
         };
         attachments.push(MailAttachment {
@@ -161,7 +167,7 @@ fn content_type_of(part: &MessagePart<'_>) -> String {
             None => ct.ctype().to_owned(),
         })
         .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| t.contains('/') && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .filter(|t| t.contains('/') && t.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or_else(|| "application/octet-stream".to_owned())
 }
 

@@ -106,17 +106,17 @@ pub fn compose(mail: &OutgoingMail<'_>) -> Result<Vec<u8>, MailError> {
     );
 
     let date = i64::try_from(mail.date.as_millis() / 1000).unwrap_or(i64::MAX);
+    // Names on one line: a line break in a roster name must not start a header.
+    let from_name = one_line(mail.from_name);
+    let to_name = one_line(mail.to_name);
     let mut builder = MessageBuilder::new()
         .message_id(MessageId::new(mail.message_id))
         .date(Date::new(date))
         .from(Address::new_address(
-            non_empty(mail.from_name),
+            non_empty(&from_name),
             mail.from_address,
         ))
-        .to(Address::new_address(
-            non_empty(mail.to_name),
-            mail.to_address,
-        ))
+        .to(Address::new_address(non_empty(&to_name), mail.to_address))
         .subject(Text::new(subject(doc, mail.from_name)))
         .header(
             "Disposition-Notification-To",
@@ -131,7 +131,6 @@ pub fn compose(mail: &OutgoingMail<'_>) -> Result<Vec<u8>, MailError> {
 }
 
 fn non_empty(text: &str) -> Option<&str> {
-    let text = text.trim();
     (!text.is_empty()).then_some(text)
 }
 

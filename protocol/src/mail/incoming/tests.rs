@@ -206,3 +206,18 @@ fn a_broken_base64_attachment_is_named() {
         "{result:?}"
     );
 }
+
+#[test]
+fn a_forwarded_message_is_attached_as_itself() {
+    let raw = b"From: a@b.test\r\nSubject: Fwd\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@d.test\r\nSubject: inner\r\n\r\ninner body\r\n--x--\r\n";
+    let mail = read_mail(raw, 1 << 20).unwrap();
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!(mail.attachments[0].name, "tep-dinh-kem-1.eml");
+    let bytes = String::from_utf8(mail.attachments[0].bytes.clone()).unwrap();
+    assert!(
+        bytes.starts_with("From: c@d.test\r\nSubject: inner"),
+        "{bytes:?}"
+    );
+    assert!(!bytes.contains("a@b.test"), "{bytes:?}");
+    assert!(bytes.contains("inner body"), "{bytes:?}");
+}

@@ -205,3 +205,16 @@ fn file_names_are_ascii_slugs() {
     assert_eq!(ascii_slug("12/QĐ-UBND tỉnh"), "12-QD-UBND-tinh");
     assert_eq!(ascii_slug("///"), "");
 }
+
+#[test]
+fn a_line_break_in_a_name_does_not_start_a_header() {
+    let doc = document();
+    let mut m = mail(&doc, &[]);
+    m.to_name = "UBND xa\r\nBcc: spy@example.test";
+    let raw = compose(&m).unwrap();
+    let parsed = MessageParser::new().parse(&raw).unwrap();
+    assert!(parsed.bcc().is_none());
+    let to = parsed.to().unwrap().first().unwrap();
+    assert_eq!(to.name.as_deref(), Some("UBND xa Bcc: spy@example.test"));
+    assert_eq!(to.address.as_deref(), Some("vanthu@xa-dinh-my.gov.vn"));
+}
