@@ -312,9 +312,14 @@ fn a_units_mail_becomes_an_inbox_document_and_a_strangers_or_a_malformed_one_is_
         &agency.mailbox.address,
         &stranger.compose(&agency.mailbox.address, "Xin việc", "CV kèm theo", &[]),
     )?;
+    // From the unit, but its scanned file's base64 does not decode: not taken half-read.
     let broken = format!(
-        "To: {}\r\nSubject: hong\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n",
-        agency.mailbox.address
+        "From: {unit}\r\nTo: {agency}\r\nSubject: hong\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\n\
+         xem tep\r\n--x\r\nContent-Type: application/pdf; name=\"so-12.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n!!!! not base64 ####\r\n--x--\r\n",
+        unit = unit.address,
+        agency = agency.mailbox.address
     );
     unit.send_raw(&agency.mailbox.address, broken.as_bytes())?;
     let review = wait_for("both set aside", DEADLINE, || {
@@ -324,6 +329,12 @@ fn a_units_mail_becomes_an_inbox_document_and_a_strangers_or_a_malformed_one_is_
             .as_array()?
             .clone();
         (list.len() >= 2).then_some(list)
+    })
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}\n--- node log ---\n{}",
+            lienthong_tests::tail(&node.log_text())
+        )
     })?;
     let stranger_entry = review
         .iter()
@@ -340,12 +351,10 @@ fn a_units_mail_becomes_an_inbox_document_and_a_strangers_or_a_malformed_one_is_
         .iter()
         .find(|r| r["from"] != stranger.address.as_str())
         .expect("the malformed mail listed");
+    let why = broken_entry["reason"].as_str().unwrap_or_default();
     assert!(
-        !broken_entry["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .is_empty(),
-        "{broken_entry}"
+        why.contains("so-12.pdf"),
+        "the reason names the part: {why}"
     );
     wait_for("both moved to the review folder", DEADLINE, || {
         (agency.mailbox.messages(REVIEW).ok()?.len() == 2).then_some(())

@@ -48,6 +48,20 @@ pub struct MailAttachment {
     pub bytes: Vec<u8>,
 }
 
+/// A mail's sender address and subject, as far as its headers read, even when the rest of
+/// it does not: what a person needs to find a mail set aside for them.
+pub fn headline(raw: &[u8]) -> (Option<String>, String) {
+    let Ok(message) = parse_message(raw) else {
+        return (None, String::new());
+    };
+    let from = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address.as_deref())
+        .map(|a| one_line(a.trim()));
+    (from, message.subject().map(one_line).unwrap_or_default())
+}
+
 /// Reads an ordinary mail.
 ///
 /// An attachment without a file name is named `tep-dinh-kem-<n>.<ext>` ("attached file

@@ -26,7 +26,7 @@ mod report;
 mod text;
 
 pub use error::MailError;
-pub use incoming::{IncomingMail, MailAttachment, document_from_mail, read_mail};
+pub use incoming::{IncomingMail, MailAttachment, document_from_mail, headline, read_mail};
 pub use outgoing::{OutgoingMail, compose};
 pub use report::{
     DeliveryAction, DeliveryReport, DispositionReport, RecipientStatus, Report, read_report,

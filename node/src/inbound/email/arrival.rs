@@ -8,7 +8,9 @@ use lienthong_protocol::edxml::{self, Organization};
 use lienthong_protocol::envelope::{
     PackageFields, ReceiptFields, SignedPackage, SignedReceipt, Timestamp,
 };
-use lienthong_protocol::mail::{IncomingMail, MailAttachment, document_from_mail, read_mail};
+use lienthong_protocol::mail::{
+    IncomingMail, MailAttachment, document_from_mail, headline, read_mail,
+};
 use lienthong_protocol::roster::EmailUnit;
 use lienthong_protocol::{OrganId, StatusCode};
 use tracing::{debug, info};
@@ -26,10 +28,11 @@ const ORIGINAL_NAME: &str = "thu-goc.eml";
 
 /// A mail's sender address and subject, as far as they read, for the review list.
 pub(super) fn sender_and_subject(raw: &[u8]) -> (String, String) {
-    match read_mail(raw, raw.len()) {
-        Ok(mail) => (mail.from_address, mail.subject),
-        Err(_) => ("(không đọc được)".to_owned(), String::new()),
-    }
+    let (from, subject) = headline(raw);
+    (
+        from.unwrap_or_else(|| "(không đọc được)".to_owned()),
+        subject,
+    )
 }
 
 /// Takes an ordinary mail. Blocking (the store).
