@@ -55,7 +55,7 @@ impl Agency {
             ("imap_security", "\"none\"".to_owned()),
             ("poll_interval", "\"300ms\"".to_owned()),
         ] {
-            configure_section(&dir, "email", &key, &value)?;
+            configure_section(&dir, "email", key, &value)?;
         }
         federation.admit(&dir)?;
         list_unit(&federation, unit_address)?;

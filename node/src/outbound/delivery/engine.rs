@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::axis_path::hand_to_axis;
+use super::axis_path::{NotHanded, hand_to_axis};
 use super::email_path::hand_to_mail_server;
 use super::handle::{DeliveryCommand, DeliveryHandle, Status};
 use super::policy::retry_delay;
@@ -281,42 +281,14 @@ async fn attempt(
             None
         };
     if let (Some(account), Some(Route::Email)) = (&attempts.email, route) {
-        return match hand_to_mail_server(ctx, account, entry.clone(), &package).await {
-            Ok(()) => {
-                *reached = true;
-                Outcome::Done
-            }
-            Err(not_handed) => {
-                *reached = !not_handed.transient;
-                match retry(ctx, entry, not_handed.reason.clone()).await {
-                    Outcome::Retry(at) if not_handed.transient => {
-                        Outcome::Unreachable(at, not_handed.reason)
-                    }
-                    other => other,
-                }
-            }
-        };
+        let handed = hand_to_mail_server(ctx, account, entry.clone(), &package).await;
+        return after_hand_over(ctx, entry, handed, reached).await;
     }
-    if let Some(client) = &attempts.axis {
-        if route == Some(Route::Axis) {
-            return match hand_to_axis(ctx, client, entry.clone(), &package).await {
-                Ok(()) => {
-                    *reached = true;
-                    Outcome::Done
-                }
-                Err(not_handed) => {
-                    // The axis answered a refusal: it is there, so the recipient's other
-                    // deliveries need not wait behind this one.
-                    *reached = !not_handed.transient;
-                    match retry(ctx, entry, not_handed.reason.clone()).await {
-                        Outcome::Retry(at) if not_handed.transient => {
-                            Outcome::Unreachable(at, not_handed.reason)
-                        }
-                        other => other,
-                    }
-                }
-            };
-        }
+    if let Some(client) = &attempts.axis
+        && route == Some(Route::Axis)
+    {
+        let handed = hand_to_axis(ctx, client, entry.clone(), &package).await;
+        return after_hand_over(ctx, entry, handed, reached).await;
     }
     let answer = if recipient == &ctx.organ_id {
         // A package to this node's own agency is delivered in place.
@@ -543,6 +515,29 @@ fn soon(ctx: &NodeContext) -> Outcome {
 }
 
 /// Records a failed attempt and plans the next one.
+/// The outcome of handing `entry`'s package to a bridge (the axis, the mail server). A
+/// refusal means the bridge is there, so the recipient's other deliveries need not wait
+/// behind this one; only a transient failure makes the recipient unreachable.
+async fn after_hand_over(
+    ctx: &Arc<NodeContext>,
+    entry: OutboxEntry,
+    handed: Result<(), NotHanded>,
+    reached: &mut bool,
+) -> Outcome {
+    let not_handed = match handed {
+        Ok(()) => {
+            *reached = true;
+            return Outcome::Done;
+        }
+        Err(not_handed) => not_handed,
+    };
+    *reached = !not_handed.transient;
+    match retry(ctx, entry, not_handed.reason.clone()).await {
+        Outcome::Retry(at) if not_handed.transient => Outcome::Unreachable(at, not_handed.reason),
+        other => other,
+    }
+}
+
 async fn retry(ctx: &Arc<NodeContext>, mut entry: OutboxEntry, problem: String) -> Outcome {
     entry.attempts = entry.attempts.saturating_add(1);
     ctx.metrics.delivery_retries.inc();
