@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lienthong_protocol::edxml;
+use lienthong_tests::browser::{browse, start_tag};
 use lienthong_tests::mail::{MailServer, Mailbox, parse};
 use lienthong_tests::{
     Federation, ProcessNode, configure_section, lienthong, sample_document, wait_for,
@@ -359,6 +360,24 @@ fn a_units_mail_becomes_an_inbox_document_and_a_strangers_or_a_malformed_one_is_
     wait_for("both moved to the review folder", DEADLINE, || {
         (agency.mailbox.messages(REVIEW).ok()?.len() == 2).then_some(())
     })?;
+    // The dashboard shows both: the unit's document marked unsigned, the mail to look at.
+    let token = std::fs::read_to_string(node.dir().join("api.token"))?;
+    let url = format!("http://{}/#token={}", node.info().api_addr, token.trim());
+    let profile = agency.federation.dir().with_file_name("browser-email");
+    let dom = browse(&url, &profile, None)?;
+    let panel = start_tag(&dom, "section", &[("id", "mail-review-panel")])?;
+    assert!(
+        !panel.has_class("hidden"),
+        "the mail to look at is shown: {dom}"
+    );
+    assert!(
+        dom.contains("Thư cần xem xét") && dom.contains(&stranger.address),
+        "{dom}"
+    );
+    assert!(dom.contains("qua thư điện tử, không có chữ ký"), "{dom}");
+    if let Ok(shot) = std::env::var("LIENTHONG_EMAIL_SCREENSHOT") {
+        browse(&url, &profile, Some(std::path::Path::new(&shot)))?;
+    }
     assert_eq!(
         node.inbox()?.iter().filter(|e| e["via"] == "email").count(),
         1,

@@ -8,11 +8,12 @@ use serde::Serialize;
 use super::ApiState;
 use super::error::ApiError;
 use super::time::rfc3339;
+use crate::store::MailReview;
 use lienthong_protocol::envelope::Timestamp;
 
 /// One mail set aside.
 #[derive(Debug, Serialize)]
-pub(super) struct ReviewView {
+pub(crate) struct ReviewView {
     from: String,
     subject: String,
     reason: String,
@@ -21,19 +22,22 @@ pub(super) struct ReviewView {
     folder: String,
 }
 
+impl From<MailReview> for ReviewView {
+    fn from(r: MailReview) -> Self {
+        ReviewView {
+            from: r.from_address,
+            subject: r.subject,
+            reason: r.reason,
+            set_aside_at: r.set_aside_at,
+            folder: r.folder,
+        }
+    }
+}
+
+/// Oldest first.
 pub(super) async fn review(
     State(state): State<ApiState>,
 ) -> Result<Json<Vec<ReviewView>>, ApiError> {
     let all = state.ctx.store.call(|s| s.mail_review()).await?;
-    Ok(Json(
-        all.into_iter()
-            .map(|r| ReviewView {
-                from: r.from_address,
-                subject: r.subject,
-                reason: r.reason,
-                set_aside_at: r.set_aside_at,
-                folder: r.folder,
-            })
-            .collect(),
-    ))
+    Ok(Json(all.into_iter().map(ReviewView::from).collect()))
 }

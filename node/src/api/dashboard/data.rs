@@ -16,6 +16,7 @@ use lienthong_protocol::roster::Role;
 use serde::Serialize;
 
 use super::super::ApiState;
+use super::super::email::ReviewView;
 use super::super::error::ApiError;
 use super::super::inbox::InboxView;
 use super::super::packages::{PackageStatus, ReceiptView, package_status};
@@ -61,6 +62,8 @@ pub(super) struct Dashboard {
     /// On a witness: agencies whose log contradicted the history it had cosigned (a store
     /// rebuilt, a fact deleted). Empty elsewhere; the page shows it in red when not.
     forks: Vec<ForkView>,
+    /// Mail the node set aside for a person (from no listed unit, or unreadable).
+    mail_review: Vec<ReviewView>,
     /// Agency names by id, from the roster, to label recipients and senders.
     names: BTreeMap<String, String>,
 }
@@ -140,6 +143,9 @@ pub(super) struct ForkView {
     seen: Vec<String>,
 }
 
+/// At most this many mails set aside are shown, newest first; the API lists them all.
+const MAIL_REVIEW_SHOWN: usize = 50;
+
 /// The parts read from the store, in one blocking task.
 struct Stored {
     summary: Summary,
@@ -147,6 +153,7 @@ struct Stored {
     stuck: Listing<StuckView>,
     received: Listing<ReceivedView>,
     forks: Vec<ForkView>,
+    mail_review: Vec<ReviewView>,
     /// Names from the axis's directory of the agencies on the axis this page shows.
     axis_names: BTreeMap<String, String>,
 }
@@ -179,6 +186,7 @@ pub(super) async fn dashboard(
         peers,
         relay,
         forks: stored.forks,
+        mail_review: stored.mail_review,
         names: {
             // The roster's names win; an agency only on the axis is named by the axis.
             let mut all = stored.axis_names;
@@ -252,6 +260,13 @@ fn stored(
         axis_names,
         received: Listing::new(received, received_total),
         forks: forks(store)?,
+        mail_review: store
+            .mail_review()?
+            .into_iter()
+            .rev()
+            .take(MAIL_REVIEW_SHOWN)
+            .map(ReviewView::from)
+            .collect(),
     })
 }
 
@@ -328,10 +343,12 @@ fn node_view(ctx: &NodeContext) -> NodeView {
 fn names(ctx: &NodeContext) -> BTreeMap<String, String> {
     ctx.roster()
         .map(|roster| {
+            let units = roster.bundle().roster().email_units.iter();
             roster
                 .members()
                 .iter()
                 .map(|m| (m.record.organ_id.to_string(), m.record.name.clone()))
+                .chain(units.map(|u| (u.organ_id.to_string(), u.name.clone())))
                 .collect()
         })
         .unwrap_or_default()
