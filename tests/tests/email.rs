@@ -241,6 +241,15 @@ fn a_mail_to_an_address_with_no_mailbox_bounces_onto_the_units_timeline() -> any
         detail.to_lowercase().contains("unknown"),
         "the server's reason: {detail}"
     );
+    // At once in the stuck list, with the server's reason: nobody need wait the deadline.
+    let stuck = node.get_json("/api/v1/stuck")?;
+    let entry = stuck
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["recipient"] == UNIT).cloned())
+        .expect("the bounced unit is stuck");
+    assert_eq!(entry["reason"], "mail_bounced", "{entry}");
+    assert_eq!(entry["path"], "email", "{entry}");
+    assert_eq!(entry["detail"], detail, "{entry}");
     Ok(())
 }
 

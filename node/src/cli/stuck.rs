@@ -14,7 +14,9 @@ pub(crate) struct StuckArgs {
     /// JSON: [{"package_id", "document_id", "subject", "recipient", "reason", "deadline",
     /// "attempts", "detail", "relay", "path", "axis_doc_id"}]; reason is
     /// recipient_unreachable, held_at_relay, rejected, or for a recipient reached through
-    /// the axis (path "axis") axis_unreachable, refused_by_axis, not_taken_from_axis.
+    /// the axis (path "axis") axis_unreachable, refused_by_axis, not_taken_from_axis, or
+    /// for a unit on official email (path "email") not_mailed, mail_bounced,
+    /// mail_not_confirmed.
     #[arg(long)]
     json: bool,
 }
@@ -45,6 +47,9 @@ pub(crate) fn run(args: StuckArgs) -> anyhow::Result<()> {
                 "on the axis (DocId {}), not taken by the recipient",
                 s["axis_doc_id"].as_str().unwrap_or("?")
             ),
+            "not_mailed" => "the agency's mail server has not taken the mail".to_owned(),
+            "mail_bounced" => "the mail was returned".to_owned(),
+            "mail_not_confirmed" => "mailed, not reported in the unit's mailbox".to_owned(),
             other => other.to_owned(),
         };
         println!(

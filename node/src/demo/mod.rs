@@ -473,11 +473,15 @@ async fn watch_stuck(stores: Vec<Store>, say: Arc<Say>, stop: CancellationToken)
                 for entry in stuck::list(store, crate::clock::now())? {
                     match entry.reason {
                         stuck::StuckReason::RecipientUnreachable
-                        | stuck::StuckReason::AxisUnreachable => counts.0 += 1,
+                        | stuck::StuckReason::AxisUnreachable
+                        | stuck::StuckReason::NotMailed => counts.0 += 1,
                         stuck::StuckReason::HeldAtRelay | stuck::StuckReason::NotTakenFromAxis => {
                             counts.1 += 1
                         }
-                        stuck::StuckReason::Rejected | stuck::StuckReason::RefusedByAxis => {}
+                        stuck::StuckReason::Rejected
+                        | stuck::StuckReason::RefusedByAxis
+                        | stuck::StuckReason::MailBounced
+                        | stuck::StuckReason::MailNotConfirmed => {}
                     }
                 }
             }

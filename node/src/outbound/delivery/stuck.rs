@@ -20,7 +20,7 @@ use tracing::warn;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::outbound::delivery::DeliveryHandle;
-use crate::store::{AxisReport, DeliveryState, OutboxEntry, Store, StoreError};
+use crate::store::{AxisReport, DeliveryState, MailReportKind, OutboxEntry, Store, StoreError};
 use crate::tasks::Wake;
 
 /// Why a recipient is stuck.
@@ -41,6 +41,14 @@ pub enum StuckReason {
     /// The axis took the document, but the recipient has not taken it from the axis (no
     /// `done`, no status 01); the detail is the axis's last word on it.
     NotTakenFromAxis,
+    /// The agency's mail server has not taken the mail for a unit on official email
+    /// (unreachable, or it refused it); the detail says which.
+    NotMailed,
+    /// A mail server returned the unit's mail (a bounce); the detail is its reason.
+    MailBounced,
+    /// The mail server took the unit's mail, but no mail server or mail program has
+    /// reported it in the unit's mailbox or opened since.
+    MailNotConfirmed,
 }
 
 /// One stuck recipient of one document.
@@ -84,6 +92,7 @@ pub fn list(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
         stuck.push(describe(store, entry)?);
     }
     stuck.extend(not_taken_from_axis(store, now)?);
+    stuck.extend(not_confirmed_by_mail(store, now)?);
     stuck.sort_by_key(|s| (s.deadline, s.package_id));
     Ok(stuck)
 }
@@ -111,8 +120,12 @@ pub(crate) fn list_explained(
 fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
     let meta = store.outgoing(&entry.package_id)?;
     let axis_send = store.axis_send(&entry.package_id, &entry.recipient)?;
+    let mailed = store
+        .mail_send(&entry.package_id, &entry.recipient)?
+        .is_some();
     let (reason, relay) = match entry.state {
         DeliveryState::Rejected => (StuckReason::Rejected, None),
+        _ if mailed => (StuckReason::NotMailed, None),
         _ if axis_send.is_some() => match entry.last_error.as_deref() {
             None | Some(AXIS_UNREACHABLE) => (StuckReason::AxisUnreachable, None),
             Some(_) => (StuckReason::RefusedByAxis, None),
@@ -136,7 +149,9 @@ fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
         attempts: entry.attempts,
         detail: entry.last_error,
         relay,
-        path: if axis_send.is_some() {
+        path: if mailed {
+            "email"
+        } else if axis_send.is_some() {
             "axis"
         } else {
             "federation"
@@ -187,6 +202,49 @@ fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, Stor
             relay: None,
             path: "axis",
             axis_doc_id: Some(doc_id),
+        });
+    }
+    Ok(stuck)
+}
+
+/// Units on official email whose mail a server returned (at once), or that no report has
+/// shown in their mailbox by the deadline.
+fn not_confirmed_by_mail(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, StoreError> {
+    let mut stuck = Vec::new();
+    for send in store.mail_sends()? {
+        let bounce = send
+            .reports
+            .iter()
+            .rev()
+            .find(|r| r.kind == MailReportKind::Bounced);
+        let confirmed = send
+            .reports
+            .iter()
+            .any(|r| matches!(r.kind, MailReportKind::Delivered | MailReportKind::Opened));
+        let Some(entry) = store.outbox_entry(&send.package_id, &send.recipient)? else {
+            continue;
+        };
+        if entry.state != DeliveryState::HandedToMailServer {
+            continue;
+        }
+        let reason = match bounce {
+            Some(_) => StuckReason::MailBounced,
+            None if !confirmed && now > entry.deadline => StuckReason::MailNotConfirmed,
+            None => continue,
+        };
+        let meta = store.outgoing(&send.package_id)?;
+        stuck.push(Stuck {
+            package_id: send.package_id,
+            document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
+            subject: meta.and_then(|m| m.subject),
+            recipient: send.recipient,
+            reason,
+            deadline: entry.deadline,
+            attempts: entry.attempts,
+            detail: bounce.map(|r| r.detail.clone()),
+            relay: None,
+            path: "email",
+            axis_doc_id: None,
         });
     }
     Ok(stuck)
