@@ -5,7 +5,7 @@ use bytes::Bytes;
 use lienthong_protocol::envelope::Timestamp;
 use lienthong_protocol::keys::AgencyKey;
 use lienthong_protocol::roster::{
-    AgencyRecord, Delegation, MemberStatus, PreviousKey, Revocation, Role, RosterBundle,
+    AgencyRecord, Delegation, EmailUnit, MemberStatus, PreviousKey, Revocation, Role, RosterBundle,
     RosterError, RosterSection, SignedSection,
 };
 
@@ -309,4 +309,85 @@ fn two_authorities_cannot_list_the_same_agency() {
     s.root_section.upsert(dup);
     let err = bundle(&s, t(T0)).expect_err("listed twice");
     assert!(matches!(err, RosterError::Conflict(_)), "{err}");
+}
+
+fn email_unit(id: &str, address: &str) -> EmailUnit {
+    EmailUnit {
+        organ_id: id.parse().expect("id"),
+        name: format!("Đơn vị {id}"),
+        address: address.to_owned(),
+        smime_certificate: None,
+    }
+}
+
+#[test]
+fn a_province_lists_units_on_official_email_under_its_code_and_members_find_them() {
+    let mut s = setup();
+    s.province_section
+        .email_units
+        .push(email_unit("000.00.31.H53", "vanthu@xa-a.tayninh.gov.vn"));
+    let verified = bundle(&s, t(T0 + DAY)).expect("verifies");
+    let roster = verified.roster();
+    let unit = roster
+        .email_unit(&"000.00.31.H53".parse().expect("id"))
+        .expect("listed");
+    assert_eq!(unit.address, "vanthu@xa-a.tayninh.gov.vn");
+    assert_eq!(
+        roster
+            .email_unit_by_address("VANTHU@xa-a.tayninh.gov.vn")
+            .map(|u| u.organ_id.as_str()),
+        Some("000.00.31.H53")
+    );
+    assert!(roster.agency(&unit.organ_id).is_none(), "not a member");
+
+    // Outside its code, it may not.
+    let mut s = setup();
+    s.province_section
+        .email_units
+        .push(email_unit("000.00.31.H41", "vanthu@xa-b.nghean.gov.vn"));
+    let err = bundle(&s, t(T0 + DAY)).expect_err("out of scope");
+    assert!(
+        matches!(&err, RosterError::OutOfScope { organ_id, .. } if organ_id == "000.00.31.H41"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_email_unit_cannot_also_be_a_member_or_share_an_address() {
+    // A member listed again as an email unit, in another section.
+    let mut s = setup();
+    s.root_section
+        .email_units
+        .push(email_unit("000.00.11.H53", "vanthu@so-a.tayninh.gov.vn"));
+    let err = bundle(&s, t(T0 + DAY)).expect_err("listed twice");
+    assert!(matches!(err, RosterError::Conflict(_)), "{err}");
+
+    // Two units, one address, in one section: refused at signing, naming the unit.
+    let mut s = setup();
+    s.province_section
+        .email_units
+        .push(email_unit("000.00.31.H53", "vanthu@xa-a.tayninh.gov.vn"));
+    s.province_section
+        .email_units
+        .push(email_unit("000.00.32.H53", "VanThu@xa-a.tayninh.gov.vn"));
+    let err = SignedSection::sign(&s.province, s.province_section.clone()).expect_err("shared");
+    assert!(err.to_string().contains("000.00.32.H53"), "{err}");
+
+    // An address a mail server would not take: refused at signing.
+    let mut s = setup();
+    s.province_section
+        .email_units
+        .push(email_unit("000.00.31.H53", "văn thư@xa-a"));
+    let err = SignedSection::sign(&s.province, s.province_section.clone()).expect_err("bad");
+    assert!(err.to_string().contains("not a mail address"), "{err}");
+}
+
+#[test]
+fn a_roster_signed_before_email_units_existed_reads_the_same() {
+    // Sections without units serialise without the field, so their signed bytes, and
+    // every signature over them, are unchanged.
+    let s = setup();
+    let signed = SignedSection::sign(&s.root, s.root_section.clone()).expect("signs");
+    let json = String::from_utf8_lossy(signed.to_wire().as_ref()).into_owned();
+    assert!(!json.contains("email_units"), "{json}");
 }

@@ -190,6 +190,17 @@ fn a_document_mailed_to_a_unit_carries_its_files_and_its_delivery_report_and_rea
     unit.send_read_receipt(&raw)?;
     let opened = wait_report(&node, &package, "opened")?;
     assert_eq!(opened["reported_by"], "mail_client");
+    // Units on official email get documents, not status messages: refused, naming it.
+    let status_message = String::from_utf8(lienthong_tests::sample("status_acceptance_03.edxml"))?
+        .replace("000.00.00.H41", AGENCY)
+        .replace("000.00.00.G22", UNIT);
+    let (code, body) = node.post("/api/v1/packages", status_message.as_bytes())?;
+    let answer = String::from_utf8_lossy(&body);
+    assert_eq!(code, 422, "{answer}");
+    assert!(
+        answer.contains("status_to_email_unit") && answer.contains(UNIT),
+        "{answer}"
+    );
     let status = unit_status(&node, &package).expect("status");
     assert_eq!(status["path"], "email");
     assert_eq!(status["state"], "handed_to_mail_server");
