@@ -378,3 +378,81 @@ impl Store {
         Ok(all)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_send_is_in_doubt_from_its_start_until_taken_or_failed_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("opens");
+        let package = PackageId::from_bytes([3; 32]);
+        let unit: OrganId = "000.00.31.H10".parse().expect("id");
+        let at = Timestamp::from_millis(10);
+        assert_eq!(
+            store.mail_send_handed(&package, &unit, at).expect("reads"),
+            None,
+            "a copy never started is not recorded as taken"
+        );
+        let started = store
+            .mail_send_starting(&package, &unit, "u@x.vn", "m@x.vn", at)
+            .expect("starts");
+        assert!(started.in_doubt && started.handed_at.is_none());
+        store.mail_send_failed(&package, &unit).expect("fails");
+        let again = store
+            .mail_send_starting(&package, &unit, "u@x.vn", "m@x.vn", at)
+            .expect("starts again");
+        assert_eq!(again.attempts, 2);
+        let handed = store
+            .mail_send_handed(&package, &unit, Timestamp::from_millis(20))
+            .expect("taken")
+            .expect("recorded");
+        assert!(!handed.in_doubt);
+        // Taken once: a later start returns it unchanged, so nothing is sent again.
+        let after = store
+            .mail_send_starting(
+                &package,
+                &unit,
+                "u@x.vn",
+                "m@x.vn",
+                Timestamp::from_millis(30),
+            )
+            .expect("reads");
+        assert_eq!(after.handed_at, Some(Timestamp::from_millis(20)));
+        assert_eq!(after.attempts, 2);
+
+        let report = |kind| MailReport {
+            kind,
+            detail: "2.0.0".to_owned(),
+            learned_at: Timestamp::from_millis(40),
+        };
+        let delivered = report(MailReportKind::Delivered);
+        assert_eq!(
+            store
+                .mail_report(&package, &unit, &delivered)
+                .expect("records"),
+            Some(true)
+        );
+        assert_eq!(
+            store
+                .mail_report(&package, &unit, &delivered)
+                .expect("records"),
+            Some(false)
+        );
+        let other = PackageId::from_bytes([4; 32]);
+        assert_eq!(
+            store.mail_report(&other, &unit, &delivered).expect("reads"),
+            None
+        );
+        drop(store);
+
+        let store = Store::open(dir.path()).expect("reopens");
+        let kept = store
+            .mail_send(&package, &unit)
+            .expect("reads")
+            .expect("kept");
+        assert_eq!(kept.reports.len(), 1);
+        assert_eq!(kept.handed_at, Some(Timestamp::from_millis(20)));
+    }
+}
