@@ -165,15 +165,19 @@ impl EmailConfig {
 enabled = {enabled}
 # The agency's official address: sender of every mail, and where answers come back.
 address = {address:?}
-# The mail server's submission host and port; "starttls", "tls", or "none" (loopback only).
+# The mail server's submission host.
 smtp_host = {smtp_host:?}
+# Its submission port: 587 with STARTTLS, 465 with TLS.
 smtp_port = {smtp_port}
+# "starttls", "tls", or "none" (refused unless the host is this machine).
 smtp_security = "{smtp_security}"
 # Log in to the submission server with username and the password file.
 smtp_auth = {smtp_auth}
-# The mailbox's IMAP host and port; "tls", "starttls", or "none" (loopback only).
+# The mailbox's IMAP host.
 imap_host = {imap_host:?}
+# Its IMAP port: 993 with TLS, 143 with STARTTLS.
 imap_port = {imap_port}
+# "tls", "starttls", or "none" (refused unless the host is this machine).
 imap_security = "{imap_security}"
 # The account's user name on both servers; empty means the address.
 username = {username:?}
@@ -183,8 +187,9 @@ password_file = {password:?}
 ca_file = {ca:?}
 # How often to read the mailbox.
 poll_interval = "{poll}"
-# Where handled mail is moved (never deleted), and mail a person must look at.
+# Where handled mail is moved (never deleted); "/" becomes the server's own delimiter.
 handled_folder = {handled:?}
+# Where mail a person must look at is moved: from no listed unit, or unreadable.
 review_folder = {review:?}
 # How long opening a connection, and each command, may take.
 timeout = "{timeout}"
