@@ -170,6 +170,25 @@ impl MailboxSession {
         Ok(uids)
     }
 
+    /// The size of message `uid` as the server counts it; `None` when it is gone.
+    ///
+    /// # Errors
+    /// [`ImapError`].
+    pub(super) async fn size(&mut self, uid: u32) -> Result<Option<u64>, ImapError> {
+        let fetches: Vec<_> = self
+            .session
+            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+            .await
+            .map_err(|e| command("UID FETCH", e))?
+            .try_collect()
+            .await
+            .map_err(|e| command("UID FETCH", e))?;
+        Ok(fetches
+            .into_iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.size.map(u64::from)))
+    }
+
     /// The message `uid`, whole; `None` when it is gone.
     ///
     /// # Errors

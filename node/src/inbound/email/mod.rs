@@ -146,11 +146,20 @@ impl EmailInbound {
         .await?;
         let mut round = Round::default();
         let result = async {
+            let limit = self.ctx.limits.max_content_len;
             for uid in mailbox.inbox(ROUND).await? {
-                let Some(fetched) = mailbox.fetch(uid).await? else {
-                    continue;
+                // A mail larger than any package may be is not fetched at all.
+                let outcome = match mailbox.size(uid).await? {
+                    None => continue,
+                    Some(size) if size > limit => self.set_aside_unfetched(size, limit).await?,
+                    Some(_) => {
+                        let Some(fetched) = mailbox.fetch(uid).await? else {
+                            continue;
+                        };
+                        self.take(fetched).await?
+                    }
                 };
-                match self.take(fetched).await? {
+                match outcome {
                     Handled::Taken(what) => {
                         debug!(uid, what, "mail taken");
                         mailbox.move_to(uid, handled).await?;
@@ -198,6 +207,27 @@ impl EmailInbound {
                 .await?;
         }
         Ok(handled)
+    }
+
+    /// Records a mail too large to fetch as set aside; its sender and subject stay unread.
+    async fn set_aside_unfetched(&self, size: u64, limit: u64) -> Result<Handled, StoreError> {
+        let reason = format!(
+            "{size} bytes, larger than limits.max_package_size ({limit} bytes): not fetched"
+        );
+        let key: [u8; 32] = Sha256::digest(format!("{size}:{}", clock::now().as_millis())).into();
+        let review = MailReview {
+            from_address: "(chưa đọc: thư quá lớn)".to_owned(),
+            subject: String::new(),
+            reason: reason.clone(),
+            set_aside_at: clock::now(),
+            folder: self.ctx.config.email.review_folder.trim().to_owned(),
+        };
+        info!(target: "lienthong::events::mail_set_aside", size, %reason, "a mail was set aside for a person to look at");
+        self.ctx
+            .store
+            .call(move |s| s.mail_set_aside(&key, &review))
+            .await?;
+        Ok(Handled::SetAside(reason))
     }
 
     /// What `fetched` is, acted on; with its sender and subject for the review list.
