@@ -3,7 +3,8 @@
 //! delivery report and read receipt on the unit's timeline; a bounce for an address with no
 //! mailbox; a unit's mail with attachments in the inbox; a stranger's mail and a malformed
 //! one set aside; a node killed between the server's acceptance and its record sends the
-//! mail once.
+//! mail once; the same over STARTTLS with SMTP AUTH and IMAPS, and no mail at all when the
+//! server's certificate is not trusted.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +26,17 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const HANDLED: &str = "Lienthong.Handled";
 const REVIEW: &str = "Lienthong.Review";
 
+/// How an [`Agency`]'s node reaches the loopback mail server.
+#[derive(Clone, Copy)]
+enum Transport {
+    /// `127.0.0.1`, no TLS, no log-in.
+    Plain,
+    /// `localhost`: STARTTLS then SMTP AUTH on 2587, IMAPS on 1993, trusting `ca_file`
+    /// (`None`: the public roots). The agency's address is one Postfix takes mail from only
+    /// after a log-in.
+    Tls { ca_file: Option<&'static str> },
+}
+
 /// An agency's node whose `[email]` is its mailbox on the loopback mail server, and the
 /// federation that lists `unit_address` as the email unit [`UNIT`].
 struct Agency {
@@ -35,27 +47,51 @@ struct Agency {
 
 impl Agency {
     fn new(mail: &MailServer, unit_address: &str) -> anyhow::Result<Agency> {
+        Agency::with(mail, unit_address, Transport::Plain)
+    }
+
+    fn with(mail: &MailServer, unit_address: &str, transport: Transport) -> anyhow::Result<Agency> {
         let federation = Federation::new("Thư công vụ")?;
         let dir = federation.init(AGENCY, "Sở Tư pháp tỉnh Bình Thuận")?;
-        let mailbox = mail.mailbox("agency");
+        let mailbox = match transport {
+            Transport::Plain => mail.mailbox("agency"),
+            Transport::Tls { .. } => mail.login_only_mailbox("agency"),
+        };
         let password = dir.join("email.secret");
         std::fs::write(&password, format!("{}\n", MailServer::PASSWORD))?;
         std::fs::set_permissions(
             &password,
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )?;
+        let servers = match transport {
+            Transport::Plain => [
+                ("smtp_host", "\"127.0.0.1\"".to_owned()),
+                ("smtp_security", "\"none\"".to_owned()),
+                ("smtp_auth", "false".to_owned()),
+                ("imap_host", "\"127.0.0.1\"".to_owned()),
+                ("imap_port", "1143".to_owned()),
+                ("imap_security", "\"none\"".to_owned()),
+                ("ca_file", "\"\"".to_owned()),
+            ],
+            Transport::Tls { ca_file } => [
+                ("smtp_host", "\"localhost\"".to_owned()),
+                ("smtp_security", "\"starttls\"".to_owned()),
+                ("smtp_auth", "true".to_owned()),
+                ("imap_host", "\"localhost\"".to_owned()),
+                ("imap_port", "1993".to_owned()),
+                ("imap_security", "\"tls\"".to_owned()),
+                ("ca_file", format!("{:?}", ca_file.unwrap_or_default())),
+            ],
+        };
         for (key, value) in [
             ("enabled", "true".to_owned()),
             ("address", format!("{:?}", mailbox.address)),
-            ("smtp_host", "\"127.0.0.1\"".to_owned()),
             ("smtp_port", "2587".to_owned()),
-            ("smtp_security", "\"none\"".to_owned()),
-            ("smtp_auth", "false".to_owned()),
-            ("imap_host", "\"127.0.0.1\"".to_owned()),
-            ("imap_port", "1143".to_owned()),
-            ("imap_security", "\"none\"".to_owned()),
             ("poll_interval", "\"300ms\"".to_owned()),
-        ] {
+        ]
+        .into_iter()
+        .chain(servers)
+        {
             configure_section(&dir, "email", key, &value)?;
         }
         federation.admit(&dir)?;
@@ -234,6 +270,72 @@ fn a_document_mailed_to_a_unit_carries_its_files_and_its_delivery_report_and_rea
         "{kinds:?}"
     );
     assert_eq!(unit.count_with_message_id("INBOX", &message_id(&raw))?, 1);
+    Ok(())
+}
+
+#[test]
+fn over_starttls_with_a_log_in_and_imaps_a_unit_gets_the_document_once_and_its_delivery_report_comes_back()
+-> anyhow::Result<()> {
+    let mail = MailServer::require()?;
+    let unit = mail.mailbox("unit");
+    let agency = Agency::with(
+        &mail,
+        &unit.address,
+        Transport::Tls {
+            ca_file: Some(MailServer::CA_FILE),
+        },
+    )?;
+    // The control: the server takes nothing from the agency's address without a log-in, so
+    // the node's mail below reaching the unit proves that it logged in.
+    let refused = agency
+        .mailbox
+        .send_raw(
+            &unit.address,
+            &agency
+                .mailbox
+                .compose(&unit.address, "không đăng nhập", "", &[]),
+        )
+        .expect_err("the agency's address needs a log-in");
+    assert!(
+        format!("{refused:#}").contains("not logged in"),
+        "{refused:#}"
+    );
+
+    let node = agency.start(&[])?;
+    let package = node.submit(&sample_document(AGENCY, UNIT))?;
+    node.wait_state(&package, UNIT, "handed_to_mail_server", DEADLINE)?;
+    let raw = the_copy(&unit, &package)?;
+    // Postfix's delivery report reaches the node only through its IMAPS session.
+    let delivered = wait_report(&node, &package, "delivered_to_mailbox")?;
+    assert_eq!(delivered["reported_by"], "mail_server");
+    assert_eq!(unit.count_with_message_id("INBOX", &message_id(&raw))?, 1);
+    Ok(())
+}
+
+#[test]
+fn a_mail_server_whose_certificate_is_not_trusted_gets_no_mail_and_the_error_names_the_certificate()
+-> anyhow::Result<()> {
+    let mail = MailServer::require()?;
+    let unit = mail.mailbox("unit");
+    // No ca_file: the public roots, which do not hold the test CA.
+    let agency = Agency::with(&mail, &unit.address, Transport::Tls { ca_file: None })?;
+    let node = agency.start(&[])?;
+    let package = node.submit(&sample_document(AGENCY, UNIT))?;
+    let error = wait_for("the unit's delivery error", DEADLINE, || {
+        unit_status(&node, &package)?["last_error"]
+            .as_str()
+            .map(str::to_owned)
+    })?;
+    assert!(
+        error.to_lowercase().contains("certificate"),
+        "the error names the certificate problem: {error}"
+    );
+    let status = unit_status(&node, &package).expect("status");
+    assert_ne!(status["state"], "handed_to_mail_server", "{status}");
+    assert!(
+        unit.messages("INBOX")?.is_empty(),
+        "nothing reached the unit"
+    );
     Ok(())
 }
 

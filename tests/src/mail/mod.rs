@@ -2,7 +2,7 @@
 //! Dovecot (IMAP) on loopback that `tests/mail/setup-mail.sh` configures and starts.
 //!
 //! [`MailServer::require`] fails, never skips, when they are not running, and says how to
-//! start them. [`MailServer::mailbox`] hands out fresh mailboxes (every `box-` local part of
+//! start them. Both offer TLS with a certificate of the test CA ([`MailServer::CA_FILE`]). [`MailServer::mailbox`] hands out fresh mailboxes (every `box-` local part of
 //! `lienthong.test` is one) and [`MailServer::unknown_address`] addresses whose mail
 //! bounces. [`Mailbox`] reads its folders over IMAP and sends over SMTP; it also plays the
 //! recipient's mail client that sends a read receipt ([`Mailbox::send_read_receipt`]).
@@ -56,14 +56,20 @@ pub struct MailServer {
 }
 
 impl MailServer {
-    /// Postfix's SMTP listener (no auth from loopback).
+    /// Postfix's SMTP listener: no auth needed from loopback; STARTTLS offered, and SMTP
+    /// AUTH (PLAIN, LOGIN) after it.
     pub const SMTP: &str = "127.0.0.1:2587";
-    /// Dovecot's IMAP listener (plaintext on loopback).
+    /// Dovecot's IMAP listener (plaintext on loopback; STARTTLS offered).
     pub const IMAP: &str = "127.0.0.1:1143";
+    /// Dovecot's IMAPS listener (TLS from the first byte).
+    pub const IMAPS: &str = "127.0.0.1:1993";
+    /// The test CA (PEM) that signed both servers' certificate, for `localhost` and
+    /// `127.0.0.1`: what a client trusts instead of the public roots.
+    pub const CA_FILE: &str = "/etc/lienthong-test-mail/ca.pem";
     /// The password of every mailbox.
     pub const PASSWORD: &str = "lienthong-test";
 
-    /// Checks that both servers answer.
+    /// Checks that both servers answer, on all three ports.
     ///
     /// # Errors
     /// When either port is closed: the message says how to set them up. Tests that need mail
@@ -72,6 +78,7 @@ impl MailServer {
         for (name, addr) in [
             ("SMTP (Postfix)", Self::SMTP),
             ("IMAP (Dovecot)", Self::IMAP),
+            ("IMAPS (Dovecot)", Self::IMAPS),
         ] {
             let socket = addr.parse().expect("a socket address");
             if let Err(error) = TcpStream::connect_timeout(&socket, CONNECT_TIMEOUT) {
@@ -101,6 +108,16 @@ impl MailServer {
         Mailbox {
             address: format!("box-{}@{DOMAIN}", self.unique(role)),
         }
+    }
+
+    /// As [`MailServer::mailbox`], `box-tls-<role>-...`: Postfix takes mail from this
+    /// address only from a client that logged in (SMTP AUTH, which it offers only after
+    /// STARTTLS), so a sender that does not log in is refused.
+    ///
+    /// # Panics
+    /// As [`MailServer::mailbox`].
+    pub fn login_only_mailbox(&self, role: &str) -> Mailbox {
+        self.mailbox(&format!("tls-{role}"))
     }
 
     /// A unique address of the domain that has no mailbox: Postfix accepts mail for it and
