@@ -552,3 +552,55 @@ fn message_id(raw: &[u8]) -> String {
 fn attachment_bytes(attachment: &edxml::Attachment) -> Vec<u8> {
     attachment.content.decode().expect("the attachment decodes")
 }
+
+#[test]
+fn a_mail_larger_than_any_package_is_set_aside_unread_and_the_next_one_is_taken()
+-> anyhow::Result<()> {
+    let mail = MailServer::require()?;
+    let unit = mail.mailbox("unit");
+    let agency = Agency::new(&mail, &unit.address)?;
+    configure_section(&agency.dir, "limits", "max_package_size", "\"64KiB\"")?;
+    let node = agency.start(&[])?;
+
+    let scan = vec![b'x'; 200 * 1024];
+    let big = unit.compose(
+        &agency.mailbox.address,
+        "Hồ sơ quét quá lớn",
+        "Kèm bản quét.",
+        &[("ban-quet.pdf", "application/pdf", &scan)],
+    );
+    unit.send_raw(&agency.mailbox.address, &big)?;
+    let small = unit.compose(&agency.mailbox.address, "Báo cáo ngắn", "Nội dung.", &[]);
+    unit.send_raw(&agency.mailbox.address, &small)?;
+
+    let review = wait_for("the large mail set aside", DEADLINE, || {
+        let list = node
+            .get_json("/api/v1/email/review")
+            .ok()?
+            .as_array()?
+            .clone();
+        list.into_iter().find(|r| {
+            r["reason"]
+                .as_str()
+                .is_some_and(|w| w.contains("max_package_size"))
+        })
+    })?;
+    assert!(
+        review["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not fetched"),
+        "{review}"
+    );
+    wait_for("the small mail in the inbox", DEADLINE, || {
+        node.inbox()
+            .ok()?
+            .into_iter()
+            .find(|e| e["from"] == UNIT && e["via"] == "email")
+    })?;
+    wait_for("the large mail in the review folder", DEADLINE, || {
+        (agency.mailbox.messages(REVIEW).ok()?.len() == 1).then_some(())
+    })?;
+    assert_eq!(node.inbox()?.len(), 1, "only the small mail reaches QLVB");
+    Ok(())
+}
