@@ -135,55 +135,90 @@ pub(crate) async fn publish(
 }
 
 /// Messages taken off the queue for one check: what a burst has queued is checked
-/// together, what a monitoring node keeps of it recorded with one fsync, and the verdicts
-/// reported in one call, so a node keeps up with a province's bursts and reports within
-/// gossipsub's cache lifetime.
+/// together and the verdicts reported in one call, so a node keeps up with a province's
+/// bursts.
 const DRAIN: usize = 64;
 
-/// Checks and records gossiped receipt batches until `shutdown`, reporting each to
-/// gossipsub.
+/// Checked drains waiting to be kept; beyond, checking waits for keeping.
+const KEEP_QUEUE: usize = 64;
+
+/// Checks gossiped receipt batches and reports each verdict to gossipsub at once, then
+/// keeps what this node keeps, until `shutdown`.
+///
+/// # Why checking and keeping are apart
+///
+/// gossipsub holds a message for its verdict only `history_length` heartbeats; a verdict
+/// that comes later finds it gone, and the message is not passed on. The bench measured
+/// it: with the verdict waiting for the store (applying this agency's receipts, a
+/// monitoring node's fsync of the rest), under a province's burst 43% of the verdicts came
+/// too late, and most receipts reached the other nodes only by catching up, 30 s later. A
+/// verdict is about the batch (signed by its issuers, published by a member's own node),
+/// which is known before anything is stored; so it is reported then, and the store work
+/// follows in a task of its own. Passing on a valid batch before keeping it costs nothing:
+/// if keeping fails (a full disk), catching up brings the receipts again.
 pub(crate) async fn receive(
     ctx: Arc<NodeContext>,
     mut messages: mpsc::Receiver<GossipMessage>,
     shutdown: CancellationToken,
 ) {
-    while let Some(Some(first)) = shutdown.run_until_cancelled(messages.recv()).await {
-        let mut queued = vec![first];
-        while queued.len() < DRAIN {
-            match messages.try_recv() {
-                Ok(message) => queued.push(message),
-                Err(_) => break,
+    let (to_keep, mut kept) = mpsc::channel::<Vec<Vec<SignedReceipt>>>(KEEP_QUEUE);
+    let check = async {
+        while let Some(Some(first)) = shutdown.run_until_cancelled(messages.recv()).await {
+            let mut queued = vec![first];
+            while queued.len() < DRAIN {
+                match messages.try_recv() {
+                    Ok(message) => queued.push(message),
+                    Err(_) => break,
+                }
+            }
+            let worker = ctx.clone();
+            let checked: Vec<(Option<libp2p::PeerId>, bytes::Bytes)> =
+                queued.iter().map(|m| (m.author, m.data.clone())).collect();
+            let batches = blocking(move || {
+                checked
+                    .iter()
+                    .map(|(author, data)| check_batch(&worker, *author, data))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_else(|_| vec![(GossipAcceptance::Ignore, Vec::new()); queued.len()]);
+            let reports = queued
+                .into_iter()
+                .zip(&batches)
+                .map(|(message, (acceptance, _))| (message.id, message.source, *acceptance))
+                .collect();
+            let _ = ctx.network.report_gossip_all(reports).await;
+            let valid: Vec<Vec<SignedReceipt>> = batches
+                .into_iter()
+                .filter(|(acceptance, _)| *acceptance == GossipAcceptance::Accept)
+                .map(|(_, receipts)| receipts)
+                .collect();
+            if !valid.is_empty() && to_keep.send(valid).await.is_err() {
+                break;
             }
         }
-        let worker = ctx.clone();
-        let checked: Vec<(Option<libp2p::PeerId>, bytes::Bytes)> =
-            queued.iter().map(|m| (m.author, m.data.clone())).collect();
-        let verdicts = blocking(move || take_batches(&worker, &checked))
-            .await
-            .unwrap_or_else(|_| vec![GossipAcceptance::Ignore; queued.len()]);
-        let reports = queued
-            .into_iter()
-            .zip(verdicts)
-            .map(|(message, acceptance)| (message.id, message.source, acceptance))
-            .collect();
-        let _ = ctx.network.report_gossip_all(reports).await;
-    }
+        drop(to_keep);
+    };
+    let keep = async {
+        while let Some(valid) = kept.recv().await {
+            let worker = ctx.clone();
+            let _ = blocking(move || keep_batches(&worker, &valid)).await;
+        }
+    };
+    tokio::join!(check, keep);
 }
 
-/// Verifies each batch and keeps what this node keeps; the verdict on each for gossipsub.
-/// What a monitoring node keeps of all the valid batches is recorded in one transaction
-/// and one fsync; if that fails, none of them is vouched for.
-fn take_batches(
-    ctx: &NodeContext,
-    messages: &[(Option<libp2p::PeerId>, bytes::Bytes)],
-) -> Vec<GossipAcceptance> {
-    let mut verdicts = Vec::with_capacity(messages.len());
+/// Keeps what this node keeps of checked batches: the receipts about this agency's own
+/// packages applied, what a monitoring node keeps of the others recorded in one
+/// transaction and one fsync.
+fn keep_batches(ctx: &NodeContext, batches: &[Vec<SignedReceipt>]) {
     let mut watched = Vec::new();
-    for (author, data) in messages {
-        verdicts.push(take_batch(ctx, *author, data, &mut watched));
+    for receipts in batches {
+        let new = sort_out(ctx, receipts, true, &mut watched);
+        ctx.metrics.receipts_observed.inc_by(new);
     }
     if watched.is_empty() {
-        return verdicts;
+        return;
     }
     match ctx.store.record_receipts(&watched) {
         Ok(outcomes) => {
@@ -193,39 +228,32 @@ fn take_batches(
                 .count();
             ctx.metrics.receipts_observed.inc_by(new as u64);
         }
+        // Catching up brings these receipts later.
         Err(e) => {
-            // Not kept, so not vouched for: gossipsub does not pass the batches on from
-            // here, and catching up brings these receipts later.
-            warn!(error = %e, receipts = watched.len(), "gossiped receipts could not be stored");
-            for verdict in &mut verdicts {
-                if *verdict == GossipAcceptance::Accept {
-                    *verdict = GossipAcceptance::Ignore;
-                }
-            }
+            warn!(error = %e, receipts = watched.len(), "gossiped receipts could not be stored")
         }
     }
-    verdicts
 }
 
-/// Verifies one batch, applies the receipts about this agency's own packages, and adds
-/// to `watched` what a monitoring node keeps of the others; the verdict for gossipsub.
-fn take_batch(
+/// Checks one batch: it decodes, its publisher is a member's own node, and every receipt
+/// is that member's, signed with its key. The verdict for gossipsub, and the receipts when
+/// it is `Accept`. Nothing is stored.
+fn check_batch(
     ctx: &NodeContext,
     author: Option<libp2p::PeerId>,
     data: &bytes::Bytes,
-    watched: &mut Vec<SignedReceipt>,
-) -> GossipAcceptance {
+) -> (GossipAcceptance, Vec<SignedReceipt>) {
     let refuse = |why: String| {
         ctx.metrics.gossip_refused.inc();
         warn!(target: "lienthong::events::rejected", ?author, why = %why, "gossiped receipts refused");
-        GossipAcceptance::Reject
+        (GossipAcceptance::Reject, Vec::new())
     };
     let receipts = match decode_receipt_batch(data.clone(), &ctx.limits) {
         Ok(receipts) => receipts,
         Err(e) => return refuse(e.to_string()),
     };
     let Some(roster) = ctx.roster() else {
-        return GossipAcceptance::Ignore;
+        return (GossipAcceptance::Ignore, Vec::new());
     };
     let now = clock::now();
     let Some(publisher) = author.and_then(|peer| roster.member_by_peer(&peer, now)) else {
@@ -243,11 +271,7 @@ fn take_batch(
             return refuse(format!("receipt {i} is {problem}"));
         }
     }
-    // Issuers checked: what concerns this agency is applied now, and what a monitoring
-    // node keeps of the rest is recorded with the rest of the drain.
-    let new = sort_out(ctx, &receipts, true, watched);
-    ctx.metrics.receipts_observed.inc_by(new);
-    GossipAcceptance::Accept
+    (GossipAcceptance::Accept, receipts)
 }
 
 /// Whether `receipt` concerns this agency's own packages: a statement about a package it
