@@ -322,26 +322,7 @@ pub fn wait_roster_of(authority_dir: &Path, nodes: &[&ProcessNode]) -> anyhow::R
 /// # Errors
 /// When the file cannot be read or written, or has no such key.
 pub fn configure(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
-    let file = dir.join("config.toml");
-    let text = std::fs::read_to_string(&file)?;
-    let prefix = format!("{key} = ");
-    let mut found = false;
-    let lines: Vec<String> = text
-        .lines()
-        .map(|line| {
-            if !found && line.starts_with(&prefix) {
-                found = true;
-                format!("{prefix}{value}")
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect();
-    if !found {
-        bail!("{} has no key {key}", file.display());
-    }
-    std::fs::write(&file, lines.join("\n") + "\n")?;
-    Ok(())
+    rewrite_key(dir, None, key, value)
 }
 
 /// Sets `key` inside `[section]` of a node's `config.toml`, for keys whose name other
@@ -351,15 +332,23 @@ pub fn configure(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
 /// # Errors
 /// When the file cannot be read or written, or the section has no such key.
 pub fn configure_section(dir: &Path, section: &str, key: &str, value: &str) -> anyhow::Result<()> {
+    rewrite_key(dir, Some(section), key, value)
+}
+
+/// Rewrites the first `key = …` line of `config.toml`, inside `[section]` when one is
+/// named.
+fn rewrite_key(dir: &Path, section: Option<&str>, key: &str, value: &str) -> anyhow::Result<()> {
     let file = dir.join("config.toml");
     let text = std::fs::read_to_string(&file)?;
-    let header = format!("[{section}]");
+    let header = section.map(|s| format!("[{s}]"));
     let prefix = format!("{key} = ");
-    let (mut inside, mut found) = (false, false);
+    let (mut inside, mut found) = (header.is_none(), false);
     let lines: Vec<String> = text
         .lines()
         .map(|line| {
-            if line.starts_with('[') {
+            if let Some(header) = &header
+                && line.starts_with('[')
+            {
                 inside = line.trim() == header;
             }
             if inside && !found && line.starts_with(&prefix) {
@@ -371,7 +360,10 @@ pub fn configure_section(dir: &Path, section: &str, key: &str, value: &str) -> a
         })
         .collect();
     if !found {
-        bail!("{} has no key {key} in [{section}]", file.display());
+        match section {
+            Some(section) => bail!("{} has no key {key} in [{section}]", file.display()),
+            None => bail!("{} has no key {key}", file.display()),
+        }
     }
     std::fs::write(&file, lines.join("\n") + "\n")?;
     Ok(())

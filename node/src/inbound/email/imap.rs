@@ -175,18 +175,27 @@ impl MailboxSession {
     /// # Errors
     /// [`ImapError`].
     pub(super) async fn size(&mut self, uid: u32) -> Result<Option<u64>, ImapError> {
+        Ok(self
+            .fetch_one(uid, "(UID RFC822.SIZE)")
+            .await?
+            .and_then(|f| f.size.map(u64::from)))
+    }
+
+    /// `query`'s answer about message `uid`; `None` when it is gone.
+    async fn fetch_one(
+        &mut self,
+        uid: u32,
+        query: &str,
+    ) -> Result<Option<async_imap::types::Fetch>, ImapError> {
         let fetches: Vec<_> = self
             .session
-            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+            .uid_fetch(uid.to_string(), query)
             .await
             .map_err(|e| command("UID FETCH", e))?
             .try_collect()
             .await
             .map_err(|e| command("UID FETCH", e))?;
-        Ok(fetches
-            .into_iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.size.map(u64::from)))
+        Ok(fetches.into_iter().find(|f| f.uid == Some(uid)))
     }
 
     /// The message `uid`, whole; `None` when it is gone.
@@ -194,17 +203,9 @@ impl MailboxSession {
     /// # Errors
     /// [`ImapError`].
     pub(super) async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
-        let fetches: Vec<_> = self
-            .session
-            .uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])")
-            .await
-            .map_err(|e| command("UID FETCH", e))?
-            .try_collect()
-            .await
-            .map_err(|e| command("UID FETCH", e))?;
-        Ok(fetches
-            .into_iter()
-            .find(|f| f.uid == Some(uid))
+        Ok(self
+            .fetch_one(uid, "(UID INTERNALDATE BODY.PEEK[])")
+            .await?
             .and_then(|f| {
                 let raw = f.body()?.to_vec();
                 let received_at = f.internal_date().and_then(|d| {
