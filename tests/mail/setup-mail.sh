@@ -214,8 +214,18 @@ if [[ -d /etc/dovecot/conf.d ]]; then
 # Written by lienthong's tests/mail/setup-mail.sh: nothing on this machine listens beyond loopback.
 listen = 127.0.0.1
 EOF
+    # Restarted, not reloaded: a reload does not move a listener already bound.
     if [[ -f /run/dovecot/master.pid ]] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; then
-        doveadm reload
+        doveadm stop 2>/dev/null || true
+        deadline=$((SECONDS + 20))
+        while [[ -f /run/dovecot/master.pid ]] && kill -0 "$(cat /run/dovecot/master.pid)" 2>/dev/null; do
+            if ((SECONDS > deadline)); then
+                echo "setup-mail.sh: the stock Dovecot did not stop within 20 s" >&2
+                exit 1
+            fi
+            sleep 0.2
+        done
+        dovecot </dev/null >/dev/null 2>&1
     fi
 fi
 
