@@ -150,6 +150,18 @@ pub fn create_secret(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// The bytes of an optional file the config names (a CA certificate file): `None` when
+/// the config leaves the path empty.
+///
+/// # Errors
+/// When the named file cannot be read.
+pub fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    fs::read(path).map(Some)
+}
+
 /// Reads a secret file, refusing one that others can read: a key that leaked to other
 /// users of the server is not a key the agency controls.
 ///

@@ -16,13 +16,7 @@ use proptest::prelude::*;
 /// Every sample that is a document; the status samples and the malformed `edoc.edxml` are
 /// not something a node sends by mail.
 fn document_samples() -> Vec<(String, Vec<u8>)> {
-    let mut names: Vec<String> = std::fs::read_dir(common::samples_dir())
-        .expect("samples dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".edxml"))
-        .collect();
-    names.sort();
+    let names = common::sample_names();
     let docs: Vec<(String, Vec<u8>)> = names
         .into_iter()
         .map(|n| {

@@ -293,12 +293,6 @@ fn malformed_edoc_is_refused_where_its_from_is_left_open() {
 #[test]
 fn every_sample_file_is_covered() {
     // A new sample in the shared folder must get its own assertions above.
-    let mut names: Vec<String> = std::fs::read_dir(common::samples_dir())
-        .expect("samples dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".edxml"))
-        .collect();
-    names.sort();
+    let names = common::sample_names();
     assert_eq!(names.len(), 16, "{names:?}");
 }

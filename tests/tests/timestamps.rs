@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, anyhow};
-use lienthong_protocol::tlog::timestamp::{TimestampError, TsaCertificate, verify_token};
+use lienthong_protocol::tlog::timestamp::{
+    TimestampError, TimestampInfo, TsaCertificate, verify_token,
+};
 use lienthong_tests::axis_bridge::document_from;
 use lienthong_tests::tsa::TestTsa;
 use lienthong_tests::{Federation, ProcessNode, configure, wait_for};
@@ -67,6 +69,34 @@ fn timestamped(node: &ProcessNode, size: Option<u64>) -> Option<Value> {
     answer["timestamp"].is_object().then_some(answer)
 }
 
+/// A checkpoint's timestamp as the node answers it, its token, the note it covers, the
+/// TSA's certificate, and what the token says, verified against it.
+struct Stamped {
+    answer: Value,
+    token: Vec<u8>,
+    note: Vec<u8>,
+    tsa_cert: TsaCertificate,
+    info: TimestampInfo,
+}
+
+/// The timestamp on `node`'s checkpoint at `size`, once it comes, verified with `tsa`'s
+/// certificate.
+fn verified_timestamp(node: &ProcessNode, size: u64, tsa: &TestTsa) -> anyhow::Result<Stamped> {
+    let answer = wait_for("a timestamp on the checkpoint", DEADLINE, || {
+        timestamped(node, Some(size))
+    })?;
+    let (token, note) = token_and_note(&answer)?;
+    let tsa_cert = TsaCertificate::from_pem(&tsa.cert_pem()?)?;
+    let info = verify_token(&token, &note, &tsa_cert).context("the node's token verifies")?;
+    Ok(Stamped {
+        answer,
+        token,
+        note,
+        tsa_cert,
+        info,
+    })
+}
+
 /// The token and note of a checkpoint answer.
 fn token_and_note(answer: &Value) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let token = answer["timestamp"]["token"]
@@ -96,12 +126,13 @@ fn checkpoint_is_timestamped_kept_across_kill_9_and_refused_when_tampered() -> a
     assert!(size >= 6, "3 submitted, 3 receipts 01 recorded");
 
     // (a) The checkpoint gets a token that verifies against the TSA's certificate.
-    let answer = wait_for("a timestamp on the checkpoint", DEADLINE, || {
-        timestamped(&sender, Some(size))
-    })?;
-    let (token, note) = token_and_note(&answer)?;
-    let tsa_cert = TsaCertificate::from_pem(&tsa.cert_pem()?)?;
-    let info = verify_token(&token, &note, &tsa_cert).context("the node's token verifies")?;
+    let Stamped {
+        answer,
+        token,
+        note,
+        tsa_cert,
+        info,
+    } = verified_timestamp(&sender, size, &tsa)?;
     let after = SystemTime::now();
     // genTime has whole seconds and the TSA's accuracy is one second.
     let slack = Duration::from_secs(2);
@@ -249,12 +280,7 @@ fn a_tsa_that_writes_fractional_seconds_is_taken_to_the_microsecond() -> anyhow:
     send_documents(&sender, 0, 1)?;
     let size = sender.take_checkpoint()?;
 
-    let answer = wait_for("a timestamp on the checkpoint", DEADLINE, || {
-        timestamped(&sender, Some(size))
-    })?;
-    let (token, note) = token_and_note(&answer)?;
-    let tsa_cert = TsaCertificate::from_pem(&tsa.cert_pem()?)?;
-    let info = verify_token(&token, &note, &tsa_cert).context("the node's token verifies")?;
+    let info = verified_timestamp(&sender, size, &tsa)?.info;
     let since_epoch = info.gen_time.duration_since(SystemTime::UNIX_EPOCH)?;
     // A fraction of exactly .000000 (one chance in a million) is written without one.
     assert_ne!(

@@ -17,6 +17,7 @@ use super::time::{rfc3339, rfc3339_opt};
 use crate::api::submit;
 use crate::clock;
 use crate::context::NodeContext;
+use crate::outbound::axis::bridge::{self, Route};
 use crate::outbound::delivery::DeliveryHandle;
 use crate::store::{DeliveryState, Links};
 
@@ -241,18 +242,16 @@ pub(super) fn package_status(
                 .mail_send(&entry.package_id, &entry.recipient)
                 .ok()
                 .flatten();
-            let path = if mail_send.is_some()
-                || matches!(
-                    crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
-                    Ok(crate::outbound::axis::bridge::Route::Email)
-                ) {
+            // Where the node sent it, else where it would send it now (read once: the
+            // route reads the axis's directory from the store).
+            let route = if mail_send.is_some() {
+                None
+            } else {
+                bridge::route(ctx, &entry.recipient, clock::now()).ok()
+            };
+            let path = if mail_send.is_some() || route == Some(Route::Email) {
                 "email"
-            } else if axis_send.is_some()
-                || matches!(
-                    crate::outbound::axis::bridge::route(ctx, &entry.recipient, clock::now()),
-                    Ok(crate::outbound::axis::bridge::Route::Axis)
-                )
-            {
+            } else if axis_send.is_some() || route == Some(Route::Axis) {
                 "axis"
             } else {
                 "federation"

@@ -31,6 +31,18 @@ pub fn samples_dir() -> PathBuf {
     samples
 }
 
+/// The names of the real samples (`*.edxml`), sorted.
+pub fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples_dir())
+        .expect("samples dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".edxml"))
+        .collect();
+    names.sort();
+    names
+}
+
 /// The bytes of one real sample.
 pub fn sample(name: &str) -> Vec<u8> {
     let path = samples_dir().join(name);

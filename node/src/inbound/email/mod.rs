@@ -50,6 +50,15 @@ enum Handled {
     SetAside(String),
 }
 
+/// A mail set aside: its key in the review list (so a mail taken again after a crash is
+/// listed once), and what a person needs to find it.
+#[derive(Debug)]
+struct Aside {
+    key: [u8; 32],
+    from: String,
+    subject: String,
+}
+
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Round {
@@ -151,7 +160,9 @@ impl EmailInbound {
                 // A mail larger than any package may be is not fetched at all.
                 let outcome = match mailbox.size(uid).await? {
                     None => continue,
-                    Some(size) if size > limit => self.set_aside_unfetched(size, limit).await?,
+                    Some(size) if size > limit => {
+                        self.set_aside_unfetched(uid, size, limit).await?
+                    }
                     Some(_) => {
                         let Some(fetched) = mailbox.fetch(uid).await? else {
                             continue;
@@ -182,65 +193,78 @@ impl EmailInbound {
     /// Records what `fetched` is, durably; set-aside mail is recorded for the dashboard.
     async fn take(&self, fetched: Fetched) -> Result<Handled, StoreError> {
         let this = self.clone();
-        let key: [u8; 32] = Sha256::digest(&fetched.raw).into();
-        let (handled, from, subject) = crate::tasks::blocking(move || this.classify(&fetched))
-            .await
-            .map_err(StoreError::Task)??;
-        if let Handled::SetAside(reason) = &handled {
-            let review = MailReview {
-                from_address: from,
-                subject,
-                reason: reason.clone(),
-                set_aside_at: clock::now(),
-                folder: self.ctx.config.email.review_folder.trim().to_owned(),
-            };
-            info!(
-                target: "lienthong::events::mail_set_aside",
-                from = %review.from_address,
-                subject = %review.subject,
-                %reason,
-                "a mail was set aside for a person to look at"
-            );
-            self.ctx
-                .store
-                .call(move |s| s.mail_set_aside(&key, &review))
-                .await?;
+        let (handled, aside) = crate::tasks::blocking(move || {
+            let handled = this.classify(&fetched)?;
+            // Only mail set aside is hashed and its headers read again, for the list.
+            let aside = matches!(handled, Handled::SetAside(_)).then(|| {
+                let (from, subject) = arrival::sender_and_subject(&fetched.raw);
+                Aside {
+                    key: Sha256::digest(&fetched.raw).into(),
+                    from,
+                    subject,
+                }
+            });
+            Ok::<_, StoreError>((handled, aside))
+        })
+        .await
+        .map_err(StoreError::Task)??;
+        if let (Handled::SetAside(reason), Some(aside)) = (&handled, aside) {
+            self.record_aside(aside, reason.clone()).await?;
         }
         Ok(handled)
     }
 
-    /// Records a mail too large to fetch as set aside; its sender and subject stay unread.
-    async fn set_aside_unfetched(&self, size: u64, limit: u64) -> Result<Handled, StoreError> {
+    /// Records message `uid`, too large to fetch, as set aside; its sender and subject
+    /// stay unread.
+    async fn set_aside_unfetched(
+        &self,
+        uid: u32,
+        size: u64,
+        limit: u64,
+    ) -> Result<Handled, StoreError> {
         let reason = format!(
             "{size} bytes, larger than limits.max_package_size ({limit} bytes): not fetched"
         );
-        let key: [u8; 32] = Sha256::digest(format!("{size}:{}", clock::now().as_millis())).into();
-        let review = MailReview {
-            from_address: "(chưa đọc: thư quá lớn)".to_owned(),
+        let aside = Aside {
+            key: Sha256::digest(format!("unfetched:{uid}:{size}")).into(),
+            from: "(chưa đọc: thư quá lớn)".to_owned(),
             subject: String::new(),
-            reason: reason.clone(),
-            set_aside_at: clock::now(),
-            folder: self.ctx.config.email.review_folder.trim().to_owned(),
         };
-        info!(target: "lienthong::events::mail_set_aside", size, %reason, "a mail was set aside for a person to look at");
-        self.ctx
-            .store
-            .call(move |s| s.mail_set_aside(&key, &review))
-            .await?;
+        self.record_aside(aside, reason.clone()).await?;
         Ok(Handled::SetAside(reason))
     }
 
-    /// What `fetched` is, acted on; with its sender and subject for the review list.
-    /// Blocking (the store).
-    fn classify(&self, fetched: &Fetched) -> Result<(Handled, String, String), StoreError> {
+    /// Records, durably, a mail set aside for a person, and says so in the log.
+    async fn record_aside(&self, aside: Aside, reason: String) -> Result<(), StoreError> {
+        let review = MailReview {
+            from_address: aside.from,
+            subject: aside.subject,
+            reason,
+            set_aside_at: clock::now(),
+            folder: self.ctx.config.email.review_folder.trim().to_owned(),
+        };
+        info!(
+            target: "lienthong::events::mail_set_aside",
+            from = %review.from_address,
+            subject = %review.subject,
+            reason = %review.reason,
+            "a mail was set aside for a person to look at"
+        );
+        let key = aside.key;
+        self.ctx
+            .store
+            .call(move |s| s.mail_set_aside(&key, &review))
+            .await
+    }
+
+    /// What `fetched` is, acted on. Blocking (the store).
+    fn classify(&self, fetched: &Fetched) -> Result<Handled, StoreError> {
         use lienthong_protocol::mail::{Report, read_report};
-        let (from, subject) = arrival::sender_and_subject(&fetched.raw);
-        let handled = match read_report(&fetched.raw) {
+        Ok(match read_report(&fetched.raw) {
             Ok(Some(Report::Delivery(report))) => reports::delivery(&self.ctx, &report)?,
             Ok(Some(Report::Disposition(report))) => reports::read_receipt(&self.ctx, &report)?,
             Ok(None) => arrival::mail(&self.ctx, &self.receipts, fetched)?,
             Err(e) => Handled::SetAside(format!("a report that cannot be read: {e}")),
-        };
-        Ok((handled, from, subject))
+        })
     }
 }

@@ -85,15 +85,11 @@ pub fn client(ctx: &NodeContext) -> Option<AxisClient> {
     let system_id = config.system_id_or(ctx.organ_id.as_str());
     // A getEdoc of the largest package, base64, with room for the envelope.
     let max_answer = ctx.config.limits.max_package_size.as_u64() / 3 * 4 + 64 * 1024;
-    let ca_pem = if config.ca_file.as_os_str().is_empty() {
-        None
-    } else {
-        match std::fs::read(&config.ca_file) {
-            Ok(pem) => Some(pem),
-            Err(e) => {
-                warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be read");
-                return None;
-            }
+    let ca_pem = match data_dir::read_optional(&config.ca_file) {
+        Ok(pem) => pem,
+        Err(e) => {
+            warn!(file = %config.ca_file.display(), error = %e, "the axis bridge is off: the axis's CA file cannot be read");
+            return None;
         }
     };
     let client = match AxisClient::with_ca(

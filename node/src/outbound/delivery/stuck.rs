@@ -20,7 +20,9 @@ use tracing::warn;
 use crate::clock;
 use crate::context::NodeContext;
 use crate::outbound::delivery::DeliveryHandle;
-use crate::store::{AxisReport, DeliveryState, MailReportKind, OutboxEntry, Store, StoreError};
+use crate::store::{
+    AxisReport, DeliveryState, MailReportKind, OutboxEntry, OutgoingPackage, Store, StoreError,
+};
 use crate::tasks::Wake;
 
 /// Why a recipient is stuck.
@@ -139,25 +141,41 @@ fn describe(store: &Store, entry: OutboxEntry) -> Result<Stuck, StoreError> {
         }
         _ => (StuckReason::RecipientUnreachable, None),
     };
+    let path = if mailed {
+        "email"
+    } else if axis_send.is_some() {
+        "axis"
+    } else {
+        "federation"
+    };
+    let detail = entry.last_error.clone();
     Ok(Stuck {
-        package_id: entry.package_id,
-        document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
-        subject: meta.and_then(|m| m.subject),
-        recipient: entry.recipient,
-        reason,
-        deadline: entry.deadline,
-        attempts: entry.attempts,
-        detail: entry.last_error,
+        detail,
         relay,
-        path: if mailed {
-            "email"
-        } else if axis_send.is_some() {
-            "axis"
-        } else {
-            "federation"
-        },
+        path,
         axis_doc_id: axis_send.and_then(|s| s.doc_id),
+        ..Stuck::of(&entry, meta, reason)
     })
+}
+
+impl Stuck {
+    /// `entry`'s document (as `meta` describes it) stuck for `reason`, reached through the
+    /// federation; the caller sets what else it knows.
+    fn of(entry: &OutboxEntry, meta: Option<OutgoingPackage>, reason: StuckReason) -> Stuck {
+        Stuck {
+            package_id: entry.package_id,
+            document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
+            subject: meta.and_then(|m| m.subject),
+            recipient: entry.recipient.clone(),
+            reason,
+            deadline: entry.deadline,
+            attempts: entry.attempts,
+            detail: None,
+            relay: None,
+            path: "federation",
+            axis_doc_id: None,
+        }
+    }
 }
 
 /// The outbox's `last_error` of an axis that cannot be reached.
@@ -181,27 +199,21 @@ fn not_taken_from_axis(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, Stor
         if entry.state != DeliveryState::HandedToAxis || now <= entry.deadline {
             continue;
         }
+        let reason = if send
+            .reports
+            .iter()
+            .any(|r| r.code() == Some(StatusCode::Rejected))
+        {
+            StuckReason::Rejected
+        } else {
+            StuckReason::NotTakenFromAxis
+        };
         let meta = store.outgoing(&send.package_id)?;
         stuck.push(Stuck {
-            package_id: send.package_id,
-            document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
-            subject: meta.and_then(|m| m.subject),
-            recipient: send.recipient,
-            reason: if send
-                .reports
-                .iter()
-                .any(|r| r.code() == Some(StatusCode::Rejected))
-            {
-                StuckReason::Rejected
-            } else {
-                StuckReason::NotTakenFromAxis
-            },
-            deadline: entry.deadline,
-            attempts: entry.attempts,
             detail: send.reports.last().map(|r| r.status.clone()),
-            relay: None,
             path: "axis",
             axis_doc_id: Some(doc_id),
+            ..Stuck::of(&entry, meta, reason)
         });
     }
     Ok(stuck)
@@ -234,17 +246,9 @@ fn not_confirmed_by_mail(store: &Store, now: Timestamp) -> Result<Vec<Stuck>, St
         };
         let meta = store.outgoing(&send.package_id)?;
         stuck.push(Stuck {
-            package_id: send.package_id,
-            document_id: meta.as_ref().and_then(|m| m.document_id.clone()),
-            subject: meta.and_then(|m| m.subject),
-            recipient: send.recipient,
-            reason,
-            deadline: entry.deadline,
-            attempts: entry.attempts,
             detail: bounce.map(|r| r.detail.clone()),
-            relay: None,
             path: "email",
-            axis_doc_id: None,
+            ..Stuck::of(&entry, meta, reason)
         });
     }
     Ok(stuck)

@@ -52,15 +52,11 @@ pub fn account(ctx: &NodeContext) -> Option<MailAccount> {
             return None;
         }
     };
-    let ca_pem = if config.ca_file.as_os_str().is_empty() {
-        None
-    } else {
-        match std::fs::read(&config.ca_file) {
-            Ok(pem) => Some(pem),
-            Err(e) => {
-                warn!(file = %config.ca_file.display(), error = %e, "official email is off: the mail server's CA file cannot be read");
-                return None;
-            }
+    let ca_pem = match data_dir::read_optional(&config.ca_file) {
+        Ok(pem) => pem,
+        Err(e) => {
+            warn!(file = %config.ca_file.display(), error = %e, "official email is off: the mail server's CA file cannot be read");
+            return None;
         }
     };
     let smtp = SmtpClient::new(config, Some(password.as_str()), ca_pem.clone());
